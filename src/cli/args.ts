@@ -1,0 +1,49 @@
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { UsageError } from "../errors.ts";
+
+/** Option declarations in `node:util` parseArgs form. */
+export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
+
+/** Options every command accepts. */
+export const COMMON_OPTIONS = {
+  help: { type: "boolean", short: "h" },
+  "data-dir": { type: "string" },
+  config: { type: "string" },
+  json: { type: "boolean" },
+} as const satisfies OptionSpec;
+
+/**
+ * Parses a command's arguments strictly; unknown flags become a {@link UsageError} that points
+ * to the command's help.
+ *
+ * @example
+ * ```ts
+ * const { values, positionals } = parseCommandArgs("status", args, COMMON_OPTIONS);
+ * ```
+ */
+export function parseCommandArgs<T extends OptionSpec>(
+  command: string,
+  args: readonly string[],
+  options: T,
+  allowPositionals = false,
+) {
+  try {
+    return parseArgs({ args: [...args], options, allowPositionals, strict: true });
+  } catch (error) {
+    const detail = (error as Error).message.replace(/\. To specify a positional.*$/s, "");
+    throw new UsageError(
+      `Cannot parse arguments of "${command}": ${detail} (see "shearwater-persist ${command} --help")`,
+      { cause: error },
+    );
+  }
+}
+
+/** Parses an integer flag value, or throws a {@link UsageError} naming the flag. */
+export function integerFlag(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed)) {
+    throw new UsageError(`Invalid --${name} "${value}": expected a whole number`);
+  }
+  return parsed;
+}

@@ -1,0 +1,74 @@
+import { resolveConfig, type SyncMode } from "../config.ts";
+import { runDaemon } from "../daemon.ts";
+import { createJsonLogger, type LogLevel } from "../logger.ts";
+import { integerFlag, parseCommandArgs } from "./args.ts";
+import type { Command } from "./command.ts";
+
+const OPTIONS = {
+  help: { type: "boolean", short: "h" },
+  "data-dir": { type: "string" },
+  config: { type: "string" },
+  backend: { type: "string" },
+  topic: { type: "string", multiple: true },
+  exclude: { type: "string", multiple: true },
+  sync: { type: "string" },
+  "sync-ms": { type: "string" },
+  "heartbeat-ms": { type: "string" },
+  "log-level": { type: "string" },
+} as const;
+
+/** `shearwater-persist daemon`: the recorder. */
+export const daemonCommand: Command = {
+  name: "daemon",
+  summary: "record every message from the broker to the data dir (runs until stopped)",
+  help: `Usage: shearwater-persist daemon [options]
+
+Subscribes to the broker's backend and appends every message, losslessly, as one checksummed
+JSON line to <data-dir>/current_session.jsonl. It never sends anything to the broker but its
+subscription, reconnects by itself when the broker restarts, and recovers on its own after a
+crash (torn tail set aside in recovery/, gap recorded). Logs JSON lines to stderr.
+
+Options:
+  --data-dir DIR       data directory (env SHEARWATER_DATA_DIR, default conversation_logs)
+  --backend ADDR       broker XPUB endpoint (env SHEARWATER_BACKEND,
+                       default tcp://127.0.0.1:5560)
+  --topic PREFIX       record only topics starting with PREFIX (repeatable;
+                       env SHEARWATER_TOPICS, comma-separated; default: everything)
+  --exclude GLOB       do not record topics matching GLOB, * and ? wildcards, matched
+                       against the first frame (repeatable; env SHEARWATER_EXCLUDE)
+  --sync MODE          interval (group commit, default) or always (fsync every message)
+                       (env SHEARWATER_SYNC)
+  --sync-ms N          longest wait before a batch is written and fsynced, default 5
+                       (env SHEARWATER_SYNC_MS)
+  --heartbeat-ms N     recovery-journal heartbeat interval, default 1000
+  --log-level LEVEL    debug, info (default), warn or error (env SHEARWATER_LOG_LEVEL)
+  --config FILE        JSON config file (env SHEARWATER_CONFIG)
+  -h, --help           show this help
+
+Durability: in interval mode a message is on disk (fsynced) at most --sync-ms plus one fsync
+after it arrives; a crash loses at most that window. Stop with Ctrl+C, SIGTERM or
+"shearwater-persist stop".
+
+Exit codes: 0 clean stop, 1 failure, 2 bad arguments, 3 another daemon holds the data dir.
+`,
+  async run(args) {
+    const { values } = parseCommandArgs("daemon", args, OPTIONS);
+    if (values.help) {
+      console.log(this.help);
+      return 0;
+    }
+    const config = resolveConfig({
+      dataDir: values["data-dir"],
+      configFile: values.config,
+      backend: values.backend,
+      topics: values.topic,
+      exclude: values.exclude,
+      syncMode: values.sync as SyncMode | undefined,
+      syncMs: integerFlag("sync-ms", values["sync-ms"]),
+      heartbeatMs: integerFlag("heartbeat-ms", values["heartbeat-ms"]),
+      logLevel: values["log-level"] as LogLevel | undefined,
+    });
+    const logger = createJsonLogger({ component: "daemon", level: config.logLevel });
+    return await runDaemon(config, logger);
+  },
+};

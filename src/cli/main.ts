@@ -1,0 +1,70 @@
+import { describeErrorChain, ExitCode, PersistError } from "../errors.ts";
+import { VERSION } from "../version.ts";
+import { brokerCommand } from "./broker_command.ts";
+import type { Command } from "./command.ts";
+import { daemonCommand } from "./daemon_command.ts";
+import { newSessionCommand } from "./new_session_command.ts";
+import { printError, printLine } from "./output.ts";
+import { statusCommand } from "./status_command.ts";
+import { stopCommand } from "./stop_command.ts";
+import { upCommand } from "./up_command.ts";
+
+/** Every subcommand, in the order `--help` lists them. */
+export const COMMANDS: readonly Command[] = [
+  upCommand,
+  brokerCommand,
+  daemonCommand,
+  statusCommand,
+  stopCommand,
+  newSessionCommand,
+];
+
+/** The top-level `--help` text. */
+export function mainHelp(): string {
+  const width = Math.max(...COMMANDS.map((command) => command.name.length)) + 2;
+  const lines = COMMANDS.map((command) => `  ${command.name.padEnd(width)}${command.summary}`);
+  return `shearwater-persist ${VERSION} — independent persistence for ZeroMQ agent buses
+
+Usage: shearwater-persist <command> [options]
+
+Commands:
+${lines.join("\n")}
+
+Run "shearwater-persist <command> --help" for a command's options.
+Every command takes --data-dir (env SHEARWATER_DATA_DIR, default conversation_logs).
+`;
+}
+
+/**
+ * Runs the CLI with `args` and returns the exit code. The one place that catches errors:
+ * a {@link PersistError} prints its message and cause chain; anything else is a bug and prints
+ * its stack.
+ */
+export async function main(args: readonly string[]): Promise<number> {
+  const [name, ...rest] = args;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    printLine(mainHelp());
+    return name === undefined ? ExitCode.usage : 0;
+  }
+  if (name === "--version" || name === "-V") {
+    printLine(VERSION);
+    return 0;
+  }
+  const command = COMMANDS.find((candidate) => candidate.name === name);
+  if (!command) {
+    printError(`error: Unknown command "${name}": run "shearwater-persist --help" for the list`);
+    return ExitCode.usage;
+  }
+  try {
+    return await command.run(rest);
+  } catch (error) {
+    if (error instanceof PersistError) {
+      const [first, ...causes] = describeErrorChain(error);
+      printError(`error: ${first}`);
+      for (const cause of causes) printError(`  ${cause}`);
+      return error.exitCode;
+    }
+    printError(`internal error (please report): ${(error as Error)?.stack ?? String(error)}`);
+    return ExitCode.internal;
+  }
+}

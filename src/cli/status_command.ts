@@ -1,0 +1,64 @@
+import { DaemonNotRunningError, ExitCode } from "../errors.ts";
+import { readLockHolder } from "../store/data_dir_lock.ts";
+import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
+import { type Command, COMMON_HELP } from "./command.ts";
+import { askDaemon, layoutFromFlags } from "./daemon_link.ts";
+import { printJson, printLine, styler } from "./output.ts";
+
+/** `shearwater-persist status`: what the running daemon is doing. */
+export const statusCommand: Command = {
+  name: "status",
+  summary: "show whether a daemon records into the data dir, and its counters",
+  help: `Usage: shearwater-persist status [options]
+
+Asks the daemon running on the data dir (through its control socket) for its state: PID,
+session, last seq and last durable (fsynced) seq, messages received, broker link.
+
+Options:
+${COMMON_HELP}
+
+Exit codes: 0 a daemon is running, 4 no daemon runs on this data dir.
+`,
+  async run(args) {
+    const { values } = parseCommandArgs("status", args, COMMON_OPTIONS);
+    if (values.help) {
+      console.log(this.help);
+      return 0;
+    }
+    const layout = layoutFromFlags(values);
+    let status: Record<string, unknown>;
+    try {
+      status = (await askDaemon(layout, { cmd: "status" })).status as Record<string, unknown>;
+    } catch (error) {
+      if (!(error instanceof DaemonNotRunningError)) throw error;
+      const holder = await readLockHolder(layout.lockFile);
+      if (values.json) {
+        printJson({ running: false, data_dir: layout.root, last_lock_holder: holder ?? null });
+      } else {
+        printLine(`No daemon is running on "${layout.root}".`);
+        printLine(`Start one with: shearwater-persist daemon --data-dir ${layout.root}`);
+      }
+      return ExitCode.notRunning;
+    }
+    if (values.json) {
+      printJson({ running: true, ...status });
+      return 0;
+    }
+    const style = styler();
+    const broker = status.broker_connected
+      ? style.green("connected")
+      : style.yellow("not connected");
+    printLine(
+      `${style.bold("Daemon")}      running, PID ${status.pid}, since ${status.started_at}`,
+    );
+    printLine(`Data dir    ${status.data_dir}`);
+    printLine(`Broker      ${status.backend} (${broker})`);
+    printLine(`Session     ${status.session}`);
+    printLine(`Records     seq ${status.seq}, durable up to ${status.durable_seq}`);
+    printLine(`Messages    ${status.received} received, ${status.excluded} excluded`);
+    printLine(`Last msg    ${status.last_message_at ?? "none yet"}`);
+    printLine(`Log         ${status.log_path} (${status.log_bytes} bytes)`);
+    if (status.last_write_error) printLine(style.red(`Write error ${status.last_write_error}`));
+    return 0;
+  },
+};

@@ -1,0 +1,53 @@
+import { DaemonNotRunningError, ExitCode } from "../errors.ts";
+import { isLockHeld } from "../store/data_dir_lock.ts";
+import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
+import { type Command, COMMON_HELP } from "./command.ts";
+import { askDaemon, layoutFromFlags } from "./daemon_link.ts";
+import { printJson, printLine } from "./output.ts";
+
+const STOP_WAIT_MS = 10_000;
+
+/** `shearwater-persist stop`: graceful daemon shutdown. */
+export const stopCommand: Command = {
+  name: "stop",
+  summary: "stop the daemon gracefully (flush, fsync, clean stop journaled)",
+  help: `Usage: shearwater-persist stop [options]
+
+Asks the daemon on the data dir to stop: it stops receiving, flushes and fsyncs the log,
+journals a clean stop and exits. Waits until it has released the data dir.
+
+Options:
+${COMMON_HELP}
+
+Exit codes: 0 stopped, 4 no daemon was running, 1 it did not stop within 10 s.
+`,
+  async run(args) {
+    const { values } = parseCommandArgs("stop", args, COMMON_OPTIONS);
+    if (values.help) {
+      console.log(this.help);
+      return 0;
+    }
+    const layout = layoutFromFlags(values);
+    let pid: unknown;
+    try {
+      pid = (await askDaemon(layout, { cmd: "stop" })).pid;
+    } catch (error) {
+      if (!(error instanceof DaemonNotRunningError)) throw error;
+      if (values.json) printJson({ stopped: false, running: false });
+      else printLine(`No daemon is running on "${layout.root}": nothing to stop.`);
+      return ExitCode.notRunning;
+    }
+    const deadline = Date.now() + STOP_WAIT_MS;
+    while (await isLockHeld(layout.lockFile)) {
+      if (Date.now() > deadline) {
+        if (values.json) printJson({ stopped: false, running: true, pid });
+        else printLine(`Daemon PID ${pid} did not stop within ${STOP_WAIT_MS / 1000} s.`);
+        return ExitCode.failure;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    if (values.json) printJson({ stopped: true, pid });
+    else printLine(`Daemon PID ${pid} stopped cleanly.`);
+    return 0;
+  },
+};

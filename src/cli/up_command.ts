@@ -1,0 +1,123 @@
+import { resolveConfig } from "../config.ts";
+import { dataDirLayout } from "../store/data_dir.ts";
+import { isLockHeld } from "../store/data_dir_lock.ts";
+import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
+import { type Command, COMMON_HELP } from "./command.ts";
+import { printError, printLine, styler } from "./output.ts";
+import { selfCommand } from "./self_command.ts";
+
+const OPTIONS = {
+  ...COMMON_OPTIONS,
+  frontend: { type: "string" },
+  backend: { type: "string" },
+} as const;
+
+/** `shearwater-persist up`: broker (if none is reachable) + daemon, in the foreground. */
+export const upCommand: Command = {
+  name: "up",
+  summary: "run the whole system: a broker if none is reachable, plus the recorder daemon",
+  help: `Usage: shearwater-persist up [options]
+
+Starts everything needed to record a bus on this machine: a broker (only if nothing listens on
+the frontend already) and the recorder daemon (only if none runs on the data dir), each as its
+own process, so either can be restarted alone. Ctrl+C stops what it started, cleanly.
+
+Options:
+  --frontend ADDR    broker XSUB endpoint (default tcp://127.0.0.1:5559)
+  --backend ADDR     broker XPUB endpoint (default tcp://127.0.0.1:5560)
+${COMMON_HELP}
+
+Exit codes: 0 stopped by Ctrl+C/SIGTERM, 1 a child process failed.
+`,
+  async run(args) {
+    const { values } = parseCommandArgs("up", args, OPTIONS);
+    if (values.help) {
+      console.log(this.help);
+      return 0;
+    }
+    const config = resolveConfig({
+      dataDir: values["data-dir"],
+      configFile: values.config,
+      frontend: values.frontend,
+      backend: values.backend,
+    });
+    const style = styler();
+    const children: { name: string; child: Deno.ChildProcess }[] = [];
+    if (await endpointAcceptsConnections(config.frontend)) {
+      printLine(`Broker      already reachable at ${config.frontend}: using it`);
+    } else {
+      const child = spawnSelf([
+        "broker",
+        "--frontend",
+        config.frontend,
+        "--backend",
+        config.backend,
+      ]);
+      children.push({ name: "broker", child });
+      printLine(`Broker      started, PID ${child.pid} (${config.frontend} -> ${config.backend})`);
+    }
+    const layout = dataDirLayout(config.dataDir);
+    if (await isLockHeld(layout.lockFile)) {
+      printLine(`Daemon      already running on ${config.dataDir}: using it`);
+    } else {
+      const child = spawnSelf([
+        "daemon",
+        "--data-dir",
+        config.dataDir,
+        "--backend",
+        config.backend,
+      ]);
+      children.push({ name: "daemon", child });
+      printLine(`Daemon      started, PID ${child.pid}, recording into ${config.dataDir}/`);
+    }
+    printLine(style.dim("Recording. Publish to the frontend; press Ctrl+C to stop."));
+    const stopAll = () => {
+      for (const { child } of children.toReversed()) {
+        try {
+          child.kill("SIGTERM");
+        } catch (error) {
+          if (!(error instanceof TypeError)) throw error; // already exited
+        }
+      }
+    };
+    Deno.addSignalListener("SIGINT", stopAll);
+    Deno.addSignalListener("SIGTERM", stopAll);
+    const results = await Promise.all(
+      children.map(async ({ name, child }) => ({ name, status: await child.status })),
+    );
+    Deno.removeSignalListener("SIGINT", stopAll);
+    Deno.removeSignalListener("SIGTERM", stopAll);
+    let failed = false;
+    for (const { name, status } of results) {
+      if (status.code !== 0 && status.signal === null) {
+        printError(`${name} exited with code ${status.code}`);
+        failed = true;
+      }
+    }
+    printLine("Stopped.");
+    return failed ? 1 : 0;
+  },
+};
+
+function spawnSelf(args: string[]): Deno.ChildProcess {
+  const [command, ...rest] = selfCommand(args);
+  return new Deno.Command(command!, { args: rest, stdin: "null" }).spawn();
+}
+
+/** True when something accepts TCP connections at a `tcp://host:port` endpoint. */
+export async function endpointAcceptsConnections(endpoint: string): Promise<boolean> {
+  const match = /^tcp:\/\/([^:]+|\[[^\]]+\]):(\d+)$/.exec(endpoint);
+  if (!match) return false;
+  const hostname = match[1]!.replace(/^\[|\]$/g, "");
+  try {
+    const connection = await Deno.connect({
+      hostname: hostname === "*" ? "127.0.0.1" : hostname,
+      port: Number(match[2]),
+    });
+    connection.close();
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.ConnectionRefused) return false;
+    throw error;
+  }
+}

@@ -1,0 +1,201 @@
+import { UsageError } from "./errors.ts";
+import type { LogLevel } from "./logger.ts";
+
+/** How the daemon makes appended messages durable. */
+export type SyncMode = "interval" | "always";
+
+/** Every setting the commands use, after flags, environment, config file and defaults merge. */
+export interface Config {
+  /** Folder holding the log, archive, checkpoints, index and recovery files. */
+  readonly dataDir: string;
+  /** Broker frontend (XSUB) endpoint that publishers connect to. */
+  readonly frontend: string;
+  /** Broker backend (XPUB) endpoint that subscribers connect to. */
+  readonly backend: string;
+  /** Topic prefixes the daemon subscribes to; empty means everything. */
+  readonly topics: readonly string[];
+  /** Glob patterns (`*`, `?`) of topics the daemon does not record. */
+  readonly exclude: readonly string[];
+  /** `interval`: group commit every `syncMs`; `always`: fsync after every message. */
+  readonly syncMode: SyncMode;
+  /** Longest time a received message waits before its batch is written and fsynced. */
+  readonly syncMs: number;
+  /** Interval of recovery-journal heartbeats. */
+  readonly heartbeatMs: number;
+  /** Minimum level of the daemon's JSON log lines. */
+  readonly logLevel: LogLevel;
+}
+
+/** Values given on the command line; any may be missing. */
+export type ConfigFlags = { readonly [K in keyof Config]?: Config[K] } & {
+  readonly configFile?: string;
+};
+
+/** Defaults used when neither flags, environment nor config file set a value. */
+export const DEFAULT_CONFIG: Config = Object.freeze({
+  dataDir: "conversation_logs",
+  frontend: "tcp://127.0.0.1:5559",
+  backend: "tcp://127.0.0.1:5560",
+  topics: Object.freeze([]) as readonly string[],
+  exclude: Object.freeze([]) as readonly string[],
+  syncMode: "interval",
+  syncMs: 5,
+  heartbeatMs: 1000,
+  logLevel: "info",
+});
+
+/** Environment variables read by {@link resolveConfig}, for help text and the README. */
+export const CONFIG_ENV_VARS = {
+  dataDir: "SHEARWATER_DATA_DIR",
+  frontend: "SHEARWATER_FRONTEND",
+  backend: "SHEARWATER_BACKEND",
+  topics: "SHEARWATER_TOPICS",
+  exclude: "SHEARWATER_EXCLUDE",
+  syncMode: "SHEARWATER_SYNC",
+  syncMs: "SHEARWATER_SYNC_MS",
+  heartbeatMs: "SHEARWATER_HEARTBEAT_MS",
+  logLevel: "SHEARWATER_LOG_LEVEL",
+} as const satisfies Record<keyof Config, string>;
+
+const CONFIG_FILE_ENV = "SHEARWATER_CONFIG";
+
+/**
+ * Merges flags > SHEARWATER_* environment > JSON config file > defaults into a frozen,
+ * validated {@link Config}. Invalid values throw a {@link UsageError} naming the source.
+ *
+ * @example
+ * ```ts
+ * const config = resolveConfig({ dataDir: "/tmp/logs" });
+ * ```
+ */
+export function resolveConfig(
+  flags: ConfigFlags = {},
+  env: Readonly<Record<string, string>> = readEnvironment(),
+): Config {
+  const configFile = flags.configFile ?? env[CONFIG_FILE_ENV];
+  const fromFile = configFile ? readConfigFile(configFile) : {};
+  const fromEnv = configFromEnv(env);
+  const merged = { ...DEFAULT_CONFIG, ...fromFile, ...fromEnv, ...withoutUndefined(flags) };
+  delete (merged as { configFile?: string }).configFile;
+  return Object.freeze(validateConfig(merged as Config));
+}
+
+/** True when output may use ANSI colours: stdout is a terminal and NO_COLOR is unset. */
+export function colorEnabled(stream: { isTerminal(): boolean } = Deno.stdout): boolean {
+  const noColor = Deno.env.get("NO_COLOR");
+  return (noColor === undefined || noColor === "") && stream.isTerminal();
+}
+
+/** True when running under CI (the `CI` environment variable is set). */
+export function runningInCi(): boolean {
+  const value = Deno.env.get("CI");
+  return value !== undefined && value !== "" && value !== "false" && value !== "0";
+}
+
+function readEnvironment(): Record<string, string> {
+  return Deno.env.toObject();
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<
+    T
+  >;
+}
+
+function configFromEnv(env: Readonly<Record<string, string>>): Partial<Config> {
+  const out: Record<string, unknown> = {};
+  for (const [key, name] of Object.entries(CONFIG_ENV_VARS)) {
+    const raw = env[name];
+    if (raw === undefined || raw === "") continue;
+    out[key] = parseSetting(key as keyof Config, raw, `environment variable ${name}`);
+  }
+  return out as Partial<Config>;
+}
+
+function readConfigFile(path: string): Partial<Config> {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (error) {
+    throw new UsageError(`Cannot read config file "${path}": ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`Cannot parse config file "${path}": it is not valid JSON`, {
+      cause: error,
+    });
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new UsageError(`Cannot use config file "${path}": it must hold a JSON object`);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!(key in DEFAULT_CONFIG)) {
+      throw new UsageError(
+        `Cannot use config file "${path}": unknown setting "${key}" (known: ${
+          Object.keys(DEFAULT_CONFIG).join(", ")
+        })`,
+      );
+    }
+    out[key] = typeof value === "string"
+      ? parseSetting(key as keyof Config, value, `config file "${path}"`)
+      : value;
+  }
+  return out as Partial<Config>;
+}
+
+/** Parses one setting from its text form (environment or flag). */
+export function parseSetting(key: keyof Config, raw: string, source: string): unknown {
+  switch (key) {
+    case "topics":
+    case "exclude":
+      return raw.split(",").map((part) => part.trim()).filter((part) => part !== "");
+    case "syncMs":
+    case "heartbeatMs": {
+      const value = Number(raw);
+      if (!Number.isInteger(value)) {
+        throw new UsageError(`Invalid ${key} from ${source}: "${raw}" is not a whole number`);
+      }
+      return value;
+    }
+    default:
+      return raw;
+  }
+}
+
+function validateConfig(config: Config): Config {
+  for (const key of ["frontend", "backend"] as const) {
+    if (!/^(tcp|ipc|inproc):\/\/.+/.test(config[key])) {
+      throw new UsageError(
+        `Invalid ${key} endpoint "${config[key]}": use a ZeroMQ address like tcp://127.0.0.1:5560`,
+      );
+    }
+  }
+  if (config.syncMode !== "interval" && config.syncMode !== "always") {
+    throw new UsageError(`Invalid sync mode "${config.syncMode}": use "interval" or "always"`);
+  }
+  if (!Number.isInteger(config.syncMs) || config.syncMs < 0 || config.syncMs > 10_000) {
+    throw new UsageError(`Invalid sync interval ${config.syncMs} ms: use 0 to 10000`);
+  }
+  if (
+    !Number.isInteger(config.heartbeatMs) || config.heartbeatMs < 50 ||
+    config.heartbeatMs > 600_000
+  ) {
+    throw new UsageError(`Invalid heartbeat interval ${config.heartbeatMs} ms: use 50 to 600000`);
+  }
+  if (!["debug", "info", "warn", "error"].includes(config.logLevel)) {
+    throw new UsageError(`Invalid log level "${config.logLevel}": use debug, info, warn or error`);
+  }
+  if (config.dataDir.trim() === "") {
+    throw new UsageError("Invalid data dir: it must not be empty");
+  }
+  return {
+    ...config,
+    topics: Object.freeze([...config.topics]),
+    exclude: Object.freeze([...config.exclude]),
+  };
+}

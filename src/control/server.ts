@@ -1,0 +1,123 @@
+import { readLine, writeLine } from "./_line_io.ts";
+import type { Logger } from "../logger.ts";
+
+/** A request on the control socket: one JSON line. */
+export interface ControlRequest {
+  readonly cmd: string;
+  readonly [arg: string]: unknown;
+}
+
+/** The answer: one JSON line, `ok` plus command-specific fields or an `error` message. */
+export type ControlResponse =
+  | { readonly ok: true; readonly [field: string]: unknown }
+  | { readonly ok: false; readonly error: string; readonly code?: string };
+
+/** Answers one request; thrown errors become `{ ok: false, error }`. */
+export type ControlHandler = (request: ControlRequest) => Promise<ControlResponse>;
+
+const MAX_REQUEST_BYTES = 64 * 1024;
+
+/**
+ * Listens on a Unix socket in the data dir and answers newline-delimited JSON requests, one per
+ * connection. A stale socket file left by a killed daemon is removed first; the caller must hold
+ * the data-dir lock so that it cannot belong to a live daemon.
+ */
+export class ControlServer {
+  readonly #listener: Deno.UnixListener;
+  readonly #path: string;
+  readonly #serving: Promise<void>;
+
+  private constructor(listener: Deno.UnixListener, path: string, serving: Promise<void>) {
+    this.#listener = listener;
+    this.#path = path;
+    this.#serving = serving;
+  }
+
+  /**
+   * Starts answering requests at `path`.
+   *
+   * @example
+   * ```ts
+   * const server = await ControlServer.start(layout.controlSocket, async (req) => ({ ok: true }), logger);
+   * ```
+   */
+  static async start(
+    path: string,
+    handler: ControlHandler,
+    logger: Logger,
+  ): Promise<ControlServer> {
+    try {
+      await Deno.remove(path);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    const listener = Deno.listen({ transport: "unix", path });
+    await Deno.chmod(path, 0o600);
+    const serving = acceptLoop(listener, handler, logger);
+    return new ControlServer(listener, path, serving);
+  }
+
+  /** Stops listening and removes the socket file. */
+  async close(): Promise<void> {
+    this.#listener.close();
+    await this.#serving;
+    try {
+      await Deno.remove(this.#path);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+}
+
+async function acceptLoop(
+  listener: Deno.UnixListener,
+  handler: ControlHandler,
+  logger: Logger,
+): Promise<void> {
+  try {
+    for await (const connection of listener) {
+      serveConnection(connection, handler, logger).catch((error) => {
+        logger.warn("control_connection_failed", { error: (error as Error).message });
+      });
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.BadResource)) throw error;
+  }
+}
+
+async function serveConnection(
+  connection: Deno.UnixConn,
+  handler: ControlHandler,
+  logger: Logger,
+): Promise<void> {
+  try {
+    const line = await readLine(connection, MAX_REQUEST_BYTES) ?? "";
+    let response: ControlResponse;
+    let request: ControlRequest | undefined;
+    try {
+      const parsed = JSON.parse(line);
+      if (typeof parsed?.cmd !== "string") throw new Error("missing cmd");
+      request = parsed as ControlRequest;
+    } catch {
+      response = { ok: false, error: "Bad control request: expected one JSON line with a cmd" };
+    }
+    if (request) {
+      try {
+        response = await handler(request);
+      } catch (error) {
+        logger.warn("control_command_failed", {
+          cmd: request.cmd,
+          error: (error as Error).message,
+        });
+        response = {
+          ok: false,
+          error: (error as Error).message,
+          code: (error as { code?: string }).code,
+        };
+      }
+    }
+    await writeLine(connection, JSON.stringify(response!));
+  } finally {
+    connection.close();
+  }
+}

@@ -1,0 +1,442 @@
+/**
+ * The recorder daemon: wires transport (ZeroMQ subscriber) -> enrich (frames to record) ->
+ * store (log, journal), and owns the lifecycle: lock, crash recovery, control socket, signals.
+ *
+ * @module
+ */
+import type { Config } from "./config.ts";
+import { type ControlRequest, type ControlResponse, ControlServer } from "./control/server.ts";
+import { messageRecord } from "./enrich/mod.ts";
+import type { Logger } from "./logger.ts";
+import { type DataDirLayout, ensureDataDir } from "./store/data_dir.ts";
+import { DataDirLock } from "./store/data_dir_lock.ts";
+import { MessageLog } from "./store/message_log.ts";
+import { encodeRecordLine, type RecordBody, type RecordType } from "./store/record.ts";
+import { type PreviousRun, RecoveryJournal } from "./store/recovery_journal.ts";
+import { archiveCurrentLog, highestStoredSeq, newSessionId } from "./store/session_archive.ts";
+import { repairLogTail, type TailRepair } from "./store/tail_repair.ts";
+import { BusSubscriber, type LinkEvent } from "./transport/subscriber.ts";
+import { RECORD_FORMAT_VERSION, VERSION } from "./version.ts";
+
+/** A snapshot of what the daemon is doing, as answered to `status`. */
+export interface DaemonStatus {
+  readonly pid: number;
+  readonly version: string;
+  readonly started_at: string;
+  readonly data_dir: string;
+  readonly backend: string;
+  readonly session: string;
+  readonly seq: number;
+  readonly durable_seq: number;
+  readonly received: number;
+  readonly excluded: number;
+  readonly last_message_at: string | null;
+  readonly broker_connected: boolean;
+  readonly broker_last_change_at: string | null;
+  readonly log_path: string;
+  readonly log_bytes: number;
+  readonly sync_mode: string;
+  readonly sync_ms: number;
+  readonly last_write_error: string | null;
+}
+
+type EventFields = Record<string, unknown>;
+
+/**
+ * A running recorder. Start with {@link Daemon.start}; it records until {@link Daemon.stop}.
+ *
+ * @example
+ * ```ts
+ * const daemon = await Daemon.start(resolveConfig({ dataDir: "/tmp/logs" }), logger);
+ * await daemon.stop("test over");
+ * ```
+ */
+export class Daemon {
+  readonly #config: Config;
+  readonly #logger: Logger;
+  readonly #layout: DataDirLayout;
+  readonly #lock: DataDirLock;
+  readonly #journal: RecoveryJournal;
+  readonly #excludePatterns: RegExp[];
+  readonly #startedAt = new Date();
+  #log: MessageLog;
+  #session: string;
+  #seq: number;
+  #received = 0;
+  #excluded = 0;
+  #lastMessageAt: Date | null = null;
+  #brokerConnected = false;
+  #brokerLastChangeAt: Date | null = null;
+  #subscriber: BusSubscriber | undefined;
+  #control: ControlServer | undefined;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #receiving: Promise<void> = Promise.resolve();
+  #rotating: Promise<void> | undefined;
+  #stopping: Promise<void> | undefined;
+  #resolveDone!: () => void;
+  /** Resolves once the daemon has stopped (by {@link stop}, a control `stop`, or a failure). */
+  readonly done: Promise<void>;
+
+  private constructor(parts: {
+    config: Config;
+    logger: Logger;
+    layout: DataDirLayout;
+    lock: DataDirLock;
+    journal: RecoveryJournal;
+    log: MessageLog;
+    session: string;
+    seq: number;
+  }) {
+    this.#config = parts.config;
+    this.#logger = parts.logger;
+    this.#layout = parts.layout;
+    this.#lock = parts.lock;
+    this.#journal = parts.journal;
+    this.#log = parts.log;
+    this.#session = parts.session;
+    this.#seq = parts.seq;
+    this.#excludePatterns = parts.config.exclude.map(globToRegExp);
+    this.done = new Promise((resolve) => this.#resolveDone = resolve);
+  }
+
+  /**
+   * Locks the data dir, recovers from an unclean previous stop (tail repair + gap record),
+   * then starts the control socket, the subscriber and the heartbeat.
+   */
+  static async start(config: Config, logger: Logger): Promise<Daemon> {
+    const layout = await ensureDataDir(config.dataDir);
+    const lock = await DataDirLock.acquire(layout.lockFile, "daemon");
+    try {
+      const previous = await RecoveryJournal.readPreviousRun(layout.recoveryJournal);
+      const repair = await repairLogTail(layout.currentLog, layout.recoveryDir);
+      if (repair.setAsideBytes > 0) {
+        logger.warn("log_tail_repaired", {
+          set_aside: repair.setAsidePath,
+          bytes: repair.setAsideBytes,
+          reason: repair.reason,
+        });
+      }
+      const highest = Math.max(previous.maxDurableSeq, await highestStoredSeq(layout));
+      const journal = await RecoveryJournal.open(layout.recoveryJournal);
+      const log = await MessageLog.open(layout.currentLog, {
+        syncMode: config.syncMode,
+        syncMs: config.syncMs,
+        logger,
+      });
+      const session = repair.lastRecord?.session ?? newSessionId(new Date());
+      const daemon = new Daemon({
+        config,
+        logger,
+        layout,
+        lock,
+        journal,
+        log,
+        session,
+        seq: highest,
+      });
+      await daemon.#recordStartup(previous, repair);
+      await daemon.#startServices();
+      return daemon;
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
+  }
+
+  /** Current counters and state. */
+  status(): DaemonStatus {
+    return {
+      pid: Deno.pid,
+      version: VERSION,
+      started_at: this.#startedAt.toISOString(),
+      data_dir: this.#layout.root,
+      backend: this.#config.backend,
+      session: this.#session,
+      seq: this.#seq,
+      durable_seq: this.#log.durableSeq,
+      received: this.#received,
+      excluded: this.#excluded,
+      last_message_at: this.#lastMessageAt?.toISOString() ?? null,
+      broker_connected: this.#brokerConnected,
+      broker_last_change_at: this.#brokerLastChangeAt?.toISOString() ?? null,
+      log_path: this.#log.path,
+      log_bytes: this.#log.sizeBytes + this.#log.pendingBytes,
+      sync_mode: this.#config.syncMode,
+      sync_ms: this.#config.syncMs,
+      last_write_error: this.#log.lastError?.message ?? null,
+    };
+  }
+
+  /**
+   * Ends the current session: writes `session_end`, archives the log to `archive/`, and starts
+   * a new session in a fresh `current_session.jsonl`. Recording goes on; messages arriving
+   * meanwhile wait in memory and land in the new session.
+   */
+  async newSession(reason: string): Promise<{ archived: string | undefined; session: string }> {
+    if (this.#stopping) throw new Error("Cannot start a new session: the daemon is stopping");
+    while (this.#rotating) await this.#rotating;
+    let result!: { archived: string | undefined; session: string };
+    this.#rotating = (async () => {
+      const previousSession = this.#session;
+      this.#appendNow("session_end", { reason });
+      await this.#log.close();
+      const archived = await archiveCurrentLog(this.#layout, previousSession);
+      this.#log = await MessageLog.open(this.#layout.currentLog, {
+        syncMode: this.#config.syncMode,
+        syncMs: this.#config.syncMs,
+        logger: this.#logger,
+      });
+      this.#session = newSessionId(new Date());
+      this.#appendNow("session_start", {
+        reason,
+        previous_session: previousSession,
+        archived_to: archived ?? null,
+      });
+      await this.#log.flush();
+      await this.#journal.append({
+        event: "session_archived",
+        at: new Date().toISOString(),
+        pid: Deno.pid,
+        session: this.#session,
+        previous_session: previousSession,
+        archived_to: archived,
+        durable_seq: this.#log.durableSeq,
+      });
+      result = { archived, session: this.#session };
+    })();
+    try {
+      await this.#rotating;
+    } finally {
+      this.#rotating = undefined;
+    }
+    this.#logger.info("session_rotated", result);
+    return result;
+  }
+
+  /**
+   * Stops receiving, writes a `shutdown` record, flushes and fsyncs, journals a clean stop and
+   * releases the lock. Safe to call more than once.
+   */
+  stop(reason: string): Promise<void> {
+    this.#stopping ??= this.#shutdown(reason);
+    return this.#stopping;
+  }
+
+  async #shutdown(reason: string): Promise<void> {
+    this.#logger.info("stopping", { reason });
+    clearInterval(this.#heartbeat);
+    this.#subscriber?.close();
+    await this.#receiving;
+    while (this.#rotating) await this.#rotating;
+    this.#appendNow("shutdown", { reason, received: this.#received, excluded: this.#excluded });
+    await this.#log.close();
+    await this.#journal.append({
+      event: "stop",
+      at: new Date().toISOString(),
+      pid: Deno.pid,
+      session: this.#session,
+      durable_seq: this.#log.durableSeq,
+      reason,
+    });
+    this.#journal.close();
+    await this.#control?.close();
+    this.#lock.release();
+    this.#logger.info("stopped", { durable_seq: this.#log.durableSeq });
+    this.#resolveDone();
+  }
+
+  async #recordStartup(previous: PreviousRun, repair: TailRepair): Promise<void> {
+    const now = new Date();
+    if (!repair.lastRecord) {
+      this.#appendNow("session_start", { reason: "new data dir or empty log" });
+    }
+    if (previous.unclean || repair.setAsideBytes > 0) {
+      const lastAlive = latestTime(previous.last?.at, repair.lastRecord?.received_at);
+      this.#appendNow("gap", {
+        reason: previous.unclean ? "daemon stopped without a clean shutdown" : "torn log tail",
+        from: lastAlive ?? null,
+        to: now.toISOString(),
+        last_durable_seq: previous.maxDurableSeq,
+        previous_pid: previous.last?.pid ?? null,
+        set_aside: repair.setAsideBytes > 0
+          ? { path: repair.setAsidePath, bytes: repair.setAsideBytes, reason: repair.reason }
+          : null,
+      });
+    }
+    this.#appendNow("daemon_start", {
+      pid: Deno.pid,
+      version: VERSION,
+      backend: this.#config.backend,
+      topics: this.#config.topics,
+      exclude: this.#config.exclude,
+      sync_mode: this.#config.syncMode,
+      sync_ms: this.#config.syncMs,
+      previous_stop: previous.last === undefined ? "none" : previous.unclean ? "unclean" : "clean",
+    });
+    await this.#log.flush();
+    if (repair.setAsideBytes > 0 || previous.unclean) {
+      await this.#journal.append({
+        event: "recovered",
+        at: now.toISOString(),
+        pid: Deno.pid,
+        session: this.#session,
+        durable_seq: this.#log.durableSeq,
+        set_aside: repair.setAsidePath ?? null,
+        set_aside_bytes: repair.setAsideBytes,
+        reason: repair.reason ?? null,
+      });
+    }
+    await this.#journal.append({
+      event: "start",
+      at: now.toISOString(),
+      pid: Deno.pid,
+      session: this.#session,
+      durable_seq: this.#log.durableSeq,
+    });
+  }
+
+  async #startServices(): Promise<void> {
+    this.#control = await ControlServer.start(
+      this.#layout.controlSocket,
+      (request) => this.#handleControl(request),
+      this.#logger,
+    );
+    this.#heartbeat = setInterval(() => this.#writeHeartbeat(), this.#config.heartbeatMs);
+    this.#subscriber = new BusSubscriber({
+      endpoint: this.#config.backend,
+      topics: this.#config.topics,
+      onLinkEvent: (event) => this.#onLinkEvent(event),
+    });
+    this.#receiving = this.#receiveLoop(this.#subscriber).catch((error) => {
+      this.#logger.error("receive_failed", { error });
+      this.stop(`receive loop failed: ${(error as Error).message}`);
+    });
+    this.#logger.info("started", {
+      pid: Deno.pid,
+      data_dir: this.#layout.root,
+      backend: this.#config.backend,
+      session: this.#session,
+      seq: this.#seq,
+    });
+  }
+
+  async #receiveLoop(subscriber: BusSubscriber): Promise<void> {
+    const always = this.#config.syncMode === "always";
+    for await (const frames of subscriber.messages()) {
+      const receivedAt = new Date();
+      if (this.#excludePatterns.length > 0 && this.#isExcluded(frames[0])) {
+        this.#excluded++;
+        continue;
+      }
+      if (this.#rotating) await this.#rotating;
+      const seq = ++this.#seq;
+      const body = messageRecord(frames, { seq, session: this.#session, receivedAt });
+      this.#log.append(encodeRecordLine(body), seq);
+      this.#received++;
+      this.#lastMessageAt = receivedAt;
+      if (always || !this.#log.hasRoom) await this.#log.flush();
+    }
+  }
+
+  #isExcluded(topicFrame: Uint8Array | undefined): boolean {
+    const topic = topicFrame ? new TextDecoder().decode(topicFrame) : "";
+    return this.#excludePatterns.some((pattern) => pattern.test(topic));
+  }
+
+  #onLinkEvent(event: LinkEvent): void {
+    this.#brokerConnected = event.type === "up";
+    this.#brokerLastChangeAt = new Date();
+    this.#logger.info(event.type === "up" ? "broker_up" : "broker_down", {
+      address: event.address,
+    });
+    if (this.#stopping) return;
+    this.#appendWhenReady(event.type === "up" ? "broker_up" : "broker_down", {
+      address: event.address,
+    });
+  }
+
+  async #appendWhenReady(type: RecordType, fields: EventFields): Promise<void> {
+    while (this.#rotating) await this.#rotating;
+    if (this.#stopping) return;
+    this.#appendNow(type, fields);
+  }
+
+  #appendNow(type: RecordType, fields: EventFields): void {
+    const seq = ++this.#seq;
+    const body: RecordBody = {
+      v: RECORD_FORMAT_VERSION,
+      seq,
+      type,
+      session: this.#session,
+      received_at: new Date().toISOString(),
+      ...fields,
+    };
+    this.#log.append(encodeRecordLine(body), seq);
+  }
+
+  #writeHeartbeat(): void {
+    this.#journal.append({
+      event: "heartbeat",
+      at: new Date().toISOString(),
+      pid: Deno.pid,
+      session: this.#session,
+      durable_seq: this.#log.durableSeq,
+      received: this.#received,
+    }).catch((error) => this.#logger.error("heartbeat_failed", { error }));
+  }
+
+  async #handleControl(request: ControlRequest): Promise<ControlResponse> {
+    switch (request.cmd) {
+      case "status":
+        return { ok: true, status: this.status() };
+      case "new-session": {
+        const reason = typeof request.reason === "string" ? request.reason : "new-session command";
+        return { ok: true, ...(await this.newSession(reason)) };
+      }
+      case "flush":
+        await this.#log.flush();
+        return { ok: true, durable_seq: this.#log.durableSeq };
+      case "stop":
+        queueMicrotask(() => this.stop("stop command"));
+        return { ok: true, pid: Deno.pid };
+      default:
+        return {
+          ok: false,
+          error: `Unknown control command "${request.cmd}": use status, new-session, flush or stop`,
+        };
+    }
+  }
+}
+
+/**
+ * Runs the daemon until SIGINT/SIGTERM or a control `stop`, then shuts down cleanly.
+ * Returns the process exit code.
+ */
+export async function runDaemon(config: Config, logger: Logger): Promise<number> {
+  const daemon = await Daemon.start(config, logger);
+  const onSignal = (signal: Deno.Signal) => () => daemon.stop(`signal ${signal}`);
+  const handlers = (["SIGINT", "SIGTERM"] as const).map((signal) => {
+    const handler = onSignal(signal);
+    Deno.addSignalListener(signal, handler);
+    return [signal, handler] as const;
+  });
+  await daemon.done;
+  for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+  return 0;
+}
+
+/** Turns a topic glob (`*` any run, `?` one character) into an anchored RegExp. */
+export function globToRegExp(glob: string): RegExp {
+  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(
+    /\?/g,
+    ".",
+  );
+  return new RegExp(`^${escaped}$`, "s");
+}
+
+function latestTime(...times: (string | undefined)[]): string | undefined {
+  const valid = times.filter((time): time is string =>
+    time !== undefined && !isNaN(Date.parse(time))
+  );
+  return valid.sort((a, b) => Date.parse(a) - Date.parse(b)).at(-1);
+}

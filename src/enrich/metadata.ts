@@ -1,0 +1,233 @@
+import type { DecodedFrame } from "./frames.ts";
+
+/** What enrichment learned about a message; every field but the sizes may be missing. */
+export interface MessageMeta {
+  /** `json` (a payload frame parsed as JSON), `text`, `binary`, or `empty`. */
+  readonly format: "json" | "text" | "binary" | "empty";
+  /** Total bytes over all frames. */
+  readonly bytes: number;
+  /** Rough token count of the content (about 4 characters per token). */
+  readonly tokens: number;
+  readonly sender?: string;
+  readonly recipient?: string;
+  readonly kind?: string;
+  /** Dotted path of the field the content came from, e.g. `message.content`. */
+  readonly content_field?: string;
+  /** Start of the content on one line, at most {@link PREVIEW_CHARS} characters. */
+  readonly preview?: string;
+  /** Set when enrichment stopped early; the message is recorded all the same. */
+  readonly note?: string;
+}
+
+/** The topic and the payload text a message carries, found from its frames. */
+export interface MessageParts {
+  readonly topic: string | null;
+  readonly payloadText: string | null;
+}
+
+/** Longest preview kept in metadata. */
+export const PREVIEW_CHARS = 160;
+/** Payloads above this size are not parsed on the recording path (kept whole in `frames`). */
+export const MAX_PARSE_BYTES = 1024 * 1024;
+const MAX_TOPIC_CHARS = 256;
+
+const SENDER_FIELDS = ["sender", "from", "agent", "role", "author", "source"] as const;
+const RECIPIENT_FIELDS = ["recipient", "to", "target"] as const;
+const KIND_FIELDS = ["type", "kind", "event"] as const;
+const CONTENT_FIELDS = ["content", "text", "message", "body", "data", "payload"] as const;
+
+/**
+ * Splits a multipart message into topic and payload. With two or more frames the first frame is
+ * the topic and the rest the payload (joined by newlines); with one frame, the topic is the text
+ * before the first space and the payload the rest (the `"topic {json}"` convention of
+ * single-frame publishers). Binary frames give null.
+ */
+export function splitMessage(frames: readonly DecodedFrame[]): MessageParts {
+  const first = frames[0];
+  if (!first) return { topic: null, payloadText: null };
+  if (frames.length > 1) {
+    const rest = frames.slice(1);
+    const texts = rest.map((frame) => frame.text);
+    return {
+      topic: first.text === null ? null : first.text.slice(0, MAX_TOPIC_CHARS),
+      payloadText: texts.every((text) => text !== null) ? texts.join("\n") : null,
+    };
+  }
+  if (first.text === null) return { topic: null, payloadText: null };
+  const match = /^([^\s{["]+)\s+([\s\S]*)$/.exec(first.text);
+  if (match && match[1]!.length <= MAX_TOPIC_CHARS) {
+    return { topic: match[1]!, payloadText: match[2]! };
+  }
+  return { topic: first.text.length <= MAX_TOPIC_CHARS ? first.text : "", payloadText: first.text };
+}
+
+/**
+ * Extracts metadata from a message's frames. Pure and total: it never throws, whatever the
+ * frames hold; unknown shapes give just format, size and a token estimate.
+ *
+ * @example
+ * ```ts
+ * const meta = enrichFrames([decodeFrame(topic), decodeFrame(payload)]);
+ * console.log(meta.sender, meta.tokens);
+ * ```
+ */
+export function enrichFrames(frames: readonly DecodedFrame[]): MessageMeta {
+  const bytes = frames.reduce((sum, frame) => sum + frame.bytes, 0);
+  const { payloadText } = splitMessage(frames);
+  if (bytes === 0) return { format: "empty", bytes, tokens: 0 };
+  if (payloadText === null) {
+    return frames.some((frame) => frame.text === null)
+      ? { format: "binary", bytes, tokens: 0 }
+      : { format: "empty", bytes, tokens: 0 };
+  }
+  try {
+    return enrichText(payloadText, bytes);
+  } catch (error) {
+    return {
+      format: "text",
+      bytes,
+      tokens: estimateTokens(payloadText),
+      note: `enrichment failed: ${(error as Error).message}`,
+    };
+  }
+}
+
+function enrichText(payloadText: string, bytes: number): MessageMeta {
+  const trimmed = payloadText.trimStart();
+  const looksJson = trimmed.startsWith("{") || trimmed.startsWith("[");
+  if (looksJson && payloadText.length > MAX_PARSE_BYTES) {
+    return {
+      format: "text",
+      bytes,
+      tokens: estimateTokens(payloadText),
+      preview: previewOf(payloadText),
+      note: `payload over ${MAX_PARSE_BYTES} bytes: not parsed while recording`,
+    };
+  }
+  const parsed = looksJson ? tryParseJson(payloadText) : undefined;
+  if (parsed === undefined || typeof parsed !== "object" || parsed === null) {
+    return {
+      format: "text",
+      bytes,
+      tokens: estimateTokens(payloadText),
+      ...(payloadText.trim() ? { preview: previewOf(payloadText) } : {}),
+    };
+  }
+  const fields = Array.isArray(parsed) ? {} : extractFields(parsed as Record<string, unknown>);
+  const contentText = fields.content ?? payloadText;
+  return withoutUndefined<MessageMeta>({
+    format: "json",
+    bytes,
+    tokens: estimateTokens(contentText),
+    sender: fields.sender,
+    recipient: fields.recipient,
+    kind: fields.kind,
+    content_field: fields.contentField,
+    preview: contentText.trim() ? previewOf(contentText) : undefined,
+  });
+}
+
+/** Fields found in a JSON object payload. */
+export interface ExtractedFields {
+  readonly sender?: string;
+  readonly recipient?: string;
+  readonly kind?: string;
+  readonly content?: string;
+  readonly contentField?: string;
+}
+
+/**
+ * Finds sender, recipient, kind and content under their common names, looking one level into
+ * a nested `message` object (the shape Claude-style transcripts use).
+ */
+export function extractFields(object: Record<string, unknown>): ExtractedFields {
+  const nested = isPlainObject(object.message) ? object.message : undefined;
+  const sender = firstName(object, SENDER_FIELDS) ?? (nested && firstName(nested, SENDER_FIELDS));
+  const recipient = firstName(object, RECIPIENT_FIELDS) ??
+    (nested && firstName(nested, RECIPIENT_FIELDS));
+  const kind = firstName(object, KIND_FIELDS) ?? (nested && firstName(nested, KIND_FIELDS));
+  let content = firstContent(object, "");
+  if (content === undefined && nested) content = firstContent(nested, "message.");
+  return withoutUndefined({
+    sender,
+    recipient,
+    kind,
+    content: content?.text,
+    contentField: content?.field,
+  });
+}
+
+/** About four characters per token, the usual rule of thumb for English and code. */
+export function estimateTokens(text: string): number {
+  return Math.ceil(text.length / 4);
+}
+
+function previewOf(text: string): string {
+  const oneLine = text.slice(0, PREVIEW_CHARS * 4).replace(/\s+/g, " ").trim();
+  return oneLine.length > PREVIEW_CHARS ? oneLine.slice(0, PREVIEW_CHARS - 1) + "…" : oneLine;
+}
+
+function tryParseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined; // not JSON after all: recorded as text
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function firstName(object: Record<string, unknown>, names: readonly string[]): string | undefined {
+  for (const name of names) {
+    const value = object[name];
+    const text = nameOf(value);
+    if (text !== undefined) return text;
+  }
+  return undefined;
+}
+
+function nameOf(value: unknown): string | undefined {
+  if (typeof value === "string") return value.trim() ? value.slice(0, 200) : undefined;
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  if (Array.isArray(value)) {
+    const names = value.map(nameOf).filter((name) => name !== undefined);
+    return names.length ? names.join(",").slice(0, 200) : undefined;
+  }
+  if (isPlainObject(value)) return nameOf(value.name ?? value.id);
+  return undefined;
+}
+
+function firstContent(
+  object: Record<string, unknown>,
+  prefix: string,
+): { text: string; field: string } | undefined {
+  for (const name of CONTENT_FIELDS) {
+    const value = object[name];
+    if (value === undefined || value === null) continue;
+    if (name === "message" && isPlainObject(value)) continue; // handled as a nested message
+    const text = contentText(value);
+    if (text !== undefined) return { text, field: prefix + name };
+  }
+  return undefined;
+}
+
+/** Text of a content value: strings as they are, content-block arrays by their text parts. */
+function contentText(value: unknown): string | undefined {
+  if (typeof value === "string") return value;
+  if (Array.isArray(value)) {
+    const parts = value.map((block) => {
+      if (typeof block === "string") return block;
+      if (isPlainObject(block) && typeof block.text === "string") return block.text;
+      return JSON.stringify(block);
+    });
+    return parts.join("\n");
+  }
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  return JSON.stringify(value);
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,124 @@
+import { Buffer } from "node:buffer";
+import { crc32 } from "node:zlib";
+import { RECORD_FORMAT_VERSION } from "../version.ts";
+
+/** One frame as stored: the text when the bytes are valid UTF-8, otherwise base64. */
+export type StoredFrame = string | { readonly b64: string };
+
+/** Kinds of record in the log: bus messages and the daemon's own events. */
+export type RecordType =
+  | "message"
+  | "session_start"
+  | "session_end"
+  | "daemon_start"
+  | "gap"
+  | "broker_down"
+  | "broker_up"
+  | "shutdown";
+
+/** Fields every record carries, before its checksum is added. */
+export interface RecordBody {
+  readonly v: number;
+  readonly seq: number;
+  readonly type: RecordType;
+  readonly session: string;
+  readonly received_at: string;
+  readonly [field: string]: unknown;
+}
+
+/** A record read back from the log, checksum verified. */
+export interface LogRecord extends RecordBody {
+  readonly crc: string;
+}
+
+const CRC_SUFFIX_LENGTH = ',"crc":"00000000"}'.length;
+const CRC_SUFFIX_PREFIX = ',"crc":"';
+const NEWLINE = 0x0a;
+const CLOSING_BRACE = new Uint8Array([0x7d]);
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * Encodes a record as one JSONL line (with trailing newline) whose last field is `crc`: the
+ * CRC-32 (hex) of the line's bytes as they would be without the `crc` field.
+ *
+ * @example
+ * ```ts
+ * const line = encodeRecordLine({ v: 1, seq: 1, type: "message", session: "s", received_at: "t" });
+ * ```
+ */
+export function encodeRecordLine(body: RecordBody): Uint8Array {
+  const json = JSON.stringify(body);
+  const bytes = encoder.encode(json);
+  const checksum = (crc32(bytes) >>> 0).toString(16).padStart(8, "0");
+  const suffix = encoder.encode(`,"crc":"${checksum}"}\n`);
+  const line = new Uint8Array(bytes.length - 1 + suffix.length);
+  line.set(bytes.subarray(0, bytes.length - 1), 0);
+  line.set(suffix, bytes.length - 1);
+  return line;
+}
+
+/** Result of checking one line: the record, or why it cannot be trusted. */
+export type LineCheck =
+  | { readonly ok: true; readonly record: LogRecord }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * Verifies one line (with or without its trailing newline) and parses it. Never throws.
+ *
+ * @example
+ * ```ts
+ * const check = checkRecordLine(line);
+ * if (check.ok) console.log(check.record.seq);
+ * ```
+ */
+export function checkRecordLine(line: Uint8Array): LineCheck {
+  let end = line.length;
+  if (end > 0 && line[end - 1] === NEWLINE) end--;
+  if (end < CRC_SUFFIX_LENGTH + 2) return { ok: false, reason: "line too short to hold a record" };
+  const body = line.subarray(0, end);
+  const suffixStart = end - CRC_SUFFIX_LENGTH;
+  let suffix: string;
+  try {
+    suffix = decoder.decode(body.subarray(suffixStart));
+  } catch {
+    return { ok: false, reason: "checksum field is not valid UTF-8" };
+  }
+  if (!suffix.startsWith(CRC_SUFFIX_PREFIX) || !suffix.endsWith('"}')) {
+    return { ok: false, reason: "line does not end with a crc field" };
+  }
+  const expected = suffix.slice(CRC_SUFFIX_PREFIX.length, CRC_SUFFIX_PREFIX.length + 8);
+  const actual = (crc32(CLOSING_BRACE, crc32(body.subarray(0, suffixStart))) >>> 0)
+    .toString(16).padStart(8, "0");
+  if (actual !== expected) {
+    return { ok: false, reason: `checksum mismatch (stored ${expected}, computed ${actual})` };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(decoder.decode(body));
+  } catch {
+    return { ok: false, reason: "checksum matches but the line is not valid JSON" };
+  }
+  if (!isRecord(parsed)) return { ok: false, reason: "line is JSON but not a v1 record" };
+  return { ok: true, record: parsed };
+}
+
+function isRecord(value: unknown): value is LogRecord {
+  if (typeof value !== "object" || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return record.v === RECORD_FORMAT_VERSION && typeof record.seq === "number" &&
+    typeof record.type === "string" && typeof record.session === "string" &&
+    typeof record.received_at === "string" && typeof record.crc === "string";
+}
+
+/** Turns stored frames back into the exact bytes that crossed the bus. */
+export function decodeStoredFrames(frames: readonly StoredFrame[]): Uint8Array[] {
+  return frames.map((frame) =>
+    typeof frame === "string" ? encoder.encode(frame) : decodeBase64(frame.b64)
+  );
+}
+
+function decodeBase64(text: string): Uint8Array {
+  const buffer = Buffer.from(text, "base64");
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}

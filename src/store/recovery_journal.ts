@@ -1,0 +1,142 @@
+import { PRIVATE_FILE_MODE, writeAll } from "./data_dir.ts";
+
+/** One line of `recovery/crash_recovery.jsonl`. */
+export interface JournalEntry {
+  readonly event: "start" | "heartbeat" | "stop" | "recovered" | "session_archived";
+  readonly at: string;
+  readonly pid: number;
+  readonly session?: string;
+  readonly durable_seq?: number;
+  readonly [field: string]: unknown;
+}
+
+/** What the journal says about how the previous daemon ended. */
+export interface PreviousRun {
+  /** True when a daemon started and never journaled a clean stop. */
+  readonly unclean: boolean;
+  /** The last start, heartbeat or stop entry, if the journal has any. */
+  readonly last: JournalEntry | undefined;
+  /** The highest durable sequence number any entry mentions. */
+  readonly maxDurableSeq: number;
+  /** Lines that could not be parsed (a torn last line after a crash). */
+  readonly unreadableLines: number;
+}
+
+const LIFECYCLE_EVENTS: ReadonlySet<string> = new Set(["start", "heartbeat", "stop"]);
+const COMPACT_ABOVE_BYTES = 1024 * 1024;
+const KEEP_LINES_AFTER_COMPACT = 500;
+const encoder = new TextEncoder();
+
+/**
+ * The crash-recovery journal: the daemon appends `start`, periodic `heartbeat` (with the last
+ * durable seq), and `stop` on a clean shutdown, each fsynced. A journal whose last run has no
+ * `stop` tells the next start that the previous daemon died.
+ *
+ * @example
+ * ```ts
+ * const previous = await RecoveryJournal.readPreviousRun(path);
+ * const journal = await RecoveryJournal.open(path);
+ * await journal.append({ event: "start", at: new Date().toISOString(), pid: Deno.pid });
+ * ```
+ */
+export class RecoveryJournal {
+  readonly #file: Deno.FsFile;
+
+  private constructor(file: Deno.FsFile) {
+    this.#file = file;
+  }
+
+  /** Opens the journal for appending, first compacting it when it has grown large. */
+  static async open(path: string): Promise<RecoveryJournal> {
+    await compactIfLarge(path);
+    const file = await Deno.open(path, {
+      append: true,
+      create: true,
+      mode: PRIVATE_FILE_MODE,
+    });
+    return new RecoveryJournal(file);
+  }
+
+  /** Reads the journal and summarizes the previous run; a missing journal means a first start. */
+  static async readPreviousRun(path: string): Promise<PreviousRun> {
+    const entries = await readJournal(path);
+    let maxDurableSeq = 0;
+    for (const entry of entries.entries) {
+      if (typeof entry.durable_seq === "number" && entry.durable_seq > maxDurableSeq) {
+        maxDurableSeq = entry.durable_seq;
+      }
+    }
+    const last = entries.entries.findLast((entry) => LIFECYCLE_EVENTS.has(entry.event));
+    return {
+      unclean: last !== undefined && last.event !== "stop",
+      last,
+      maxDurableSeq,
+      unreadableLines: entries.unreadableLines,
+    };
+  }
+
+  /** Appends one entry and fsyncs it. */
+  async append(entry: JournalEntry): Promise<void> {
+    await writeAll(this.#file, encoder.encode(JSON.stringify(entry) + "\n"));
+    await this.#file.syncData();
+  }
+
+  /** Closes the file. */
+  close(): void {
+    this.#file.close();
+  }
+}
+
+/** Reads every parseable entry of a journal; unparseable lines are counted, not trusted. */
+export async function readJournal(
+  path: string,
+): Promise<{ entries: JournalEntry[]; unreadableLines: number }> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return { entries: [], unreadableLines: 0 };
+    throw error;
+  }
+  const entries: JournalEntry[] = [];
+  let unreadableLines = 0;
+  for (const line of text.split("\n")) {
+    if (line.trim() === "") continue;
+    try {
+      const parsed = JSON.parse(line);
+      if (typeof parsed?.event === "string" && typeof parsed?.at === "string") {
+        entries.push(parsed);
+      } else {
+        unreadableLines++;
+      }
+    } catch {
+      unreadableLines++;
+    }
+  }
+  return { entries, unreadableLines };
+}
+
+async function compactIfLarge(path: string): Promise<void> {
+  let size: number;
+  try {
+    size = (await Deno.stat(path)).size;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return;
+    throw error;
+  }
+  if (size <= COMPACT_ABOVE_BYTES) return;
+  const { entries } = await readJournal(path);
+  const kept = entries.filter((entry) => entry.event !== "heartbeat" || entry === entries.at(-1));
+  const tail = kept.slice(-KEEP_LINES_AFTER_COMPACT);
+  const temp = `${path}.compact`;
+  await Deno.writeTextFile(temp, tail.map((entry) => JSON.stringify(entry) + "\n").join(""), {
+    mode: PRIVATE_FILE_MODE,
+  });
+  const file = await Deno.open(temp, { read: true, write: true });
+  try {
+    await file.syncData();
+  } finally {
+    file.close();
+  }
+  await Deno.rename(temp, path);
+}
