@@ -1,0 +1,75 @@
+/**
+ * Waits `ms` milliseconds; rejects with the signal's reason as soon as it aborts.
+ *
+ * @example
+ * ```ts
+ * await sleep(50, AbortSignal.timeout(1000));
+ * ```
+ */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * Polls `check` every `intervalMs` until it returns true; throws a message naming `what` after
+ * `timeoutMs`.
+ */
+export async function waitUntil(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  options: { timeoutMs: number; intervalMs?: number; signal?: AbortSignal },
+): Promise<void> {
+  const deadline = performance.now() + options.timeoutMs;
+  while (!(await check())) {
+    if (performance.now() > deadline) {
+      throw new Error(`Cannot ${what}: still waiting after ${options.timeoutMs} ms`);
+    }
+    await sleep(options.intervalMs ?? 20, options.signal);
+  }
+}
+
+/** Cleanup steps run last-in first-out, each even if an earlier one failed. */
+export class CleanupStack {
+  readonly #steps: { what: string; run: () => unknown }[] = [];
+
+  /** Registers a step; `what` names it in the message printed if it fails. */
+  defer(what: string, run: () => unknown): void {
+    this.#steps.push({ what, run });
+  }
+
+  /** Runs every step, newest first; failures are printed to stderr and do not stop the rest. */
+  async run(): Promise<void> {
+    for (let step = this.#steps.pop(); step; step = this.#steps.pop()) {
+      try {
+        await step.run();
+      } catch (error) {
+        console.error(`Cannot ${step.what}: ${(error as Error).message ?? error}`);
+      }
+    }
+  }
+}
+
+/**
+ * Picks `count` distinct free TCP ports on 127.0.0.1 by binding port 0 and closing again. Another
+ * process could take one before it is used; on a test machine that is rare enough.
+ */
+export function freePorts(count: number): number[] {
+  const listeners = Array.from(
+    { length: count },
+    () => Deno.listen({ hostname: "127.0.0.1", port: 0 }),
+  );
+  const ports = listeners.map((listener) => (listener.addr as Deno.NetAddr).port);
+  for (const listener of listeners) listener.close();
+  return ports;
+}

@@ -1,0 +1,203 @@
+import { RUN_PERMISSIONS } from "../src/cli/self_command.ts";
+import { sendControlRequest } from "../src/control/client.ts";
+import { DaemonNotRunningError } from "../src/errors.ts";
+import { dataDirLayout } from "../src/store/data_dir.ts";
+import { sleep, waitUntil } from "./_async.ts";
+import { BenchChild } from "./_child_process.ts";
+import { analyseDaemonLog } from "./_log_analysis.ts";
+import {
+  type BenchContext,
+  type Burst,
+  publishBurst,
+  type ScenarioResult,
+  warmUp,
+} from "./_scenario.ts";
+import { StatusPoller } from "./_status_poller.ts";
+import { ratePerSecond, summarizeLatency } from "./_stats.ts";
+
+/** `--sync` modes compared: group commit (b) and fsync per message (c). */
+export type SyncMode = "interval" | "always";
+
+interface StatusCounters {
+  readonly seq: number;
+  readonly durable_seq: number;
+  readonly received: number;
+}
+
+const START_TIMEOUT_MS = 20_000;
+const IDLE_TIMEOUT_MS = 5_000;
+const STOP_TIMEOUT_MS = 20_000;
+const SETTLE_MS = 200;
+
+/**
+ * Scenario (b) or (c): the real daemon in a child process, its status polled during the burst,
+ * its log read back after a clean stop.
+ */
+export async function runDaemonScenario(
+  context: BenchContext,
+  options: { messages: number; payloadBytes: number; syncMode: SyncMode },
+): Promise<ScenarioResult> {
+  const dataDir = `${context.tempDir}/daemon-${options.syncMode}-${options.payloadBytes}`;
+  const layout = dataDirLayout(dataDir);
+  const child = await spawnDaemon(context, dataDir, options);
+  try {
+    const baseReceived = await prepareDaemon(context, child, layout.controlSocket);
+    const poller = StatusPoller.start(layout.controlSocket, context.pollIntervalMs);
+    let burst: Burst;
+    try {
+      burst = await publishBurst(context, options);
+      await waitForDurable(context, { poller, child, target: baseReceived + options.messages });
+    } finally {
+      await poller.stop();
+    }
+    const cleanStop = await stopDaemon(child, layout.controlSocket);
+    const result = await measure(layout.currentLog, { ...options, burst, poller, cleanStop });
+    return result;
+  } finally {
+    await child.kill();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+}
+
+async function spawnDaemon(
+  context: BenchContext,
+  dataDir: string,
+  options: { payloadBytes: number; syncMode: SyncMode },
+): Promise<BenchChild> {
+  await Deno.mkdir(dataDir);
+  const name = `daemon-${options.syncMode}-${options.payloadBytes}`;
+  const profile = context.profileDir
+    ? ["--cpu-prof", `--cpu-prof-dir=${context.profileDir}/${name}`]
+    : [];
+  const sync = options.syncMode === "always" ? ["--sync", "always"] : [];
+  return BenchChild.spawn(name, Deno.execPath(), {
+    args: [
+      "run",
+      ...RUN_PERMISSIONS,
+      ...profile,
+      `${context.repoRoot}/main.ts`,
+      "daemon",
+      "--data-dir",
+      dataDir,
+      "--backend",
+      context.backend,
+      ...sync,
+    ],
+    cwd: context.repoRoot,
+    outputPrefix: `${context.tempDir}/${name}`,
+  });
+}
+
+/**
+ * Waits for the control socket, warms the link up, and lets the warm-up records become durable.
+ * Returns the daemon's `received` count before the burst.
+ */
+async function prepareDaemon(
+  context: BenchContext,
+  child: BenchChild,
+  socketPath: string,
+): Promise<number> {
+  const status = () => readStatus(child, socketPath);
+  await waitUntil("start the daemon", async () => (await status()) !== undefined, {
+    timeoutMs: START_TIMEOUT_MS,
+    intervalMs: 50,
+    signal: context.signal,
+  });
+  await warmUp(context, async () => ((await status())?.received ?? 0) > 0);
+  await sleep(SETTLE_MS, context.signal);
+  await waitUntil("make the warm-up durable", async () => {
+    const counters = await status();
+    return counters !== undefined && counters.durable_seq >= counters.seq;
+  }, { timeoutMs: START_TIMEOUT_MS, signal: context.signal });
+  return (await status())?.received ?? 0;
+}
+
+/** The daemon's counters; undefined while its control socket is not up yet. */
+async function readStatus(
+  child: BenchChild,
+  socketPath: string,
+): Promise<StatusCounters | undefined> {
+  if (child.exitStatus) throw await child.exitedError("talk to the daemon");
+  try {
+    const answer = await sendControlRequest(socketPath, { cmd: "status" });
+    if (!answer.ok) throw new Error(`Cannot read the daemon's status: ${answer.error}`);
+    return answer.status as StatusCounters;
+  } catch (error) {
+    if (error instanceof DaemonNotRunningError) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Waits until the daemon received `target` messages and made all of them durable, or made no
+ * progress for {@link IDLE_TIMEOUT_MS} (messages lost: the log analysis counts them).
+ */
+async function waitForDurable(
+  context: BenchContext,
+  parts: { poller: StatusPoller; child: BenchChild; target: number },
+): Promise<void> {
+  let lastProgress = "";
+  let progressAt = performance.now();
+  for (;;) {
+    const latest = parts.poller.latest;
+    if (latest && latest.received >= parts.target && latest.durableSeq >= latest.seq) return;
+    if (parts.child.exitStatus) throw await parts.child.exitedError("record the burst");
+    const progress = `${latest?.received}/${latest?.durableSeq}`;
+    if (progress !== lastProgress) {
+      lastProgress = progress;
+      progressAt = performance.now();
+    } else if (performance.now() - progressAt > IDLE_TIMEOUT_MS) {
+      context.progress(`  no progress for ${IDLE_TIMEOUT_MS} ms: ${progress} (received/durable)`);
+      return;
+    }
+    await sleep(10, context.signal);
+  }
+}
+
+/** Asks the daemon to stop and waits for its exit; false if it had to be killed. */
+async function stopDaemon(child: BenchChild, socketPath: string): Promise<boolean> {
+  const answer = await sendControlRequest(socketPath, { cmd: "stop" });
+  if (!answer.ok) throw new Error(`Cannot stop the daemon: ${answer.error}`);
+  if (!(await child.waitForExit(STOP_TIMEOUT_MS))) return false;
+  return child.exitStatus?.code === 0;
+}
+
+async function measure(
+  logPath: string,
+  parts: {
+    messages: number;
+    payloadBytes: number;
+    syncMode: SyncMode;
+    burst: Burst;
+    poller: StatusPoller;
+    cleanStop: boolean;
+  },
+): Promise<ScenarioResult> {
+  const { burst, poller } = parts;
+  const analysis = await analyseDaemonLog(logPath, {
+    expected: parts.messages,
+    durableAtMs: (seq) => poller.durableAtMs(seq),
+  });
+  const lastDurableMs = analysis.recorded > 0
+    ? poller.durableAtMs(analysis.lastRecordSeq)
+    : undefined;
+  return {
+    kind: parts.syncMode === "always" ? "daemon-always" : "daemon-interval",
+    payloadBytes: parts.payloadBytes,
+    published: parts.messages,
+    publishRate: ratePerSecond(parts.messages, burst.startMs, burst.endMs),
+    received: analysis.recorded,
+    lost: analysis.lost,
+    duplicates: analysis.duplicates,
+    receiveRate: ratePerSecond(
+      analysis.recorded,
+      analysis.firstReceivedMs,
+      analysis.lastReceivedMs,
+    ),
+    endToEndRate: ratePerSecond(analysis.recorded, burst.startMs, lastDurableMs),
+    endToEndUntil: "last durable",
+    latency: summarizeLatency(analysis.latenciesMs),
+    polling: poller.stats,
+    cleanStop: parts.cleanStop && analysis.unreadableLines === 0,
+  };
+}

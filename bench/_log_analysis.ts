@@ -1,0 +1,118 @@
+import { DATA_TOPIC, parsePayload } from "./_payload.ts";
+
+/** What the daemon's log says about one timed burst. */
+export interface LogAnalysis {
+  /** Distinct timed messages found in the log. */
+  readonly recorded: number;
+  /** Timed messages (by payload seq) missing from the log. */
+  readonly lost: number;
+  /** Timed messages recorded more than once. */
+  readonly duplicates: number;
+  /** Lines that are not JSON (a torn tail after a kill). */
+  readonly unreadableLines: number;
+  /** Wall-clock ms of the first and last timed message's `received_at` (ms resolution). */
+  readonly firstReceivedMs: number | undefined;
+  readonly lastReceivedMs: number | undefined;
+  /** Highest record seq among the timed messages. */
+  readonly lastRecordSeq: number;
+  /** Publish-to-durable latency of each message whose durability was observed. */
+  readonly latenciesMs: Float64Array;
+}
+
+/** Options for {@link analyseDaemonLog}. */
+export interface AnalyseOptions {
+  /** Messages published: payload seqs 0 .. expected - 1. */
+  readonly expected: number;
+  /** When a record seq was first observed durable; undefined if never. */
+  readonly durableAtMs: (recordSeq: number) => number | undefined;
+}
+
+interface MessageRecord {
+  readonly seq: number;
+  readonly type: string;
+  readonly topic?: unknown;
+  readonly received_at: string;
+  readonly frames?: unknown[];
+}
+
+/**
+ * Reads a daemon log after the run and checks every timed message: which payload seqs are
+ * missing or doubled, when each was received, and how long from publish to durable.
+ *
+ * @example
+ * ```ts
+ * const analysis = await analyseDaemonLog(layout.currentLog, { expected: 1000, durableAtMs });
+ * console.log(analysis.lost);
+ * ```
+ */
+export async function analyseDaemonLog(
+  path: string,
+  options: AnalyseOptions,
+): Promise<LogAnalysis> {
+  const counts = new Uint32Array(options.expected);
+  const latencies: number[] = [];
+  let unreadableLines = 0;
+  let firstReceivedMs: number | undefined;
+  let lastReceivedMs: number | undefined;
+  let lastRecordSeq = 0;
+  for await (const line of readLines(path)) {
+    const record = parseLine(line);
+    if (record === undefined) {
+      unreadableLines++;
+      continue;
+    }
+    const payload = timedPayload(record);
+    if (payload === undefined) continue;
+    if (payload.seq >= 0 && payload.seq < counts.length) counts[payload.seq]!++;
+    const receivedMs = Date.parse(record.received_at);
+    firstReceivedMs ??= receivedMs;
+    lastReceivedMs = receivedMs;
+    lastRecordSeq = Math.max(lastRecordSeq, record.seq);
+    const durableAtMs = options.durableAtMs(record.seq);
+    if (durableAtMs !== undefined) latencies.push(durableAtMs - payload.sentAtMs);
+  }
+  return {
+    ...countOutcomes(counts),
+    unreadableLines,
+    firstReceivedMs,
+    lastReceivedMs,
+    lastRecordSeq,
+    latenciesMs: Float64Array.from(latencies),
+  };
+}
+
+function countOutcomes(counts: Uint32Array) {
+  let recorded = 0;
+  let duplicates = 0;
+  for (const count of counts) {
+    if (count > 0) recorded++;
+    if (count > 1) duplicates++;
+  }
+  return { recorded, lost: counts.length - recorded, duplicates };
+}
+
+function parseLine(line: string): MessageRecord | undefined {
+  try {
+    return JSON.parse(line) as MessageRecord;
+  } catch (error) {
+    if (error instanceof SyntaxError) return undefined;
+    throw error;
+  }
+}
+
+function timedPayload(record: MessageRecord) {
+  if (record.type !== "message" || record.topic !== DATA_TOPIC) return undefined;
+  const payload = record.frames?.[1];
+  return typeof payload === "string" ? parsePayload(payload) : undefined;
+}
+
+async function* readLines(path: string): AsyncGenerator<string> {
+  const file = await Deno.open(path); // closed by its readable stream
+  let rest = "";
+  for await (const chunk of file.readable.pipeThrough(new TextDecoderStream())) {
+    const lines = (rest + chunk).split("\n");
+    rest = lines.pop()!;
+    for (const line of lines) if (line) yield line;
+  }
+  if (rest) yield rest;
+}

@@ -1,0 +1,90 @@
+import type {
+  Observation,
+  PollerMessage,
+  PollerRequest,
+  PollerStopped,
+} from "./_status_poller_worker.ts";
+
+export type { Observation, PollerStopped } from "./_status_poller_worker.ts";
+
+/**
+ * Polls a daemon's `status` from a worker thread and keeps every change it saw, so that the
+ * time each `durable_seq` was first observed can be looked up afterwards.
+ *
+ * @example
+ * ```ts
+ * const poller = StatusPoller.start(layout.controlSocket, 1);
+ * // ... publish ...
+ * const stats = await poller.stop();
+ * poller.durableAtMs(42); // when seq 42 was first seen durable
+ * ```
+ */
+export class StatusPoller {
+  readonly #worker: Worker;
+  readonly #observations: Observation[] = [];
+  readonly #stopped: Promise<PollerStopped>;
+  #stats: PollerStopped | undefined;
+
+  private constructor(worker: Worker) {
+    this.#worker = worker;
+    this.#stopped = new Promise((resolve, reject) => {
+      worker.onmessage = (event: MessageEvent<PollerMessage>) => {
+        if (event.data.type === "observation") this.#observations.push(event.data);
+        else resolve(event.data);
+      };
+      worker.onerror = (event) => {
+        event.preventDefault();
+        reject(new Error(`Cannot poll the daemon's status: ${event.message}`));
+      };
+    });
+  }
+
+  /** Starts polling `socketPath`, sleeping `intervalMs` between answers. */
+  static start(socketPath: string, intervalMs: number): StatusPoller {
+    const url = new URL("./_status_poller_worker.ts", import.meta.url);
+    const poller = new StatusPoller(new Worker(url.href, { type: "module" }));
+    const request: PollerRequest = { type: "start", socketPath, intervalMs };
+    poller.#worker.postMessage(request);
+    return poller;
+  }
+
+  /** The most recent change observed. */
+  get latest(): Observation | undefined {
+    return this.#observations.at(-1);
+  }
+
+  /** Asks the worker to stop, waits for its last observations, and ends it. */
+  async stop(): Promise<PollerStopped> {
+    const request: PollerRequest = { type: "stop" };
+    this.#worker.postMessage(request);
+    try {
+      this.#stats = await this.#stopped;
+      return this.#stats;
+    } finally {
+      this.#worker.terminate();
+    }
+  }
+
+  /** Poll counts and round-trip time, once {@link stop} returned. */
+  get stats(): PollerStopped | undefined {
+    return this.#stats;
+  }
+
+  /** Ends the worker at once (cleanup after an error). */
+  terminate(): void {
+    this.#worker.terminate();
+  }
+
+  /** Wall-clock ms at which `durable_seq >= seq` was first observed; undefined if never. */
+  durableAtMs(seq: number): number | undefined {
+    const observations = this.#observations;
+    let low = 0;
+    let high = observations.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (observations[middle]!.durableSeq >= seq) high = middle;
+      else low = middle + 1;
+    }
+    return observations[low]?.atMs;
+  }
+}

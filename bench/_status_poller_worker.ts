@@ -1,0 +1,99 @@
+/// <reference no-default-lib="true" />
+/// <reference lib="deno.worker" />
+/**
+ * Worker polling the daemon's `status` in a tight loop. It runs in its own thread so that the
+ * publisher's burst in the main thread cannot delay the observations.
+ *
+ * Protocol: receives {@link PollerRequest}s; posts an {@link Observation} whenever `seq`,
+ * `durable_seq` or `received` changed, and {@link PollerStopped} after a `stop`.
+ *
+ * @module
+ */
+import { sendControlRequest } from "../src/control/client.ts";
+import { PersistError } from "../src/errors.ts";
+import { sleep } from "./_async.ts";
+import { wallClockMs } from "./_payload.ts";
+
+/** Messages the main thread sends. */
+export type PollerRequest =
+  | { readonly type: "start"; readonly socketPath: string; readonly intervalMs: number }
+  | { readonly type: "stop" };
+
+/** One status answer, stamped with the wall-clock time it arrived. */
+export interface Observation {
+  readonly type: "observation";
+  readonly atMs: number;
+  readonly seq: number;
+  readonly durableSeq: number;
+  readonly received: number;
+}
+
+/** Posted once polling ended. */
+export interface PollerStopped {
+  readonly type: "stopped";
+  readonly polls: number;
+  readonly failures: number;
+  readonly meanRoundTripMs: number;
+}
+
+/** Everything the worker posts. */
+export type PollerMessage = Observation | PollerStopped;
+
+let stopRequested = false;
+
+self.onmessage = (event: MessageEvent<PollerRequest>) => {
+  const request = event.data;
+  if (request.type === "stop") {
+    stopRequested = true;
+    return;
+  }
+  poll(request.socketPath, request.intervalMs).then((stopped) => self.postMessage(stopped));
+};
+
+async function poll(socketPath: string, intervalMs: number): Promise<PollerStopped> {
+  let polls = 0;
+  let failures = 0;
+  let totalRoundTripMs = 0;
+  let last: Observation | undefined;
+  while (!stopRequested) {
+    const sentAt = performance.now();
+    const observation = await observe(socketPath);
+    polls++;
+    totalRoundTripMs += performance.now() - sentAt;
+    if (!observation) failures++;
+    if (observation && changed(last, observation)) {
+      self.postMessage(observation);
+      last = observation;
+    }
+    await sleep(intervalMs);
+  }
+  return { type: "stopped", polls, failures, meanRoundTripMs: totalRoundTripMs / (polls || 1) };
+}
+
+async function observe(socketPath: string): Promise<Observation | undefined> {
+  try {
+    const answer = await sendControlRequest(socketPath, { cmd: "status" }, { timeoutMs: 2000 });
+    const atMs = wallClockMs();
+    if (!answer.ok) return undefined;
+    const status = answer.status as { seq: number; durable_seq: number; received: number };
+    return {
+      type: "observation",
+      atMs,
+      seq: status.seq,
+      durableSeq: status.durable_seq,
+      received: status.received,
+    };
+  } catch (error) {
+    // A daemon briefly unreachable is a failed poll, counted; the main thread notices a dead
+    // daemon by its exit.
+    if (error instanceof PersistError || error instanceof Deno.errors.ConnectionReset) {
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+function changed(last: Observation | undefined, next: Observation): boolean {
+  return last === undefined || last.seq !== next.seq || last.durableSeq !== next.durableSeq ||
+    last.received !== next.received;
+}

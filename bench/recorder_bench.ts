@@ -1,0 +1,141 @@
+/**
+ * The recorder benchmark: the same bursts, through the bundled broker, to (a) a bare ZeroMQ
+ * subscriber, (b) the daemon with group commit and (c) the daemon with `--sync always`; loss
+ * and publish-to-durable latency checked message by message.
+ *
+ * @module
+ */
+import * as zmq from "zeromq";
+import { startBroker } from "../src/broker.ts";
+import { CleanupStack, freePorts } from "./_async.ts";
+import { runDaemonScenario } from "./_daemon_scenario.ts";
+import type { BenchContext, ScenarioResult } from "./_scenario.ts";
+import { runSubscriberScenario } from "./_subscriber_scenario.ts";
+import { checkTargets, compareToBaseline, type Comparison, type TargetCheck } from "./_targets.ts";
+
+export type { ScenarioKind, ScenarioResult } from "./_scenario.ts";
+export type { Comparison, TargetCheck } from "./_targets.ts";
+
+/** One payload size and the burst lengths used with it. */
+export interface RecorderBenchCase {
+  readonly payloadBytes: number;
+  /** Messages for (a) and (b). */
+  readonly messages: number;
+  /** Messages for (c), which fsyncs every one and is much slower. */
+  readonly alwaysMessages: number;
+}
+
+/** Options for {@link runRecorderBench}. */
+export interface RecorderBenchOptions {
+  readonly cases: readonly RecorderBenchCase[];
+  /** Pause between the end of one status answer and the next request; default 1. */
+  readonly pollIntervalMs?: number;
+  /** When set, each daemon child writes a V8 CPU profile into a folder under it. */
+  readonly profileDir?: string;
+  /** Aborting stops the run; children and temp files are cleaned up all the same. */
+  readonly signal?: AbortSignal;
+  /** Receives progress lines; default: none. */
+  readonly progress?: (line: string) => void;
+}
+
+/** Everything one run measured. */
+export interface RecorderBenchResult {
+  readonly scenarios: readonly ScenarioResult[];
+  readonly comparisons: readonly Comparison[];
+  readonly targets: readonly TargetCheck[];
+  readonly pollIntervalMs: number;
+}
+
+/** Publisher (and broker) high-water mark: nothing is dropped before the receivers. */
+const PUBLISHER_HWM = 1_000_000;
+
+/**
+ * The default cases: 200 B and 4 KB payloads; `quick` uses short bursts that finish in seconds.
+ *
+ * @example
+ * ```ts
+ * defaultRecorderCases(false)[0]; // { payloadBytes: 200, messages: 100000, alwaysMessages: 5000 }
+ * ```
+ */
+export function defaultRecorderCases(quick: boolean): RecorderBenchCase[] {
+  return quick
+    ? [
+      { payloadBytes: 200, messages: 5_000, alwaysMessages: 1_000 },
+      { payloadBytes: 4096, messages: 2_000, alwaysMessages: 1_000 },
+    ]
+    : [
+      { payloadBytes: 200, messages: 100_000, alwaysMessages: 5_000 },
+      { payloadBytes: 4096, messages: 20_000, alwaysMessages: 5_000 },
+    ];
+}
+
+/**
+ * Starts the broker in-process on free ports, runs scenarios (a), (b) and (c) for each case,
+ * and returns the figures with the b/a ratios and target checks. Every child process and temp
+ * folder it made is gone when it returns or throws.
+ *
+ * @example
+ * ```ts
+ * const result = await runRecorderBench({ cases: defaultRecorderCases(true) });
+ * console.log(result.targets.every((target) => target.pass));
+ * ```
+ */
+export async function runRecorderBench(
+  options: RecorderBenchOptions,
+): Promise<RecorderBenchResult> {
+  const cleanup = new CleanupStack();
+  try {
+    const context = await setUp(options, cleanup);
+    const scenarios: ScenarioResult[] = [];
+    for (const benchCase of options.cases) {
+      scenarios.push(...await runCase(context, benchCase));
+    }
+    const comparisons = compareToBaseline(scenarios);
+    return {
+      scenarios,
+      comparisons,
+      targets: checkTargets(scenarios, comparisons),
+      pollIntervalMs: context.pollIntervalMs,
+    };
+  } finally {
+    await cleanup.run();
+  }
+}
+
+async function setUp(options: RecorderBenchOptions, cleanup: CleanupStack): Promise<BenchContext> {
+  const tempDir = await Deno.makeTempDir({ prefix: "shearwater-bench-" });
+  cleanup.defer(`remove "${tempDir}"`, () => Deno.remove(tempDir, { recursive: true }));
+  const [frontendPort, backendPort] = freePorts(2);
+  const frontend = `tcp://127.0.0.1:${frontendPort}`;
+  const backend = `tcp://127.0.0.1:${backendPort}`;
+  const broker = await startBroker({ frontend, backend });
+  cleanup.defer("stop the broker", () => broker.stop());
+  const publisher = new zmq.Publisher({ sendHighWaterMark: PUBLISHER_HWM, linger: 0 });
+  cleanup.defer("close the publisher", () => publisher.close());
+  publisher.connect(frontend);
+  return {
+    repoRoot: decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, ""),
+    tempDir,
+    backend,
+    publisher,
+    pollIntervalMs: options.pollIntervalMs ?? 1,
+    profileDir: options.profileDir,
+    signal: options.signal,
+    progress: options.progress ?? (() => {}),
+  };
+}
+
+async function runCase(context: BenchContext, benchCase: RecorderBenchCase) {
+  const { payloadBytes, messages, alwaysMessages } = benchCase;
+  context.progress(`a bare subscriber, ${messages} × ${payloadBytes} B…`);
+  const a = await runSubscriberScenario(context, { messages, payloadBytes });
+  context.progress(`b daemon group commit, ${messages} × ${payloadBytes} B…`);
+  const b = await runDaemonScenario(context, { messages, payloadBytes, syncMode: "interval" });
+  context.progress(`c daemon --sync always, ${alwaysMessages} × ${payloadBytes} B…`);
+  const c = await runDaemonScenario(context, {
+    messages: alwaysMessages,
+    payloadBytes,
+    syncMode: "always",
+  });
+  return [a, b, c];
+}

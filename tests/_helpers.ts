@@ -1,0 +1,213 @@
+/**
+ * Test helpers: real ports, real processes, real files. Nothing here fakes ZeroMQ, SQLite or
+ * the file system.
+ */
+import * as zmq from "zeromq";
+import { RUN_PERMISSIONS } from "../src/cli/self_command.ts";
+import { sendControlRequest } from "../src/control/client.ts";
+import { checkRecordLine, type LogRecord } from "../src/store/record.ts";
+
+/** Absolute path of main.ts. */
+export const MAIN_PATH = new URL("../main.ts", import.meta.url).pathname;
+
+/** A free TCP port on 127.0.0.1 (bound, then released). */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** Two free endpoints for a broker. */
+export function brokerEndpoints(): { frontend: string; backend: string } {
+  return {
+    frontend: `tcp://127.0.0.1:${freePort()}`,
+    backend: `tcp://127.0.0.1:${freePort()}`,
+  };
+}
+
+/** A child process of this program, with its stderr collected in a file. */
+export interface CliProcess {
+  readonly child: Deno.ChildProcess;
+  readonly logPath: string;
+  /** Kills the process (SIGKILL unless told otherwise) and waits for it; safe to repeat. */
+  kill(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+}
+
+/**
+ * Spawns `deno run main.ts <args>` as a real process (the real deno binary, so the PID is the
+ * one to kill). stderr goes to `logPath`, stdout to `logPath.out`.
+ */
+export async function spawnCli(args: string[], logPath: string): Promise<CliProcess> {
+  const stderrLog = await Deno.open(logPath, { write: true, create: true, append: true });
+  const stdoutLog = await Deno.open(`${logPath}.out`, { write: true, create: true, append: true });
+  const command = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...RUN_PERMISSIONS, MAIN_PATH, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const child = command.spawn();
+  const copying = Promise.all([
+    child.stdout.pipeTo(stdoutLog.writable),
+    child.stderr.pipeTo(stderrLog.writable),
+  ]);
+  let status: Promise<Deno.CommandStatus> | undefined;
+  return {
+    child,
+    logPath,
+    async kill(signal: Deno.Signal = "SIGKILL") {
+      try {
+        child.kill(signal);
+      } catch (error) {
+        if (!(error instanceof TypeError)) throw error; // already exited
+      }
+      status ??= child.status;
+      const result = await status;
+      await copying;
+      return result;
+    },
+  };
+}
+
+/** Runs the CLI to completion and returns its exit code and output. */
+export async function runCli(
+  args: string[],
+  options: { env?: Record<string, string> } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...RUN_PERMISSIONS, MAIN_PATH, ...args],
+    stdin: "null",
+    env: options.env,
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/** Waits until `condition` returns true, polling; throws with `what` after `timeoutMs`. */
+export async function waitFor(
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 15_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** Daemon status through its control socket, or undefined when it does not answer. */
+export async function daemonStatus(dataDir: string): Promise<Record<string, unknown> | undefined> {
+  try {
+    const response = await sendControlRequest(`${dataDir}/control.sock`, { cmd: "status" }, {
+      timeoutMs: 2000,
+    });
+    return response.ok ? response.status as Record<string, unknown> : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts a daemon process on `dataDir` and waits until its control socket answers. */
+export async function startDaemon(
+  dataDir: string,
+  backend: string,
+  extraArgs: string[] = [],
+): Promise<CliProcess> {
+  const daemon = await spawnCli(
+    ["daemon", "--data-dir", dataDir, "--backend", backend, ...extraArgs],
+    `${dataDir}.daemon.log`,
+  );
+  let exited = false;
+  daemon.child.status.then(() => exited = true);
+  try {
+    await waitFor("the daemon's control socket", async () => {
+      if (exited) {
+        throw new Error(`daemon exited early; log:\n${await readText(daemon.logPath)}`);
+      }
+      return (await daemonStatus(dataDir)) !== undefined;
+    });
+  } catch (error) {
+    await daemon.kill();
+    throw error;
+  }
+  return daemon;
+}
+
+async function readText(path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch {
+    return "(no log)";
+  }
+}
+
+/** A ZeroMQ publisher connected to a broker frontend, with a high send HWM. */
+export function connectPublisher(frontend: string): zmq.Publisher {
+  const publisher = new zmq.Publisher({ sendHighWaterMark: 1_000_000, linger: 2000 });
+  publisher.connect(frontend);
+  return publisher;
+}
+
+/**
+ * Publishes warm-up messages on topic `warmup` until the daemon has received one, so the
+ * subscription has propagated (ZeroMQ's slow joiner) before the test's real messages.
+ */
+export async function warmUp(publisher: zmq.Publisher, dataDir: string): Promise<number> {
+  const before = (await daemonStatus(dataDir))?.received as number;
+  await waitFor("the daemon to receive a warm-up message", async () => {
+    await publisher.send(["warmup", "ping"]);
+    const status = await daemonStatus(dataDir);
+    return typeof status?.received === "number" && status.received > before;
+  }, 20_000);
+  await new Promise((resolve) => setTimeout(resolve, 200)); // let in-flight warm-ups land
+  return (await daemonStatus(dataDir))?.received as number;
+}
+
+/** Waits until the daemon has received `count` messages beyond `baseline`, all fsynced. */
+export async function waitForDurable(
+  dataDir: string,
+  baseline: number,
+  count: number,
+  timeoutMs = 60_000,
+): Promise<void> {
+  await waitFor(`${count} messages to be recorded and fsynced`, async () => {
+    const status = await daemonStatus(dataDir);
+    return typeof status?.received === "number" && status.received >= baseline + count &&
+      status.durable_seq === status.seq;
+  }, timeoutMs);
+}
+
+/** Reads and verifies every line of a log; any line that fails its checksum fails the test. */
+export async function readRecords(path: string): Promise<LogRecord[]> {
+  const bytes = await Deno.readFile(path);
+  const records: LogRecord[] = [];
+  let start = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] !== 0x0a) continue;
+    const check = checkRecordLine(bytes.subarray(start, i + 1));
+    if (!check.ok) throw new Error(`Bad line at byte ${start} of ${path}: ${check.reason}`);
+    records.push(check.record);
+    start = i + 1;
+  }
+  if (start !== bytes.length) throw new Error(`${path} ends with an incomplete line`);
+  return records;
+}
+
+/** Records of type `message` on `topic`. */
+export function messagesOn(records: LogRecord[], topic: string): LogRecord[] {
+  return records.filter((record) => record.type === "message" && record.topic === topic);
+}
+
+/** A temp dir removed by the returned cleanup function. */
+export async function tempDir(prefix: string): Promise<{ path: string; cleanup(): Promise<void> }> {
+  const path = await Deno.makeTempDir({ prefix: `shearwater_${prefix}_` });
+  return { path, cleanup: () => Deno.remove(path, { recursive: true }) };
+}

@@ -1,0 +1,113 @@
+import { assert, assertEquals } from "../_assert.ts";
+import { startBroker } from "../../src/broker.ts";
+import { decodeStoredFrames, type StoredFrame } from "../../src/store/record.ts";
+import {
+  brokerEndpoints,
+  connectPublisher,
+  messagesOn,
+  readRecords,
+  startDaemon,
+  tempDir,
+  waitForDurable,
+  warmUp,
+} from "../_helpers.ts";
+
+const NO_SANITIZE = { sanitizeOps: false, sanitizeResources: false } as const;
+
+Deno.test({
+  name: "daemon records 10,000 messages exactly and in order",
+  ...NO_SANITIZE,
+  async fn() {
+    const dir = await tempDir("order");
+    const endpoints = brokerEndpoints();
+    const broker = await startBroker(endpoints);
+    const dataDir = `${dir.path}/data`;
+    const daemon = await startDaemon(dataDir, endpoints.backend);
+    const publisher = connectPublisher(endpoints.frontend);
+    try {
+      const baseline = await warmUp(publisher, dataDir);
+      for (let i = 0; i < 10_000; i++) {
+        await publisher.send(["bulk", JSON.stringify({ from: "tester", n: i, content: `m${i}` })]);
+      }
+      await waitForDurable(dataDir, baseline, 10_000);
+      const status = await daemon.kill("SIGTERM");
+      assertEquals(status.code, 0);
+      const records = await readRecords(`${dataDir}/current_session.jsonl`);
+      const bulk = messagesOn(records, "bulk");
+      assertEquals(bulk.length, 10_000);
+      bulk.forEach((record, i) => {
+        const payload = JSON.parse((record.frames as string[])[1]!);
+        assertEquals(payload.n, i);
+        assertEquals((record.meta as { sender: string }).sender, "tester");
+      });
+      for (let i = 1; i < records.length; i++) {
+        assert(records[i]!.seq > records[i - 1]!.seq, `seq not increasing at line ${i}`);
+      }
+    } finally {
+      publisher.close();
+      await daemon.kill();
+      await broker.stop();
+      await dir.cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name: "daemon records binary, non-JSON, empty, 8 MB and 50-frame messages losslessly",
+  ...NO_SANITIZE,
+  async fn() {
+    const dir = await tempDir("lossless");
+    const endpoints = brokerEndpoints();
+    const broker = await startBroker(endpoints);
+    const dataDir = `${dir.path}/data`;
+    const daemon = await startDaemon(dataDir, endpoints.backend);
+    const publisher = connectPublisher(endpoints.frontend);
+    const big = new Uint8Array(8 * 1024 * 1024);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7919) & 0xff; // not valid UTF-8
+    const bom = new TextEncoder().encode("\uFEFFtext with a BOM");
+    const sent: Uint8Array[][] = [
+      [bytes("odd"), new Uint8Array([0xff, 0xfe, 0x00, 0x80, 0xc3])],
+      [bytes("odd"), bytes("plain text, not JSON { at all")],
+      [bytes("odd"), new Uint8Array(0)],
+      [bytes("odd")],
+      [bytes("odd"), big],
+      [bytes("odd"), ...Array.from({ length: 49 }, (_, i) => bytes(`frame ${i}`))],
+      [bytes("odd"), bom],
+      [bytes("odd"), bytes('{"broken json": ')],
+      [bytes("odd"), bytes("emoji 🐦 and \u0000 nul")],
+    ];
+    try {
+      const baseline = await warmUp(publisher, dataDir);
+      for (const frames of sent) await publisher.send(frames);
+      await waitForDurable(dataDir, baseline, sent.length);
+      await daemon.kill("SIGTERM");
+      const odd = messagesOn(await readRecords(`${dataDir}/current_session.jsonl`), "odd");
+      assertEquals(odd.length, sent.length);
+      odd.forEach((record, i) => {
+        const frames = decodeStoredFrames(record.frames as StoredFrame[]);
+        assertEquals(frames.length, sent[i]!.length, `frame count of message ${i}`);
+        frames.forEach((frame, f) =>
+          assert(equalBytes(frame, sent[i]![f]!), `message ${i} frame ${f}`)
+        );
+      });
+      assertEquals((odd[0]!.frames as unknown[])[1], { b64: "//4AgMM=" });
+      assertEquals((odd[0]!.meta as { format: string }).format, "binary");
+      assertEquals((odd[1]!.meta as { format: string }).format, "text");
+    } finally {
+      publisher.close();
+      await daemon.kill();
+      await broker.stop();
+      await dir.cleanup();
+    }
+  },
+});
+
+function bytes(text: string): Uint8Array {
+  return new TextEncoder().encode(text);
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
