@@ -24,6 +24,8 @@ export interface BenchContext {
   readonly backend: string;
   readonly publisher: zmq.Publisher;
   readonly pollIntervalMs: number;
+  /** Publish rate limit in messages per second; undefined publishes as fast as ZeroMQ takes. */
+  readonly ratePerSecond: number | undefined;
   /** When set, daemon children write V8 CPU profiles under it. */
   readonly profileDir: string | undefined;
   readonly signal: AbortSignal | undefined;
@@ -66,15 +68,19 @@ const WARMUP_INTERVAL_MS = 50;
 const WARMUP_TIMEOUT_MS = 20_000;
 
 /**
- * Publishes `messages` stamped payloads of `payloadBytes` on {@link DATA_TOPIC} as fast as
- * ZeroMQ takes them.
+ * Publishes `messages` stamped payloads of `payloadBytes` on {@link DATA_TOPIC}, as fast as
+ * ZeroMQ takes them or paced at the context's rate.
  */
 export async function publishBurst(
   context: BenchContext,
   options: { messages: number; payloadBytes: number },
 ): Promise<Burst> {
   const startMs = wallClockMs();
+  const gapMs = context.ratePerSecond ? 1000 / context.ratePerSecond : 0;
   for (let seq = 0; seq < options.messages; seq++) {
+    const aheadMs = startMs + seq * gapMs - wallClockMs();
+    // Timers are only good to about 1 ms: at high rates messages leave in small clumps.
+    if (aheadMs >= 1) await sleep(aheadMs, context.signal);
     const payload = makePayload({ seq, sentAtMs: wallClockMs() }, options.payloadBytes);
     await context.publisher.send([DATA_TOPIC, payload]);
     if (context.signal?.aborted) throw context.signal.reason;

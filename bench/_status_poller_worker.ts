@@ -31,9 +31,12 @@ export interface Observation {
 /** Posted once polling ended. */
 export interface PollerStopped {
   readonly type: "stopped";
+  /** Status requests answered or failed. */
   readonly polls: number;
   readonly failures: number;
+  /** Request-to-answer time; a long one means the daemon's event loop was busy. */
   readonly meanRoundTripMs: number;
+  readonly maxRoundTripMs: number;
 }
 
 /** Everything the worker posts. */
@@ -54,12 +57,15 @@ async function poll(socketPath: string, intervalMs: number): Promise<PollerStopp
   let polls = 0;
   let failures = 0;
   let totalRoundTripMs = 0;
+  let maxRoundTripMs = 0;
   let last: Observation | undefined;
   while (!stopRequested) {
     const sentAt = performance.now();
     const observation = await observe(socketPath);
+    const roundTripMs = performance.now() - sentAt;
     polls++;
-    totalRoundTripMs += performance.now() - sentAt;
+    totalRoundTripMs += roundTripMs;
+    maxRoundTripMs = Math.max(maxRoundTripMs, roundTripMs);
     if (!observation) failures++;
     if (observation && changed(last, observation)) {
       self.postMessage(observation);
@@ -67,7 +73,8 @@ async function poll(socketPath: string, intervalMs: number): Promise<PollerStopp
     }
     await sleep(intervalMs);
   }
-  return { type: "stopped", polls, failures, meanRoundTripMs: totalRoundTripMs / (polls || 1) };
+  const meanRoundTripMs = totalRoundTripMs / (polls || 1);
+  return { type: "stopped", polls, failures, meanRoundTripMs, maxRoundTripMs };
 }
 
 async function observe(socketPath: string): Promise<Observation | undefined> {

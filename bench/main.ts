@@ -22,6 +22,7 @@ Options:
   --small N        messages for (a) and (b) at 200 B (default 100000)
   --large N        messages for (a) and (b) at 4 KB (default 20000)
   --always N       messages for (c) at each size (default 5000)
+  --rate N         publish at most N messages/s (default: as fast as ZeroMQ takes them)
   --poll-ms MS     pause between status polls of the daemon (default 1)
   --profile DIR    write V8 CPU profiles of each daemon child under DIR
   -h, --help       show this help
@@ -36,6 +37,7 @@ const OPTIONS = {
   small: { type: "string" },
   large: { type: "string" },
   always: { type: "string" },
+  rate: { type: "string" },
   "poll-ms": { type: "string" },
   profile: { type: "string" },
 } as const;
@@ -57,20 +59,25 @@ async function main(args: string[]): Promise<number> {
   }
   let cases: RecorderBenchCase[];
   let pollIntervalMs: number | undefined;
+  let ratePerSecond: number | undefined;
   try {
     cases = benchCases(values);
     pollIntervalMs = wholeNumber("poll-ms", values["poll-ms"]);
+    ratePerSecond = wholeNumber("rate", values.rate);
   } catch (error) {
     if (error instanceof UsageError) return usageFailure(error.message);
     throw error;
   }
-  return await run(values, { cases, pollIntervalMs });
+  return await run(values, { cases, pollIntervalMs, ratePerSecond });
 }
 
-async function run(
-  values: Values,
-  settings: { cases: RecorderBenchCase[]; pollIntervalMs: number | undefined },
-): Promise<number> {
+interface Settings {
+  readonly cases: RecorderBenchCase[];
+  readonly pollIntervalMs: number | undefined;
+  readonly ratePerSecond: number | undefined;
+}
+
+async function run(values: Values, settings: Settings): Promise<number> {
   const abort = new AbortController();
   const onInterrupt = () => abort.abort(new Error("Cannot finish the bench: interrupted"));
   Deno.addSignalListener("SIGINT", onInterrupt);

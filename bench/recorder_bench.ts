@@ -30,6 +30,8 @@ export interface RecorderBenchOptions {
   readonly cases: readonly RecorderBenchCase[];
   /** Pause between the end of one status answer and the next request; default 1. */
   readonly pollIntervalMs?: number;
+  /** Publish at most this many messages per second; default: as fast as ZeroMQ takes them. */
+  readonly ratePerSecond?: number;
   /** When set, each daemon child writes a V8 CPU profile into a folder under it. */
   readonly profileDir?: string;
   /** Aborting stops the run; children and temp files are cleaned up all the same. */
@@ -44,6 +46,7 @@ export interface RecorderBenchResult {
   readonly comparisons: readonly Comparison[];
   readonly targets: readonly TargetCheck[];
   readonly pollIntervalMs: number;
+  readonly ratePerSecond: number | undefined;
 }
 
 /** Publisher (and broker) high-water mark: nothing is dropped before the receivers. */
@@ -96,6 +99,7 @@ export async function runRecorderBench(
       comparisons,
       targets: checkTargets(scenarios, comparisons),
       pollIntervalMs: context.pollIntervalMs,
+      ratePerSecond: context.ratePerSecond,
     };
   } finally {
     await cleanup.run();
@@ -119,6 +123,7 @@ async function setUp(options: RecorderBenchOptions, cleanup: CleanupStack): Prom
     backend,
     publisher,
     pollIntervalMs: options.pollIntervalMs ?? 1,
+    ratePerSecond: options.ratePerSecond,
     profileDir: options.profileDir,
     signal: options.signal,
     progress: options.progress ?? (() => {}),
