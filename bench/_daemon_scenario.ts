@@ -8,6 +8,7 @@ import { analyseDaemonLog } from "./_log_analysis.ts";
 import {
   type BenchContext,
   type Burst,
+  type PollingStats,
   publishBurst,
   type ScenarioResult,
   warmUp,
@@ -197,7 +198,13 @@ async function measure(
     endToEndRate: ratePerSecond(analysis.recorded, burst.startMs, lastDurableMs),
     endToEndUntil: "last durable",
     latency: summarizeLatency(analysis.latenciesMs),
-    polling: poller.stats,
+    polling: pollingStats(poller),
     cleanStop: parts.cleanStop && analysis.unreadableLines === 0,
   };
+}
+
+function pollingStats(poller: StatusPoller): PollingStats | undefined {
+  if (!poller.stats) return undefined;
+  const { type: _type, ...stats } = poller.stats;
+  return stats;
 }

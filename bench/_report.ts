@@ -25,7 +25,10 @@ const COLUMNS = [
  * ```
  */
 export function formatRecorderReport(result: RecorderBenchResult): string {
+  const pace = result.ratePerSecond ? `${result.ratePerSecond} msgs/s` : "as fast as ZeroMQ takes";
   const lines = [
+    `publisher: ${pace}; one broker, one publisher, receivers in child processes`,
+    "",
     row(COLUMNS.map((column) => column.title)),
     row(COLUMNS.map((column) => "-".repeat(column.width))),
     ...result.scenarios.map((scenario) => row(scenarioCells(scenario))),
@@ -34,8 +37,11 @@ export function formatRecorderReport(result: RecorderBenchResult): string {
     "          times are the log's received_at (1 ms resolution).",
     "e2e/s   = messages received / (last event − publish start), last event = last message",
     "          received (a) or last message first observed durable via status polling (b, c).",
-    "p50/p99 = publish → first observed durable_seq ≥ the message's seq (status polled every",
-    `          ${result.pollIntervalMs} ms after each answer${pollingNote(result)}).`,
+    "p50/p99 = publish → first observed durable_seq ≥ the message's seq (status polled",
+    `          ${result.pollIntervalMs} ms after each answer; an upper bound, see round trips).`,
+    "",
+    "status polls during the burst (a long round trip = the daemon's event loop was busy):",
+    ...result.scenarios.flatMap(pollingLine),
     "",
     ...result.comparisons.map((c) =>
       `b/a at ${formatBytes(c.payloadBytes)}: e2e ${fixed(c.endToEndRatio, 2)}, ` +
@@ -81,8 +87,13 @@ function fixed(value: number | undefined, digits: number): string {
   return value === undefined ? "-" : value.toFixed(digits);
 }
 
-function pollingNote(result: RecorderBenchResult): string {
-  const trips = result.scenarios.flatMap((s) => s.polling ? [s.polling.meanRoundTripMs] : []);
-  if (trips.length === 0) return "";
-  return `; mean round trip ${Math.min(...trips).toFixed(2)}–${Math.max(...trips).toFixed(2)} ms`;
+function pollingLine(scenario: ScenarioResult): string[] {
+  const polling = scenario.polling;
+  if (!polling) return [];
+  const name = `${SCENARIO_LABELS[scenario.kind]} ${formatBytes(scenario.payloadBytes)}`;
+  return [
+    `  ${name.padEnd(31)} ${String(polling.polls).padStart(6)} answers, round trip mean ` +
+    `${polling.meanRoundTripMs.toFixed(1)} ms, max ${polling.maxRoundTripMs.toFixed(1)} ms` +
+    (polling.failures ? `, ${polling.failures} failed` : ""),
+  ];
 }

@@ -53,10 +53,13 @@ export interface ScenarioResult {
   /** Publish-to-durable latency (b, c). */
   readonly latency: LatencySummary | undefined;
   /** Status polling done during the burst (b, c). */
-  readonly polling: PollerStopped | undefined;
+  readonly polling: PollingStats | undefined;
   /** Whether the receiver stopped by itself (false: it had to be killed or timed out). */
   readonly cleanStop: boolean;
 }
+
+/** How the daemon's status answers came during the burst. */
+export type PollingStats = Omit<PollerStopped, "type">;
 
 /** Start and end (wall-clock ms) of a timed burst. */
 export interface Burst {
