@@ -15,12 +15,13 @@ const OPTIONS = {
 /** `shearwater-persist broker`: the pure XPUB/XSUB proxy. */
 export const brokerCommand: Command = {
   name: "broker",
-  summary: "run a pure XPUB/XSUB proxy (no recording) for development and tests",
+  summary: "run a pure XPUB/XSUB proxy (no recording) for dev and tests",
   help: `Usage: shearwater-persist broker [options]
 
-Runs a pure ZeroMQ XPUB/XSUB proxy. Publishers connect to the frontend, subscribers (agents and
-the recorder daemon) to the backend. It records nothing: persistence is the daemon's job, and the
-daemon works with any XPUB/XSUB broker. Stops cleanly on Ctrl+C or SIGTERM.
+Runs a pure ZeroMQ XPUB/XSUB proxy. Publishers connect to the frontend,
+subscribers (agents and the recorder daemon) to the backend. It records
+nothing: persistence is the daemon's job, and the daemon works with any
+XPUB/XSUB broker. Stops cleanly on Ctrl+C or SIGTERM.
 
 Options:
   --frontend ADDR    XSUB endpoint for publishers (env SHEARWATER_FRONTEND,

@@ -11,8 +11,8 @@ export interface Command {
 }
 
 /** Help lines shared by commands that take the common flags. */
-export const COMMON_HELP =
-  `  --data-dir DIR     data directory (env SHEARWATER_DATA_DIR, default conversation_logs)
+export const COMMON_HELP = `  --data-dir DIR     data directory (env SHEARWATER_DATA_DIR,
+                     default conversation_logs)
   --config FILE      JSON config file (env SHEARWATER_CONFIG)
   --json             machine-readable output
   -h, --help         show this help`;

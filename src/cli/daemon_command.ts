@@ -20,36 +20,41 @@ const OPTIONS = {
 /** `shearwater-persist daemon`: the recorder. */
 export const daemonCommand: Command = {
   name: "daemon",
-  summary: "record every message from the broker to the data dir (runs until stopped)",
+  summary: "record every message from the broker into the data dir",
   help: `Usage: shearwater-persist daemon [options]
 
-Subscribes to the broker's backend and appends every message, losslessly, as one checksummed
-JSON line to <data-dir>/current_session.jsonl. It never sends anything to the broker but its
-subscription, reconnects by itself when the broker restarts, and recovers on its own after a
-crash (torn tail set aside in recovery/, gap recorded). Logs JSON lines to stderr.
+Subscribes to the broker's backend and appends every message, losslessly, as
+one checksummed JSON line to <data-dir>/current_session.jsonl. It never sends
+anything to the broker but its subscription, reconnects by itself when the
+broker restarts, and recovers on its own after a crash (torn tail set aside in
+recovery/, gap recorded). Logs JSON lines to stderr.
 
 Options:
-  --data-dir DIR       data directory (env SHEARWATER_DATA_DIR, default conversation_logs)
+  --data-dir DIR       data directory (env SHEARWATER_DATA_DIR,
+                       default conversation_logs)
   --backend ADDR       broker XPUB endpoint (env SHEARWATER_BACKEND,
                        default tcp://127.0.0.1:5560)
   --topic PREFIX       record only topics starting with PREFIX (repeatable;
-                       env SHEARWATER_TOPICS, comma-separated; default: everything)
-  --exclude GLOB       do not record topics matching GLOB, * and ? wildcards, matched
-                       against the first frame (repeatable; env SHEARWATER_EXCLUDE)
-  --sync MODE          interval (group commit, default) or always (fsync every message)
-                       (env SHEARWATER_SYNC)
-  --sync-ms N          longest wait before a batch is written and fsynced, default 5
-                       (env SHEARWATER_SYNC_MS)
+                       env SHEARWATER_TOPICS, comma-separated; default: all)
+  --exclude GLOB       do not record topics matching GLOB (* and ? wildcards,
+                       matched against the first frame; repeatable;
+                       env SHEARWATER_EXCLUDE)
+  --sync MODE          interval (group commit, default) or always (fsync
+                       every message) (env SHEARWATER_SYNC)
+  --sync-ms N          longest wait before a batch is written and fsynced,
+                       default 5 (env SHEARWATER_SYNC_MS)
   --heartbeat-ms N     recovery-journal heartbeat interval, default 1000
-  --log-level LEVEL    debug, info (default), warn or error (env SHEARWATER_LOG_LEVEL)
+  --log-level LEVEL    debug, info (default), warn or error
+                       (env SHEARWATER_LOG_LEVEL)
   --config FILE        JSON config file (env SHEARWATER_CONFIG)
   -h, --help           show this help
 
-Durability: in interval mode a message is on disk (fsynced) at most --sync-ms plus one fsync
-after it arrives; a crash loses at most that window. Stop with Ctrl+C, SIGTERM or
-"shearwater-persist stop".
+Durability: in interval mode a message is on disk (fsynced) at most --sync-ms
+plus one fsync after it arrives; a crash loses at most that window. Stop with
+Ctrl+C, SIGTERM or "shearwater-persist stop".
 
-Exit codes: 0 clean stop, 1 failure, 2 bad arguments, 3 another daemon holds the data dir.
+Exit codes: 0 clean stop, 1 failure, 2 bad arguments, 3 another daemon holds
+the data dir.
 `,
   async run(args) {
     const { values } = parseCommandArgs("daemon", args, OPTIONS);

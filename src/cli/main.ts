@@ -31,7 +31,8 @@ Commands:
 ${lines.join("\n")}
 
 Run "shearwater-persist <command> --help" for a command's options.
-Every command takes --data-dir (env SHEARWATER_DATA_DIR, default conversation_logs).
+Every command takes --data-dir (env SHEARWATER_DATA_DIR,
+default conversation_logs).
 `;
 }
 

@@ -19,9 +19,10 @@ export const newSessionCommand: Command = {
   summary: "archive current_session.jsonl to archive/ and start a new session",
   help: `Usage: shearwater-persist new-session [options]
 
-Ends the current session: its log moves atomically to archive/session_<id>.jsonl and a new
-current_session.jsonl begins. With a daemon running, the daemon does it without pausing
-recording (messages arriving meanwhile go to the new session). Nothing is deleted.
+Ends the current session: its log moves atomically to
+archive/session_<id>.jsonl and a new current_session.jsonl begins. With a
+daemon running, the daemon does it without pausing recording (messages
+arriving meanwhile go to the new session). Nothing is deleted.
 
 Options:
 ${COMMON_HELP}

@@ -11,8 +11,9 @@ export const statusCommand: Command = {
   summary: "show whether a daemon records into the data dir, and its counters",
   help: `Usage: shearwater-persist status [options]
 
-Asks the daemon running on the data dir (through its control socket) for its state: PID,
-session, last seq and last durable (fsynced) seq, messages received, broker link.
+Asks the daemon running on the data dir (through its control socket) for its
+state: PID, session, last seq and last durable (fsynced) seq, messages
+received, broker link.
 
 Options:
 ${COMMON_HELP}

@@ -13,8 +13,9 @@ export const stopCommand: Command = {
   summary: "stop the daemon gracefully (flush, fsync, clean stop journaled)",
   help: `Usage: shearwater-persist stop [options]
 
-Asks the daemon on the data dir to stop: it stops receiving, flushes and fsyncs the log,
-journals a clean stop and exits. Waits until it has released the data dir.
+Asks the daemon on the data dir to stop: it stops receiving, flushes and
+fsyncs the log, journals a clean stop and exits. Waits until it has released
+the data dir.
 
 Options:
 ${COMMON_HELP}

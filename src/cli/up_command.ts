@@ -15,12 +15,13 @@ const OPTIONS = {
 /** `shearwater-persist up`: broker (if none is reachable) + daemon, in the foreground. */
 export const upCommand: Command = {
   name: "up",
-  summary: "run the whole system: a broker if none is reachable, plus the recorder daemon",
+  summary: "run a broker (if none is reachable) plus the recorder daemon",
   help: `Usage: shearwater-persist up [options]
 
-Starts everything needed to record a bus on this machine: a broker (only if nothing listens on
-the frontend already) and the recorder daemon (only if none runs on the data dir), each as its
-own process, so either can be restarted alone. Ctrl+C stops what it started, cleanly.
+Starts everything needed to record a bus on this machine: a broker (only if
+nothing listens on the frontend already) and the recorder daemon (only if none
+runs on the data dir), each as its own process, so either can be restarted
+alone. Ctrl+C stops what it started, cleanly.
 
 Options:
   --frontend ADDR    broker XSUB endpoint (default tcp://127.0.0.1:5559)

@@ -111,3 +111,45 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+
+Deno.test({
+  name: "daemon records only --topic prefixes and skips --exclude globs",
+  ...NO_SANITIZE,
+  async fn() {
+    const dir = await tempDir("topics");
+    const endpoints = brokerEndpoints();
+    const broker = await startBroker(endpoints);
+    const dataDir = `${dir.path}/data`;
+    const daemon = await startDaemon(dataDir, endpoints.backend, [
+      "--topic",
+      "agent.",
+      "--topic",
+      "warmup",
+      "--exclude",
+      "agent.noise*",
+    ]);
+    const publisher = connectPublisher(endpoints.frontend);
+    try {
+      const baseline = await warmUp(publisher, dataDir);
+      for (let i = 0; i < 10; i++) {
+        await publisher.send(["agent.claude", `keep ${i}`]);
+        await publisher.send(["agent.noise.tick", `drop ${i}`]);
+        await publisher.send(["other", `not subscribed ${i}`]);
+      }
+      await publisher.send(["agent.done", "last"]);
+      await waitForDurable(dataDir, baseline, 11);
+      assertEquals((await daemon.kill("SIGTERM")).code, 0);
+      const records = await readRecords(`${dataDir}/current_session.jsonl`);
+      const topics = new Set(records.filter((r) => r.type === "message").map((r) => r.topic));
+      assertEquals([...topics].sort(), ["agent.claude", "agent.done", "warmup"]);
+      assertEquals(messagesOn(records, "agent.claude").length, 10);
+      const shutdown = records.at(-1)!;
+      assertEquals(shutdown.excluded, 10);
+    } finally {
+      publisher.close();
+      await daemon.kill();
+      await broker.stop();
+      await dir.cleanup();
+    }
+  },
+});
