@@ -48,12 +48,12 @@ export async function runDaemonScenario(
     try {
       burst = await publishBurst(context, options);
       await waitForDurable(context, { poller, child, target: baseReceived + options.messages });
-    } finally {
       await poller.stop();
+    } finally {
+      poller.terminate(); // already ended after stop(); on an error, end it without waiting
     }
     const cleanStop = await stopDaemon(child, layout.controlSocket);
-    const result = await measure(layout.currentLog, { ...options, burst, poller, cleanStop });
-    return result;
+    return await measure(layout.currentLog, { ...options, burst, poller, cleanStop });
   } finally {
     await child.kill();
     await Deno.remove(dataDir, { recursive: true });

@@ -79,7 +79,7 @@ async function poll(socketPath: string, intervalMs: number): Promise<PollerStopp
 
 async function observe(socketPath: string): Promise<Observation | undefined> {
   try {
-    const answer = await sendControlRequest(socketPath, { cmd: "status" }, { timeoutMs: 2000 });
+    const answer = await sendControlRequest(socketPath, { cmd: "status" }, { timeoutMs: 30_000 });
     const atMs = wallClockMs();
     if (!answer.ok) return undefined;
     const status = answer.status as { seq: number; durable_seq: number; received: number };

@@ -80,7 +80,8 @@ interface Settings {
 async function run(values: Values, settings: Settings): Promise<number> {
   const abort = new AbortController();
   const onInterrupt = () => abort.abort(new Error("Cannot finish the bench: interrupted"));
-  Deno.addSignalListener("SIGINT", onInterrupt);
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  for (const signal of signals) Deno.addSignalListener(signal, onInterrupt);
   try {
     const result = await runRecorderBench({
       ...settings,
@@ -90,16 +91,20 @@ async function run(values: Values, settings: Settings): Promise<number> {
     });
     console.log(
       values.json
-        ? JSON.stringify({ bench: "recorder", quick: values.quick ?? false, ...result }, null, 2)
+        ? JSON.stringify(
+          { bench: "recorder", quick: values.quick ?? false, ...result },
+          (_key, value) => value ?? null, // keep absent figures visible as null
+          2,
+        )
         : formatRecorderReport(result),
     );
     return 0;
   } catch (error) {
-    console.error(`error: ${(error as Error).message}`);
-    if (!abort.signal.aborted) console.error(error);
+    // An interruption is expected: its message is enough. Anything else shows its stack.
+    console.error(abort.signal.aborted ? `error: ${(error as Error).message}` : error);
     return 1;
   } finally {
-    Deno.removeSignalListener("SIGINT", onInterrupt);
+    for (const signal of signals) Deno.removeSignalListener(signal, onInterrupt);
   }
 }
 
