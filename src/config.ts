@@ -24,6 +24,8 @@ export interface Config {
   readonly heartbeatMs: number;
   /** Minimum level of the daemon's JSON log lines. */
   readonly logLevel: LogLevel;
+  /** Whether the daemon keeps the search index up to date while recording. */
+  readonly indexing: boolean;
 }
 
 /** Values given on the command line; any may be missing. */
@@ -42,6 +44,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   syncMs: 5,
   heartbeatMs: 1000,
   logLevel: "info",
+  indexing: true,
 });
 
 /** Environment variables read by {@link resolveConfig}, for help text and the README. */
@@ -55,6 +58,7 @@ export const CONFIG_ENV_VARS = {
   syncMs: "SHEARWATER_SYNC_MS",
   heartbeatMs: "SHEARWATER_HEARTBEAT_MS",
   logLevel: "SHEARWATER_LOG_LEVEL",
+  indexing: "SHEARWATER_INDEXING",
 } as const satisfies Record<keyof Config, string>;
 
 const CONFIG_FILE_ENV = "SHEARWATER_CONFIG";
@@ -162,6 +166,11 @@ export function parseSetting(key: keyof Config, raw: string, source: string): un
       }
       return value;
     }
+    case "indexing":
+      if (!["true", "false", "1", "0"].includes(raw)) {
+        throw new UsageError(`Invalid ${key} from ${source}: "${raw}" (use true or false)`);
+      }
+      return raw === "true" || raw === "1";
     default:
       return raw;
   }

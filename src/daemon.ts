@@ -7,10 +7,11 @@
 import type { Config } from "./config.ts";
 import { type ControlRequest, type ControlResponse, ControlServer } from "./control/server.ts";
 import { messageRecord } from "./enrich/mod.ts";
+import { IndexWorkerHandle } from "./indexer/index_worker_handle.ts";
 import type { Logger } from "./logger.ts";
 import { type DataDirLayout, ensureDataDir } from "./store/data_dir.ts";
 import { DataDirLock } from "./store/data_dir_lock.ts";
-import { MessageLog } from "./store/message_log.ts";
+import { LogWriter } from "./store/log_writer.ts";
 import { encodeRecordLine, type RecordBody, type RecordType } from "./store/record.ts";
 import { type PreviousRun, RecoveryJournal } from "./store/recovery_journal.ts";
 import { archiveCurrentLog, highestStoredSeq, newSessionId } from "./store/session_archive.ts";
@@ -38,9 +39,20 @@ export interface DaemonStatus {
   readonly sync_mode: string;
   readonly sync_ms: number;
   readonly last_write_error: string | null;
+  readonly index: {
+    readonly state: string;
+    readonly last_seq: number;
+    readonly lag: number;
+    readonly detail: string | null;
+  } | null;
 }
 
 type EventFields = Record<string, unknown>;
+
+/** How long shutdown waits for the indexer to finish its batch (it is safe to cut short). */
+const INDEXER_STOP_TIMEOUT_MS = 1000;
+/** Longest stretch of continuous receiving before timers and control requests get a turn. */
+const YIELD_EVERY_MS = 50;
 
 /**
  * A running recorder. Start with {@link Daemon.start}; it records until {@link Daemon.stop}.
@@ -59,7 +71,7 @@ export class Daemon {
   readonly #journal: RecoveryJournal;
   readonly #excludePatterns: RegExp[];
   readonly #startedAt = new Date();
-  #log: MessageLog;
+  #log: LogWriter;
   #session: string;
   #seq: number;
   #received = 0;
@@ -68,6 +80,7 @@ export class Daemon {
   #brokerConnected = false;
   #brokerLastChangeAt: Date | null = null;
   #subscriber: BusSubscriber | undefined;
+  #indexer: IndexWorkerHandle | undefined;
   #control: ControlServer | undefined;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #receiving: Promise<void> = Promise.resolve();
@@ -83,7 +96,7 @@ export class Daemon {
     layout: DataDirLayout;
     lock: DataDirLock;
     journal: RecoveryJournal;
-    log: MessageLog;
+    log: LogWriter;
     session: string;
     seq: number;
   }) {
@@ -118,10 +131,10 @@ export class Daemon {
       }
       const highest = Math.max(previous.maxDurableSeq, await highestStoredSeq(layout));
       const journal = await RecoveryJournal.open(layout.recoveryJournal);
-      const log = await MessageLog.open(layout.currentLog, {
+      const log = await LogWriter.open(layout.currentLog, {
         syncMode: config.syncMode,
         syncMs: config.syncMs,
-        logger,
+        logLevel: config.logLevel,
       });
       const session = repair.lastRecord?.session ?? newSessionId(new Date());
       const daemon = new Daemon({
@@ -160,10 +173,18 @@ export class Daemon {
       broker_connected: this.#brokerConnected,
       broker_last_change_at: this.#brokerLastChangeAt?.toISOString() ?? null,
       log_path: this.#log.path,
-      log_bytes: this.#log.sizeBytes + this.#log.pendingBytes,
+      log_bytes: this.#log.sizeBytes,
       sync_mode: this.#config.syncMode,
       sync_ms: this.#config.syncMs,
-      last_write_error: this.#log.lastError?.message ?? null,
+      last_write_error: this.#log.lastError ?? null,
+      index: this.#indexer
+        ? {
+          state: this.#indexer.state.state,
+          last_seq: this.#indexer.state.lastSeq,
+          lag: Math.max(0, this.#log.durableSeq - this.#indexer.state.lastSeq),
+          detail: this.#indexer.state.detail,
+        }
+        : null,
     };
   }
 
@@ -179,13 +200,9 @@ export class Daemon {
     this.#rotating = (async () => {
       const previousSession = this.#session;
       this.#appendNow("session_end", { reason });
-      await this.#log.close();
+      await this.#log.closeFile();
       const archived = await archiveCurrentLog(this.#layout, previousSession);
-      this.#log = await MessageLog.open(this.#layout.currentLog, {
-        syncMode: this.#config.syncMode,
-        syncMs: this.#config.syncMs,
-        logger: this.#logger,
-      });
+      await this.#log.openFile(this.#layout.currentLog);
       this.#session = newSessionId(new Date());
       this.#appendNow("session_start", {
         reason,
@@ -226,10 +243,11 @@ export class Daemon {
     this.#logger.info("stopping", { reason });
     clearInterval(this.#heartbeat);
     this.#subscriber?.close();
+    const indexerStopped = this.#indexer?.stop(INDEXER_STOP_TIMEOUT_MS);
     await this.#receiving;
     while (this.#rotating) await this.#rotating;
     this.#appendNow("shutdown", { reason, received: this.#received, excluded: this.#excluded });
-    await this.#log.close();
+    await this.#log.terminate();
     await this.#journal.append({
       event: "stop",
       at: new Date().toISOString(),
@@ -239,6 +257,7 @@ export class Daemon {
       reason,
     });
     this.#journal.close();
+    await indexerStopped;
     await this.#control?.close();
     this.#lock.release();
     this.#logger.info("stopped", { durable_seq: this.#log.durableSeq });
@@ -302,6 +321,13 @@ export class Daemon {
       this.#logger,
     );
     this.#heartbeat = setInterval(() => this.#writeHeartbeat(), this.#config.heartbeatMs);
+    if (this.#config.indexing) {
+      this.#indexer = IndexWorkerHandle.start({
+        dataDir: this.#layout.root,
+        logLevel: this.#config.logLevel,
+        logger: this.#logger,
+      });
+    }
     this.#subscriber = new BusSubscriber({
       endpoint: this.#config.backend,
       topics: this.#config.topics,
@@ -322,8 +348,15 @@ export class Daemon {
 
   async #receiveLoop(subscriber: BusSubscriber): Promise<void> {
     const always = this.#config.syncMode === "always";
+    let lastYieldAt = performance.now();
     for await (const frames of subscriber.messages()) {
       const receivedAt = new Date();
+      if (performance.now() - lastYieldAt > YIELD_EVERY_MS) {
+        // While ZeroMQ has messages queued, receiving never returns to the event loop; let
+        // timers and the control socket run now and then (the log writer has its own thread).
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        lastYieldAt = performance.now();
+      }
       if (this.#excludePatterns.length > 0 && this.#isExcluded(frames[0])) {
         this.#excluded++;
         continue;
@@ -396,6 +429,10 @@ export class Daemon {
       case "flush":
         await this.#log.flush();
         return { ok: true, durable_seq: this.#log.durableSeq };
+      case "index-release":
+        if (!this.#indexer) return { ok: true, indexing: false };
+        this.#indexer.release();
+        return { ok: true, indexing: true };
       case "stop":
         queueMicrotask(() => this.stop("stop command"));
         return { ok: true, pid: Deno.pid };

@@ -15,6 +15,7 @@ const OPTIONS = {
   "sync-ms": { type: "string" },
   "heartbeat-ms": { type: "string" },
   "log-level": { type: "string" },
+  "no-index": { type: "boolean" },
 } as const;
 
 /** `shearwater-persist daemon`: the recorder. */
@@ -46,6 +47,8 @@ Options:
   --heartbeat-ms N     recovery-journal heartbeat interval, default 1000
   --log-level LEVEL    debug, info (default), warn or error
                        (env SHEARWATER_LOG_LEVEL)
+  --no-index           do not keep the search index up to date (search and
+                       the other readers then catch it up themselves)
   --config FILE        JSON config file (env SHEARWATER_CONFIG)
   -h, --help           show this help
 
@@ -72,6 +75,7 @@ the data dir.
       syncMs: integerFlag("sync-ms", values["sync-ms"]),
       heartbeatMs: integerFlag("heartbeat-ms", values["heartbeat-ms"]),
       logLevel: values["log-level"] as LogLevel | undefined,
+      indexing: values["no-index"] ? false : undefined,
     });
     const logger = createJsonLogger({ component: "daemon", level: config.logLevel });
     return await runDaemon(config, logger);

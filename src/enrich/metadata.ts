@@ -30,6 +30,7 @@ export const PREVIEW_CHARS = 160;
 /** Payloads above this size are not parsed on the recording path (kept whole in `frames`). */
 export const MAX_PARSE_BYTES = 1024 * 1024;
 const MAX_TOPIC_CHARS = 256;
+const utf8Encoder = new TextEncoder();
 
 const SENDER_FIELDS = ["sender", "from", "agent", "role", "author", "source"] as const;
 const RECIPIENT_FIELDS = ["recipient", "to", "target"] as const;
@@ -71,9 +72,13 @@ export function splitMessage(frames: readonly DecodedFrame[]): MessageParts {
  * console.log(meta.sender, meta.tokens);
  * ```
  */
-export function enrichFrames(frames: readonly DecodedFrame[]): MessageMeta {
-  const bytes = frames.reduce((sum, frame) => sum + frame.bytes, 0);
-  const { payloadText } = splitMessage(frames);
+export function enrichFrames(
+  frames: readonly DecodedFrame[],
+  parts: MessageParts = splitMessage(frames),
+): MessageMeta {
+  let bytes = 0;
+  for (const frame of frames) bytes += frame.bytes;
+  const { payloadText } = parts;
   if (bytes === 0) return { format: "empty", bytes, tokens: 0 };
   if (payloadText === null) {
     return frames.some((frame) => frame.text === null)
@@ -93,9 +98,9 @@ export function enrichFrames(frames: readonly DecodedFrame[]): MessageMeta {
 }
 
 function enrichText(payloadText: string, bytes: number): MessageMeta {
-  const trimmed = payloadText.trimStart();
-  const looksJson = trimmed.startsWith("{") || trimmed.startsWith("[");
-  if (looksJson && payloadText.length > MAX_PARSE_BYTES) {
+  const first = firstNonSpace(payloadText);
+  const looksJson = first === "{" || first === "[";
+  if (looksJson && utf8LengthAbove(payloadText, MAX_PARSE_BYTES)) {
     return {
       format: "text",
       bytes,
@@ -106,25 +111,40 @@ function enrichText(payloadText: string, bytes: number): MessageMeta {
   }
   const parsed = looksJson ? tryParseJson(payloadText) : undefined;
   if (parsed === undefined || typeof parsed !== "object" || parsed === null) {
-    return {
-      format: "text",
-      bytes,
-      tokens: estimateTokens(payloadText),
-      ...(payloadText.trim() ? { preview: previewOf(payloadText) } : {}),
-    };
+    const preview = previewOf(payloadText);
+    return preview === ""
+      ? { format: "text", bytes, tokens: estimateTokens(payloadText) }
+      : { format: "text", bytes, tokens: estimateTokens(payloadText), preview };
   }
   const fields = Array.isArray(parsed) ? {} : extractFields(parsed as Record<string, unknown>);
   const contentText = fields.content ?? payloadText;
-  return withoutUndefined<MessageMeta>({
+  const meta: { -readonly [K in keyof MessageMeta]: MessageMeta[K] } = {
     format: "json",
     bytes,
     tokens: estimateTokens(contentText),
-    sender: fields.sender,
-    recipient: fields.recipient,
-    kind: fields.kind,
-    content_field: fields.contentField,
-    preview: contentText.trim() ? previewOf(contentText) : undefined,
-  });
+  };
+  if (fields.sender !== undefined) meta.sender = fields.sender;
+  if (fields.recipient !== undefined) meta.recipient = fields.recipient;
+  if (fields.kind !== undefined) meta.kind = fields.kind;
+  if (fields.contentField !== undefined) meta.content_field = fields.contentField;
+  const preview = previewOf(contentText);
+  if (preview !== "") meta.preview = preview;
+  return meta;
+}
+
+/** True when the UTF-8 encoding of `text` is longer than `limit` bytes (cheap when short). */
+function utf8LengthAbove(text: string, limit: number): boolean {
+  if (text.length > limit) return true;
+  if (text.length * 3 <= limit) return false;
+  return utf8Encoder.encode(text).length > limit;
+}
+
+function firstNonSpace(text: string): string {
+  for (let i = 0; i < text.length && i < 64; i++) {
+    const char = text[i]!;
+    if (char !== " " && char !== "\n" && char !== "\r" && char !== "\t") return char;
+  }
+  return "";
 }
 
 /** Fields found in a JSON object payload. */
@@ -142,19 +162,20 @@ export interface ExtractedFields {
  */
 export function extractFields(object: Record<string, unknown>): ExtractedFields {
   const nested = isPlainObject(object.message) ? object.message : undefined;
+  const fields: { -readonly [K in keyof ExtractedFields]: ExtractedFields[K] } = {};
   const sender = firstName(object, SENDER_FIELDS) ?? (nested && firstName(nested, SENDER_FIELDS));
+  if (sender !== undefined) fields.sender = sender;
   const recipient = firstName(object, RECIPIENT_FIELDS) ??
     (nested && firstName(nested, RECIPIENT_FIELDS));
+  if (recipient !== undefined) fields.recipient = recipient;
   const kind = firstName(object, KIND_FIELDS) ?? (nested && firstName(nested, KIND_FIELDS));
-  let content = firstContent(object, "");
-  if (content === undefined && nested) content = firstContent(nested, "message.");
-  return withoutUndefined({
-    sender,
-    recipient,
-    kind,
-    content: content?.text,
-    contentField: content?.field,
-  });
+  if (kind !== undefined) fields.kind = kind;
+  const content = firstContent(object, "") ?? (nested && firstContent(nested, "message."));
+  if (content !== undefined) {
+    fields.content = content.text;
+    fields.contentField = content.field;
+  }
+  return fields;
 }
 
 /** About four characters per token, the usual rule of thumb for English and code. */
@@ -163,8 +184,15 @@ export function estimateTokens(text: string): number {
 }
 
 function previewOf(text: string): string {
-  const oneLine = text.slice(0, PREVIEW_CHARS * 4).replace(/\s+/g, " ").trim();
-  return oneLine.length > PREVIEW_CHARS ? oneLine.slice(0, PREVIEW_CHARS - 1) + "…" : oneLine;
+  const oneLine = sliceWhole(text, PREVIEW_CHARS * 2).replace(/\s+/g, " ").trim();
+  return oneLine.length > PREVIEW_CHARS ? sliceWhole(oneLine, PREVIEW_CHARS - 1) + "…" : oneLine;
+}
+
+/** The first `length` UTF-16 units, one fewer if that would split a surrogate pair. */
+function sliceWhole(text: string, length: number): string {
+  if (text.length <= length) return text;
+  const last = text.charCodeAt(length - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? length - 1 : length);
 }
 
 function tryParseJson(text: string): unknown {
@@ -226,8 +254,4 @@ function contentText(value: unknown): string | undefined {
   }
   if (typeof value === "number" || typeof value === "boolean") return String(value);
   return JSON.stringify(value);
-}
-
-function withoutUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }

@@ -39,14 +39,15 @@ export function messageRecord(
   placement: RecordPlacement,
 ): RecordBody {
   const decoded = frames.map(decodeFrame);
+  const parts = splitMessage(decoded);
   return {
     v: RECORD_FORMAT_VERSION,
     seq: placement.seq,
     type: "message",
     session: placement.session,
     received_at: placement.receivedAt.toISOString(),
-    topic: splitMessage(decoded).topic,
+    topic: parts.topic,
     frames: decoded.map((frame) => frame.stored),
-    meta: enrichFrames(decoded),
+    meta: enrichFrames(decoded, parts),
   };
 }

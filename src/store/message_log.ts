@@ -14,6 +14,8 @@ export interface MessageLogOptions {
   readonly maxPendingBytes?: number;
   /** Called after each fsync with the highest durable sequence number. */
   readonly onDurable?: (durableSeq: number) => void;
+  /** Called when a write or fsync fails (it is retried). */
+  readonly onWriteError?: (error: Error) => void;
   readonly logger: Logger;
 }
 
@@ -101,9 +103,10 @@ export class MessageLog {
   }
 
   /**
-   * Queues one encoded line. `seq` must be higher than any appended before. In `interval` mode
-   * the line is written and fsynced within `syncMs` (plus one fsync); in `always` mode the caller
-   * awaits {@link flush} after each append.
+   * Queues one encoded line (or several joined, `seq` being the last one's). `seq` must be
+   * higher than any appended before. In `interval` mode the line is written and fsynced within
+   * `syncMs` (plus one fsync); in `always` mode as soon as possible, and a caller that wants
+   * one fsync per message awaits {@link flush} after each append.
    */
   append(line: Uint8Array, seq: number): void {
     if (this.#closed) throw new Error(`MessageLog.append after close: ${this.path}`);
@@ -114,7 +117,10 @@ export class MessageLog {
     this.#pending.push(line);
     this.#pendingBytes += line.length;
     this.#pendingLastSeq = seq;
-    if (this.#options.syncMode === "interval") this.#schedule();
+    if (this.#pendingBytes >= this.#maxBatchBytes && this.#timer !== undefined) {
+      this.#clearTimer(); // a full batch does not wait for the timer
+    }
+    this.#schedule();
   }
 
   /** Writes and fsyncs everything appended so far; resolves once it is durable. */
@@ -143,7 +149,7 @@ export class MessageLog {
   #schedule(): void {
     if (this.#timer !== undefined || this.#flushing) return;
     const waited = performance.now() - this.#oldestPendingAt;
-    const delay = this.#pendingBytes >= this.#maxBatchBytes
+    const delay = this.#pendingBytes >= this.#maxBatchBytes || this.#options.syncMode === "always"
       ? 0
       : Math.max(0, this.#options.syncMs - waited);
     this.#timer = setTimeout(() => {
@@ -179,6 +185,7 @@ export class MessageLog {
         break;
       } catch (error) {
         this.#lastError = describeWriteError(this.path, error);
+        this.#options.onWriteError?.(this.#lastError);
         this.#options.logger.error("log_write_failed", {
           path: this.path,
           attempt,

@@ -35,6 +35,7 @@ const CRC_SUFFIX_LENGTH = ',"crc":"00000000"}'.length;
 const CRC_SUFFIX_PREFIX = ',"crc":"';
 const NEWLINE = 0x0a;
 const CLOSING_BRACE = new Uint8Array([0x7d]);
+const HEX_DIGITS = new TextEncoder().encode("0123456789abcdef");
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
@@ -49,12 +50,14 @@ const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
  */
 export function encodeRecordLine(body: RecordBody): Uint8Array {
   const json = JSON.stringify(body);
-  const bytes = encoder.encode(json);
-  const checksum = (crc32(bytes) >>> 0).toString(16).padStart(8, "0");
-  const suffix = encoder.encode(`,"crc":"${checksum}"}\n`);
-  const line = new Uint8Array(bytes.length - 1 + suffix.length);
-  line.set(bytes.subarray(0, bytes.length - 1), 0);
-  line.set(suffix, bytes.length - 1);
+  // Encode once with a placeholder checksum, then write the hex digits in place.
+  const line = encoder.encode(json.slice(0, -1) + ',"crc":"00000000"}\n');
+  const bodyEnd = line.length - CRC_SUFFIX_LENGTH - 1;
+  const checksum = crc32(CLOSING_BRACE, crc32(line.subarray(0, bodyEnd))) >>> 0;
+  const digitsAt = bodyEnd + CRC_SUFFIX_PREFIX.length;
+  for (let i = 0; i < 8; i++) {
+    line[digitsAt + i] = HEX_DIGITS[(checksum >>> (28 - 4 * i)) & 0xf]!;
+  }
   return line;
 }
 

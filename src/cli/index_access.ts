@@ -1,0 +1,65 @@
+import { DataDirBusyError, PersistError } from "../errors.ts";
+import { indexPath } from "../indexer/open_index.ts";
+import { refreshIndex } from "../indexer/refresh.ts";
+import { createJsonLogger, type Logger } from "../logger.ts";
+import type { DataDirLayout } from "../store/data_dir.ts";
+import { readRecordAt } from "../store/log_reader.ts";
+import type { IndexHit } from "../store/message_index.ts";
+import type { LogRecord } from "../store/record.ts";
+import { SqliteIndex } from "../store/sqlite_index.ts";
+import { createProgress } from "./progress.ts";
+
+/** Records to catch up before a progress bar is worth showing. */
+const PROGRESS_ABOVE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Opens the index for a reader command. When no daemon keeps the index up to date (the index
+ * lock is free), it first catches up with the logs itself, with a progress bar for long work,
+ * so results are current whether or not the daemon runs. Then it opens index.db read-only.
+ */
+export async function openIndexForReading(
+  layout: DataDirLayout,
+  options: { logger?: Logger; quiet?: boolean } = {},
+): Promise<SqliteIndex> {
+  const logger = options.logger ?? createJsonLogger({ component: "cli", level: "warn" });
+  const progress = options.quiet ? undefined : createProgress("Indexing");
+  let shown = false;
+  try {
+    const result = await refreshIndex(layout, {
+      logger,
+      onProgress: (update) => {
+        if (!progress || (!shown && update.bytesTotal < PROGRESS_ABOVE_BYTES)) return;
+        shown = true;
+        progress.update(
+          update.bytesDone,
+          update.bytesTotal,
+          `${update.records.toLocaleString("en-US")} records`,
+        );
+      },
+    });
+    if (shown) progress?.finish(`${result.records.toLocaleString("en-US")} records indexed`);
+    if (result.rebuiltBecause && result.records > 0 && !options.quiet) {
+      console.error(`note: the index was rebuilt from the logs (${result.rebuiltBecause})`);
+    }
+  } catch (error) {
+    // The daemon's indexer holds the lock and keeps the index current: just read.
+    if (!(error instanceof DataDirBusyError)) throw error;
+  }
+  try {
+    return SqliteIndex.open(indexPath(layout), { readOnly: true });
+  } catch (error) {
+    throw new PersistError(
+      `Cannot open the search index of "${layout.root}": ${(error as Error).message} ` +
+        `(if a daemon is starting, retry in a moment; "shearwater-persist reindex" rebuilds it)`,
+      { code: "index_unavailable", cause: error },
+    );
+  }
+}
+
+/** Reads the full record behind an index hit from its log file. */
+export async function readHitRecord(
+  layout: DataDirLayout,
+  hit: IndexHit,
+): Promise<{ record: LogRecord; line: Uint8Array }> {
+  return await readRecordAt(`${layout.root}/${hit.file}`, hit.offset, hit.length);
+}

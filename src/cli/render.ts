@@ -1,0 +1,41 @@
+import type { IndexHit } from "../store/message_index.ts";
+
+/** `2026-11-25 13:31:10` in UTC, for tables. */
+export function formatTime(ms: number): string {
+  return new Date(ms).toISOString().replace("T", " ").slice(0, 19);
+}
+
+/** Human size: `812 B`, `4.2 KB`, `1.3 MB`. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+  return `${(bytes / 1024 ** 3).toFixed(2)} GB`;
+}
+
+/** `1,234,567`. */
+export function formatCount(value: number): string {
+  return value.toLocaleString("en-US");
+}
+
+/** Cuts text to `width` columns, with an ellipsis when cut. */
+export function fit(text: string, width: number): string {
+  const flat = text.replace(/\s+/g, " ");
+  return flat.length <= width ? flat : flat.slice(0, Math.max(0, width - 1)) + "…";
+}
+
+/** The heading line of a hit: `#seq  time  sender → recipient  [topic]`, at most 78 columns. */
+export function hitHeading(hit: IndexHit): string {
+  const who = hit.recipient
+    ? `${hit.sender ?? "?"} → ${hit.recipient}`
+    : hit.sender ?? (hit.type === "message" ? "?" : hit.type);
+  const head = `#${hit.seq}  ${formatTime(hit.receivedAtMs)}  ${who}`;
+  const topic = hit.topic ? `  [${hit.topic}]` : "";
+  return fit(head + topic, 78);
+}
+
+/** A horizontal bar of `value / max` in `width` cells. */
+export function bar(value: number, max: number, width: number): string {
+  const cells = max > 0 ? Math.max(value > 0 ? 1 : 0, Math.round((value / max) * width)) : 0;
+  return "█".repeat(cells);
+}

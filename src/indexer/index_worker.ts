@@ -1,0 +1,102 @@
+/**
+ * Web Worker entry that keeps the index up to date while the daemon records, so that SQLite's
+ * synchronous work never runs on the recording thread. Messages in: `{ type: "start",
+ * dataDir, logLevel }`, `{ type: "release" }` (close the index and let another process take
+ * the lock, e.g. `reindex`), `{ type: "stop" }`. Messages out: `progress`, `waiting`,
+ * `stopped`, `error`.
+ *
+ * @module
+ */
+/// <reference lib="deno.worker" />
+import { createJsonLogger, type LogLevel } from "../logger.ts";
+import { DataDirBusyError } from "../errors.ts";
+import { dataDirLayout } from "../store/data_dir.ts";
+import { LogIndexer } from "./log_indexer.ts";
+import { type IndexWriter, isCorruptionError, openIndexWriter } from "./open_index.ts";
+
+const POLL_MS = 200;
+const LOCK_RETRY_MS = 1000;
+
+let stopping = false;
+let releaseRequested = false;
+let wake: (() => void) | undefined;
+
+self.onmessage = (event: MessageEvent) => {
+  const message = event.data as { type: string; dataDir?: string; logLevel?: LogLevel };
+  if (message.type === "start") {
+    run(message.dataDir!, message.logLevel ?? "info").catch((error) => {
+      self.postMessage({ type: "error", message: (error as Error).message });
+    });
+  } else if (message.type === "stop") {
+    stopping = true;
+  } else if (message.type === "release") {
+    releaseRequested = true;
+  }
+  wake?.();
+};
+
+async function run(dataDir: string, logLevel: LogLevel): Promise<void> {
+  const logger = createJsonLogger({ component: "indexer", level: logLevel });
+  const layout = dataDirLayout(dataDir);
+  let writer: IndexWriter | undefined;
+  let indexer: LogIndexer | undefined;
+  let setAsideBecause: string | undefined;
+  let reported = false;
+  while (!stopping) {
+    if (releaseRequested && writer) {
+      writer.close();
+      writer = undefined;
+      releaseRequested = false;
+      logger.info("index_released");
+      await sleep(LOCK_RETRY_MS);
+      continue;
+    }
+    releaseRequested = false;
+    if (!writer) {
+      try {
+        writer = await openIndexWriter(layout, logger, { setAsideBecause });
+        setAsideBecause = undefined;
+        reported = false;
+        if (writer.rebuiltBecause) {
+          logger.warn("index_rebuilding", { reason: writer.rebuiltBecause });
+        }
+        indexer = new LogIndexer(layout, writer.index, { logger, shouldStop: () => stopping });
+      } catch (error) {
+        if (!(error instanceof DataDirBusyError)) throw error;
+        self.postMessage({ type: "waiting", reason: error.message });
+        await sleep(LOCK_RETRY_MS);
+        continue;
+      }
+    }
+    try {
+      const result = await indexer!.catchUp();
+      if (result.records > 0 || result.reindexedFiles > 0 || !reported) {
+        self.postMessage({ type: "progress", lastSeq: writer.index.lastSeq() });
+        reported = true;
+      }
+    } catch (error) {
+      if (!isCorruptionError(error)) throw error;
+      writer.close();
+      writer = undefined;
+      setAsideBecause = `index.db is damaged: ${(error as Error).message}`;
+      continue;
+    }
+    await sleep(POLL_MS);
+  }
+  writer?.close();
+  self.postMessage({ type: "stopped" });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      wake = undefined;
+      resolve();
+    }, ms);
+    wake = () => {
+      clearTimeout(timer);
+      wake = undefined;
+      resolve();
+    };
+  });
+}

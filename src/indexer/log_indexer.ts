@@ -1,0 +1,242 @@
+import { indexEntryOf } from "../enrich/index_entry.ts";
+import type { Logger } from "../logger.ts";
+import type { DataDirLayout } from "../store/data_dir.ts";
+import { readFirstRecord, readRecordAt, scanLog } from "../store/log_reader.ts";
+import type { IndexedFile, MessageIndex, PlacedEntry } from "../store/message_index.ts";
+import { listArchivedLogs } from "../store/session_archive.ts";
+
+/** Progress of a catch-up, for progress bars. */
+export interface CatchUpProgress {
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+  readonly records: number;
+}
+
+/** What one catch-up pass did. */
+export interface CatchUpResult {
+  readonly records: number;
+  /** Files whose index entries no longer matched the file and were re-indexed from scratch. */
+  readonly reindexedFiles: number;
+  /** Lines that failed their checksum and were skipped (reported, never trusted). */
+  readonly badLines: number;
+}
+
+/** Options for {@link LogIndexer}. */
+export interface LogIndexerOptions {
+  readonly logger: Logger;
+  /** Records per index transaction. */
+  readonly batchSize?: number;
+  readonly onProgress?: (progress: CatchUpProgress) => void;
+  /** Checked between batches; true stops the pass early (the index stays consistent). */
+  readonly shouldStop?: () => boolean;
+}
+
+const DEFAULT_BATCH_SIZE = 5000;
+
+interface FileSeen {
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly complete: boolean;
+}
+
+/**
+ * Brings the index up to date with the logs (archive, then current session): each file is read
+ * from where the index left it, so a pass after a crash resumes where the last committed batch
+ * ended. Files are identified by their first record's seq, so archiving a session (a rename)
+ * only updates the path. A file that no longer holds what was indexed (truncated by tail
+ * repair) is re-indexed from scratch. The logs are only read, never changed.
+ *
+ * @example
+ * ```ts
+ * const indexer = new LogIndexer(layout, index, { logger });
+ * await indexer.catchUp();
+ * ```
+ */
+export class LogIndexer {
+  readonly #layout: DataDirLayout;
+  readonly #index: MessageIndex;
+  readonly #options: LogIndexerOptions;
+  readonly #seen = new Map<string, FileSeen>();
+  /** Indexed files not found in the last pass; dropped when missing twice in a row. */
+  #missing = new Set<number>();
+  readonly #firstSeqByPath = new Map<string, number>();
+
+  constructor(layout: DataDirLayout, index: MessageIndex, options: LogIndexerOptions) {
+    this.#layout = layout;
+    this.#index = index;
+    this.#options = options;
+  }
+
+  /** Indexes everything new in the logs; returns what it did. */
+  async catchUp(): Promise<CatchUpResult> {
+    const known = new Map(this.#index.files().map((file) => [file.firstSeq, file]));
+    const pending = await this.#filesToRead(known);
+    const bytesTotal = pending.reduce((sum, file) => sum + file.size - file.from, 0);
+    let bytesDone = 0;
+    let records = 0;
+    let badLines = 0;
+    let reindexedFiles = 0;
+    for (const file of pending) {
+      if (this.#options.shouldStop?.()) break;
+      if (file.drop) {
+        this.#options.logger.warn("index_file_changed", {
+          file: file.relativePath,
+          reason: file.drop,
+        });
+        this.#index.dropFile(file.firstSeq);
+        reindexedFiles++;
+      }
+      const done = await this.#indexFile(file, (batchBytes, batchRecords) => {
+        bytesDone += batchBytes;
+        records += batchRecords;
+        this.#options.onProgress?.({ bytesDone, bytesTotal, records });
+      });
+      badLines += done.badLines;
+      this.#firstSeqByPath.set(file.path, file.firstSeq);
+      this.#seen.set(file.path, {
+        size: file.size,
+        mtimeMs: file.mtimeMs,
+        complete: done.complete && file.archived,
+      });
+    }
+    reindexedFiles += this.#dropVanishedFiles(known, pending);
+    return { records, reindexedFiles, badLines };
+  }
+
+  /** Drops index entries of files that are gone (deleted by hand) two passes in a row. */
+  #dropVanishedFiles(known: Map<number, IndexedFile>, pending: PendingFile[]): number {
+    const present = new Set(pending.map((file) => file.firstSeq));
+    for (const [path, seen] of this.#seen) {
+      if (seen.complete) present.add(this.#firstSeqByPath.get(path) ?? -1);
+    }
+    const missing = new Set([...known.keys()].filter((firstSeq) => !present.has(firstSeq)));
+    let dropped = 0;
+    for (const firstSeq of missing) {
+      if (!this.#missing.has(firstSeq)) continue;
+      this.#options.logger.warn("index_file_vanished", { file: known.get(firstSeq)?.path });
+      this.#index.dropFile(firstSeq);
+      dropped++;
+    }
+    this.#missing = missing;
+    return dropped;
+  }
+
+  async #filesToRead(known: Map<number, IndexedFile>): Promise<PendingFile[]> {
+    const archived = await listArchivedLogs(this.#layout);
+    const pending: PendingFile[] = [];
+    for (const path of [...archived, this.#layout.currentLog]) {
+      let stat: Deno.FileInfo;
+      try {
+        stat = await Deno.stat(path);
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) continue; // rotated away meanwhile
+        throw error;
+      }
+      const mtimeMs = stat.mtime?.getTime() ?? 0;
+      const seen = this.#seen.get(path);
+      if (seen?.complete && seen.size === stat.size && seen.mtimeMs === mtimeMs) continue;
+      const first = await readFirstRecord(path);
+      if (!first) continue;
+      const relativePath = path.slice(this.#layout.root.replace(/\/+$/, "").length + 1);
+      const progress = known.get(first.record.seq);
+      const drop = progress ? await this.#mismatch(path, stat.size, progress) : undefined;
+      if (progress && !drop && progress.path !== relativePath) {
+        this.#index.renameFile(progress.firstSeq, relativePath);
+      }
+      const from = progress && !drop ? progress.indexedBytes : 0;
+      pending.push({
+        path,
+        relativePath,
+        firstSeq: first.record.seq,
+        session: first.record.session,
+        size: stat.size,
+        mtimeMs,
+        from,
+        drop,
+        archived: path !== this.#layout.currentLog,
+        last: progress && !drop ? progress : undefined,
+      });
+    }
+    return pending;
+  }
+
+  /** Why the indexed part of a file no longer matches it, or undefined when it does. */
+  async #mismatch(path: string, size: number, progress: IndexedFile): Promise<string | undefined> {
+    if (progress.indexedBytes > size) {
+      return `file is shorter (${size} bytes) than what was indexed (${progress.indexedBytes})`;
+    }
+    try {
+      const { record } = await readRecordAt(path, progress.lastOffset, progress.lastLength);
+      if (record.seq !== progress.lastSeq) return `record at byte ${progress.lastOffset} changed`;
+    } catch (error) {
+      return (error as Error).message;
+    }
+    return undefined;
+  }
+
+  async #indexFile(
+    file: PendingFile,
+    onBatch: (bytes: number, records: number) => void,
+  ): Promise<{ complete: boolean; badLines: number }> {
+    const batchSize = this.#options.batchSize ?? DEFAULT_BATCH_SIZE;
+    let badLines = 0;
+    let batch: PlacedEntry[] = [];
+    let batchStart = file.from;
+    let indexedBytes = file.from;
+    let last = file.last;
+    const flush = () => {
+      if (batch.length === 0 && indexedBytes === batchStart) return;
+      const lastEntry = batch.at(-1);
+      const progress: IndexedFile = {
+        firstSeq: file.firstSeq,
+        path: file.relativePath,
+        session: file.session,
+        indexedBytes,
+        lastSeq: lastEntry?.seq ?? last?.lastSeq ?? 0,
+        lastOffset: lastEntry?.offset ?? last?.lastOffset ?? 0,
+        lastLength: lastEntry?.length ?? last?.lastLength ?? 0,
+      };
+      this.#index.applyBatch(progress, batch);
+      last = progress;
+      onBatch(indexedBytes - batchStart, batch.length);
+      batch = [];
+      batchStart = indexedBytes;
+    };
+    for await (
+      const placed of scanLog(file.path, {
+        fromOffset: file.from,
+        onBadLine: (bad) => {
+          badLines++;
+          indexedBytes = bad.offset + bad.length;
+          this.#options.logger.warn("index_skipped_bad_line", {
+            file: file.relativePath,
+            offset: bad.offset,
+            reason: bad.reason,
+          });
+        },
+      })
+    ) {
+      batch.push({ ...indexEntryOf(placed.record), offset: placed.offset, length: placed.length });
+      indexedBytes = placed.offset + placed.length;
+      if (batch.length >= batchSize) {
+        flush();
+        if (this.#options.shouldStop?.()) return { complete: false, badLines };
+      }
+    }
+    flush();
+    return { complete: indexedBytes === file.size, badLines };
+  }
+}
+
+interface PendingFile {
+  readonly path: string;
+  readonly relativePath: string;
+  readonly firstSeq: number;
+  readonly session: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly from: number;
+  readonly drop: string | undefined;
+  readonly archived: boolean;
+  readonly last: IndexedFile | undefined;
+}

@@ -1,0 +1,47 @@
+import type { Logger } from "../logger.ts";
+import type { DataDirLayout } from "../store/data_dir.ts";
+import { type CatchUpProgress, type CatchUpResult, LogIndexer } from "./log_indexer.ts";
+import { isCorruptionError, openIndexWriter } from "./open_index.ts";
+
+/** What {@link refreshIndex} did. */
+export interface RefreshResult extends CatchUpResult {
+  /** Why the index was rebuilt from scratch, when it was. */
+  readonly rebuiltBecause: string | undefined;
+}
+
+/**
+ * Takes the index lock, brings the index up to date with the logs, and releases the lock.
+ * A corrupt index found on the way is set aside and rebuilt (once). With `fresh`, the index is
+ * deleted and rebuilt from scratch (`reindex`). Throws `DataDirBusyError` when another process
+ * (the daemon's indexer) holds the index lock.
+ *
+ * @example
+ * ```ts
+ * const result = await refreshIndex(layout, { logger });
+ * ```
+ */
+export async function refreshIndex(
+  layout: DataDirLayout,
+  options: { logger: Logger; fresh?: boolean; onProgress?: (progress: CatchUpProgress) => void },
+): Promise<RefreshResult> {
+  let setAsideBecause: string | undefined;
+  for (let attempt = 1;; attempt++) {
+    const writer = await openIndexWriter(layout, options.logger, {
+      fresh: options.fresh && attempt === 1,
+      setAsideBecause,
+    });
+    try {
+      const indexer = new LogIndexer(layout, writer.index, {
+        logger: options.logger,
+        onProgress: options.onProgress,
+      });
+      const result = await indexer.catchUp();
+      return { ...result, rebuiltBecause: writer.rebuiltBecause };
+    } catch (error) {
+      if (!isCorruptionError(error) || attempt > 1) throw error;
+      setAsideBecause = `index.db is damaged: ${(error as Error).message}`;
+    } finally {
+      writer.close();
+    }
+  }
+}

@@ -1,0 +1,112 @@
+import { checkRecordLine, type LogRecord } from "./record.ts";
+
+/** A record read from a log, with where its line sits in the file. */
+export interface PlacedRecord {
+  readonly record: LogRecord;
+  /** Byte offset of the line's first byte. */
+  readonly offset: number;
+  /** Length of the line in bytes, newline included. */
+  readonly length: number;
+}
+
+/** A line that failed its checksum, found while scanning. */
+export interface BadLine {
+  readonly offset: number;
+  readonly length: number;
+  readonly reason: string;
+}
+
+/** Options for {@link scanLog}. */
+export interface ScanOptions {
+  /** Where to start; must be the start of a line. Default 0. */
+  readonly fromOffset?: number;
+  /** Bytes read per `read` call. */
+  readonly chunkBytes?: number;
+  /** Called for lines that fail verification; they are skipped, never trusted. */
+  readonly onBadLine?: (bad: BadLine) => void;
+}
+
+const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
+const NEWLINE = 0x0a;
+
+/**
+ * Reads the complete, verified records of a JSONL log from an offset, in file order. A last line
+ * without its newline (being written, or torn) is not returned. A missing file yields nothing.
+ *
+ * @example
+ * ```ts
+ * for await (const { record, offset } of scanLog("current_session.jsonl")) console.log(record.seq, offset);
+ * ```
+ */
+export async function* scanLog(
+  path: string,
+  options: ScanOptions = {},
+): AsyncGenerator<PlacedRecord> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return;
+    throw error;
+  }
+  try {
+    let position = options.fromOffset ?? 0;
+    await file.seek(position, Deno.SeekMode.Start);
+    const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+    let carry = new Uint8Array(0);
+    for (;;) {
+      const chunk = new Uint8Array(Math.max(chunkBytes, carry.length * 2));
+      chunk.set(carry, 0);
+      const n = await file.read(chunk.subarray(carry.length));
+      if (n === null) return;
+      const data = chunk.subarray(0, carry.length + n);
+      let lineStart = 0;
+      for (let i = data.indexOf(NEWLINE); i !== -1; i = data.indexOf(NEWLINE, i + 1)) {
+        const line = data.subarray(lineStart, i + 1);
+        const check = checkRecordLine(line);
+        if (check.ok) {
+          yield { record: check.record, offset: position, length: line.length };
+        } else {
+          options.onBadLine?.({ offset: position, length: line.length, reason: check.reason });
+        }
+        position += line.length;
+        lineStart = i + 1;
+      }
+      carry = data.slice(lineStart);
+    }
+  } finally {
+    file.close();
+  }
+}
+
+/** Reads and verifies the one line at `offset` (of `length` bytes, newline included). */
+export async function readRecordAt(
+  path: string,
+  offset: number,
+  length: number,
+): Promise<{ record: LogRecord; line: Uint8Array }> {
+  const file = await Deno.open(path, { read: true });
+  try {
+    await file.seek(offset, Deno.SeekMode.Start);
+    const line = new Uint8Array(length);
+    let read = 0;
+    while (read < length) {
+      const n = await file.read(line.subarray(read));
+      if (n === null) break;
+      read += n;
+    }
+    const check = checkRecordLine(line.subarray(0, read));
+    if (!check.ok) {
+      throw new Error(`Cannot read the record at byte ${offset} of "${path}": ${check.reason}`);
+    }
+    return { record: check.record, line: line.subarray(0, read) };
+  } finally {
+    file.close();
+  }
+}
+
+/** The first verified record of a log (its identity: first seq and session), if any. */
+export async function readFirstRecord(path: string): Promise<PlacedRecord | undefined> {
+  for await (const placed of scanLog(path, { chunkBytes: 64 * 1024 })) return placed;
+  return undefined;
+}

@@ -1,0 +1,496 @@
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { PersistError } from "../errors.ts";
+import type {
+  GroupCount,
+  IndexedFile,
+  IndexHit,
+  IndexStats,
+  MessageIndex,
+  PlacedEntry,
+  RecordFilters,
+  SearchRequest,
+  SessionSummary,
+} from "./message_index.ts";
+
+/** Bumped when the schema changes; an index of another version is rebuilt from the log. */
+export const INDEX_SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+  first_seq INTEGER PRIMARY KEY, path TEXT NOT NULL, session TEXT NOT NULL,
+  indexed_bytes INTEGER NOT NULL, last_seq INTEGER NOT NULL,
+  last_offset INTEGER NOT NULL, last_length INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS records (
+  seq INTEGER PRIMARY KEY, type TEXT NOT NULL, session TEXT NOT NULL,
+  received_at INTEGER NOT NULL, topic TEXT, sender TEXT, recipient TEXT, kind TEXT,
+  bytes INTEGER NOT NULL, tokens INTEGER NOT NULL, preview TEXT,
+  file_first_seq INTEGER NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS records_time ON records (received_at);
+CREATE INDEX IF NOT EXISTS records_sender_time ON records (sender, received_at);
+CREATE INDEX IF NOT EXISTS records_topic_time ON records (topic, received_at);
+CREATE INDEX IF NOT EXISTS records_session ON records (session, seq);
+CREATE INDEX IF NOT EXISTS records_file ON records (file_first_seq, seq);
+CREATE VIRTUAL TABLE IF NOT EXISTS records_fts USING fts5 (
+  content, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2');
+CREATE TABLE IF NOT EXISTS sessions (
+  session TEXT PRIMARY KEY, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,
+  started_at INTEGER NOT NULL, ended_at INTEGER NOT NULL, messages INTEGER NOT NULL,
+  bytes INTEGER NOT NULL, tokens INTEGER NOT NULL, file_first_seq INTEGER);
+CREATE TABLE IF NOT EXISTS session_agents (
+  session TEXT NOT NULL, sender TEXT NOT NULL, messages INTEGER NOT NULL,
+  PRIMARY KEY (session, sender)) WITHOUT ROWID;
+`;
+
+const HIT_COLUMNS = `r.seq, r.type, r.session, r.received_at, r.topic, r.sender, r.recipient,
+  r.kind, r.bytes, r.tokens, r.preview, f.path AS file, r.offset, r.length`;
+
+/** Thrown for a full-text query SQLite cannot parse; exit code 2. */
+export class BadQueryError extends PersistError {
+  constructor(query: string, detail: string) {
+    super(
+      `Cannot search for ${JSON.stringify(query)}: ${detail} ` +
+        `(use words, "quoted phrases", AND, OR, NOT, prefix*)`,
+      { code: "bad_query", exitCode: 2 },
+    );
+    this.name = "BadQueryError";
+  }
+}
+
+/** Thrown when index.db is not a usable index (corrupt, foreign, other schema version). */
+export class IndexUnusableError extends PersistError {
+  constructor(path: string, reason: string, cause?: unknown) {
+    super(`Cannot use the index "${path}": ${reason}`, { code: "index_unusable", cause });
+    this.name = "IndexUnusableError";
+  }
+}
+
+/**
+ * The SQLite implementation of {@link MessageIndex}: WAL mode, one row per record, a contentless
+ * FTS5 table over message content (the text stays in the log, so the index stays smaller than
+ * it), and per-session aggregates kept up to date on every batch.
+ *
+ * @example
+ * ```ts
+ * const index = SqliteIndex.open("conversation_logs/metadata_index/index.db", { readOnly: true });
+ * const hits = index.search({ text: "checkpoint", limit: 20 });
+ * ```
+ */
+export class SqliteIndex implements MessageIndex {
+  readonly path: string;
+  readonly #db: DatabaseSync;
+  readonly #statements = new Map<string, StatementSync>();
+
+  private constructor(path: string, db: DatabaseSync) {
+    this.path = path;
+    this.#db = db;
+  }
+
+  /**
+   * Opens an index. A writer creates the schema when the file is new; a reader opens read-only
+   * and never blocks the writer (WAL). Throws {@link IndexUnusableError} when the file is not a
+   * usable index.
+   */
+  static open(path: string, options: { readOnly: boolean }): SqliteIndex {
+    let db: DatabaseSync;
+    try {
+      db = new DatabaseSync(path, { readOnly: options.readOnly });
+    } catch (error) {
+      throw new IndexUnusableError(path, (error as Error).message, error);
+    }
+    const index = new SqliteIndex(path, db);
+    try {
+      index.#prepare(options.readOnly);
+    } catch (error) {
+      db.close();
+      if (error instanceof IndexUnusableError) throw error;
+      throw new IndexUnusableError(path, (error as Error).message, error);
+    }
+    return index;
+  }
+
+  #prepare(readOnly: boolean): void {
+    this.#db.exec("PRAGMA busy_timeout = 5000");
+    if (readOnly) {
+      this.#checkVersion();
+      return;
+    }
+    this.#db.exec("PRAGMA journal_mode = WAL");
+    // The index is derived from the fsynced log and rebuilt when damaged: no fsync needed here.
+    this.#db.exec("PRAGMA synchronous = OFF");
+    const existing = this.#db.prepare(
+      "SELECT count(*) AS n FROM sqlite_master WHERE name = 'meta'",
+    ).get() as { n: number };
+    if (existing.n === 0) {
+      this.#db.exec("BEGIN");
+      this.#db.exec(SCHEMA);
+      this.#db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(
+        String(INDEX_SCHEMA_VERSION),
+      );
+      this.#db.exec("COMMIT");
+    }
+    this.#checkVersion();
+  }
+
+  #checkVersion(): void {
+    const row = this.#db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as
+      | { value: string }
+      | undefined;
+    if (row?.value !== String(INDEX_SCHEMA_VERSION)) {
+      throw new IndexUnusableError(
+        this.path,
+        `schema version ${row?.value ?? "missing"}, expected ${INDEX_SCHEMA_VERSION}`,
+      );
+    }
+  }
+
+  #statement(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  files(): IndexedFile[] {
+    const rows = this.#statement("SELECT * FROM files ORDER BY first_seq").all() as Record<
+      string,
+      number | string
+    >[];
+    return rows.map((row) => ({
+      firstSeq: row.first_seq as number,
+      path: row.path as string,
+      session: row.session as string,
+      indexedBytes: row.indexed_bytes as number,
+      lastSeq: row.last_seq as number,
+      lastOffset: row.last_offset as number,
+      lastLength: row.last_length as number,
+    }));
+  }
+
+  applyBatch(file: IndexedFile, entries: readonly PlacedEntry[]): void {
+    const insertRecord = this.#statement(
+      `INSERT OR REPLACE INTO records (seq, type, session, received_at, topic, sender, recipient,
+        kind, bytes, tokens, preview, file_first_seq, offset, length)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const insertText = this.#statement("INSERT INTO records_fts (rowid, content) VALUES (?, ?)");
+    this.#db.exec("BEGIN");
+    try {
+      for (const entry of entries) {
+        insertRecord.run(
+          entry.seq,
+          entry.type,
+          entry.session,
+          entry.receivedAtMs,
+          entry.topic,
+          entry.sender,
+          entry.recipient,
+          entry.kind,
+          entry.bytes,
+          entry.tokens,
+          entry.preview,
+          file.firstSeq,
+          entry.offset,
+          entry.length,
+        );
+        if (entry.content) insertText.run(entry.seq, entry.content);
+      }
+      this.#updateSessions(entries, file.firstSeq);
+      this.#statement(
+        `INSERT INTO files (first_seq, path, session, indexed_bytes, last_seq, last_offset,
+          last_length) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (first_seq) DO UPDATE SET path = excluded.path,
+          indexed_bytes = excluded.indexed_bytes, last_seq = excluded.last_seq,
+          last_offset = excluded.last_offset, last_length = excluded.last_length`,
+      ).run(
+        file.firstSeq,
+        file.path,
+        file.session,
+        file.indexedBytes,
+        file.lastSeq,
+        file.lastOffset,
+        file.lastLength,
+      );
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      this.#db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  #updateSessions(entries: readonly PlacedEntry[], fileFirstSeq: number): void {
+    const perSession = new Map<string, SessionDelta>();
+    for (const entry of entries) {
+      let delta = perSession.get(entry.session);
+      if (!delta) {
+        delta = {
+          firstSeq: entry.seq,
+          lastSeq: entry.seq,
+          startedAt: entry.receivedAtMs,
+          endedAt: entry.receivedAtMs,
+          messages: 0,
+          bytes: 0,
+          tokens: 0,
+          agents: new Map(),
+        };
+        perSession.set(entry.session, delta);
+      }
+      delta.lastSeq = Math.max(delta.lastSeq, entry.seq);
+      delta.firstSeq = Math.min(delta.firstSeq, entry.seq);
+      delta.startedAt = Math.min(delta.startedAt, entry.receivedAtMs);
+      delta.endedAt = Math.max(delta.endedAt, entry.receivedAtMs);
+      if (entry.type !== "message") continue;
+      delta.messages++;
+      delta.bytes += entry.bytes;
+      delta.tokens += entry.tokens;
+      if (entry.sender) delta.agents.set(entry.sender, (delta.agents.get(entry.sender) ?? 0) + 1);
+    }
+    const upsertSession = this.#statement(
+      `INSERT INTO sessions (session, first_seq, last_seq, started_at, ended_at, messages, bytes,
+        tokens, file_first_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (session) DO UPDATE SET first_seq = min(first_seq, excluded.first_seq),
+        last_seq = max(last_seq, excluded.last_seq),
+        started_at = min(started_at, excluded.started_at),
+        ended_at = max(ended_at, excluded.ended_at), messages = messages + excluded.messages,
+        bytes = bytes + excluded.bytes, tokens = tokens + excluded.tokens,
+        file_first_seq = excluded.file_first_seq`,
+    );
+    const upsertAgent = this.#statement(
+      `INSERT INTO session_agents (session, sender, messages) VALUES (?, ?, ?)
+       ON CONFLICT (session, sender) DO UPDATE SET messages = messages + excluded.messages`,
+    );
+    for (const [session, delta] of perSession) {
+      upsertSession.run(
+        session,
+        delta.firstSeq,
+        delta.lastSeq,
+        delta.startedAt,
+        delta.endedAt,
+        delta.messages,
+        delta.bytes,
+        delta.tokens,
+        fileFirstSeq,
+      );
+      for (const [sender, messages] of delta.agents) upsertAgent.run(session, sender, messages);
+    }
+  }
+
+  renameFile(firstSeq: number, path: string): void {
+    this.#statement("UPDATE files SET path = ? WHERE first_seq = ?").run(path, firstSeq);
+  }
+
+  dropFile(firstSeq: number): void {
+    this.#db.exec("BEGIN");
+    try {
+      const sessions = this.#statement(
+        "SELECT DISTINCT session FROM records WHERE file_first_seq = ?",
+      ).all(firstSeq) as { session: string }[];
+      this.#statement(
+        "DELETE FROM records_fts WHERE rowid IN (SELECT seq FROM records WHERE file_first_seq = ?)",
+      ).run(firstSeq);
+      this.#statement("DELETE FROM records WHERE file_first_seq = ?").run(firstSeq);
+      this.#statement("DELETE FROM files WHERE first_seq = ?").run(firstSeq);
+      for (const { session } of sessions) this.#recomputeSession(session);
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      this.#db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  #recomputeSession(session: string): void {
+    this.#statement("DELETE FROM sessions WHERE session = ?").run(session);
+    this.#statement("DELETE FROM session_agents WHERE session = ?").run(session);
+    this.#statement(
+      `INSERT INTO sessions (session, first_seq, last_seq, started_at, ended_at, messages, bytes,
+        tokens, file_first_seq)
+       SELECT session, min(seq), max(seq), min(received_at), max(received_at),
+        sum(type = 'message'), sum(CASE WHEN type = 'message' THEN bytes ELSE 0 END),
+        sum(CASE WHEN type = 'message' THEN tokens ELSE 0 END), max(file_first_seq)
+       FROM records WHERE session = ? GROUP BY session`,
+    ).run(session);
+    this.#statement(
+      `INSERT INTO session_agents (session, sender, messages)
+       SELECT session, sender, count(*) FROM records
+       WHERE session = ? AND type = 'message' AND sender IS NOT NULL GROUP BY sender`,
+    ).run(session);
+  }
+
+  search(request: SearchRequest): IndexHit[] {
+    const { where, params } = filterClause(request, request.includeEvents ? undefined : "message");
+    if (request.text !== undefined && request.text.trim() !== "") {
+      const sql = `SELECT ${HIT_COLUMNS} FROM records_fts
+        JOIN records r ON r.seq = records_fts.rowid
+        JOIN files f ON f.first_seq = r.file_first_seq
+        WHERE records_fts MATCH ? ${where.length ? "AND " + where.join(" AND ") : ""}
+        ORDER BY records_fts.rowid DESC LIMIT ?`;
+      try {
+        return (this.#statement(sql).all(request.text, ...params, request.limit) as HitRow[])
+          .map(hitOf);
+      } catch (error) {
+        const message = (error as Error).message;
+        if (/fts5|syntax error|no such column|unterminated|unknown special query/i.test(message)) {
+          throw new BadQueryError(request.text, message.replace(/^.*?fts5: /, ""));
+        }
+        throw error;
+      }
+    }
+    const sql = `SELECT ${HIT_COLUMNS} FROM records r
+      JOIN files f ON f.first_seq = r.file_first_seq
+      ${where.length ? "WHERE " + where.join(" AND ") : ""}
+      ORDER BY r.seq DESC LIMIT ?`;
+    return (this.#statement(sql).all(...params, request.limit) as HitRow[]).map(hitOf);
+  }
+
+  locate(seq: number): IndexHit | undefined {
+    const row = this.#statement(
+      `SELECT ${HIT_COLUMNS} FROM records r JOIN files f ON f.first_seq = r.file_first_seq
+       WHERE r.seq = ?`,
+    ).get(seq) as HitRow | undefined;
+    return row ? hitOf(row) : undefined;
+  }
+
+  sessions(): SessionSummary[] {
+    const rows = this.#statement(
+      `SELECT s.*, f.path AS file FROM sessions s
+       LEFT JOIN files f ON f.first_seq = s.file_first_seq ORDER BY s.first_seq`,
+    ).all() as Record<string, number | string | null>[];
+    const agents = this.#statement(
+      "SELECT sender FROM session_agents WHERE session = ? ORDER BY messages DESC, sender",
+    );
+    return rows.map((row) => ({
+      session: row.session as string,
+      firstSeq: row.first_seq as number,
+      lastSeq: row.last_seq as number,
+      startedAtMs: row.started_at as number,
+      endedAtMs: row.ended_at as number,
+      messages: row.messages as number,
+      bytes: row.bytes as number,
+      tokens: row.tokens as number,
+      agents: (agents.all(row.session as string) as { sender: string }[]).map((agent) =>
+        agent.sender
+      ),
+      file: (row.file as string | null) ?? null,
+    }));
+  }
+
+  stats(filters: RecordFilters, top: number): IndexStats {
+    const { where, params } = filterClause(filters, "message");
+    const whereSql = `WHERE ${where.join(" AND ")}`;
+    const group = (expression: string, order: string, limit: number): GroupCount[] =>
+      (this.#db.prepare(
+        `SELECT ${expression} AS key, count(*) AS messages, sum(r.bytes) AS bytes,
+          sum(r.tokens) AS tokens FROM records r ${whereSql}
+         GROUP BY key ORDER BY ${order} LIMIT ?`,
+      ).all(...params, limit) as Record<string, number | string | null>[]).map((row) => ({
+        key: row.key === null ? "(unknown)" : String(row.key),
+        messages: row.messages as number,
+        bytes: (row.bytes as number | null) ?? 0,
+        tokens: (row.tokens as number | null) ?? 0,
+      }));
+    const totals = this.#db.prepare(
+      `SELECT count(*) AS messages, coalesce(sum(r.bytes), 0) AS bytes,
+        coalesce(sum(r.tokens), 0) AS tokens FROM records r ${whereSql}`,
+    ).get(...params) as { messages: number; bytes: number; tokens: number };
+    const byHour = group("(r.received_at / 3600000) * 3600000", "key DESC", 48)
+      .map((row) => ({ ...row, key: new Date(Number(row.key)).toISOString() }))
+      .reverse();
+    const biggest = (this.#db.prepare(
+      `SELECT ${HIT_COLUMNS} FROM records r JOIN files f ON f.first_seq = r.file_first_seq
+       ${whereSql} ORDER BY r.bytes DESC, r.seq DESC LIMIT ?`,
+    ).all(...params, top) as HitRow[]).map(hitOf);
+    return {
+      totals,
+      bySender: group("r.sender", "messages DESC, key", top),
+      byTopic: group("r.topic", "messages DESC, key", top),
+      bySession: group("r.session", "key DESC", top),
+      byHour,
+      biggest,
+    };
+  }
+
+  lastSeq(): number {
+    const row = this.#statement("SELECT coalesce(max(seq), 0) AS seq FROM records").get() as {
+      seq: number;
+    };
+    return row.seq;
+  }
+
+  count(): number {
+    return (this.#statement("SELECT count(*) AS n FROM records").get() as { n: number }).n;
+  }
+
+  close(): void {
+    this.#statements.clear();
+    this.#db.close();
+  }
+}
+
+interface SessionDelta {
+  firstSeq: number;
+  lastSeq: number;
+  startedAt: number;
+  endedAt: number;
+  messages: number;
+  bytes: number;
+  tokens: number;
+  agents: Map<string, number>;
+}
+
+type HitRow = Record<string, number | string | null>;
+
+function hitOf(row: HitRow): IndexHit {
+  return {
+    seq: row.seq as number,
+    type: row.type as string,
+    session: row.session as string,
+    receivedAtMs: row.received_at as number,
+    topic: row.topic as string | null,
+    sender: row.sender as string | null,
+    recipient: row.recipient as string | null,
+    kind: row.kind as string | null,
+    bytes: row.bytes as number,
+    tokens: row.tokens as number,
+    preview: row.preview as string | null,
+    file: row.file as string,
+    offset: row.offset as number,
+    length: row.length as number,
+  };
+}
+
+function filterClause(
+  filters: RecordFilters,
+  type: string | undefined,
+): { where: string[]; params: (string | number)[] } {
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  if (type !== undefined) {
+    where.push("r.type = ?");
+    params.push(type);
+  }
+  const equal: [keyof RecordFilters, string][] = [
+    ["sender", "r.sender"],
+    ["topic", "r.topic"],
+    ["session", "r.session"],
+    ["kind", "r.kind"],
+  ];
+  for (const [key, column] of equal) {
+    const value = filters[key];
+    if (value !== undefined) {
+      where.push(`${column} = ?`);
+      params.push(value);
+    }
+  }
+  if (filters.sinceMs !== undefined) {
+    where.push("r.received_at >= ?");
+    params.push(filters.sinceMs);
+  }
+  if (filters.untilMs !== undefined) {
+    where.push("r.received_at <= ?");
+    params.push(filters.untilMs);
+  }
+  if (where.length === 0) where.push("1 = 1");
+  return { where, params };
+}
