@@ -8,6 +8,12 @@ import { printError, printLine } from "./output.ts";
 import { statusCommand } from "./status_command.ts";
 import { stopCommand } from "./stop_command.ts";
 import { upCommand } from "./up_command.ts";
+import { searchCommand } from "./search_command.ts";
+import { recentCommand } from "./recent_command.ts";
+import { showCommand } from "./show_command.ts";
+import { sessionsCommand } from "./sessions_command.ts";
+import { statsCommand } from "./stats_command.ts";
+import { reindexCommand } from "./reindex_command.ts";
 
 /** Every subcommand, in the order `--help` lists them. */
 export const COMMANDS: readonly Command[] = [
@@ -17,6 +23,12 @@ export const COMMANDS: readonly Command[] = [
   statusCommand,
   stopCommand,
   newSessionCommand,
+  searchCommand,
+  recentCommand,
+  showCommand,
+  sessionsCommand,
+  statsCommand,
+  reindexCommand,
 ];
 
 /** The top-level `--help` text. */

@@ -21,5 +21,12 @@ export function printJson(value: unknown): void {
 export function styler(stream: { isTerminal(): boolean } = Deno.stdout) {
   const on = colorEnabled(stream);
   const wrap = (code: number) => (text: string) => on ? `\x1b[${code}m${text}\x1b[0m` : text;
-  return { bold: wrap(1), dim: wrap(2), red: wrap(31), green: wrap(32), yellow: wrap(33) };
+  return {
+    enabled: on,
+    bold: wrap(1),
+    dim: wrap(2),
+    red: wrap(31),
+    green: wrap(32),
+    yellow: wrap(33),
+  };
 }

@@ -1,0 +1,64 @@
+import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
+import { type Command, COMMON_HELP } from "./command.ts";
+import { layoutFromFlags } from "./daemon_link.ts";
+import { FILTER_HELP, FILTER_OPTIONS, filtersFromFlags } from "./filters.ts";
+import { openIndexForReading } from "./index_access.ts";
+import { printJson, printLine, styler } from "./output.ts";
+import { fit, hitHeading } from "./render.ts";
+import { UsageError } from "../errors.ts";
+
+const OPTIONS = { ...COMMON_OPTIONS, ...FILTER_OPTIONS, events: { type: "boolean" } } as const;
+
+/** `shearwater-persist recent [N]`: the last N messages. */
+export const recentCommand: Command = {
+  name: "recent",
+  summary: "show the last N recorded messages (default 10)",
+  help: `Usage: shearwater-persist recent [N] [options]
+
+Shows the last N messages (default 10), oldest first, across sessions.
+
+Options:
+${FILTER_HELP}
+  --events           include daemon events (gaps, broker down/up, sessions)
+${COMMON_HELP}
+
+Exit codes: 0 shown (even none), 2 bad arguments.
+`,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs("recent", args, OPTIONS, true);
+    if (values.help) {
+      console.log(this.help);
+      return 0;
+    }
+    if (positionals.length > 1) {
+      throw new UsageError('Too many arguments to "recent": give at most one number');
+    }
+    const count = integerFlag("N", positionals[0]) ?? 10;
+    if (count < 1) throw new UsageError(`Invalid N ${count}: use 1 or more`);
+    const layout = layoutFromFlags(values);
+    const index = await openIndexForReading(layout, { quiet: values.json });
+    try {
+      const hits = index.search({
+        ...filtersFromFlags(values),
+        limit: count,
+        includeEvents: values.events,
+      }).reverse();
+      if (values.json) {
+        printJson({ count: hits.length, messages: hits });
+        return 0;
+      }
+      if (hits.length === 0) {
+        printLine("No messages recorded yet.");
+        return 0;
+      }
+      const style = styler();
+      for (const hit of hits) {
+        printLine(style.dim(hitHeading(hit)));
+        printLine(`    ${fit(hit.preview ?? `(${hit.kind ?? hit.type}, ${hit.bytes} bytes)`, 74)}`);
+      }
+      return 0;
+    } finally {
+      index.close();
+    }
+  },
+};

@@ -1,0 +1,60 @@
+import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
+import { type Command, COMMON_HELP } from "./command.ts";
+import { layoutFromFlags } from "./daemon_link.ts";
+import { openIndexForReading } from "./index_access.ts";
+import { printJson, printLine, styler } from "./output.ts";
+import { fit, formatBytes, formatCount, formatTime } from "./render.ts";
+
+/** `shearwater-persist sessions`: every session with its size and agents. */
+export const sessionsCommand: Command = {
+  name: "sessions",
+  summary: "list recorded sessions: start, end, messages, size, agents",
+  help: `Usage: shearwater-persist sessions [options]
+
+Lists every session the index knows (archived and current), oldest first:
+start and end time, message count, size of the messages, agents seen.
+
+Options:
+${COMMON_HELP}
+
+Exit codes: 0 listed, 2 bad arguments.
+`,
+  async run(args) {
+    const { values } = parseCommandArgs("sessions", args, COMMON_OPTIONS);
+    if (values.help) {
+      console.log(this.help);
+      return 0;
+    }
+    const layout = layoutFromFlags(values);
+    const index = await openIndexForReading(layout, { quiet: values.json });
+    try {
+      const sessions = index.sessions();
+      if (values.json) {
+        printJson({ count: sessions.length, sessions });
+        return 0;
+      }
+      if (sessions.length === 0) {
+        printLine("No sessions recorded yet.");
+        return 0;
+      }
+      const style = styler();
+      printLine(
+        style.bold("session               start → end (UTC)        msgs      size  agents"),
+      );
+      for (const session of sessions) {
+        const span = `${formatTime(session.startedAtMs).slice(5, 16)} → ${
+          formatTime(session.endedAtMs).slice(11, 16)
+        }`;
+        const agents = session.agents.length ? session.agents.join(", ") : "-";
+        printLine(
+          `${session.session.padEnd(22)}${span.padEnd(22)}${
+            formatCount(session.messages).padStart(7)
+          }${formatBytes(session.bytes).padStart(10)}  ${fit(agents, 16)}`,
+        );
+      }
+      return 0;
+    } finally {
+      index.close();
+    }
+  },
+};
