@@ -138,7 +138,7 @@ function readConfigFile(path: string): Partial<Config> {
   }
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(parsed)) {
-    if (!(key in DEFAULT_CONFIG)) {
+    if (!Object.hasOwn(DEFAULT_CONFIG, key)) {
       throw new UsageError(
         `Cannot use config file "${path}": unknown setting "${key}" (known: ${
           Object.keys(DEFAULT_CONFIG).join(", ")
@@ -148,6 +148,7 @@ function readConfigFile(path: string): Partial<Config> {
     out[key] = typeof value === "string"
       ? parseSetting(key as keyof Config, value, `config file "${path}"`)
       : value;
+    checkSettingType(key as keyof Config, out[key], `config file "${path}"`);
   }
   return out as Partial<Config>;
 }
@@ -173,6 +174,17 @@ export function parseSetting(key: keyof Config, raw: string, source: string): un
       return raw === "true" || raw === "1";
     default:
       return raw;
+  }
+}
+
+function checkSettingType(key: keyof Config, value: unknown, source: string): void {
+  const expected = typeof DEFAULT_CONFIG[key];
+  const ok = Array.isArray(DEFAULT_CONFIG[key])
+    ? Array.isArray(value) && value.every((item) => typeof item === "string")
+    : typeof value === expected;
+  if (!ok) {
+    const wanted = Array.isArray(DEFAULT_CONFIG[key]) ? "a list of strings" : `a ${expected}`;
+    throw new UsageError(`Invalid ${key} in ${source}: ${JSON.stringify(value)} is not ${wanted}`);
   }
 }
 

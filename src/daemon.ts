@@ -450,15 +450,25 @@ export class Daemon {
  * Returns the process exit code.
  */
 export async function runDaemon(config: Config, logger: Logger): Promise<number> {
-  const daemon = await Daemon.start(config, logger);
-  const onSignal = (signal: Deno.Signal) => () => daemon.stop(`signal ${signal}`);
+  // Listen before starting: a signal during start-up stops the daemon once it has started,
+  // instead of killing it half-way through recovery.
+  let daemon: Daemon | undefined;
+  let stopRequested: string | undefined;
   const handlers = (["SIGINT", "SIGTERM"] as const).map((signal) => {
-    const handler = onSignal(signal);
+    const handler = () => {
+      stopRequested ??= `signal ${signal}`;
+      daemon?.stop(stopRequested);
+    };
     Deno.addSignalListener(signal, handler);
     return [signal, handler] as const;
   });
-  await daemon.done;
-  for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+  try {
+    daemon = await Daemon.start(config, logger);
+    if (stopRequested) daemon.stop(stopRequested);
+    await daemon.done;
+  } finally {
+    for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+  }
   return 0;
 }
 

@@ -50,10 +50,17 @@ export class RecoveryJournal {
   static async open(path: string): Promise<RecoveryJournal> {
     await compactIfLarge(path);
     const file = await Deno.open(path, {
+      read: true,
       append: true,
       create: true,
       mode: PRIVATE_FILE_MODE,
     });
+    try {
+      await endWithNewline(file);
+    } catch (error) {
+      file.close();
+      throw error;
+    }
     return new RecoveryJournal(file);
   }
 
@@ -84,6 +91,19 @@ export class RecoveryJournal {
   /** Closes the file. */
   close(): void {
     this.#file.close();
+  }
+}
+
+/** A torn last line (a crash mid-append) is closed off, so the next entry starts clean. */
+async function endWithNewline(file: Deno.FsFile): Promise<void> {
+  const size = (await file.stat()).size;
+  if (size === 0) return;
+  const last = new Uint8Array(1);
+  await file.seek(size - 1, Deno.SeekMode.Start);
+  await file.read(last);
+  if (last[0] !== 0x0a) {
+    await writeAll(file, encoder.encode("\n"));
+    await file.syncData();
   }
 }
 
@@ -126,7 +146,8 @@ async function compactIfLarge(path: string): Promise<void> {
   }
   if (size <= COMPACT_ABOVE_BYTES) return;
   const { entries } = await readJournal(path);
-  const kept = entries.filter((entry) => entry.event !== "heartbeat" || entry === entries.at(-1));
+  const lastHeartbeat = entries.findLast((entry) => entry.event === "heartbeat");
+  const kept = entries.filter((entry) => entry.event !== "heartbeat" || entry === lastHeartbeat);
   const tail = kept.slice(-KEEP_LINES_AFTER_COMPACT);
   const temp = `${path}.compact`;
   await Deno.writeTextFile(temp, tail.map((entry) => JSON.stringify(entry) + "\n").join(""), {
