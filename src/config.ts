@@ -179,9 +179,10 @@ export function parseSetting(key: keyof Config, raw: string, source: string): un
 
 function checkSettingType(key: keyof Config, value: unknown, source: string): void {
   const expected = typeof DEFAULT_CONFIG[key];
+  const actual = typeof value;
   const ok = Array.isArray(DEFAULT_CONFIG[key])
     ? Array.isArray(value) && value.every((item) => typeof item === "string")
-    : typeof value === expected;
+    : actual === expected;
   if (!ok) {
     const wanted = Array.isArray(DEFAULT_CONFIG[key]) ? "a list of strings" : `a ${expected}`;
     throw new UsageError(`Invalid ${key} in ${source}: ${JSON.stringify(value)} is not ${wanted}`);
