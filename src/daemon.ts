@@ -6,12 +6,11 @@
  */
 import type { Config } from "./config.ts";
 import { type ControlRequest, type ControlResponse, ControlServer } from "./control/server.ts";
-import { messageRecord } from "./enrich/mod.ts";
 import { IndexWorkerHandle } from "./indexer/index_worker_handle.ts";
 import type { Logger } from "./logger.ts";
 import { type DataDirLayout, ensureDataDir } from "./store/data_dir.ts";
 import { DataDirLock } from "./store/data_dir_lock.ts";
-import { LogWriter } from "./store/log_writer.ts";
+import { RecordWriter } from "./recording/record_writer.ts";
 import { encodeRecordLine, type RecordBody, type RecordType } from "./store/record.ts";
 import { type PreviousRun, RecoveryJournal } from "./store/recovery_journal.ts";
 import { archiveCurrentLog, highestStoredSeq, newSessionId } from "./store/session_archive.ts";
@@ -71,7 +70,7 @@ export class Daemon {
   readonly #journal: RecoveryJournal;
   readonly #excludePatterns: RegExp[];
   readonly #startedAt = new Date();
-  #log: LogWriter;
+  #log: RecordWriter;
   #session: string;
   #seq: number;
   #received = 0;
@@ -96,7 +95,7 @@ export class Daemon {
     layout: DataDirLayout;
     lock: DataDirLock;
     journal: RecoveryJournal;
-    log: LogWriter;
+    log: RecordWriter;
     session: string;
     seq: number;
   }) {
@@ -119,6 +118,7 @@ export class Daemon {
   static async start(config: Config, logger: Logger): Promise<Daemon> {
     const layout = await ensureDataDir(config.dataDir);
     const lock = await DataDirLock.acquire(layout.lockFile, "daemon");
+    let daemonRef: Daemon | undefined;
     try {
       const previous = await RecoveryJournal.readPreviousRun(layout.recoveryJournal);
       const repair = await repairLogTail(layout.currentLog, layout.recoveryDir);
@@ -131,10 +131,14 @@ export class Daemon {
       }
       const highest = Math.max(previous.maxDurableSeq, await highestStoredSeq(layout));
       const journal = await RecoveryJournal.open(layout.recoveryJournal);
-      const log = await LogWriter.open(layout.currentLog, {
+      const log = await RecordWriter.open(layout.currentLog, {
         syncMode: config.syncMode,
         syncMs: config.syncMs,
         logLevel: config.logLevel,
+        onFatal: (message) => {
+          logger.error("record_writer_failed", { error: message });
+          queueMicrotask(() => daemonRef?.stop(`record writer failed: ${message}`));
+        },
       });
       const session = repair.lastRecord?.session ?? newSessionId(new Date());
       const daemon = new Daemon({
@@ -363,8 +367,7 @@ export class Daemon {
       }
       if (this.#rotating) await this.#rotating;
       const seq = ++this.#seq;
-      const body = messageRecord(frames, { seq, session: this.#session, receivedAt });
-      this.#log.append(encodeRecordLine(body), seq);
+      this.#log.appendMessage(frames, seq, this.#session, receivedAt.getTime());
       this.#received++;
       this.#lastMessageAt = receivedAt;
       if (always || !this.#log.hasRoom) await this.#log.flush();
@@ -404,7 +407,7 @@ export class Daemon {
       received_at: new Date().toISOString(),
       ...fields,
     };
-    this.#log.append(encodeRecordLine(body), seq);
+    this.#log.appendLine(encodeRecordLine(body), seq);
   }
 
   #writeHeartbeat(): void {

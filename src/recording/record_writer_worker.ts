@@ -1,13 +1,18 @@
 /**
- * Web Worker that owns the session log file: it appends the batches the recording thread hands
- * over, and runs the group commit (write + fsync) on its own event loop, so a busy receive loop
- * can never delay an fsync. Protocol: see {@link LogWriter}.
+ * Web Worker that turns received frames into log records and owns the session log file: it
+ * enriches and encodes messages, appends them with the daemon's event lines in order, and runs
+ * the group commit (write + fsync) on its own event loop. The receiving thread only receives,
+ * numbers and hands over, so a busy receive loop can never delay an fsync. Protocol: see
+ * {@link RecordWriter}.
  *
  * @module
  */
 /// <reference lib="deno.worker" />
+import { messageRecord } from "../enrich/mod.ts";
 import { createJsonLogger, type LogLevel } from "../logger.ts";
-import { MessageLog } from "./message_log.ts";
+import { MessageLog } from "../store/message_log.ts";
+import { encodeRecordLine } from "../store/record.ts";
+import { unpackBatch } from "./_batch_codec.ts";
 
 /** Requests the worker handles, in order. */
 export type WriterRequest =
@@ -19,7 +24,7 @@ export type WriterRequest =
     readonly syncMs: number;
     readonly logLevel: LogLevel;
   }
-  | { readonly type: "append"; readonly bytes: Uint8Array; readonly lastSeq: number }
+  | { readonly type: "append"; readonly batch: ArrayBuffer; readonly session: string }
   | { readonly type: "flush"; readonly id: number }
   | { readonly type: "close"; readonly id: number };
 
@@ -40,16 +45,34 @@ let chain: Promise<void> = Promise.resolve();
 
 self.onmessage = (event: MessageEvent<WriterRequest>) => {
   const request = event.data;
+  if (request.type === "append") {
+    // Synchronous, so appends never wait behind an fsync: only open/flush/close are chained.
+    appendBatch(request.batch, request.session);
+    return;
+  }
   chain = chain.then(() => handle(request)).catch((error) => {
-    const id = "id" in request ? request.id : -1;
-    post({ type: "failed", id, message: (error as Error).message });
+    post({ type: "failed", id: request.id, message: (error as Error).message });
   });
 };
 
-async function handle(request: WriterRequest): Promise<void> {
+function appendBatch(batch: ArrayBuffer, session: string): void {
+  if (!log) throw new Error("record writer: append before open");
+  for (const item of unpackBatch(batch)) {
+    const line = item.kind === 0 ? item.parts[0]! : encodeRecordLine(
+      messageRecord(item.parts, {
+        seq: item.seq,
+        session,
+        receivedAt: new Date(item.receivedAtMs),
+      }),
+    );
+    log.append(line, item.seq);
+  }
+}
+
+async function handle(request: Exclude<WriterRequest, { type: "append" }>): Promise<void> {
   switch (request.type) {
     case "open": {
-      const logger = createJsonLogger({ component: "log-writer", level: request.logLevel });
+      const logger = createJsonLogger({ component: "record-writer", level: request.logLevel });
       const opened: MessageLog = await MessageLog.open(request.path, {
         syncMode: request.syncMode,
         syncMs: request.syncMs,
@@ -61,17 +84,13 @@ async function handle(request: WriterRequest): Promise<void> {
       post({ type: "done", id: request.id, durableSeq: 0, size: opened.sizeBytes });
       return;
     }
-    case "append":
-      if (!log) throw new Error("log writer: append before open");
-      log.append(request.bytes, request.lastSeq);
-      return;
     case "flush":
     case "close": {
-      if (!log) throw new Error(`log writer: ${request.type} before open`);
+      if (!log) throw new Error(`record writer: ${request.type} before open`);
       const current = log;
       if (request.type === "close") {
-        await current.close();
         log = undefined;
+        await current.close();
       } else {
         await current.flush();
       }

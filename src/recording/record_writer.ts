@@ -1,17 +1,20 @@
 import type { LogLevel } from "../logger.ts";
-import type { WriterEvent, WriterRequest } from "./log_writer_worker.ts";
+import { packBatch, type PackItem } from "./_batch_codec.ts";
+import type { WriterEvent, WriterRequest } from "./record_writer_worker.ts";
 
-/** Options for {@link LogWriter.open}. */
-export interface LogWriterOptions {
+/** Options for {@link RecordWriter.open}. */
+export interface RecordWriterOptions {
   readonly syncMode: "interval" | "always";
   readonly syncMs: number;
   readonly logLevel: LogLevel;
-  /** Longest time appended lines wait on this thread before they go to the writer. */
+  /** Longest time appended items wait on this thread before they go to the writer. */
   readonly handoffMs?: number;
-  /** Bytes after which appended lines go to the writer at once. */
+  /** Bytes after which appended items go to the writer at once. */
   readonly handoffBytes?: number;
-  /** Bytes handed over but not yet durable above which {@link LogWriter.hasRoom} is false. */
+  /** Bytes handed over but not yet durable above which {@link RecordWriter.hasRoom} is false. */
   readonly maxInFlightBytes?: number;
+  /** Called when the writer thread fails (a bug): recording cannot go on. */
+  readonly onFatal?: (message: string) => void;
 }
 
 const DEFAULT_HANDOFF_MS = 1;
@@ -19,48 +22,56 @@ const DEFAULT_HANDOFF_BYTES = 256 * 1024;
 const DEFAULT_MAX_IN_FLIGHT_BYTES = 256 * 1024 * 1024;
 
 /**
- * The recording thread's side of the log: lines appended here are handed over in batches (at
- * least every `handoffMs`) to a worker thread that writes and fsyncs them (group commit, see
+ * The receiving thread's side of the session log. Bus messages (raw frames plus their seq) and
+ * encoded event lines are handed over in order, in batches at least every `handoffMs`, to a
+ * writer thread that enriches, encodes, appends and fsyncs them (group commit, see
  * `MessageLog`). Handing over is a plain message post, so it works even while the receive loop
- * keeps this thread busy, and the fsync cadence is kept by the worker's own event loop.
+ * keeps this thread busy.
  *
  * @example
  * ```ts
- * const writer = await LogWriter.open(path, { syncMode: "interval", syncMs: 5, logLevel: "info" });
- * writer.append(encodeRecordLine(record), record.seq);
+ * const writer = await RecordWriter.open(path, { syncMode: "interval", syncMs: 5, logLevel: "info" });
+ * writer.appendMessage(frames, seq, session, Date.now());
  * await writer.flush();
  * await writer.terminate();
  * ```
  */
-export class LogWriter {
+export class RecordWriter {
   readonly #worker: Worker;
-  readonly #options: LogWriterOptions;
+  readonly #options: RecordWriterOptions;
   readonly #waiting = new Map<number, { resolve(e: WriterEvent): void; reject(e: Error): void }>();
   #nextId = 1;
   #path = "";
-  #pending: Uint8Array[] = [];
+  #pending: PackItem[] = [];
+  #pendingSession = "";
   #pendingBytes = 0;
-  #pendingLastSeq = 0;
   #firstPendingAt = 0;
   #handoffTimer: ReturnType<typeof setTimeout> | undefined;
   #handedOverBytes = 0;
-  #durableBytes = 0;
-  #baseSize = 0;
+  #handedOverSeq = 0;
+  #size = 0;
   #durableSeq = 0;
   #lastError: string | undefined;
 
-  private constructor(worker: Worker, options: LogWriterOptions) {
+  private constructor(worker: Worker, options: RecordWriterOptions) {
     this.#worker = worker;
     this.#options = options;
     worker.onmessage = (event: MessageEvent<WriterEvent>) => this.#onEvent(event.data);
+    worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault();
+      this.#lastError = `record writer thread failed: ${event.message}`;
+      for (const waiter of this.#waiting.values()) waiter.reject(new Error(this.#lastError));
+      this.#waiting.clear();
+      options.onFatal?.(this.#lastError);
+    };
   }
 
   /** Starts the writer thread and opens `path` for appending. */
-  static async open(path: string, options: LogWriterOptions): Promise<LogWriter> {
-    const worker = new Worker(new URL("./log_writer_worker.ts", import.meta.url).href, {
+  static async open(path: string, options: RecordWriterOptions): Promise<RecordWriter> {
+    const worker = new Worker(new URL("./record_writer_worker.ts", import.meta.url).href, {
       type: "module",
     });
-    const writer = new LogWriter(worker, options);
+    const writer = new RecordWriter(worker, options);
     await writer.openFile(path);
     return writer;
   }
@@ -75,14 +86,16 @@ export class LogWriter {
     return this.#durableSeq;
   }
 
-  /** Size of the log file including lines not yet written. */
+  /** Size of the log file as last reported by the writer (written bytes). */
   get sizeBytes(): number {
-    return this.#baseSize + this.#handedOverBytes + this.#pendingBytes;
+    return this.#size;
   }
 
-  /** Bytes appended but not yet durable. */
+  /** Bytes (frames or lines) handed over or pending whose records are not yet durable. */
   get pendingBytes(): number {
-    return this.#handedOverBytes - this.#durableBytes + this.#pendingBytes;
+    return this.#durableSeq >= this.#handedOverSeq
+      ? this.#pendingBytes
+      : this.#handedOverBytes + this.#pendingBytes;
   }
 
   /** False while too much is in flight: the caller should `await flush()` first. */
@@ -95,21 +108,20 @@ export class LogWriter {
     return this.#lastError;
   }
 
-  /** Queues one encoded line with its seq (strictly increasing). */
-  append(line: Uint8Array, seq: number): void {
-    if (this.#pending.length === 0) this.#firstPendingAt = performance.now();
-    this.#pending.push(line);
-    this.#pendingBytes += line.length;
-    this.#pendingLastSeq = seq;
-    const handoffMs = this.#options.handoffMs ?? DEFAULT_HANDOFF_MS;
-    if (
-      this.#pendingBytes >= (this.#options.handoffBytes ?? DEFAULT_HANDOFF_BYTES) ||
-      performance.now() - this.#firstPendingAt >= handoffMs
-    ) {
-      this.#handOver();
-    } else if (this.#handoffTimer === undefined) {
-      this.#handoffTimer = setTimeout(() => this.#handOver(), handoffMs);
+  /** Queues one encoded line (a daemon event) with its seq; seqs strictly increase. */
+  appendLine(line: Uint8Array, seq: number): void {
+    this.#queue({ kind: 0, seq, parts: [line] }, line.length);
+  }
+
+  /** Queues one bus message, to be enriched and encoded on the writer thread. */
+  appendMessage(frames: Uint8Array[], seq: number, session: string, receivedAtMs: number): void {
+    let bytes = 0;
+    for (const frame of frames) bytes += frame.length;
+    if (session !== this.#pendingSession) {
+      this.#handOver(); // one session per batch
+      this.#pendingSession = session;
     }
+    this.#queue({ kind: 1, seq, receivedAtMs, parts: frames }, bytes);
   }
 
   /** Hands everything over and resolves once it is fsynced. */
@@ -138,9 +150,7 @@ export class LogWriter {
     });
     if (done.type !== "done") return;
     this.#path = path;
-    this.#baseSize = done.size;
-    this.#handedOverBytes = 0;
-    this.#durableBytes = 0;
+    this.#size = done.size;
   }
 
   /** Closes the file (flushing) and stops the writer thread. */
@@ -150,19 +160,37 @@ export class LogWriter {
     this.#worker.terminate();
   }
 
+  #queue(item: PackItem, bytes: number): void {
+    if (this.#pending.length === 0) this.#firstPendingAt = performance.now();
+    this.#pending.push(item);
+    this.#pendingBytes += bytes;
+    const handoffMs = this.#options.handoffMs ?? DEFAULT_HANDOFF_MS;
+    if (
+      this.#pendingBytes >= (this.#options.handoffBytes ?? DEFAULT_HANDOFF_BYTES) ||
+      performance.now() - this.#firstPendingAt >= handoffMs
+    ) {
+      this.#handOver();
+    } else if (this.#handoffTimer === undefined) {
+      this.#handoffTimer = setTimeout(() => this.#handOver(), handoffMs);
+    }
+  }
+
   #handOver(): void {
     if (this.#handoffTimer !== undefined) {
       clearTimeout(this.#handoffTimer);
       this.#handoffTimer = undefined;
     }
     if (this.#pending.length === 0) return;
-    const bytes = this.#pending.length === 1
-      ? this.#pending[0]!
-      : joinChunks(this.#pending, this.#pendingBytes);
-    this.#worker.postMessage({ type: "append", bytes, lastSeq: this.#pendingLastSeq }, [
-      bytes.buffer as ArrayBuffer,
-    ]);
-    this.#handedOverBytes += this.#pendingBytes;
+    const items = this.#pending;
+    const batch = packBatch(items);
+    this.#worker.postMessage(
+      { type: "append", batch, session: this.#pendingSession } satisfies WriterRequest,
+      [batch],
+    );
+    this.#handedOverBytes = this.#durableSeq >= this.#handedOverSeq
+      ? this.#pendingBytes
+      : this.#handedOverBytes + this.#pendingBytes;
+    this.#handedOverSeq = items.at(-1)!.seq;
     this.#pending = [];
     this.#pendingBytes = 0;
   }
@@ -196,17 +224,7 @@ export class LogWriter {
 
   #noteDurable(durableSeq: number, size: number): void {
     if (durableSeq > this.#durableSeq) this.#durableSeq = durableSeq;
-    this.#durableBytes = Math.max(this.#durableBytes, size - this.#baseSize);
+    this.#size = size;
     this.#lastError = undefined;
   }
-}
-
-function joinChunks(chunks: Uint8Array[], totalBytes: number): Uint8Array {
-  const out = new Uint8Array(totalBytes);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }
