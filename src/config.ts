@@ -26,6 +26,12 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Whether the daemon keeps the search index up to date while recording. */
   readonly indexing: boolean;
+  /** Automatic checkpoint after this many messages (0: never by count). */
+  readonly checkpointEvery: number;
+  /** Automatic checkpoint after this many minutes with new messages (0: never by time). */
+  readonly checkpointMinutes: number;
+  /** Checkpoints kept by automatic retention (the newest of each session is always kept). */
+  readonly checkpointKeep: number;
 }
 
 /** Values given on the command line; any may be missing. */
@@ -45,6 +51,9 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   heartbeatMs: 1000,
   logLevel: "info",
   indexing: true,
+  checkpointEvery: 1000,
+  checkpointMinutes: 10,
+  checkpointKeep: 50,
 });
 
 /** Environment variables read by {@link resolveConfig}, for help text and the README. */
@@ -59,6 +68,9 @@ export const CONFIG_ENV_VARS = {
   heartbeatMs: "SHEARWATER_HEARTBEAT_MS",
   logLevel: "SHEARWATER_LOG_LEVEL",
   indexing: "SHEARWATER_INDEXING",
+  checkpointEvery: "SHEARWATER_CHECKPOINT_EVERY",
+  checkpointMinutes: "SHEARWATER_CHECKPOINT_MINUTES",
+  checkpointKeep: "SHEARWATER_CHECKPOINT_KEEP",
 } as const satisfies Record<keyof Config, string>;
 
 const CONFIG_FILE_ENV = "SHEARWATER_CONFIG";
@@ -160,7 +172,10 @@ export function parseSetting(key: keyof Config, raw: string, source: string): un
     case "exclude":
       return raw.split(",").map((part) => part.trim()).filter((part) => part !== "");
     case "syncMs":
-    case "heartbeatMs": {
+    case "heartbeatMs":
+    case "checkpointEvery":
+    case "checkpointMinutes":
+    case "checkpointKeep": {
       const value = Number(raw);
       if (!Number.isInteger(value)) {
         throw new UsageError(`Invalid ${key} from ${source}: "${raw}" is not a whole number`);
@@ -208,6 +223,11 @@ function validateConfig(config: Config): Config {
     config.heartbeatMs > 600_000
   ) {
     throw new UsageError(`Invalid heartbeat interval ${config.heartbeatMs} ms: use 50 to 600000`);
+  }
+  for (const key of ["checkpointEvery", "checkpointMinutes", "checkpointKeep"] as const) {
+    if (!Number.isInteger(config[key]) || config[key] < 0 || config[key] > 100_000_000) {
+      throw new UsageError(`Invalid ${key} ${config[key]}: use a whole number from 0`);
+    }
   }
   if (!["debug", "info", "warn", "error"].includes(config.logLevel)) {
     throw new UsageError(`Invalid log level "${config.logLevel}": use debug, info, warn or error`);

@@ -11,6 +11,14 @@ import type { Logger } from "./logger.ts";
 import { type DataDirLayout, ensureDataDir } from "./store/data_dir.ts";
 import { DataDirLock } from "./store/data_dir_lock.ts";
 import { RecordWriter } from "./recording/record_writer.ts";
+import { parentCheckpointOf, restoredSessionRecords } from "./checkpoints/session_log_ops.ts";
+import { selectPrunable } from "./checkpoints/prune.ts";
+import {
+  type CheckpointManifest,
+  CheckpointStore,
+  type CheckpointTrigger,
+} from "./store/checkpoint_store.ts";
+import { PersistError } from "./errors.ts";
 import { encodeRecordLine, type RecordBody, type RecordType } from "./store/record.ts";
 import { type PreviousRun, RecoveryJournal } from "./store/recovery_journal.ts";
 import { archiveCurrentLog, highestStoredSeq, newSessionId } from "./store/session_archive.ts";
@@ -52,6 +60,8 @@ type EventFields = Record<string, unknown>;
 const INDEXER_STOP_TIMEOUT_MS = 1000;
 /** Longest stretch of continuous receiving before timers and control requests get a turn. */
 const YIELD_EVERY_MS = 50;
+/** How often the automatic checkpoint policy is checked. */
+const CHECKPOINT_POLICY_CHECK_MS = 1000;
 
 /**
  * A running recorder. Start with {@link Daemon.start}; it records until {@link Daemon.stop}.
@@ -84,6 +94,13 @@ export class Daemon {
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #receiving: Promise<void> = Promise.resolve();
   #rotating: Promise<void> | undefined;
+  #checkpointing: Promise<unknown> | undefined;
+  readonly #checkpoints: CheckpointStore;
+  #parentCheckpoint: string | null = null;
+  #messagesSinceCheckpoint = 0;
+  #lastCheckpointAt = Date.now();
+  #checkpointTimer: ReturnType<typeof setInterval> | undefined;
+  #autoCheckpointRunning = false;
   #stopping: Promise<void> | undefined;
   #resolveDone!: () => void;
   /** Resolves once the daemon has stopped (by {@link stop}, a control `stop`, or a failure). */
@@ -108,6 +125,7 @@ export class Daemon {
     this.#session = parts.session;
     this.#seq = parts.seq;
     this.#excludePatterns = parts.config.exclude.map(globToRegExp);
+    this.#checkpoints = new CheckpointStore(parts.layout.checkpointsDir);
     this.done = new Promise((resolve) => this.#resolveDone = resolve);
   }
 
@@ -151,6 +169,7 @@ export class Daemon {
         session,
         seq: highest,
       });
+      daemon.#parentCheckpoint = await parentCheckpointOf(layout.currentLog);
       await daemon.#recordStartup(previous, repair);
       await daemon.#startServices();
       return daemon;
@@ -198,21 +217,118 @@ export class Daemon {
    * meanwhile wait in memory and land in the new session.
    */
   async newSession(reason: string): Promise<{ archived: string | undefined; session: string }> {
+    return await this.#rotate(reason, (session, firstSeq, previousSession, archived) => [{
+      v: RECORD_FORMAT_VERSION,
+      seq: firstSeq,
+      type: "session_start",
+      session,
+      received_at: new Date().toISOString(),
+      reason,
+      previous_session: previousSession,
+      archived_to: archived ?? null,
+    }], null);
+  }
+
+  /**
+   * Takes a checkpoint of the current session up to everything received so far. Recording goes
+   * on meanwhile: the snapshot reads the fsynced log, only session rotation waits for it.
+   */
+  createCheckpoint(trigger: CheckpointTrigger, label: string | null): Promise<CheckpointManifest> {
+    const run = async () => {
+      while (this.#rotating) await this.#rotating;
+      await this.#log.flush();
+      return await this.#snapshot(trigger, label, this.#log.sizeBytes);
+    };
+    const result = (this.#checkpointing ?? Promise.resolve()).then(run, run);
+    this.#checkpointing = result.catch(() => undefined);
+    return result;
+  }
+
+  /**
+   * Restores a checkpoint as a new session: a `before-load` checkpoint of the current session
+   * first, then the current session is archived and the checkpoint's messages become a new
+   * session whose parent is the checkpoint. Recording goes on into it.
+   */
+  async loadCheckpoint(
+    id: string,
+  ): Promise<{ archived: string | undefined; session: string; before_load: string }> {
+    const entry = await this.#checkpoints.get(id);
+    if (!entry.ok) {
+      throw new PersistError(`Cannot load checkpoint ${entry.id}: ${entry.reason}`, {
+        code: "checkpoint_damaged",
+      });
+    }
+    const problems = await this.#checkpoints.verify(entry.manifest);
+    if (problems.length) {
+      throw new PersistError(`Cannot load checkpoint ${entry.id}: ${problems.join("; ")}`, {
+        code: "checkpoint_damaged",
+      });
+    }
+    const before = await this.createCheckpoint("before-load", `before loading ${entry.id}`);
+    const rotated = await this.#rotate(
+      `checkpoint load ${entry.id}`,
+      (session, firstSeq, previousSession, archived) =>
+        restoredSessionRecords(this.#checkpoints, entry.manifest, {
+          session,
+          firstSeq,
+          previousSession,
+          archivedTo: archived ?? null,
+        }),
+      entry.id,
+    );
+    return { ...rotated, before_load: before.id };
+  }
+
+  async #snapshot(
+    trigger: CheckpointTrigger,
+    label: string | null,
+    endOffset: number,
+  ): Promise<CheckpointManifest> {
+    const manifest = await this.#checkpoints.create({
+      logPath: this.#layout.currentLog,
+      endOffset,
+      trigger,
+      label,
+      parentCheckpoint: this.#parentCheckpoint,
+    });
+    this.#messagesSinceCheckpoint = 0;
+    this.#lastCheckpointAt = Date.now();
+    this.#logger.info("checkpoint_created", {
+      id: manifest.id,
+      trigger,
+      messages: manifest.message_count,
+    });
+    return manifest;
+  }
+
+  async #rotate(
+    reason: string,
+    opening: (
+      session: string,
+      firstSeq: number,
+      previousSession: string,
+      archived: string | undefined,
+    ) => RecordBody[] | Promise<RecordBody[]>,
+    parentCheckpoint: string | null,
+  ): Promise<{ archived: string | undefined; session: string }> {
     if (this.#stopping) throw new Error("Cannot start a new session: the daemon is stopping");
     while (this.#rotating) await this.#rotating;
     let result!: { archived: string | undefined; session: string };
     this.#rotating = (async () => {
+      await this.#checkpointing;
       const previousSession = this.#session;
       this.#appendNow("session_end", { reason });
       await this.#log.closeFile();
       const archived = await archiveCurrentLog(this.#layout, previousSession);
       await this.#log.openFile(this.#layout.currentLog);
-      this.#session = newSessionId(new Date());
-      this.#appendNow("session_start", {
-        reason,
-        previous_session: previousSession,
-        archived_to: archived ?? null,
-      });
+      const session = newSessionId(new Date());
+      const records = await opening(session, this.#seq + 1, previousSession, archived);
+      this.#session = session;
+      this.#parentCheckpoint = parentCheckpoint;
+      for (const body of records) {
+        this.#log.appendLine(encodeRecordLine(body), body.seq);
+        this.#seq = body.seq;
+      }
       await this.#log.flush();
       await this.#journal.append({
         event: "session_archived",
@@ -246,12 +362,17 @@ export class Daemon {
   async #shutdown(reason: string): Promise<void> {
     this.#logger.info("stopping", { reason });
     clearInterval(this.#heartbeat);
+    clearInterval(this.#checkpointTimer);
     this.#subscriber?.close();
     const indexerStopped = this.#indexer?.stop(INDEXER_STOP_TIMEOUT_MS);
     await this.#receiving;
     while (this.#rotating) await this.#rotating;
+    await this.#checkpointing;
     this.#appendNow("shutdown", { reason, received: this.#received, excluded: this.#excluded });
     await this.#log.terminate();
+    if (reason.startsWith("signal") && this.#messagesSinceCheckpoint > 0) {
+      await this.#emergencyCheckpoint();
+    }
     await this.#journal.append({
       event: "stop",
       at: new Date().toISOString(),
@@ -266,6 +387,15 @@ export class Daemon {
     this.#lock.release();
     this.#logger.info("stopped", { durable_seq: this.#log.durableSeq });
     this.#resolveDone();
+  }
+
+  async #emergencyCheckpoint(): Promise<void> {
+    try {
+      const size = (await Deno.stat(this.#layout.currentLog)).size;
+      await this.#snapshot("emergency", null, size);
+    } catch (error) {
+      this.#logger.error("emergency_checkpoint_failed", { error });
+    }
   }
 
   async #recordStartup(previous: PreviousRun, repair: TailRepair): Promise<void> {
@@ -318,7 +448,31 @@ export class Daemon {
     });
   }
 
+  /** Automatic checkpoints: every N messages and/or after M minutes with new messages. */
+  async #checkpointByPolicy(): Promise<void> {
+    const { checkpointEvery, checkpointMinutes, checkpointKeep } = this.#config;
+    const due = (checkpointEvery > 0 && this.#messagesSinceCheckpoint >= checkpointEvery) ||
+      (checkpointMinutes > 0 && this.#messagesSinceCheckpoint > 0 &&
+        Date.now() - this.#lastCheckpointAt >= checkpointMinutes * 60_000);
+    if (!due || this.#stopping) return;
+    try {
+      await this.createCheckpoint("auto", null);
+      const entries = await this.#checkpoints.list();
+      const manifests = entries.flatMap((entry) => entry.ok ? [entry.manifest] : []);
+      const doomed = selectPrunable(manifests, { keep: checkpointKeep }, new Date());
+      if (doomed.length) await this.#checkpoints.remove(doomed.map((m) => m.id));
+    } catch (error) {
+      this.#logger.error("auto_checkpoint_failed", { error });
+    }
+  }
+
   async #startServices(): Promise<void> {
+    this.#checkpointTimer = setInterval(() => {
+      if (!this.#autoCheckpointRunning) {
+        this.#autoCheckpointRunning = true;
+        this.#checkpointByPolicy().finally(() => this.#autoCheckpointRunning = false);
+      }
+    }, CHECKPOINT_POLICY_CHECK_MS);
     this.#control = await ControlServer.start(
       this.#layout.controlSocket,
       (request) => this.#handleControl(request),
@@ -368,6 +522,7 @@ export class Daemon {
       if (this.#rotating) await this.#rotating;
       const seq = ++this.#seq;
       this.#log.appendMessage(frames, seq, this.#session, receivedAt.getTime());
+      this.#messagesSinceCheckpoint++;
       this.#received++;
       this.#lastMessageAt = receivedAt;
       if (always || !this.#log.hasRoom) await this.#log.flush();
@@ -432,6 +587,14 @@ export class Daemon {
       case "flush":
         await this.#log.flush();
         return { ok: true, durable_seq: this.#log.durableSeq };
+      case "checkpoint": {
+        const label = typeof request.label === "string" ? request.label : null;
+        const trigger =
+          (typeof request.trigger === "string" ? request.trigger : "manual") as CheckpointTrigger;
+        return { ok: true, checkpoint: await this.createCheckpoint(trigger, label) };
+      }
+      case "load-checkpoint":
+        return { ok: true, ...(await this.loadCheckpoint(String(request.id))) };
       case "index-release":
         if (!this.#indexer) return { ok: true, indexing: false };
         this.#indexer.release();

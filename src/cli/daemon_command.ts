@@ -16,6 +16,9 @@ const OPTIONS = {
   "heartbeat-ms": { type: "string" },
   "log-level": { type: "string" },
   "no-index": { type: "boolean" },
+  "checkpoint-every": { type: "string" },
+  "checkpoint-minutes": { type: "string" },
+  "checkpoint-keep": { type: "string" },
 } as const;
 
 /** `shearwater-persist daemon`: the recorder. */
@@ -49,12 +52,19 @@ Options:
                        (env SHEARWATER_LOG_LEVEL)
   --no-index           do not keep the search index up to date (search and
                        the other readers then catch it up themselves)
+  --checkpoint-every N automatic checkpoint every N messages, default 1000
+                       (0: off; env SHEARWATER_CHECKPOINT_EVERY)
+  --checkpoint-minutes M  automatic checkpoint after M minutes with new
+                       messages, default 10 (0: off)
+  --checkpoint-keep K  automatic retention keeps K checkpoints, default 50
+                       (the newest of each session is always kept)
   --config FILE        JSON config file (env SHEARWATER_CONFIG)
   -h, --help           show this help
 
 Durability: in interval mode a message is on disk (fsynced) at most --sync-ms
-plus one fsync after it arrives; a crash loses at most that window. Stop with
-Ctrl+C, SIGTERM or "shearwater-persist stop".
+plus one fsync after it arrives; a crash loses at most that window. On SIGINT
+or SIGTERM an emergency checkpoint is saved when there are messages since the
+last one. Stop with Ctrl+C, SIGTERM or "shearwater-persist stop".
 
 Exit codes: 0 clean stop, 1 failure, 2 bad arguments, 3 another daemon holds
 the data dir.
@@ -76,6 +86,9 @@ the data dir.
       heartbeatMs: integerFlag("heartbeat-ms", values["heartbeat-ms"]),
       logLevel: values["log-level"] as LogLevel | undefined,
       indexing: values["no-index"] ? false : undefined,
+      checkpointEvery: integerFlag("checkpoint-every", values["checkpoint-every"]),
+      checkpointMinutes: integerFlag("checkpoint-minutes", values["checkpoint-minutes"]),
+      checkpointKeep: integerFlag("checkpoint-keep", values["checkpoint-keep"]),
     });
     const logger = createJsonLogger({ component: "daemon", level: config.logLevel });
     return await runDaemon(config, logger);

@@ -14,6 +14,7 @@ import { showCommand } from "./show_command.ts";
 import { sessionsCommand } from "./sessions_command.ts";
 import { statsCommand } from "./stats_command.ts";
 import { reindexCommand } from "./reindex_command.ts";
+import { checkpointCommand } from "./checkpoint_command.ts";
 
 /** Every subcommand, in the order `--help` lists them. */
 export const COMMANDS: readonly Command[] = [
@@ -29,6 +30,7 @@ export const COMMANDS: readonly Command[] = [
   sessionsCommand,
   statsCommand,
   reindexCommand,
+  checkpointCommand,
 ];
 
 /** The top-level `--help` text. */

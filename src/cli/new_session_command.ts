@@ -1,13 +1,5 @@
 import { DaemonNotRunningError } from "../errors.ts";
-import { silentLogger } from "../logger.ts";
-import { type DataDirLayout, ensureDataDir } from "../store/data_dir.ts";
-import { DataDirLock } from "../store/data_dir_lock.ts";
-import { MessageLog } from "../store/message_log.ts";
-import { encodeRecordLine } from "../store/record.ts";
-import { RecoveryJournal } from "../store/recovery_journal.ts";
-import { archiveCurrentLog, highestStoredSeq } from "../store/session_archive.ts";
-import { readLastGoodRecord } from "../store/tail_repair.ts";
-import { RECORD_FORMAT_VERSION } from "../version.ts";
+import { archiveSessionOffline, withDataDirLock } from "../checkpoints/offline.ts";
 import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
 import { type Command, COMMON_HELP } from "./command.ts";
 import { askDaemon, layoutFromFlags } from "./daemon_link.ts";
@@ -46,7 +38,12 @@ Exit codes: 0 done, 3 the data dir is locked by a daemon that does not answer.
       };
     } catch (error) {
       if (!(error instanceof DaemonNotRunningError)) throw error;
-      result = { ...await archiveWithoutDaemon(layout), session: null, daemon: false };
+      const done = await withDataDirLock(
+        layout,
+        "new-session",
+        () => archiveSessionOffline(layout, "new-session command (no daemon running)"),
+      );
+      result = { archived: done.archived, session: null, daemon: false };
     }
     if (values.json) {
       printJson({
@@ -67,49 +64,3 @@ Exit codes: 0 done, 3 the data dir is locked by a daemon that does not answer.
     return 0;
   },
 };
-
-async function archiveWithoutDaemon(
-  layout: DataDirLayout,
-): Promise<{ archived: string | undefined }> {
-  await ensureDataDir(layout.root);
-  const lock = await DataDirLock.acquire(layout.lockFile, "new-session");
-  try {
-    const last = await readLastGoodRecord(layout.currentLog);
-    if (!last) return { archived: await archiveCurrentLog(layout, "unknown") };
-    const log = await MessageLog.open(layout.currentLog, {
-      syncMode: "always",
-      syncMs: 0,
-      logger: silentLogger,
-    });
-    const seq = Math.max(await highestStoredSeq(layout), last.seq) + 1;
-    log.append(
-      encodeRecordLine({
-        v: RECORD_FORMAT_VERSION,
-        seq,
-        type: "session_end",
-        session: last.session,
-        received_at: new Date().toISOString(),
-        reason: "new-session command (no daemon running)",
-      }),
-      seq,
-    );
-    await log.close();
-    const archived = await archiveCurrentLog(layout, last.session);
-    const journal = await RecoveryJournal.open(layout.recoveryJournal);
-    try {
-      await journal.append({
-        event: "session_archived",
-        at: new Date().toISOString(),
-        pid: Deno.pid,
-        previous_session: last.session,
-        archived_to: archived,
-        durable_seq: seq,
-      });
-    } finally {
-      journal.close();
-    }
-    return { archived };
-  } finally {
-    lock.release();
-  }
-}

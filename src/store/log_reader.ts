@@ -7,6 +7,8 @@ export interface PlacedRecord {
   readonly offset: number;
   /** Length of the line in bytes, newline included. */
   readonly length: number;
+  /** The line's bytes, newline included (a view; copy it to keep it past the next record). */
+  readonly line: Uint8Array;
 }
 
 /** A line that failed its checksum, found while scanning. */
@@ -65,7 +67,7 @@ export async function* scanLog(
         const line = data.subarray(lineStart, i + 1);
         const check = checkRecordLine(line);
         if (check.ok) {
-          yield { record: check.record, offset: position, length: line.length };
+          yield { record: check.record, offset: position, length: line.length, line };
         } else {
           options.onBadLine?.({ offset: position, length: line.length, reason: check.reason });
         }

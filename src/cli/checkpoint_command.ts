@@ -1,0 +1,349 @@
+import {
+  createCheckpointOffline,
+  loadCheckpointOffline,
+  withDataDirLock,
+} from "../checkpoints/offline.ts";
+import { selectPrunable } from "../checkpoints/prune.ts";
+import { DaemonNotRunningError, ExitCode, UsageError } from "../errors.ts";
+import {
+  type CheckpointEntry,
+  type CheckpointManifest,
+  CheckpointStore,
+} from "../store/checkpoint_store.ts";
+import type { DataDirLayout } from "../store/data_dir.ts";
+import { checkRecordLine } from "../store/record.ts";
+import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
+import { type Command, COMMON_HELP } from "./command.ts";
+import { confirmChange } from "./confirm.ts";
+import { askDaemon, layoutFromFlags } from "./daemon_link.ts";
+import { printJson, printLine, styler } from "./output.ts";
+import { fit, formatBytes, formatCount, formatTime } from "./render.ts";
+
+const OPTIONS = {
+  ...COMMON_OPTIONS,
+  label: { type: "string" },
+  keep: { type: "string" },
+  "max-age": { type: "string" },
+  "dry-run": { type: "boolean" },
+  yes: { type: "boolean", short: "y" },
+  last: { type: "string" },
+} as const;
+
+type Values = ReturnType<typeof parseCommandArgs<typeof OPTIONS>>["values"];
+
+const DURATION_MS: Record<string, number> = {
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
+
+/** `shearwater-persist checkpoint …`: create, list, show, verify, load, prune. */
+export const checkpointCommand: Command = {
+  name: "checkpoint",
+  summary: "create, list, show, verify, load and prune checkpoints",
+  help: `Usage: shearwater-persist checkpoint <action> [options]
+
+Checkpoints are immutable snapshots of a session you can return to. They live in
+checkpoints/ (a manifest per checkpoint plus shared, content-addressed segments)
+and stay loadable after their session is archived or deleted.
+
+Actions:
+  create [--label TEXT]  snapshot the current session (through the daemon when
+                         it runs, otherwise directly)
+  list                   newest first: time | messages | size | trigger | title
+  show ID [--last N]     manifest and the last N messages (default 5)
+  verify [ID]            check checksums of one or all checkpoints
+  load ID [--yes]        save a before-load checkpoint, archive the current
+                         session, and restore ID as a new session (a fork)
+  prune --keep N [--max-age DUR] [--dry-run] [--yes]
+                         delete all but the newest N (with --max-age, only
+                         those older than DUR, e.g. 7d); the newest checkpoint
+                         of each session is never deleted
+ID is a checkpoint id (YYYYMMDD_HHMMSS), a unique prefix of one, or "latest".
+
+Options:
+${COMMON_HELP}
+
+Exit codes: 0 done, 1 verify found damage or the checkpoint is unusable,
+2 bad arguments (load/prune off a terminal without --yes included).
+`,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs("checkpoint", args, OPTIONS, true);
+    if (values.help) {
+      console.log(this.help);
+      return 0;
+    }
+    const [action, ...rest] = positionals;
+    const layout = layoutFromFlags(values);
+    const store = new CheckpointStore(layout.checkpointsDir);
+    switch (action) {
+      case "create":
+        return await create(layout, values);
+      case "list":
+        return await list(store, values);
+      case "show":
+        return await show(store, requireId(rest, "show"), values);
+      case "verify":
+        return await verify(store, rest[0], values);
+      case "load":
+        return await load(layout, store, requireId(rest, "load"), values);
+      case "prune":
+        return await prune(store, values);
+      default:
+        throw new UsageError(
+          `${action ? `Unknown checkpoint action "${action}"` : "Missing checkpoint action"}: ` +
+            "use create, list, show, verify, load or prune",
+        );
+    }
+  },
+};
+
+function requireId(rest: string[], action: string): string {
+  if (!rest[0]) {
+    throw new UsageError(`Missing ID: use "shearwater-persist checkpoint ${action} ID"`);
+  }
+  return rest[0];
+}
+
+async function create(layout: DataDirLayout, values: Values): Promise<number> {
+  const label = values.label ?? null;
+  let manifest: CheckpointManifest;
+  try {
+    manifest = (await askDaemon(layout, { cmd: "checkpoint", label }, { timeoutMs: 60_000 }))
+      .checkpoint as CheckpointManifest;
+  } catch (error) {
+    if (!(error instanceof DaemonNotRunningError)) throw error;
+    manifest = await withDataDirLock(
+      layout,
+      "checkpoint",
+      () => createCheckpointOffline(layout, "manual", label),
+    );
+  }
+  if (values.json) printJson(manifest);
+  else {
+    printLine(
+      `Checkpoint ${manifest.id} saved: ${formatCount(manifest.message_count)} messages, ` +
+        `${formatBytes(manifest.bytes)}.`,
+    );
+  }
+  return 0;
+}
+
+async function list(store: CheckpointStore, values: Values): Promise<number> {
+  const entries = await store.list();
+  if (values.json) {
+    printJson({ count: entries.length, checkpoints: entries.map(entryJson) });
+    return 0;
+  }
+  if (entries.length === 0) {
+    printLine('No checkpoints yet. Create one with "shearwater-persist checkpoint create".');
+    return 0;
+  }
+  const style = styler();
+  entries.forEach((entry, i) => printLine(listRow(entry, i + 1, style)));
+  return 0;
+}
+
+/** One row of the checkpoint list: `[i] time | N msgs | size | trigger | title`. */
+export function listRow(
+  entry: CheckpointEntry,
+  number: number,
+  style: ReturnType<typeof styler>,
+): string {
+  const index = `[${number}]`.padStart(5);
+  if (!entry.ok) return style.red(`${index} ${entry.id}  DAMAGED: ${fit(entry.reason, 50)}`);
+  const m = entry.manifest;
+  const head = `${index} ${formatTime(Date.parse(m.created_at)).slice(0, 16)} | ` +
+    `${formatCount(m.message_count)} msgs | ${formatBytes(m.bytes)} | ${m.trigger}`;
+  return fit(`${head} | ${m.label ?? m.title}`, 79);
+}
+
+function entryJson(entry: CheckpointEntry) {
+  return entry.ok
+    ? { damaged: false, ...entry.manifest }
+    : { id: entry.id, damaged: true, reason: entry.reason };
+}
+
+async function show(store: CheckpointStore, id: string, values: Values): Promise<number> {
+  const entry = await store.get(id);
+  if (!entry.ok) {
+    if (values.json) printJson(entryJson(entry));
+    else printLine(`Checkpoint ${entry.id} is damaged: ${entry.reason}`);
+    return ExitCode.failure;
+  }
+  const last = integerFlag("last", values.last) ?? 5;
+  const messages = [];
+  for await (const line of store.lines(entry.manifest)) {
+    const check = checkRecordLine(line);
+    if (check.ok && check.record.type === "message") {
+      messages.push(check.record);
+      if (messages.length > last) messages.shift();
+    }
+  }
+  const lineage = await lineageOf(store, entry.manifest);
+  if (values.json) {
+    printJson({ ...entry.manifest, lineage, last_messages: messages });
+    return 0;
+  }
+  const m = entry.manifest;
+  const style = styler();
+  printLine(style.bold(`Checkpoint ${m.id}${m.label ? ` — ${m.label}` : ""}`));
+  printLine(`  created   ${m.created_at} (${m.trigger})`);
+  printLine(`  session   ${m.session}, seq ${m.first_seq}–${m.last_seq}`);
+  printLine(
+    `  content   ${formatCount(m.message_count)} messages, ${
+      formatBytes(m.bytes)
+    }, ${m.segments.length} segments`,
+  );
+  printLine(`  agents    ${fit(m.agents.join(", ") || "-", 66)}`);
+  printLine(`  topics    ${fit(m.topics.join(", ") || "-", 66)}`);
+  printLine(`  lineage   ${fit([m.id, ...lineage].join(" ← "), 66)}`);
+  printLine(style.bold(`Last ${messages.length} messages`));
+  for (const record of messages) {
+    const meta = (record.meta ?? {}) as { sender?: string; preview?: string };
+    printLine(
+      `  #${record.seq} ${formatTime(Date.parse(record.received_at))} ${meta.sender ?? "?"}`,
+    );
+    printLine(`      ${fit(meta.preview ?? "", 72)}`);
+  }
+  return 0;
+}
+
+/** Ids of the checkpoints this one descends from, nearest first. */
+async function lineageOf(store: CheckpointStore, manifest: CheckpointManifest): Promise<string[]> {
+  const chain: string[] = [];
+  let parent = manifest.parent.checkpoint;
+  while (parent && chain.length < 100 && !chain.includes(parent)) {
+    chain.push(parent);
+    try {
+      const entry = await store.get(parent);
+      parent = entry.ok ? entry.manifest.parent.checkpoint : null;
+    } catch {
+      parent = null; // an ancestor was pruned: the chain ends here
+    }
+  }
+  return chain;
+}
+
+async function verify(
+  store: CheckpointStore,
+  id: string | undefined,
+  values: Values,
+): Promise<number> {
+  const entries = id ? [await store.get(id)] : await store.list();
+  const results = [];
+  for (const entry of entries) {
+    const problems = entry.ok ? await store.verify(entry.manifest) : [entry.reason];
+    results.push({ id: entry.id, ok: problems.length === 0, problems });
+  }
+  const bad = results.filter((result) => !result.ok);
+  if (values.json) printJson({ checked: results.length, damaged: bad.length, results });
+  else {
+    const style = styler();
+    for (const result of results) {
+      printLine(
+        result.ok
+          ? `${style.green("ok     ")} ${result.id}`
+          : `${style.red("DAMAGED")} ${result.id}: ${result.problems.join("; ")}`,
+      );
+    }
+    printLine(`${results.length} checked, ${bad.length} damaged.`);
+  }
+  return bad.length === 0 ? 0 : ExitCode.failure;
+}
+
+async function load(
+  layout: DataDirLayout,
+  store: CheckpointStore,
+  id: string,
+  values: Values,
+): Promise<number> {
+  const entry = await store.get(id);
+  if (!entry.ok) {
+    printLine(`Cannot load checkpoint ${entry.id}: ${entry.reason}`);
+    return ExitCode.failure;
+  }
+  const problems = await store.verify(entry.manifest);
+  if (problems.length) {
+    printLine(`Cannot load checkpoint ${entry.id}: ${problems.join("; ")}`);
+    return ExitCode.failure;
+  }
+  const question = `Load checkpoint ${entry.id} (${entry.manifest.message_count} messages)? ` +
+    "The current session is saved and archived first?";
+  if (!confirmChange(question.replace(/\?$/, ""), values.yes)) {
+    printLine("Nothing changed.");
+    return 0;
+  }
+  let result: { archived?: unknown; session: unknown; before_load: unknown; daemon: boolean };
+  try {
+    const answer = await askDaemon(layout, { cmd: "load-checkpoint", id: entry.id }, {
+      timeoutMs: 120_000,
+    });
+    result = {
+      archived: answer.archived,
+      session: answer.session,
+      before_load: answer.before_load,
+      daemon: true,
+    };
+  } catch (error) {
+    if (!(error instanceof DaemonNotRunningError)) throw error;
+    const done = await withDataDirLock(
+      layout,
+      "checkpoint-load",
+      () => loadCheckpointOffline(layout, entry.manifest),
+    );
+    result = { ...done, daemon: false };
+  }
+  if (values.json) printJson({ loaded: entry.id, ...result });
+  else {
+    printLine(`Restored checkpoint ${entry.id} as session ${result.session}.`);
+    if (result.before_load) {
+      printLine(`The previous session was saved as checkpoint ${result.before_load}.`);
+    }
+    if (result.archived) printLine(`Archived: ${result.archived}`);
+  }
+  return 0;
+}
+
+async function prune(store: CheckpointStore, values: Values): Promise<number> {
+  const keep = integerFlag("keep", values.keep);
+  if (keep === undefined || keep < 1) {
+    throw new UsageError("Missing --keep N (1 or more) for prune");
+  }
+  const maxAgeMs = values["max-age"] === undefined ? undefined : parseDuration(values["max-age"]);
+  const manifests = (await store.list()).flatMap((entry) => entry.ok ? [entry.manifest] : []);
+  const doomed = selectPrunable(manifests, { keep, maxAgeMs }, new Date());
+  if (values["dry-run"] || doomed.length === 0) {
+    if (values.json) {
+      printJson({
+        dry_run: values["dry-run"] ?? false,
+        would_delete: doomed.map((m) => m.id),
+      });
+    } else {printLine(
+        doomed.length
+          ? `Would delete ${doomed.length}: ${doomed.map((m) => m.id).join(", ")}`
+          : "Nothing to prune.",
+      );}
+    return 0;
+  }
+  if (!confirmChange(`Delete ${doomed.length} checkpoint(s)?`, values.yes)) {
+    printLine("Nothing deleted.");
+    return 0;
+  }
+  const { segmentsRemoved } = await store.remove(doomed.map((m) => m.id));
+  if (values.json) {
+    printJson({ deleted: doomed.map((m) => m.id), segments_removed: segmentsRemoved });
+  } else {printLine(
+      `Deleted ${doomed.length} checkpoint(s) and ${segmentsRemoved} unused segment(s).`,
+    );}
+  return 0;
+}
+
+function parseDuration(text: string): number {
+  const match = /^(\d+)\s*([mhdw])$/i.exec(text.trim());
+  if (!match) {
+    throw new UsageError(`Invalid --max-age "${text}": use a duration like 90m, 12h, 7d, 2w`);
+  }
+  return Number(match[1]) * DURATION_MS[match[2]!.toLowerCase()]!;
+}

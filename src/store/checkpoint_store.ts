@@ -1,0 +1,407 @@
+import { PersistError } from "../errors.ts";
+import {
+  fileTimestamp,
+  PRIVATE_DIR_MODE,
+  PRIVATE_FILE_MODE,
+  syncDirectory,
+  writeAll,
+} from "./data_dir.ts";
+import { scanLog } from "./log_reader.ts";
+import type { LogRecord } from "./record.ts";
+
+/** Why a checkpoint was taken. */
+export type CheckpointTrigger = "manual" | "auto" | "emergency" | "session-end" | "before-load";
+
+/** One immutable chunk of log lines, shared by every checkpoint that contains it. */
+export interface SegmentRef {
+  readonly sha256: string;
+  readonly bytes: number;
+  readonly records: number;
+}
+
+/** Where a checkpoint's conversation came from. */
+export interface CheckpointParent {
+  /** The session the checkpoint was taken of. */
+  readonly session: string;
+  /** The checkpoint that session was restored from, when it was (lineage). */
+  readonly checkpoint: string | null;
+}
+
+/** The manifest stored as `checkpoints/checkpoint_<id>.json`. */
+export interface CheckpointManifest {
+  readonly v: 1;
+  readonly id: string;
+  readonly label: string | null;
+  readonly created_at: string;
+  readonly trigger: CheckpointTrigger;
+  readonly session: string;
+  readonly first_seq: number;
+  readonly last_seq: number;
+  readonly message_count: number;
+  readonly record_count: number;
+  /** Bytes of the checkpoint's log lines (its size). */
+  readonly bytes: number;
+  /** Bytes of the messages' frames, as they crossed the bus. */
+  readonly payload_bytes: number;
+  readonly agents: readonly string[];
+  readonly topics: readonly string[];
+  readonly title: string;
+  readonly parent: CheckpointParent;
+  readonly segments: readonly SegmentRef[];
+  /** SHA-256 (hex) of this manifest as JSON without the `checksum` field. */
+  readonly checksum: string;
+}
+
+/** A listed checkpoint: its manifest, or why it cannot be trusted. */
+export type CheckpointEntry =
+  | {
+    readonly ok: true;
+    readonly id: string;
+    readonly file: string;
+    readonly manifest: CheckpointManifest;
+  }
+  | { readonly ok: false; readonly id: string; readonly file: string; readonly reason: string };
+
+/** Lines per segment: full segments of a growing session are identical, so they are shared. */
+export const SEGMENT_RECORDS = 2048;
+const MANIFEST_PREFIX = "checkpoint_";
+const TITLE_CHARS = 60;
+const encoder = new TextEncoder();
+
+/**
+ * Checkpoints: immutable snapshots of a session log that a user can return to.
+ *
+ * A checkpoint is a manifest plus content-addressed segments (`checkpoints/segments/<sha256>.jsonl`,
+ * the exact log lines). A session's log is cut into segments every {@link SEGMENT_RECORDS} lines
+ * from its start, so checkpoints of a growing session share every full segment and disk grows
+ * linearly, not quadratically. Checkpoints never refer to the session log, so they stay loadable
+ * after it is archived or deleted; copying `checkpoints/` copies them. Every file is written
+ * to a temporary name, fsynced, renamed and its folder fsynced: a crash never leaves half a
+ * checkpoint visible.
+ *
+ * @example
+ * ```ts
+ * const store = new CheckpointStore(layout.checkpointsDir);
+ * const manifest = await store.create({ logPath, endOffset, trigger: "manual", label: null, parentCheckpoint: null });
+ * ```
+ */
+export class CheckpointStore {
+  readonly dir: string;
+  readonly segmentsDir: string;
+
+  constructor(dir: string) {
+    this.dir = dir;
+    this.segmentsDir = `${dir}/segments`;
+  }
+
+  /**
+   * Snapshots the session log `logPath` up to byte `endOffset` (a line boundary, e.g. the
+   * durable size). Lines that fail their checksum are not copied.
+   */
+  async create(options: {
+    logPath: string;
+    endOffset: number;
+    trigger: CheckpointTrigger;
+    label: string | null;
+    parentCheckpoint: string | null;
+    now?: Date;
+  }): Promise<CheckpointManifest> {
+    await Deno.mkdir(this.segmentsDir, { recursive: true, mode: PRIVATE_DIR_MODE });
+    await this.#removeTemporaries();
+    const summary = new Summary();
+    const segments: SegmentRef[] = [];
+    let lines: Uint8Array[] = [];
+    let lineBytes = 0;
+    const flushSegment = async () => {
+      if (lines.length === 0) return;
+      segments.push(await this.#writeSegment(lines, lineBytes));
+      lines = [];
+      lineBytes = 0;
+    };
+    for await (const placed of scanLog(options.logPath, {})) {
+      if (placed.offset + placed.length > options.endOffset) break;
+      summary.add(placed.record);
+      lines.push(placed.line);
+      lineBytes += placed.length;
+      if (lines.length === SEGMENT_RECORDS) await flushSegment();
+    }
+    await flushSegment();
+    if (summary.records === 0) {
+      throw new PersistError(
+        `Cannot create a checkpoint of "${options.logPath}": the session has no records yet`,
+        { code: "checkpoint_empty" },
+      );
+    }
+    const now = options.now ?? new Date();
+    const id = await this.#freeId(fileTimestamp(now));
+    const body = {
+      v: 1 as const,
+      id,
+      label: options.label,
+      created_at: now.toISOString(),
+      trigger: options.trigger,
+      session: summary.session,
+      first_seq: summary.firstSeq,
+      last_seq: summary.lastSeq,
+      message_count: summary.messages,
+      record_count: summary.records,
+      bytes: segments.reduce((sum, segment) => sum + segment.bytes, 0),
+      payload_bytes: summary.bytes,
+      agents: [...summary.agents].sort(),
+      topics: [...summary.topics].sort(),
+      title: summary.title(),
+      parent: { session: summary.session, checkpoint: options.parentCheckpoint },
+      segments,
+    };
+    const manifest: CheckpointManifest = {
+      ...body,
+      checksum: await sha256Hex(encoder.encode(JSON.stringify(body))),
+    };
+    await writeFileAtomically(
+      this.#manifestPath(id),
+      encoder.encode(JSON.stringify(manifest, null, 2) + "\n"),
+    );
+    return manifest;
+  }
+
+  /** Every checkpoint, newest first; damaged manifests are listed with the reason. */
+  async list(): Promise<CheckpointEntry[]> {
+    const names: string[] = [];
+    try {
+      for await (const entry of Deno.readDir(this.dir)) {
+        if (
+          entry.isFile && entry.name.startsWith(MANIFEST_PREFIX) && entry.name.endsWith(".json")
+        ) {
+          names.push(entry.name);
+        }
+      }
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return [];
+      throw error;
+    }
+    names.sort().reverse();
+    return await Promise.all(names.map((name) => this.#readEntry(name)));
+  }
+
+  /** The checkpoint with this id (or `latest`, or a unique id prefix). */
+  async get(idOrPrefix: string): Promise<CheckpointEntry> {
+    const entries = await this.list();
+    if (idOrPrefix === "latest") {
+      const latest = entries.find((entry) => entry.ok);
+      if (latest) return latest;
+    }
+    const exact = entries.find((entry) => entry.id === idOrPrefix);
+    if (exact) return exact;
+    const matches = entries.filter((entry) => entry.id.startsWith(idOrPrefix));
+    if (matches.length === 1) return matches[0]!;
+    throw new PersistError(
+      matches.length === 0
+        ? `Cannot find checkpoint "${idOrPrefix}": see "shearwater-persist checkpoint list"`
+        : `Cannot tell which checkpoint "${idOrPrefix}" means: ${
+          matches.map((m) => m.id).join(", ")
+        }`,
+      { code: "checkpoint_not_found" },
+    );
+  }
+
+  /** Checks the manifest checksum and every segment's hash; returns the problems found. */
+  async verify(manifest: CheckpointManifest): Promise<string[]> {
+    const problems: string[] = [];
+    const { checksum, ...body } = manifest;
+    if ((await sha256Hex(encoder.encode(JSON.stringify(body)))) !== checksum) {
+      problems.push("manifest checksum does not match its content");
+    }
+    for (const segment of manifest.segments) {
+      let bytes: Uint8Array;
+      try {
+        bytes = await Deno.readFile(this.#segmentPath(segment.sha256));
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+        problems.push(`segment ${segment.sha256.slice(0, 12)} is missing`);
+        continue;
+      }
+      if ((await sha256Hex(bytes)) !== segment.sha256 || bytes.length !== segment.bytes) {
+        problems.push(`segment ${segment.sha256.slice(0, 12)} is damaged (hash mismatch)`);
+      }
+    }
+    return problems;
+  }
+
+  /** The checkpoint's log lines, in order, verified against the segment hashes. */
+  async *lines(manifest: CheckpointManifest): AsyncGenerator<Uint8Array> {
+    for (const segment of manifest.segments) {
+      const bytes = await Deno.readFile(this.#segmentPath(segment.sha256));
+      if ((await sha256Hex(bytes)) !== segment.sha256) {
+        throw new PersistError(
+          `Cannot read checkpoint ${manifest.id}: segment ${
+            segment.sha256.slice(0, 12)
+          } is damaged`,
+          { code: "checkpoint_damaged" },
+        );
+      }
+      let start = 0;
+      for (let i = bytes.indexOf(0x0a); i !== -1; i = bytes.indexOf(0x0a, i + 1)) {
+        yield bytes.subarray(start, i + 1);
+        start = i + 1;
+      }
+    }
+  }
+
+  /** Deletes manifests, then segments no remaining manifest refers to. */
+  async remove(ids: readonly string[]): Promise<{ segmentsRemoved: number }> {
+    for (const id of ids) await Deno.remove(this.#manifestPath(id));
+    await syncDirectory(this.dir);
+    const referenced = new Set<string>();
+    for (const entry of await this.list()) {
+      if (entry.ok) {
+        for (const segment of entry.manifest.segments) referenced.add(segment.sha256);
+      } else return { segmentsRemoved: 0 }; // a damaged manifest might refer to any: keep all
+    }
+    let segmentsRemoved = 0;
+    for await (const entry of Deno.readDir(this.segmentsDir)) {
+      const hash = entry.name.replace(/\.jsonl$/, "");
+      if (entry.isFile && entry.name.endsWith(".jsonl") && !referenced.has(hash)) {
+        await Deno.remove(`${this.segmentsDir}/${entry.name}`);
+        segmentsRemoved++;
+      }
+    }
+    return { segmentsRemoved };
+  }
+
+  /** Bytes used on disk by manifests and segments. */
+  async diskBytes(): Promise<number> {
+    let total = 0;
+    for (const dir of [this.dir, this.segmentsDir]) {
+      try {
+        for await (const entry of Deno.readDir(dir)) {
+          if (entry.isFile) total += (await Deno.stat(`${dir}/${entry.name}`)).size;
+        }
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      }
+    }
+    return total;
+  }
+
+  async #readEntry(name: string): Promise<CheckpointEntry> {
+    const id = name.slice(MANIFEST_PREFIX.length, -".json".length);
+    const file = `${this.dir}/${name}`;
+    let manifest: CheckpointManifest;
+    try {
+      manifest = JSON.parse(await Deno.readTextFile(file));
+    } catch (error) {
+      return { ok: false, id, file, reason: `manifest unreadable: ${(error as Error).message}` };
+    }
+    if (manifest?.v !== 1 || !Array.isArray(manifest.segments) || manifest.id !== id) {
+      return { ok: false, id, file, reason: "manifest is not a v1 checkpoint" };
+    }
+    const { checksum, ...body } = manifest;
+    if ((await sha256Hex(encoder.encode(JSON.stringify(body)))) !== checksum) {
+      return { ok: false, id, file, reason: "manifest checksum mismatch" };
+    }
+    return { ok: true, id, file, manifest };
+  }
+
+  async #writeSegment(lines: Uint8Array[], totalBytes: number): Promise<SegmentRef> {
+    const bytes = new Uint8Array(totalBytes);
+    let at = 0;
+    for (const line of lines) {
+      bytes.set(line, at);
+      at += line.length;
+    }
+    const sha256 = await sha256Hex(bytes);
+    const path = this.#segmentPath(sha256);
+    try {
+      await Deno.stat(path); // content-addressed: an existing segment is this very content
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      await writeFileAtomically(path, bytes);
+    }
+    return { sha256, bytes: totalBytes, records: lines.length };
+  }
+
+  async #freeId(base: string): Promise<string> {
+    for (let n = 1;; n++) {
+      const id = n === 1 ? base : `${base}_${n}`;
+      try {
+        await Deno.lstat(this.#manifestPath(id));
+      } catch (error) {
+        if (error instanceof Deno.errors.NotFound) return id;
+        throw error;
+      }
+    }
+  }
+
+  async #removeTemporaries(): Promise<void> {
+    for (const dir of [this.dir, this.segmentsDir]) {
+      for await (const entry of Deno.readDir(dir)) {
+        if (entry.name.includes(".tmp-")) await Deno.remove(`${dir}/${entry.name}`);
+      }
+    }
+  }
+
+  #manifestPath(id: string): string {
+    return `${this.dir}/${MANIFEST_PREFIX}${id}.json`;
+  }
+
+  #segmentPath(sha256: string): string {
+    return `${this.segmentsDir}/${sha256}.jsonl`;
+  }
+}
+
+/** Counts and names gathered while reading a session for a checkpoint. */
+class Summary {
+  session = "";
+  firstSeq = 0;
+  lastSeq = 0;
+  records = 0;
+  messages = 0;
+  bytes = 0;
+  readonly agents = new Set<string>();
+  readonly topics = new Set<string>();
+  readonly #lastPreviews: string[] = [];
+
+  add(record: LogRecord): void {
+    if (this.records === 0) this.firstSeq = record.seq;
+    this.records++;
+    this.session = record.session;
+    this.lastSeq = record.seq;
+    if (record.type !== "message") return;
+    this.messages++;
+    const meta = (record.meta ?? {}) as { sender?: string; preview?: string; bytes?: number };
+    this.bytes += meta.bytes ?? 0;
+    if (meta.sender) this.agents.add(meta.sender);
+    if (typeof record.topic === "string" && record.topic !== "") this.topics.add(record.topic);
+    if (meta.preview) {
+      this.#lastPreviews.push(meta.preview);
+      if (this.#lastPreviews.length > 3) this.#lastPreviews.shift();
+    }
+  }
+
+  title(): string {
+    const last = this.#lastPreviews.at(-1) ?? `${this.messages} messages`;
+    return last.length > TITLE_CHARS ? last.slice(0, TITLE_CHARS - 1) + "…" : last;
+  }
+}
+
+/** SHA-256 of bytes as lowercase hex. */
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>),
+  );
+  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Writes a file via a temporary name, fsync, rename and folder fsync. */
+export async function writeFileAtomically(path: string, bytes: Uint8Array): Promise<void> {
+  const temp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
+  const file = await Deno.open(temp, { write: true, createNew: true, mode: PRIVATE_FILE_MODE });
+  try {
+    await writeAll(file, bytes);
+    await file.syncData();
+  } finally {
+    file.close();
+  }
+  await Deno.rename(temp, path);
+  await syncDirectory(path.slice(0, path.lastIndexOf("/")));
+}
