@@ -448,6 +448,12 @@ export class Daemon {
     });
   }
 
+  #runAutoCheckpoint(): void {
+    if (this.#autoCheckpointRunning) return;
+    this.#autoCheckpointRunning = true;
+    this.#checkpointByPolicy().finally(() => this.#autoCheckpointRunning = false);
+  }
+
   /** Automatic checkpoints: every N messages and/or after M minutes with new messages. */
   async #checkpointByPolicy(): Promise<void> {
     const { checkpointEvery, checkpointMinutes, checkpointKeep } = this.#config;
@@ -467,12 +473,10 @@ export class Daemon {
   }
 
   async #startServices(): Promise<void> {
-    this.#checkpointTimer = setInterval(() => {
-      if (!this.#autoCheckpointRunning) {
-        this.#autoCheckpointRunning = true;
-        this.#checkpointByPolicy().finally(() => this.#autoCheckpointRunning = false);
-      }
-    }, CHECKPOINT_POLICY_CHECK_MS);
+    this.#checkpointTimer = setInterval(
+      () => this.#runAutoCheckpoint(),
+      CHECKPOINT_POLICY_CHECK_MS,
+    );
     this.#control = await ControlServer.start(
       this.#layout.controlSocket,
       (request) => this.#handleControl(request),
@@ -523,6 +527,12 @@ export class Daemon {
       const seq = ++this.#seq;
       this.#log.appendMessage(frames, seq, this.#session, receivedAt.getTime());
       this.#messagesSinceCheckpoint++;
+      if (
+        this.#config.checkpointEvery > 0 && !this.#autoCheckpointRunning &&
+        this.#messagesSinceCheckpoint >= this.#config.checkpointEvery
+      ) {
+        this.#runAutoCheckpoint(); // not awaited: the checkpoint reads the log beside recording
+      }
       this.#received++;
       this.#lastMessageAt = receivedAt;
       if (always || !this.#log.hasRoom) await this.#log.flush();
