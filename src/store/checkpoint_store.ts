@@ -109,12 +109,13 @@ export class CheckpointStore {
     await Deno.mkdir(this.segmentsDir, { recursive: true, mode: PRIVATE_DIR_MODE });
     await this.#removeTemporaries();
     const summary = new Summary();
-    const segments: SegmentRef[] = [];
+    // Segments are hashed and written concurrently (their fsyncs overlap), in manifest order.
+    const writes: Promise<SegmentRef>[] = [];
     let lines: Uint8Array[] = [];
     let lineBytes = 0;
-    const flushSegment = async () => {
+    const flushSegment = () => {
       if (lines.length === 0) return;
-      segments.push(await this.#writeSegment(lines, lineBytes));
+      writes.push(this.#writeSegment(lines, lineBytes));
       lines = [];
       lineBytes = 0;
     };
@@ -123,9 +124,11 @@ export class CheckpointStore {
       summary.add(placed.record);
       lines.push(placed.line);
       lineBytes += placed.length;
-      if (lines.length === SEGMENT_RECORDS) await flushSegment();
+      if (lines.length === SEGMENT_RECORDS) flushSegment();
     }
-    await flushSegment();
+    flushSegment();
+    const segments = await Promise.all(writes);
+    await syncDirectory(this.segmentsDir);
     if (summary.records === 0) {
       throw new PersistError(
         `Cannot create a checkpoint of "${options.logPath}": the session has no records yet`,
@@ -315,7 +318,8 @@ export class CheckpointStore {
       await Deno.stat(path); // content-addressed: an existing segment is this very content
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
-      await writeFileAtomically(path, bytes);
+      // The folder is fsynced once, before the manifest that refers to the segment is written.
+      await writeFileAtomically(path, bytes, { syncFolder: false });
     }
     return { sha256, bytes: totalBytes, records: lines.length };
   }
@@ -393,7 +397,11 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
 }
 
 /** Writes a file via a temporary name, fsync, rename and folder fsync. */
-export async function writeFileAtomically(path: string, bytes: Uint8Array): Promise<void> {
+export async function writeFileAtomically(
+  path: string,
+  bytes: Uint8Array,
+  options: { syncFolder?: boolean } = {},
+): Promise<void> {
   const temp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
   const file = await Deno.open(temp, { write: true, createNew: true, mode: PRIVATE_FILE_MODE });
   try {
@@ -403,5 +411,5 @@ export async function writeFileAtomically(path: string, bytes: Uint8Array): Prom
     file.close();
   }
   await Deno.rename(temp, path);
-  await syncDirectory(path.slice(0, path.lastIndexOf("/")));
+  if (options.syncFolder ?? true) await syncDirectory(path.slice(0, path.lastIndexOf("/")));
 }
