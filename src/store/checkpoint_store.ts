@@ -6,7 +6,7 @@ import {
   syncDirectory,
   writeAll,
 } from "./data_dir.ts";
-import { scanLog } from "./log_reader.ts";
+import { readFirstRecord, scanLog } from "./log_reader.ts";
 import type { LogRecord } from "./record.ts";
 
 /** Why a checkpoint was taken. */
@@ -17,6 +17,20 @@ export interface SegmentRef {
   readonly sha256: string;
   readonly bytes: number;
   readonly records: number;
+  /** What the segment holds, so later checkpoints can reuse it without reading it again. */
+  readonly summary?: SegmentSummary;
+}
+
+/** Counts of one segment's records. */
+export interface SegmentSummary {
+  readonly session: string;
+  readonly first_seq: number;
+  readonly last_seq: number;
+  readonly messages: number;
+  readonly payload_bytes: number;
+  readonly agents: readonly string[];
+  readonly topics: readonly string[];
+  readonly previews: readonly string[];
 }
 
 /** Where a checkpoint's conversation came from. */
@@ -109,19 +123,28 @@ export class CheckpointStore {
     await Deno.mkdir(this.segmentsDir, { recursive: true, mode: PRIVATE_DIR_MODE });
     await this.#removeTemporaries();
     const summary = new Summary();
+    // Full segments of this session's newest checkpoint are reused when the log still holds
+    // exactly their bytes (checked by hash): a growing session is only read from there on.
+    const reused = await this.#reusablePrefix(options.logPath, options.endOffset);
+    for (const segment of reused.segments) summary.addSegment(segment.summary!);
     // Segments are hashed and written concurrently (their fsyncs overlap), in manifest order.
-    const writes: Promise<SegmentRef>[] = [];
+    const writes: Promise<SegmentRef>[] = reused.segments.map((segment) =>
+      Promise.resolve(segment)
+    );
     let lines: Uint8Array[] = [];
+    let segmentSummary = new Summary();
     let lineBytes = 0;
     const flushSegment = () => {
       if (lines.length === 0) return;
-      writes.push(this.#writeSegment(lines, lineBytes));
+      writes.push(this.#writeSegment(lines, lineBytes, segmentSummary.toSegmentSummary()));
       lines = [];
       lineBytes = 0;
+      segmentSummary = new Summary();
     };
-    for await (const placed of scanLog(options.logPath, {})) {
+    for await (const placed of scanLog(options.logPath, { fromOffset: reused.endOffset })) {
       if (placed.offset + placed.length > options.endOffset) break;
       summary.add(placed.record);
+      segmentSummary.add(placed.record);
       lines.push(placed.line);
       lineBytes += placed.length;
       if (lines.length === SEGMENT_RECORDS) flushSegment();
@@ -305,7 +328,40 @@ export class CheckpointStore {
     return { ok: true, id, file, manifest };
   }
 
-  async #writeSegment(lines: Uint8Array[], totalBytes: number): Promise<SegmentRef> {
+  async #reusablePrefix(
+    logPath: string,
+    endOffset: number,
+  ): Promise<{ segments: SegmentRef[]; endOffset: number }> {
+    const first = await readFirstRecord(logPath);
+    if (!first) return { segments: [], endOffset: 0 };
+    const previous = (await this.list()).find((entry) =>
+      entry.ok && entry.manifest.session === first.record.session
+    );
+    if (!previous?.ok) return { segments: [], endOffset: 0 };
+    const segments: SegmentRef[] = [];
+    let offset = 0;
+    const file = await Deno.open(logPath, { read: true });
+    try {
+      for (const segment of previous.manifest.segments) {
+        if (segment.records !== SEGMENT_RECORDS || !segment.summary) break;
+        if (offset + segment.bytes > endOffset) break;
+        const bytes = await readExactly(file, offset, segment.bytes);
+        if (bytes === undefined || (await sha256Hex(bytes)) !== segment.sha256) break;
+        if (!(await exists(this.#segmentPath(segment.sha256)))) break;
+        segments.push(segment);
+        offset += segment.bytes;
+      }
+    } finally {
+      file.close();
+    }
+    return { segments, endOffset: offset };
+  }
+
+  async #writeSegment(
+    lines: Uint8Array[],
+    totalBytes: number,
+    summary: SegmentSummary,
+  ): Promise<SegmentRef> {
     const bytes = new Uint8Array(totalBytes);
     let at = 0;
     for (const line of lines) {
@@ -321,7 +377,7 @@ export class CheckpointStore {
       // The folder is fsynced once, before the manifest that refers to the segment is written.
       await writeFileAtomically(path, bytes, { syncFolder: false });
     }
-    return { sha256, bytes: totalBytes, records: lines.length };
+    return { sha256, bytes: totalBytes, records: lines.length, summary };
   }
 
   async #freeId(base: string): Promise<string> {
@@ -376,15 +432,68 @@ class Summary {
     this.bytes += meta.bytes ?? 0;
     if (meta.sender) this.agents.add(meta.sender);
     if (typeof record.topic === "string" && record.topic !== "") this.topics.add(record.topic);
-    if (meta.preview) {
-      this.#lastPreviews.push(meta.preview);
-      if (this.#lastPreviews.length > 3) this.#lastPreviews.shift();
-    }
+    if (meta.preview) this.#pushPreview(meta.preview);
+  }
+
+  addSegment(segment: SegmentSummary): void {
+    if (this.records === 0) this.firstSeq = segment.first_seq;
+    this.records += SEGMENT_RECORDS;
+    this.session = segment.session;
+    this.lastSeq = segment.last_seq;
+    this.messages += segment.messages;
+    this.bytes += segment.payload_bytes;
+    for (const agent of segment.agents) this.agents.add(agent);
+    for (const topic of segment.topics) this.topics.add(topic);
+    for (const preview of segment.previews) this.#pushPreview(preview);
+  }
+
+  toSegmentSummary(): SegmentSummary {
+    return {
+      session: this.session,
+      first_seq: this.firstSeq,
+      last_seq: this.lastSeq,
+      messages: this.messages,
+      payload_bytes: this.bytes,
+      agents: [...this.agents].sort(),
+      topics: [...this.topics].sort(),
+      previews: [...this.#lastPreviews],
+    };
+  }
+
+  #pushPreview(preview: string): void {
+    this.#lastPreviews.push(preview);
+    if (this.#lastPreviews.length > 3) this.#lastPreviews.shift();
   }
 
   title(): string {
     const last = this.#lastPreviews.at(-1) ?? `${this.messages} messages`;
     return last.length > TITLE_CHARS ? last.slice(0, TITLE_CHARS - 1) + "…" : last;
+  }
+}
+
+async function readExactly(
+  file: Deno.FsFile,
+  offset: number,
+  length: number,
+): Promise<Uint8Array | undefined> {
+  const out = new Uint8Array(length);
+  await file.seek(offset, Deno.SeekMode.Start);
+  let read = 0;
+  while (read < length) {
+    const n = await file.read(out.subarray(read));
+    if (n === null) return undefined;
+    read += n;
+  }
+  return out;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
   }
 }
 
