@@ -15,6 +15,7 @@ import { sessionsCommand } from "./sessions_command.ts";
 import { statsCommand } from "./stats_command.ts";
 import { reindexCommand } from "./reindex_command.ts";
 import { checkpointCommand } from "./checkpoint_command.ts";
+import { diagCommand } from "./diag_command.ts";
 
 /** Every subcommand, in the order `--help` lists them. */
 export const COMMANDS: readonly Command[] = [
@@ -31,6 +32,7 @@ export const COMMANDS: readonly Command[] = [
   statsCommand,
   reindexCommand,
   checkpointCommand,
+  diagCommand,
 ];
 
 /** The top-level `--help` text. */

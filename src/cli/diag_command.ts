@@ -1,0 +1,235 @@
+import { resolveConfig } from "../config.ts";
+import { DaemonNotRunningError, ExitCode } from "../errors.ts";
+import { indexPath } from "../indexer/open_index.ts";
+import { CheckpointStore } from "../store/checkpoint_store.ts";
+import { type DataDirLayout, dataDirLayout } from "../store/data_dir.ts";
+import { readLockHolder } from "../store/data_dir_lock.ts";
+import { readJournal } from "../store/recovery_journal.ts";
+import { readLastGoodRecord } from "../store/tail_repair.ts";
+import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
+import { type Command, COMMON_HELP } from "./command.ts";
+import { askDaemon } from "./daemon_link.ts";
+import { printJson, printLine, styler } from "./output.ts";
+import { fit, formatBytes } from "./render.ts";
+import { endpointAcceptsConnections } from "./up_command.ts";
+
+const OPTIONS = {
+  ...COMMON_OPTIONS,
+  frontend: { type: "string" },
+  backend: { type: "string" },
+} as const;
+const INDEX_LAG_WARN = 20_000;
+
+/** One diagnostic line: what was checked, how it went, and what to do. */
+export interface Check {
+  readonly name: string;
+  readonly status: "ok" | "warn" | "fail";
+  readonly detail: string;
+}
+
+/** `shearwater-persist diag`: is everything healthy? */
+export const diagCommand: Command = {
+  name: "diag",
+  summary: "health check: daemon, broker, log, index, disk, checkpoints, recovery",
+  help: `Usage: shearwater-persist diag [options]
+
+Checks the whole setup and says what to do about problems: daemon running
+(PID, uptime, version), broker reachable on both endpoints, last message and
+rate, log and index sizes, index lag, free disk, last checkpoint, damaged
+checkpoints, recent recovery events and gaps, lock holder.
+
+Options:
+  --frontend ADDR    broker frontend to probe (default tcp://127.0.0.1:5559)
+  --backend ADDR     broker backend to probe (default tcp://127.0.0.1:5560)
+${COMMON_HELP}
+
+Exit codes: 0 healthy (warnings allowed), 5 unhealthy, 2 bad arguments.
+`,
+  async run(args) {
+    const { values } = parseCommandArgs("diag", args, OPTIONS);
+    if (values.help) {
+      console.log(this.help);
+      return 0;
+    }
+    const config = resolveConfig({
+      dataDir: values["data-dir"],
+      configFile: values.config,
+      frontend: values.frontend,
+      backend: values.backend,
+    });
+    const checks = await runChecks(dataDirLayout(config.dataDir), config.frontend, config.backend);
+    const healthy = checks.every((check) => check.status !== "fail");
+    if (values.json) {
+      printJson({ healthy, checks });
+    } else {
+      const style = styler();
+      const mark = { ok: style.green("ok  "), warn: style.yellow("warn"), fail: style.red("FAIL") };
+      for (const check of checks) {
+        printLine(`${mark[check.status]}  ${check.name.padEnd(15)} ${fit(check.detail, 58)}`);
+      }
+      printLine(healthy ? "Healthy." : style.red("Unhealthy: see the FAIL lines above."));
+    }
+    return healthy ? 0 : ExitCode.unhealthy;
+  },
+};
+
+/** Runs every check against a data dir and broker endpoints. */
+export async function runChecks(
+  layout: DataDirLayout,
+  frontend: string,
+  backend: string,
+): Promise<Check[]> {
+  const checks: Check[] = [];
+  let status: Record<string, unknown> | undefined;
+  try {
+    status = (await askDaemon(layout, { cmd: "status" }, { timeoutMs: 3000 })).status as Record<
+      string,
+      unknown
+    >;
+    const uptime = Math.round((Date.now() - Date.parse(status.started_at as string)) / 1000);
+    checks.push({
+      name: "daemon",
+      status: status.last_write_error ? "fail" : "ok",
+      detail: `running, PID ${status.pid}, up ${uptime} s, version ${status.version}` +
+        (status.last_write_error ? `; WRITE ERROR: ${status.last_write_error}` : ""),
+    });
+  } catch (error) {
+    if (!(error instanceof DaemonNotRunningError)) throw error;
+    const holder = await readLockHolder(layout.lockFile);
+    checks.push({
+      name: "daemon",
+      status: "fail",
+      detail: `not running on ${layout.root} (start: shearwater-persist daemon)` +
+        (holder ? `; last lock holder ${holder.role} PID ${holder.pid}` : ""),
+    });
+  }
+  for (const [name, endpoint] of [["frontend", frontend], ["backend", backend]] as const) {
+    const reachable = await endpointAcceptsConnections(endpoint);
+    checks.push({
+      name: `broker ${name}`,
+      status: reachable ? "ok" : "fail",
+      detail: reachable
+        ? `${endpoint} reachable`
+        : `${endpoint} not reachable (start: shearwater-persist broker)`,
+    });
+  }
+  checks.push(await logCheck(layout, status));
+  checks.push(await indexCheck(layout, status));
+  checks.push(await diskCheck(layout));
+  checks.push(await checkpointCheck(layout));
+  checks.push(await recoveryCheck(layout));
+  return checks;
+}
+
+async function logCheck(
+  layout: DataDirLayout,
+  status: Record<string, unknown> | undefined,
+): Promise<Check> {
+  const size = await sizeOf(layout.currentLog);
+  const last = await readLastGoodRecord(layout.currentLog);
+  const lastMessage = status?.last_message_at as string | null | undefined;
+  const rate = status && status.received
+    ? ` ≈${
+      (Number(status.received) /
+        Math.max(1, (Date.now() - Date.parse(status.started_at as string)) / 1000)).toFixed(1)
+    } msg/s since start`
+    : "";
+  return {
+    name: "log",
+    status: "ok",
+    detail: `${formatBytes(size)}, last seq ${last?.seq ?? "-"}, last message ${
+      lastMessage ?? last?.received_at ?? "none"
+    }${rate}`,
+  };
+}
+
+async function indexCheck(
+  layout: DataDirLayout,
+  status: Record<string, unknown> | undefined,
+): Promise<Check> {
+  const size = (await sizeOf(indexPath(layout))) + (await sizeOf(`${indexPath(layout)}-wal`));
+  const index = status?.index as { lag: number; state: string } | null | undefined;
+  if (index) {
+    return {
+      name: "index",
+      status: index.state === "failed" || index.lag > INDEX_LAG_WARN ? "warn" : "ok",
+      detail: `${formatBytes(size)}, ${index.state}, lag ${index.lag} records`,
+    };
+  }
+  return {
+    name: "index",
+    status: "ok",
+    detail: `${formatBytes(size)} (caught up by reader commands when no daemon indexes)`,
+  };
+}
+
+async function diskCheck(layout: DataDirLayout): Promise<Check> {
+  try {
+    const output = await new Deno.Command("df", { args: ["-Pk", layout.root], stderr: "null" })
+      .output();
+    const fields =
+      new TextDecoder().decode(output.stdout).trim().split("\n").at(-1)?.split(/\s+/) ?? [];
+    const freeBytes = Number(fields[3]) * 1024;
+    if (!output.success || !Number.isFinite(freeBytes)) throw new Error("df gave no answer");
+    return {
+      name: "disk",
+      status: freeBytes < 100 * 1024 * 1024 ? "fail" : freeBytes < 1024 ** 3 ? "warn" : "ok",
+      detail: `${formatBytes(freeBytes)} free`,
+    };
+  } catch (error) {
+    return {
+      name: "disk",
+      status: "warn",
+      detail: `free space unknown: ${(error as Error).message}`,
+    };
+  }
+}
+
+async function checkpointCheck(layout: DataDirLayout): Promise<Check> {
+  const entries = await new CheckpointStore(layout.checkpointsDir).list();
+  const damaged = entries.filter((entry) => !entry.ok);
+  const newest = entries.find((entry) => entry.ok);
+  return {
+    name: "checkpoints",
+    status: damaged.length ? "warn" : "ok",
+    detail:
+      `${entries.length} (last ${
+        newest?.ok ? `${newest.id}, ${newest.manifest.trigger}` : "none"
+      })` +
+      (damaged.length ? `, ${damaged.length} damaged: run checkpoint verify` : ""),
+  };
+}
+
+async function recoveryCheck(layout: DataDirLayout): Promise<Check> {
+  const { entries, unreadableLines } = await readJournal(layout.recoveryJournal);
+  const recoveries = entries.filter((entry) => entry.event === "recovered");
+  const setAside: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(layout.recoveryDir)) {
+      if (entry.name.startsWith("torn_tail_") || entry.name.startsWith("index_unusable_")) {
+        setAside.push(entry.name);
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  const last = recoveries.at(-1);
+  return {
+    name: "recovery",
+    status: recoveries.length ? "warn" : "ok",
+    detail: recoveries.length
+      ? `${recoveries.length} crash recoveries (last ${last?.at}), ${setAside.length} file(s) set aside in recovery/`
+      : `no crash recoveries${
+        unreadableLines ? `, ${unreadableLines} unreadable journal lines` : ""
+      }`,
+  };
+}
+
+async function sizeOf(path: string): Promise<number> {
+  try {
+    return (await Deno.stat(path)).size;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return 0;
+    throw error;
+  }
+}
