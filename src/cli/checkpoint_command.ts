@@ -275,12 +275,36 @@ async function load(
     printLine("Nothing changed.");
     return 0;
   }
-  let result: { archived?: unknown; session: unknown; before_load: unknown; daemon: boolean };
+  const result = await loadCheckpointAnywhere(layout, entry.manifest);
+  if (values.json) printJson({ loaded: entry.id, ...result });
+  else {
+    printLine(`Restored checkpoint ${entry.id} as session ${result.session}.`);
+    if (result.before_load) {
+      printLine(`The previous session was saved as checkpoint ${result.before_load}.`);
+    }
+    if (result.archived) printLine(`Archived: ${result.archived}`);
+  }
+  return 0;
+}
+
+/** What loading a checkpoint did. */
+export interface LoadResult {
+  readonly archived: unknown;
+  readonly session: unknown;
+  readonly before_load: unknown;
+  readonly daemon: boolean;
+}
+
+/** Loads a checkpoint through the running daemon, or directly when none runs. */
+export async function loadCheckpointAnywhere(
+  layout: DataDirLayout,
+  manifest: CheckpointManifest,
+): Promise<LoadResult> {
   try {
-    const answer = await askDaemon(layout, { cmd: "load-checkpoint", id: entry.id }, {
+    const answer = await askDaemon(layout, { cmd: "load-checkpoint", id: manifest.id }, {
       timeoutMs: 120_000,
     });
-    result = {
+    return {
       archived: answer.archived,
       session: answer.session,
       before_load: answer.before_load,
@@ -291,19 +315,10 @@ async function load(
     const done = await withDataDirLock(
       layout,
       "checkpoint-load",
-      () => loadCheckpointOffline(layout, entry.manifest),
+      () => loadCheckpointOffline(layout, manifest),
     );
-    result = { ...done, daemon: false };
+    return { ...done, daemon: false };
   }
-  if (values.json) printJson({ loaded: entry.id, ...result });
-  else {
-    printLine(`Restored checkpoint ${entry.id} as session ${result.session}.`);
-    if (result.before_load) {
-      printLine(`The previous session was saved as checkpoint ${result.before_load}.`);
-    }
-    if (result.archived) printLine(`Archived: ${result.archived}`);
-  }
-  return 0;
 }
 
 async function prune(store: CheckpointStore, values: Values): Promise<number> {

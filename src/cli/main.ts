@@ -16,6 +16,7 @@ import { statsCommand } from "./stats_command.ts";
 import { reindexCommand } from "./reindex_command.ts";
 import { checkpointCommand } from "./checkpoint_command.ts";
 import { diagCommand } from "./diag_command.ts";
+import { menuCommand } from "./menu_command.ts";
 
 /** Every subcommand, in the order `--help` lists them. */
 export const COMMANDS: readonly Command[] = [
@@ -33,6 +34,7 @@ export const COMMANDS: readonly Command[] = [
   reindexCommand,
   checkpointCommand,
   diagCommand,
+  menuCommand,
 ];
 
 /** The top-level `--help` text. */

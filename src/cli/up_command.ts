@@ -5,11 +5,13 @@ import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
 import { type Command, COMMON_HELP } from "./command.ts";
 import { printError, printLine, styler } from "./output.ts";
 import { selfCommand } from "./self_command.ts";
+import { menuCommand } from "./menu_command.ts";
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
   frontend: { type: "string" },
   backend: { type: "string" },
+  "no-menu": { type: "boolean" },
 } as const;
 
 /** `shearwater-persist up`: broker (if none is reachable) + daemon, in the foreground. */
@@ -21,11 +23,13 @@ export const upCommand: Command = {
 Starts everything needed to record a bus on this machine: a broker (only if
 nothing listens on the frontend already) and the recorder daemon (only if none
 runs on the data dir), each as its own process, so either can be restarted
-alone. Ctrl+C stops what it started, cleanly.
+alone. On a terminal it then shows the recovery menu (see "menu --help"), and
+keeps recording after [Q]uit. Ctrl+C stops what it started, cleanly.
 
 Options:
   --frontend ADDR    broker XSUB endpoint (default tcp://127.0.0.1:5559)
   --backend ADDR     broker XPUB endpoint (default tcp://127.0.0.1:5560)
+  --no-menu          do not show the recovery menu
 ${COMMON_HELP}
 
 Exit codes: 0 stopped by Ctrl+C/SIGTERM, 1 a child process failed.
@@ -71,7 +75,6 @@ Exit codes: 0 stopped by Ctrl+C/SIGTERM, 1 a child process failed.
       children.push({ name: "daemon", child });
       printLine(`Daemon      started, PID ${child.pid}, recording into ${config.dataDir}/`);
     }
-    printLine(style.dim("Recording. Publish to the frontend; press Ctrl+C to stop."));
     const stopAll = () => {
       for (const { child } of children.toReversed()) {
         try {
@@ -83,6 +86,18 @@ Exit codes: 0 stopped by Ctrl+C/SIGTERM, 1 a child process failed.
     };
     Deno.addSignalListener("SIGINT", stopAll);
     Deno.addSignalListener("SIGTERM", stopAll);
+    if (Deno.stdin.isTerminal() && Deno.stdout.isTerminal() && !values["no-menu"]) {
+      // The blueprint's startup screen: choose a checkpoint or a new session, then record on.
+      await menuCommand.run([
+        "--data-dir",
+        config.dataDir,
+        "--frontend",
+        config.frontend,
+        "--backend",
+        config.backend,
+      ]);
+    }
+    printLine(style.dim("Recording. Publish to the frontend; press Ctrl+C to stop."));
     const results = await Promise.all(
       children.map(async ({ name, child }) => ({ name, status: await child.status })),
     );
