@@ -60,6 +60,8 @@ type EventFields = Record<string, unknown>;
 const INDEXER_STOP_TIMEOUT_MS = 1000;
 /** Longest stretch of continuous receiving before timers and control requests get a turn. */
 const YIELD_EVERY_MS = 50;
+/** Checkpoint triggers a control client may ask for. */
+const CLIENT_TRIGGERS: readonly CheckpointTrigger[] = ["manual", "session-end"];
 /** How often the automatic checkpoint policy is checked. */
 const CHECKPOINT_POLICY_CHECK_MS = 1000;
 
@@ -599,9 +601,14 @@ export class Daemon {
         return { ok: true, durable_seq: this.#log.durableSeq };
       case "checkpoint": {
         const label = typeof request.label === "string" ? request.label : null;
-        const trigger =
-          (typeof request.trigger === "string" ? request.trigger : "manual") as CheckpointTrigger;
-        return { ok: true, checkpoint: await this.createCheckpoint(trigger, label) };
+        const trigger = request.trigger ?? "manual";
+        if (!CLIENT_TRIGGERS.includes(trigger as CheckpointTrigger)) {
+          return { ok: false, error: `Unknown checkpoint trigger ${JSON.stringify(trigger)}` };
+        }
+        return {
+          ok: true,
+          checkpoint: await this.createCheckpoint(trigger as CheckpointTrigger, label),
+        };
       }
       case "load-checkpoint":
         return { ok: true, ...(await this.loadCheckpoint(String(request.id))) };

@@ -61,3 +61,16 @@ function serializeFields(fields?: Record<string, unknown>): Record<string, unkno
   }
   return out;
 }
+
+/**
+ * A JSON-lines logger that appends to a file (created mode 0600), for a daemon started in the
+ * background whose stderr goes nowhere.
+ */
+export function createFileLogger(
+  path: string,
+  options: { level?: LogLevel; component: string },
+): Logger {
+  const file = Deno.openSync(path, { append: true, create: true, mode: 0o600 });
+  const encoder = new TextEncoder();
+  return createJsonLogger({ ...options, write: (line) => file.writeSync(encoder.encode(line)) });
+}

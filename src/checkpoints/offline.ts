@@ -17,7 +17,7 @@ import { MessageLog } from "../store/message_log.ts";
 import { encodeRecordLine, type RecordBody } from "../store/record.ts";
 import { RecoveryJournal } from "../store/recovery_journal.ts";
 import { archiveCurrentLog, highestStoredSeq, newSessionId } from "../store/session_archive.ts";
-import { readLastGoodRecord } from "../store/tail_repair.ts";
+import { readLastGoodRecord, repairLogTail } from "../store/tail_repair.ts";
 import { RECORD_FORMAT_VERSION } from "../version.ts";
 import { parentCheckpointOf, restoredSessionRecords } from "./session_log_ops.ts";
 
@@ -50,6 +50,8 @@ export async function archiveSessionOffline(
   layout: DataDirLayout,
   reason: string,
 ): Promise<{ archived: string | undefined; session: string | null; nextSeq: number }> {
+  // A daemon killed mid-write may have left a torn tail: set it aside before appending.
+  await repairLogTail(layout.currentLog, layout.recoveryDir);
   const last = await readLastGoodRecord(layout.currentLog);
   let nextSeq = await nextFreeSeq(layout);
   if (!last) {
@@ -111,6 +113,12 @@ export async function loadCheckpointOffline(
   manifest: CheckpointManifest,
 ): Promise<{ archived: string | undefined; session: string; before_load: string | null }> {
   const store = new CheckpointStore(layout.checkpointsDir);
+  const problems = await store.verify(manifest); // before anything changes
+  if (problems.length) {
+    throw new PersistError(`Cannot load checkpoint ${manifest.id}: ${problems.join("; ")}`, {
+      code: "checkpoint_damaged",
+    });
+  }
   let beforeLoad: string | null = null;
   if (await readLastGoodRecord(layout.currentLog)) {
     beforeLoad =

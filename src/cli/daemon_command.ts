@@ -1,6 +1,6 @@
 import { resolveConfig, type SyncMode } from "../config.ts";
 import { runDaemon } from "../daemon.ts";
-import { createJsonLogger, type LogLevel } from "../logger.ts";
+import { createFileLogger, createJsonLogger, type LogLevel } from "../logger.ts";
 import { integerFlag, parseCommandArgs } from "./args.ts";
 import type { Command } from "./command.ts";
 
@@ -19,6 +19,7 @@ const OPTIONS = {
   "checkpoint-every": { type: "string" },
   "checkpoint-minutes": { type: "string" },
   "checkpoint-keep": { type: "string" },
+  "log-file": { type: "string" },
 } as const;
 
 /** `shearwater-persist daemon`: the recorder. */
@@ -50,6 +51,7 @@ Options:
   --heartbeat-ms N     recovery-journal heartbeat interval, default 1000
   --log-level LEVEL    debug, info (default), warn or error
                        (env SHEARWATER_LOG_LEVEL)
+  --log-file PATH      append the JSON log lines to PATH instead of stderr
   --no-index           do not keep the search index up to date (search and
                        the other readers then catch it up themselves)
   --checkpoint-every N automatic checkpoint every N messages, default 1000
@@ -90,7 +92,9 @@ the data dir.
       checkpointMinutes: integerFlag("checkpoint-minutes", values["checkpoint-minutes"]),
       checkpointKeep: integerFlag("checkpoint-keep", values["checkpoint-keep"]),
     });
-    const logger = createJsonLogger({ component: "daemon", level: config.logLevel });
+    const logger = values["log-file"]
+      ? createFileLogger(values["log-file"], { component: "daemon", level: config.logLevel })
+      : createJsonLogger({ component: "daemon", level: config.logLevel });
     return await runDaemon(config, logger);
   },
 };

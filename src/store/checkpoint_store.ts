@@ -76,6 +76,16 @@ export type CheckpointEntry =
   }
   | { readonly ok: false; readonly id: string; readonly file: string; readonly reason: string };
 
+/** Options of {@link CheckpointStore.create}. */
+export interface CreateOptions {
+  readonly logPath: string;
+  readonly endOffset: number;
+  readonly trigger: CheckpointTrigger;
+  readonly label: string | null;
+  readonly parentCheckpoint: string | null;
+  readonly now?: Date;
+}
+
 /** Lines per segment: full segments of a growing session are identical, so they are shared. */
 export const SEGMENT_RECORDS = 2048;
 const MANIFEST_PREFIX = "checkpoint_";
@@ -110,16 +120,14 @@ export class CheckpointStore {
 
   /**
    * Snapshots the session log `logPath` up to byte `endOffset` (a line boundary, e.g. the
-   * durable size). Lines that fail their checksum are not copied.
+   * durable size). Lines that fail their checksum are not copied. Holds the store lock, so a
+   * concurrent `remove()` (in any process) cannot delete segments it is about to refer to.
    */
-  async create(options: {
-    logPath: string;
-    endOffset: number;
-    trigger: CheckpointTrigger;
-    label: string | null;
-    parentCheckpoint: string | null;
-    now?: Date;
-  }): Promise<CheckpointManifest> {
+  async create(options: CreateOptions): Promise<CheckpointManifest> {
+    return await this.#withLock(() => this.#create(options));
+  }
+
+  async #create(options: CreateOptions): Promise<CheckpointManifest> {
     await Deno.mkdir(this.segmentsDir, { recursive: true, mode: PRIVATE_DIR_MODE });
     await this.#removeTemporaries();
     const summary = new Summary();
@@ -205,7 +213,7 @@ export class CheckpointStore {
       if (error instanceof Deno.errors.NotFound) return [];
       throw error;
     }
-    names.sort().reverse();
+    names.sort(compareIds).reverse();
     return await Promise.all(names.map((name) => this.#readEntry(name)));
   }
 
@@ -256,7 +264,18 @@ export class CheckpointStore {
   /** The checkpoint's log lines, in order, verified against the segment hashes. */
   async *lines(manifest: CheckpointManifest): AsyncGenerator<Uint8Array> {
     for (const segment of manifest.segments) {
-      const bytes = await Deno.readFile(this.#segmentPath(segment.sha256));
+      let bytes: Uint8Array;
+      try {
+        bytes = await Deno.readFile(this.#segmentPath(segment.sha256));
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+        throw new PersistError(
+          `Cannot read checkpoint ${manifest.id}: segment ${
+            segment.sha256.slice(0, 12)
+          } is missing`,
+          { code: "checkpoint_damaged" },
+        );
+      }
       if ((await sha256Hex(bytes)) !== segment.sha256) {
         throw new PersistError(
           `Cannot read checkpoint ${manifest.id}: segment ${
@@ -275,6 +294,26 @@ export class CheckpointStore {
 
   /** Deletes manifests, then segments no remaining manifest refers to. */
   async remove(ids: readonly string[]): Promise<{ segmentsRemoved: number }> {
+    return await this.#withLock(() => this.#remove(ids));
+  }
+
+  async #withLock<T>(work: () => Promise<T>): Promise<T> {
+    await Deno.mkdir(this.dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+    const file = await Deno.open(`${this.dir}/.lock`, {
+      read: true,
+      write: true,
+      create: true,
+      mode: PRIVATE_FILE_MODE,
+    });
+    try {
+      await file.lock(true);
+      return await work();
+    } finally {
+      file.close(); // closing releases the lock
+    }
+  }
+
+  async #remove(ids: readonly string[]): Promise<{ segmentsRemoved: number }> {
     for (const id of ids) await Deno.remove(this.#manifestPath(id));
     await syncDirectory(this.dir);
     const referenced = new Set<string>();
@@ -407,6 +446,17 @@ export class CheckpointStore {
   #segmentPath(sha256: string): string {
     return `${this.segmentsDir}/${sha256}.jsonl`;
   }
+}
+
+/** Orders `checkpoint_<stamp>[_<n>].json` names by time, then by their collision number. */
+function compareIds(a: string, b: string): number {
+  const key = (name: string) => {
+    const match = /^checkpoint_(\d{8}_\d{6})(?:_(\d+))?\.json$/.exec(name);
+    return match ? [match[1]!, Number(match[2] ?? 1)] as const : [name, 0] as const;
+  };
+  const [stampA, nA] = key(a);
+  const [stampB, nB] = key(b);
+  return stampA < stampB ? -1 : stampA > stampB ? 1 : nA - nB;
 }
 
 /** Counts and names gathered while reading a session for a checkpoint. */

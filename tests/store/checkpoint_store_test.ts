@@ -1,0 +1,797 @@
+import { messageRecord } from "../../src/enrich/mod.ts";
+import { PersistError } from "../../src/errors.ts";
+import {
+  type CheckpointManifest,
+  CheckpointStore,
+  SEGMENT_RECORDS,
+} from "../../src/store/checkpoint_store.ts";
+import { fileTimestamp } from "../../src/store/data_dir.ts";
+import { checkRecordLine, encodeRecordLine, type RecordBody } from "../../src/store/record.ts";
+import { assert, assertEquals, assertRejects } from "../_assert.ts";
+import { mulberry32, type Prng, testSeed } from "../_prng.ts";
+
+const encoder = new TextEncoder();
+const SESSION = "20261125_133107_959e";
+const OTHER_SESSION = "20261125_140000_beef";
+const START_MS = Date.parse("2026-11-25T13:31:07.000Z");
+const NOW = new Date("2026-11-25T14:00:00.123Z");
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures: logs written the way the daemon writes them.
+
+function startLine(seq: number, session = SESSION): Uint8Array {
+  return encodeRecordLine({
+    v: 1,
+    seq,
+    type: "session_start",
+    session,
+    received_at: new Date(START_MS + seq).toISOString(),
+    reason: "daemon start",
+  });
+}
+
+function chatBody(seq: number, text: string, options: { session?: string; from?: string } = {}) {
+  const from = options.from ?? ["claude", "gemini", "codex"][seq % 3]!;
+  const payload = JSON.stringify({ from, to: "all", type: "chat", content: text });
+  return messageRecord([encoder.encode(`agent.${from}`), encoder.encode(payload)], {
+    seq,
+    session: options.session ?? SESSION,
+    receivedAt: new Date(START_MS + seq),
+  });
+}
+
+function chatLine(seq: number, text: string, options: { session?: string; from?: string } = {}) {
+  return encodeRecordLine(chatBody(seq, text, options));
+}
+
+/** `session_start` at `firstSeq`, then `messages` chat lines (random lengths when given a PRNG). */
+function sessionLines(
+  messages: number,
+  options: { session?: string; firstSeq?: number; random?: Prng } = {},
+): Uint8Array[] {
+  const firstSeq = options.firstSeq ?? 1;
+  const lines = [startLine(firstSeq, options.session)];
+  for (let i = 1; i <= messages; i++) {
+    const filler = options.random ? "x".repeat(options.random.int(0, 120)) : "";
+    lines.push(chatLine(firstSeq + i, `message ${i} ${filler}`, { session: options.session }));
+  }
+  return lines;
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+async function withStore(
+  fn: (context: { root: string; store: CheckpointStore; logPath: string }) => Promise<void>,
+): Promise<void> {
+  const root = await Deno.makeTempDir({ prefix: "shearwater_checkpoint_store_" });
+  try {
+    await fn({
+      root,
+      store: new CheckpointStore(`${root}/checkpoints`),
+      logPath: `${root}/current_session.jsonl`,
+    });
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+async function writeLog(path: string, lines: readonly Uint8Array[]): Promise<Uint8Array> {
+  const bytes = concat(lines);
+  await Deno.writeFile(path, bytes);
+  return bytes;
+}
+
+function createOf(logPath: string, endOffset: number, extra: { now?: Date } = {}) {
+  return {
+    logPath,
+    endOffset,
+    trigger: "manual" as const,
+    label: null,
+    parentCheckpoint: null,
+    ...extra,
+  };
+}
+
+async function readBack(store: CheckpointStore, manifest: CheckpointManifest) {
+  const lines: Uint8Array[] = [];
+  for await (const line of store.lines(manifest)) lines.push(line.slice());
+  return concat(lines);
+}
+
+async function sha256(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", encoder.encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function fileNames(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+  return names.sort();
+}
+
+async function okManifests(store: CheckpointStore): Promise<CheckpointManifest[]> {
+  return (await store.list()).map((entry) => {
+    assert(entry.ok, `checkpoint ${entry.id} is listed as damaged: ${!entry.ok && entry.reason}`);
+    return entry.manifest;
+  });
+}
+
+async function copyTree(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const entry of Deno.readDir(from)) {
+    if (entry.isDirectory) await copyTree(`${from}/${entry.name}`, `${to}/${entry.name}`);
+    else await Deno.copyFile(`${from}/${entry.name}`, `${to}/${entry.name}`);
+  }
+}
+
+async function flipByte(path: string, offset: number): Promise<void> {
+  const bytes = await Deno.readFile(path);
+  bytes[offset] = bytes[offset]! ^ 0x01;
+  await Deno.writeFile(path, bytes);
+}
+
+function segmentFile(store: CheckpointStore, sha: string): string {
+  return `${store.segmentsDir}/${sha}.jsonl`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// create() and lines()
+
+Deno.test("create() then lines() gives back the log's lines byte for byte", async () => {
+  await withStore(async ({ store, logPath }) => {
+    const random = mulberry32(testSeed("create() then lines() round trip"));
+    const lines = sessionLines(2 * SEGMENT_RECORDS + 300, { random });
+    const log = await writeLog(logPath, lines);
+    const manifest = await store.create(createOf(logPath, log.length));
+    assertEquals(await readBack(store, manifest), log);
+    assertEquals(manifest.segments.map((s) => s.records), [SEGMENT_RECORDS, SEGMENT_RECORDS, 301]);
+    assertEquals(manifest.bytes, log.length);
+    assertEquals(manifest.segments.reduce((sum, s) => sum + s.bytes, 0), log.length);
+    let lineCount = 0;
+    for await (const line of store.lines(manifest)) {
+      assertEquals(line, lines[lineCount], `line ${lineCount} differs`);
+      lineCount++;
+    }
+    assertEquals(lineCount, lines.length);
+    assertEquals(await store.verify(manifest), []);
+  });
+});
+
+Deno.test("create() fills the manifest from the records it copied", async () => {
+  await withStore(async ({ store, logPath }) => {
+    const long = "A long closing remark that goes well past the sixty characters of a title.";
+    const bodies: RecordBody[] = [
+      chatBody(8, "hi there", { from: "gemini" }),
+      chatBody(9, "reply", { from: "claude" }),
+      messageRecord([encoder.encode("bin.blob"), new Uint8Array([0, 255, 1])], {
+        seq: 10,
+        session: SESSION,
+        receivedAt: new Date(START_MS),
+      }),
+      messageRecord([new Uint8Array([0xc3, 0x28]), encoder.encode("binary topic")], {
+        seq: 11,
+        session: SESSION,
+        receivedAt: new Date(START_MS),
+      }),
+      {
+        v: 1,
+        seq: 12,
+        type: "gap",
+        session: SESSION,
+        received_at: new Date(START_MS).toISOString(),
+        from: "a",
+        to: "b",
+        reason: "test",
+      },
+      chatBody(13, long, { from: "codex" }),
+    ];
+    const log = await writeLog(logPath, [startLine(7), ...bodies.map(encodeRecordLine)]);
+    const manifest = await store.create({
+      logPath,
+      endOffset: log.length,
+      trigger: "auto",
+      label: "before the refactor",
+      parentCheckpoint: "20261124_090000",
+      now: NOW,
+    });
+    const payloadBytes = bodies.filter((b) => b.type === "message")
+      .reduce((sum, b) => sum + (b.meta as { bytes: number }).bytes, 0);
+    const { checksum, segments, ...fields } = manifest;
+    assertEquals(fields, {
+      v: 1,
+      id: fileTimestamp(NOW),
+      label: "before the refactor",
+      created_at: NOW.toISOString(),
+      trigger: "auto",
+      session: SESSION,
+      first_seq: 7,
+      last_seq: 13,
+      message_count: 5,
+      record_count: 7,
+      bytes: log.length,
+      payload_bytes: payloadBytes,
+      agents: ["claude", "codex", "gemini"],
+      topics: ["agent.claude", "agent.codex", "agent.gemini", "bin.blob"],
+      title: long.slice(0, 59) + "…",
+      parent: { session: SESSION, checkpoint: "20261124_090000" },
+    });
+    assertEquals(segments.length, 1);
+    assertEquals(segments[0]!.records, 7);
+    const { checksum: _, ...body } = manifest;
+    assertEquals(checksum, await sha256(JSON.stringify(body)));
+    const file = `${store.dir}/checkpoint_${manifest.id}.json`;
+    assertEquals(JSON.parse(await Deno.readTextFile(file)), manifest);
+    assertEquals((await Deno.stat(file)).mode! & 0o777, 0o600);
+    assertEquals((await Deno.stat(segmentFile(store, segments[0]!.sha256))).mode! & 0o777, 0o600);
+    const entry = await store.get(manifest.id);
+    assert(entry.ok);
+    assertEquals(entry.manifest, manifest);
+  });
+});
+
+Deno.test("create() titles a checkpoint without previews by its message count", async () => {
+  await withStore(async ({ store, logPath }) => {
+    const binary = messageRecord([encoder.encode("bin"), new Uint8Array([0xff])], {
+      seq: 2,
+      session: SESSION,
+      receivedAt: new Date(START_MS),
+    });
+    const log = await writeLog(logPath, [startLine(1), encodeRecordLine(binary)]);
+    const manifest = await store.create(createOf(logPath, log.length));
+    assertEquals(manifest.title, "1 messages");
+    assertEquals(manifest.agents, []);
+  });
+});
+
+Deno.test("create() stops at the last whole line before endOffset", async () => {
+  await withStore(async ({ store, logPath }) => {
+    const random = mulberry32(testSeed("create() endOffset"));
+    const lines = sessionLines(SEGMENT_RECORDS + 100, { random });
+    const log = await writeLog(logPath, lines);
+    const ends: number[] = [];
+    for (let at = 0; at < lines.length; at++) ends.push((ends.at(-1) ?? 0) + lines[at]!.length);
+    const picks = [1, 2, SEGMENT_RECORDS, SEGMENT_RECORDS + 1, random.int(3, lines.length - 1)];
+    for (const [round, wholeLines] of picks.entries()) {
+      const boundary = ends[wholeLines - 1]!;
+      const nextEnd = ends[wholeLines] ?? log.length;
+      const cases = [boundary, boundary + 1, random.int(boundary, nextEnd - 1)];
+      for (const [n, endOffset] of cases.entries()) {
+        const manifest = await store.create(
+          createOf(logPath, endOffset, { now: new Date(NOW.getTime() + 1000 * (round * 3 + n)) }),
+        );
+        assertEquals(manifest.record_count, wholeLines, `endOffset ${endOffset}`);
+        assertEquals(manifest.bytes, boundary);
+        assertEquals(await readBack(store, manifest), log.subarray(0, boundary));
+      }
+    }
+  });
+});
+
+Deno.test("create() leaves out a line that fails its checksum", async () => {
+  await withStore(async ({ store, logPath }) => {
+    const lines = sessionLines(20);
+    const damaged = lines[5]!.slice();
+    damaged[40] = damaged[40]! ^ 0x04;
+    assert(!checkRecordLine(damaged).ok);
+    const log = await writeLog(logPath, [...lines.slice(0, 5), damaged, ...lines.slice(6)]);
+    const manifest = await store.create(createOf(logPath, log.length));
+    assertEquals(manifest.record_count, 20);
+    assertEquals(manifest.message_count, 19);
+    assertEquals(manifest.bytes, log.length - damaged.length);
+    assertEquals(
+      await readBack(store, manifest),
+      concat([...lines.slice(0, 5), ...lines.slice(6)]),
+    );
+  });
+});
+
+Deno.test("create() of an empty, missing or torn-only log throws PersistError", async () => {
+  await withStore(async ({ store, logPath }) => {
+    const error = await assertRejects(
+      () => store.create(createOf(logPath, 0)),
+      PersistError,
+      "no records yet",
+    );
+    assertEquals(error.code, "checkpoint_empty");
+    await Deno.writeFile(logPath, new Uint8Array(0));
+    await assertRejects(() => store.create(createOf(logPath, 0)), PersistError);
+    const torn = startLine(1).subarray(0, 50);
+    await Deno.writeFile(logPath, torn);
+    await assertRejects(() => store.create(createOf(logPath, torn.length)), PersistError);
+    const whole = await writeLog(logPath, sessionLines(3));
+    await assertRejects(() => store.create(createOf(logPath, 10)), PersistError);
+    assertEquals(await store.list(), []);
+    assertEquals(await fileNames(store.segmentsDir), []);
+    assertEquals((await store.create(createOf(logPath, whole.length))).record_count, 4);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Sharing segments across the checkpoints of a growing session
+
+Deno.test("create() shares full segments: 100 checkpoints of a growing session", async () => {
+  await withStore(async ({ store, logPath }) => {
+    const random = mulberry32(testSeed("create() growth"));
+    const checkpoints = 100;
+    const file = await Deno.open(logPath, { write: true, create: true, append: true });
+    const manifests: CheckpointManifest[] = [];
+    let seq = 1;
+    let size = 0;
+    try {
+      for (let n = 0; n < checkpoints; n++) {
+        const batch = seq === 1 ? [startLine(seq++)] : [];
+        for (let i = random.int(100, 200); i > 0; i--) {
+          batch.push(chatLine(seq++, `turn ${seq} ${"y".repeat(random.int(0, 80))}`));
+        }
+        const bytes = concat(batch);
+        await file.write(bytes);
+        size += bytes.length;
+        manifests.push(
+          await store.create(createOf(logPath, size, { now: new Date(NOW.getTime() + n * 1000) })),
+        );
+      }
+    } finally {
+      file.close();
+    }
+    const final = manifests.at(-1)!;
+    assertEquals(final.record_count, seq - 1);
+    assertEquals(await readBack(store, final), await Deno.readFile(logPath));
+
+    // Every checkpoint's full segments are the final checkpoint's segments, shared.
+    const fullSegments = Math.floor(final.record_count / SEGMENT_RECORDS);
+    assert(fullSegments >= 5, `only ${fullSegments} full segments: grow the log`);
+    let partials = 0;
+    for (const manifest of manifests) {
+      const full = Math.floor(manifest.record_count / SEGMENT_RECORDS);
+      for (let k = 0; k < full; k++) {
+        assertEquals(manifest.segments[k]!.sha256, final.segments[k]!.sha256);
+      }
+      const partial = manifest.record_count % SEGMENT_RECORDS;
+      if (partial !== 0) partials++;
+      assertEquals(manifest.segments.length, full + (partial === 0 ? 0 : 1));
+    }
+    const segmentNames = await fileNames(store.segmentsDir);
+    assertEquals(segmentNames.length, fullSegments + partials);
+
+    // Disk use is exactly the distinct segments plus the manifests: no copy per checkpoint.
+    const distinct = new Map<string, number>();
+    for (const manifest of manifests) {
+      for (const segment of manifest.segments) distinct.set(segment.sha256, segment.bytes);
+    }
+    assertEquals(segmentNames, [...distinct.keys()].map((sha) => `${sha}.jsonl`).sort());
+    let manifestBytes = 0;
+    for (const name of await fileNames(store.dir)) {
+      if (name.endsWith(".json")) manifestBytes += (await Deno.stat(`${store.dir}/${name}`)).size;
+    }
+    const segmentBytes = [...distinct.values()].reduce((sum, bytes) => sum + bytes, 0);
+    const diskBytes = await store.diskBytes();
+    assertEquals(diskBytes, segmentBytes + manifestBytes);
+    const fullCopies = manifests.reduce((sum, manifest) => sum + manifest.bytes, 0);
+    console.log(
+      `growth: ${final.record_count} records, ${checkpoints} checkpoints, ` +
+        `${diskBytes} bytes on disk = ${(100 * diskBytes / fullCopies).toFixed(1)}% of full copies`,
+    );
+    // What remains besides the log itself is one partial segment (< SEGMENT_RECORDS lines) each.
+    assert(diskBytes < 0.2 * fullCopies, `${diskBytes} bytes is not far below ${fullCopies}`);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Self-contained
+
+Deno.test("a checkpoint still verifies and reads back after its session log is deleted", async () => {
+  await withStore(async ({ root, store, logPath }) => {
+    const log = await writeLog(logPath, sessionLines(SEGMENT_RECORDS + 10));
+    const first = await store.create(createOf(logPath, log.length, { now: NOW }));
+    const second = await store.create(
+      createOf(logPath, log.length - 100, { now: new Date(NOW.getTime() + 1000) }),
+    );
+    await Deno.remove(logPath);
+    for (const manifest of [first, second]) {
+      assertEquals(await store.verify(manifest), []);
+      assertEquals(await readBack(store, manifest), log.subarray(0, manifest.bytes));
+    }
+
+    await copyTree(store.dir, `${root}/elsewhere/checkpoints`);
+    await Deno.remove(store.dir, { recursive: true });
+    const copied = new CheckpointStore(`${root}/elsewhere/checkpoints`);
+    const manifests = await okManifests(copied);
+    assertEquals(manifests.map((m) => m.id), [second.id, first.id]);
+    for (const manifest of manifests) {
+      assertEquals(await copied.verify(manifest), []);
+      assertEquals(await readBack(copied, manifest), log.subarray(0, manifest.bytes));
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Damage
+
+Deno.test("list() reports edited and non-JSON manifests as damaged; others still load", async () => {
+  await withStore(async ({ store, logPath }) => {
+    const log = await writeLog(logPath, sessionLines(30));
+    const made: CheckpointManifest[] = [];
+    for (let n = 0; n < 4; n++) {
+      made.push(
+        await store.create(
+          createOf(logPath, log.length, { now: new Date(NOW.getTime() + n * 1000) }),
+        ),
+      );
+    }
+    const [oldest, edited, good, garbled] = made as [
+      CheckpointManifest,
+      CheckpointManifest,
+      CheckpointManifest,
+      CheckpointManifest,
+    ];
+    const editedFile = `${store.dir}/checkpoint_${edited.id}.json`;
+    const text = await Deno.readTextFile(editedFile);
+    assert(text.includes('"message_count": 30'));
+    await Deno.writeTextFile(
+      editedFile,
+      text.replace('"message_count": 30', '"message_count": 31'),
+    );
+    await Deno.writeTextFile(`${store.dir}/checkpoint_${garbled.id}.json`, '{"v": 1, "id": "');
+
+    const entries = await store.list();
+    assertEquals(entries.map((e) => [e.id, e.ok]), [
+      [garbled.id, false],
+      [good.id, true],
+      [edited.id, false],
+      [oldest.id, true],
+    ]);
+    const reasons = new Map(entries.map((e) => [e.id, e.ok ? "" : e.reason]));
+    assertEquals(reasons.get(edited.id), "manifest checksum mismatch");
+    assert(reasons.get(garbled.id)!.startsWith("manifest unreadable: "), reasons.get(garbled.id));
+
+    const latest = await store.get("latest");
+    assert(latest.ok, "latest skips the damaged newest manifest");
+    assertEquals(latest.id, good.id);
+    for (const manifest of [oldest, good]) {
+      const entry = await store.get(manifest.id);
+      assert(entry.ok);
+      assertEquals(await store.verify(entry.manifest), []);
+      assertEquals(await readBack(store, entry.manifest), log);
+    }
+    const editedInMemory = { ...good, message_count: 99 };
+    assertEquals(await store.verify(editedInMemory), [
+      "manifest checksum does not match its content",
+    ]);
+  });
+});
+
+Deno.test("list() reports a manifest whose id or version does not match its name", async () => {
+  await withStore(async ({ store, logPath }) => {
+    const log = await writeLog(logPath, sessionLines(3));
+    const manifest = await store.create(createOf(logPath, log.length, { now: NOW }));
+    const renamed = `${store.dir}/checkpoint_20200101_000000.json`;
+    await Deno.copyFile(`${store.dir}/checkpoint_${manifest.id}.json`, renamed);
+    await Deno.writeTextFile(`${store.dir}/checkpoint_20200101_000001.json`, "null");
+    const entries = await store.list();
+    assertEquals(entries.map((e) => [e.id, e.ok ? "ok" : e.reason]), [
+      [manifest.id, "ok"],
+      ["20200101_000001", "manifest is not a v1 checkpoint"],
+      ["20200101_000000", "manifest is not a v1 checkpoint"],
+    ]);
+  });
+});
+
+Deno.test("verify() reports a segment with one flipped byte and lines() refuses it", async () => {
+  await withStore(async ({ root, store, logPath }) => {
+    const random = mulberry32(testSeed("verify() flipped byte"));
+    const log = await writeLog(logPath, sessionLines(SEGMENT_RECORDS + 50));
+    const otherLog = `${root}/other.jsonl`;
+    const other = await writeLog(otherLog, sessionLines(40, { session: OTHER_SESSION }));
+    const damaged = await store.create(createOf(logPath, log.length, { now: NOW }));
+    const intact = await store.create(
+      createOf(otherLog, other.length, { now: new Date(NOW.getTime() + 1000) }),
+    );
+    const victim = damaged.segments[1]!;
+    await flipByte(segmentFile(store, victim.sha256), random.int(0, victim.bytes - 1));
+
+    assertEquals(await store.verify(damaged), [
+      `segment ${victim.sha256.slice(0, 12)} is damaged (hash mismatch)`,
+    ]);
+    const error = await assertRejects(() => readBack(store, damaged), PersistError, "damaged");
+    assertEquals(error.code, "checkpoint_damaged");
+    assertEquals(await store.verify(intact), []);
+    assertEquals(await readBack(store, intact), other);
+    assertEquals((await store.list()).map((e) => e.ok), [true, true]);
+  });
+});
+
+Deno.test("verify() reports a missing segment", async () => {
+  await withStore(async ({ store, logPath }) => {
+    const log = await writeLog(logPath, sessionLines(SEGMENT_RECORDS + 50));
+    const manifest = await store.create(createOf(logPath, log.length, { now: NOW }));
+    const gone = manifest.segments[0]!;
+    await Deno.remove(segmentFile(store, gone.sha256));
+    assertEquals(await store.verify(manifest), [`segment ${gone.sha256.slice(0, 12)} is missing`]);
+  });
+});
+
+Deno.test("lines() throws a raw NotFound, not PersistError, for a missing segment", async () => {
+  // `checkpoint show` reads lines() without verifying first, so a deleted segment ends the
+  // command as an "internal error (please report)" with exit code 70 instead of exit code 1.
+  await withStore(async ({ store, logPath }) => {
+    const log = await writeLog(logPath, sessionLines(10));
+    const manifest = await store.create(createOf(logPath, log.length, { now: NOW }));
+    await Deno.remove(segmentFile(store, manifest.segments[0]!.sha256));
+    await assertRejects(() => readBack(store, manifest), PersistError, "missing");
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Ids and leftovers
+
+Deno.test("create() gives checkpoints taken in the same second distinct ids", async () => {
+  await withStore(async ({ store, logPath }) => {
+    const log = await writeLog(logPath, sessionLines(5));
+    const ids: string[] = [];
+    for (let n = 0; n < 4; n++) {
+      ids.push((await store.create(createOf(logPath, log.length - n, { now: NOW }))).id);
+    }
+    const base = fileTimestamp(NOW);
+    assertEquals(ids, [base, `${base}_2`, `${base}_3`, `${base}_4`]);
+    assertEquals((await okManifests(store)).map((m) => m.id), [...ids].reverse());
+    assertEquals((await store.get("latest")).id, `${base}_4`);
+  });
+});
+
+Deno.test("list() sorts the 10th checkpoint of one second below the 9th", async () => {
+  // Names sort as text, so `<second>_10` lands between `<second>` and `<second>_2`, and
+  // `latest` picks the 9th checkpoint instead of the newest.
+  await withStore(async ({ store, logPath }) => {
+    const log = await writeLog(logPath, sessionLines(5));
+    const ids: string[] = [];
+    for (let n = 0; n < 11; n++) {
+      ids.push((await store.create(createOf(logPath, log.length, { now: NOW }))).id);
+    }
+    assertEquals((await store.list()).map((e) => e.id), [...ids].reverse());
+    assertEquals((await store.get("latest")).id, ids.at(-1));
+  });
+});
+
+Deno.test("get() finds latest, an exact id and a unique prefix; rejects the rest", async () => {
+  await withStore(async ({ store, logPath }) => {
+    const log = await writeLog(logPath, sessionLines(5));
+    const a = await store.create(createOf(logPath, log.length, { now: NOW }));
+    const b = await store.create(
+      createOf(logPath, log.length, { now: new Date("2026-11-26T09:00:00Z") }),
+    );
+    assertEquals((await store.get("latest")).id, b.id);
+    assertEquals((await store.get(a.id)).id, a.id);
+    assertEquals((await store.get("20261126")).id, b.id);
+    const ambiguous = await assertRejects(() => store.get("2026112"), PersistError, a.id);
+    assertEquals(ambiguous.code, "checkpoint_not_found");
+    await assertRejects(() => store.get("1999"), PersistError, 'Cannot find checkpoint "1999"');
+    const empty = new CheckpointStore(`${store.dir}/nowhere`);
+    assertEquals(await empty.list(), []);
+    await assertRejects(() => empty.get("latest"), PersistError);
+  });
+});
+
+Deno.test("leftover temporary files are not listed and the next create() removes them", async () => {
+  await withStore(async ({ store, logPath }) => {
+    const log = await writeLog(logPath, sessionLines(5));
+    const kept = await store.create(createOf(logPath, log.length, { now: NOW }));
+    const leftovers = [
+      `${store.dir}/checkpoint_20261125_150000.json.tmp-1a2b3c4d`,
+      `${store.segmentsDir}/${"ab".repeat(32)}.jsonl.tmp-5e6f7a8b`,
+    ];
+    for (const path of leftovers) await Deno.writeTextFile(path, '{"v": 1, "id": "half');
+    assertEquals((await store.list()).map((e) => e.id), [kept.id]);
+    const diskWithLeftovers = await store.diskBytes();
+
+    const next = await store.create(
+      createOf(logPath, log.length, { now: new Date(NOW.getTime() + 1000) }),
+    );
+    for (const dir of [store.dir, store.segmentsDir]) {
+      const names = await fileNames(dir);
+      assert(!names.some((name) => name.includes(".tmp-")), `left in ${dir}: ${names}`);
+    }
+    assertEquals((await okManifests(store)).map((m) => m.id), [next.id, kept.id]);
+    assert(await store.diskBytes() < diskWithLeftovers + 2048);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// remove()
+
+Deno.test("remove() deletes manifests and only the segments nobody else uses", async () => {
+  await withStore(async ({ store, logPath }) => {
+    const lines = sessionLines(SEGMENT_RECORDS + 100);
+    const log = await writeLog(logPath, lines);
+    const small = await store.create(createOf(logPath, log.length - 1000, { now: NOW }));
+    const big = await store.create(
+      createOf(logPath, log.length, { now: new Date(NOW.getTime() + 1000) }),
+    );
+    assertEquals(small.segments[0], big.segments[0]);
+    assertEquals((await fileNames(store.segmentsDir)).length, 3);
+
+    assertEquals(await store.remove([small.id]), { segmentsRemoved: 1 });
+    assertEquals((await okManifests(store)).map((m) => m.id), [big.id]);
+    assertEquals(await store.verify(big), []);
+    assertEquals(await readBack(store, big), log);
+
+    await Deno.writeTextFile(`${store.dir}/checkpoint_20200101_000000.json`, "garbage");
+    const other = await store.create(
+      createOf(logPath, 500, { now: new Date(NOW.getTime() + 2000) }),
+    );
+    assertEquals(await store.remove([big.id, other.id]), { segmentsRemoved: 0 });
+    assertEquals((await fileNames(store.segmentsDir)).length, 3, "damaged manifest: keep all");
+  });
+});
+
+Deno.test("remove() while create() runs deletes the new checkpoint's segments", async () => {
+  // The daemon prunes after an auto checkpoint outside its checkpoint queue, and the CLI's
+  // `checkpoint prune` runs beside a live daemon: remove() lists the manifests, sees the
+  // segments an in-flight create() has just written as unreferenced, and deletes them; create()
+  // then publishes a manifest whose segments are gone. A long log keeps create() busy writing
+  // segments after the first one appears, which is when remove() starts here.
+  await withStore(async ({ root, store }) => {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const older = `${root}/older_${attempt}.jsonl`;
+      const olderLog = await writeLog(older, sessionLines(20, { session: OTHER_SESSION }));
+      const doomed = await store.create(
+        createOf(older, olderLog.length, { now: new Date(NOW.getTime() + attempt * 2000) }),
+      );
+      const session = `20261125_150000_${attempt}c${attempt}d`;
+      const logPath = `${root}/session_${attempt}.jsonl`;
+      const log = await writeLog(logPath, sessionLines(12 * SEGMENT_RECORDS, { session }));
+      const before = new Set(await segmentNames(store));
+      let created = false;
+      const creating = store.create(
+        createOf(logPath, log.length, { now: new Date(NOW.getTime() + attempt * 2000 + 1000) }),
+      ).finally(() => created = true);
+      const removing = (async () => {
+        while (!created && (await segmentNames(store)).every((name) => before.has(name))) {
+          // poll until create() has written its first segment
+        }
+        return await store.remove([doomed.id]);
+      })();
+      const [manifest] = await Promise.all([creating, removing]);
+      assertEquals(await store.verify(manifest), [], `attempt ${attempt}`);
+      assertEquals(await readBack(store, manifest), log);
+    }
+  });
+});
+
+async function segmentNames(store: CheckpointStore): Promise<string[]> {
+  return (await fileNames(store.segmentsDir)).filter((name) => name.endsWith(".jsonl"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// kill -9
+
+const CHILD_SCRIPT = `
+import { CheckpointStore } from "${new URL(
+  "../../src/store/checkpoint_store.ts",
+  import.meta.url,
+)}";
+import { messageRecord } from "${new URL("../../src/enrich/mod.ts", import.meta.url)}";
+import { encodeRecordLine } from "${new URL("../../src/store/record.ts", import.meta.url)}";
+
+const [dir, logPath, session, firstSeqText] = Deno.args;
+const store = new CheckpointStore(dir);
+const encoder = new TextEncoder();
+let seq = Number(firstSeqText);
+console.log("started");
+for (let round = 0; ; round++) {
+  const lines = [];
+  for (let i = (round * 7919) % 300; i >= 0; i--) {
+    seq++;
+    const payload = JSON.stringify({ from: "claude", content: "round " + round + " seq " + seq });
+    const body = messageRecord([encoder.encode("agent.claude"), encoder.encode(payload)], {
+      seq, session, receivedAt: new Date(),
+    });
+    lines.push(encodeRecordLine(body));
+  }
+  const bytes = new Uint8Array(lines.reduce((sum, line) => sum + line.length, 0));
+  let at = 0;
+  for (const line of lines) { bytes.set(line, at); at += line.length; }
+  const file = await Deno.open(logPath, { write: true, append: true });
+  for (let written = 0; written < bytes.length;) written += await file.write(bytes.subarray(written));
+  file.close();
+  const manifest = await store.create({
+    logPath, endOffset: (await Deno.stat(logPath)).size, trigger: "auto",
+    label: "round " + round, parentCheckpoint: null,
+  });
+  console.log(manifest.id);
+}
+`;
+
+Deno.test("kill -9 while creating checkpoints never leaves a partial checkpoint visible", async () => {
+  await withStore(async ({ root, store }) => {
+    const random = mulberry32(testSeed("kill -9 during create()"));
+    const script = `${root}/checkpoint_loop.ts`;
+    await Deno.writeTextFile(script, CHILD_SCRIPT);
+    const logs = new Map<string, string>();
+    let checkpointsSeen = 0;
+    const rounds = 5;
+    for (let round = 0; round < rounds; round++) {
+      const session = `20261125_1400${String(round).padStart(2, "0")}_${round}a${round}b`;
+      const logPath = `${root}/session_${round}.jsonl`;
+      logs.set(session, logPath);
+      const messages = random.int(SEGMENT_RECORDS, 3 * SEGMENT_RECORDS);
+      await writeLog(logPath, sessionLines(messages, { session, random }));
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "--no-config",
+          script,
+          store.dir,
+          logPath,
+          session,
+          String(messages + 1),
+        ],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const stderr = new Response(child.stderr).text();
+      const stdout = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let seen = "";
+      while (!seen.includes("started\n")) {
+        const { value, done } = await stdout.read();
+        if (done) break;
+        seen += value;
+      }
+      const delayMs = random.int(0, 1500);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      child.kill("SIGKILL");
+      const status = await child.status;
+      for (;;) {
+        const { value, done } = await stdout.read();
+        if (done) break;
+        seen += value;
+      }
+      const errors = await stderr;
+      assertEquals(status.signal, "SIGKILL", `the child ended by itself: ${errors}`);
+      const created = seen.split("\n").length - 2;
+      checkpointsSeen += Math.max(0, created);
+      console.log(`round ${round}: killed after ${delayMs} ms, ${created} checkpoint(s) done`);
+      await checkEveryListedCheckpoint(store, logs);
+    }
+    assert(checkpointsSeen > 0, "no round got as far as one checkpoint: kill later");
+
+    // Any leftover temporaries go with the next create(), and everything still verifies.
+    const lastLog = [...logs.values()].at(-1)!;
+    await store.create(createOf(lastLog, (await Deno.stat(lastLog)).size));
+    for (const dir of [store.dir, store.segmentsDir]) {
+      assert(
+        !(await fileNames(dir)).some((name) => name.includes(".tmp-")),
+        `temporaries in ${dir}`,
+      );
+    }
+    await checkEveryListedCheckpoint(store, logs);
+  });
+});
+
+/** Every manifest verifies, reads back as a prefix of its log, and every segment is whole. */
+async function checkEveryListedCheckpoint(
+  store: CheckpointStore,
+  logs: ReadonlyMap<string, string>,
+): Promise<void> {
+  for (const manifest of await okManifests(store)) {
+    assertEquals(await store.verify(manifest), [], `checkpoint ${manifest.id}`);
+    const log = await Deno.readFile(logs.get(manifest.session)!);
+    assertEquals(await readBack(store, manifest), log.subarray(0, manifest.bytes));
+  }
+  for (const name of await fileNames(store.segmentsDir)) {
+    if (name.includes(".tmp-")) continue;
+    const bytes = await Deno.readFile(`${store.segmentsDir}/${name}`);
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+    const hex = [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+    assertEquals(name, `${hex}.jsonl`, "a segment's content matches its name");
+  }
+}
