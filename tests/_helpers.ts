@@ -48,10 +48,8 @@ export async function spawnCli(args: string[], logPath: string): Promise<CliProc
     stderr: "piped",
   });
   const child = command.spawn();
-  const copying = Promise.all([
-    child.stdout.pipeTo(stdoutLog.writable),
-    child.stderr.pipeTo(stderrLog.writable),
-  ]);
+  // Copy chunk by chunk with writeSync, so the files show output as soon as it is written.
+  const copying = Promise.all([pump(child.stdout, stdoutLog), pump(child.stderr, stderrLog)]);
   let status: Promise<Deno.CommandStatus> | undefined;
   return {
     child,
@@ -68,6 +66,14 @@ export async function spawnCli(args: string[], logPath: string): Promise<CliProc
       return result;
     },
   };
+}
+
+async function pump(stream: ReadableStream<Uint8Array>, file: Deno.FsFile): Promise<void> {
+  try {
+    for await (const chunk of stream) file.writeSync(chunk);
+  } finally {
+    file.close();
+  }
 }
 
 /** Runs the CLI to completion and returns its exit code and output. */

@@ -17,6 +17,7 @@ import { reindexCommand } from "./reindex_command.ts";
 import { checkpointCommand } from "./checkpoint_command.ts";
 import { diagCommand } from "./diag_command.ts";
 import { menuCommand } from "./menu_command.ts";
+import { launchCommand } from "./launch_command.ts";
 
 /** Every subcommand, in the order `--help` lists them. */
 export const COMMANDS: readonly Command[] = [
@@ -35,6 +36,7 @@ export const COMMANDS: readonly Command[] = [
   checkpointCommand,
   diagCommand,
   menuCommand,
+  launchCommand,
 ];
 
 /** The top-level `--help` text. */
