@@ -18,6 +18,7 @@ import { checkpointCommand } from "./checkpoint_command.ts";
 import { diagCommand } from "./diag_command.ts";
 import { menuCommand } from "./menu_command.ts";
 import { launchCommand } from "./launch_command.ts";
+import { hookCommand } from "./hook_command.ts";
 
 /** Every subcommand, in the order `--help` lists them. */
 export const COMMANDS: readonly Command[] = [
@@ -37,6 +38,7 @@ export const COMMANDS: readonly Command[] = [
   diagCommand,
   menuCommand,
   launchCommand,
+  hookCommand,
 ];
 
 /** The top-level `--help` text. */

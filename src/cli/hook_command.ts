@@ -1,0 +1,190 @@
+import { resolveConfig } from "../config.ts";
+import { sendControlRequest } from "../control/client.ts";
+import { UsageError } from "../errors.ts";
+import { CheckpointStore } from "../store/checkpoint_store.ts";
+import { type DataDirLayout, dataDirLayout, ensureDataDir } from "../store/data_dir.ts";
+import { isLockHeld } from "../store/data_dir_lock.ts";
+import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
+import { type Command, COMMON_HELP } from "./command.ts";
+import { spawnDetachedDaemon } from "./launch_command.ts";
+import { printError, printLine } from "./output.ts";
+
+const EVENTS: Record<string, readonly string[]> = {
+  claude: ["session-start", "session-end", "pre-compact"],
+  gemini: ["session-start", "session-end", "pre-compress"],
+};
+const HOOK_EVENT_NAMES: Record<string, string> = {
+  "session-start": "SessionStart",
+  "session-end": "SessionEnd",
+  "pre-compact": "PreCompact",
+  "pre-compress": "PreCompress",
+};
+/** The agents kill slow hooks: every step here has to fit in well under a second. */
+const CONTROL_TIMEOUT_MS = 700;
+const MAX_STDIN_BYTES = 1024 * 1024;
+
+const OPTIONS = { ...COMMON_OPTIONS, backend: { type: "string" } } as const;
+
+/** `shearwater-persist hook AGENT EVENT`: Claude Code and Gemini CLI hook handlers. */
+export const hookCommand: Command = {
+  name: "hook",
+  summary: "Claude Code / Gemini CLI hooks: session-start, session-end, pre-compact",
+  help: `Usage: shearwater-persist hook claude session-start|session-end|pre-compact
+       shearwater-persist hook gemini session-start|session-end|pre-compress
+
+For agent hook settings (see README). Reads the hook's JSON from stdin.
+  session-start   makes sure the daemon runs (starts it in the background if
+                  not) and prints a short context block: current session, last
+                  checkpoint, how to search. For Gemini, strict JSON with
+                  hookSpecificOutput.additionalContext; for Claude the same JSON.
+  session-end     asks the daemon for a session-end checkpoint
+  pre-compact,    asks the daemon for a checkpoint before the agent compacts
+  pre-compress    its context
+Every action returns within about a second; a hook never fails the agent: it
+exits 0 and reports problems on stderr.
+
+Options:
+  --backend ADDR     broker backend for a daemon it starts
+${COMMON_HELP}
+`,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs("hook", args, OPTIONS, true);
+    if (values.help) {
+      console.log(this.help);
+      return 0;
+    }
+    const [agent, event] = positionals;
+    if (!agent || !EVENTS[agent] || !event || !EVENTS[agent]!.includes(event)) {
+      throw new UsageError(
+        `Unknown hook "${positionals.join(" ")}": use claude ${EVENTS.claude!.join("|")} ` +
+          `or gemini ${EVENTS.gemini!.join("|")}`,
+      );
+    }
+    const config = resolveConfig({
+      dataDir: values["data-dir"],
+      configFile: values.config,
+      backend: values.backend,
+    });
+    const layout = dataDirLayout(config.dataDir);
+    const input = await readHookInput();
+    try {
+      if (event === "session-start") {
+        const context = await sessionStart(layout, config.backend, input);
+        printLine(JSON.stringify({
+          hookSpecificOutput: { hookEventName: "SessionStart", additionalContext: context },
+        }));
+      } else {
+        const trigger = event === "session-end" ? "session-end" : "manual";
+        const label = event === "session-end"
+          ? `${agent} session end`
+          : `before ${agent} ${event === "pre-compact" ? "compaction" : "compression"}`;
+        const note = await askForCheckpoint(layout, trigger, label);
+        printError(`shearwater-persist: ${note}`);
+        printLine(agent === "gemini" ? "{}" : JSON.stringify({ suppressOutput: true }));
+      }
+    } catch (error) {
+      // A hook must never break the agent: report and succeed.
+      printError(`shearwater-persist hook ${HOOK_EVENT_NAMES[event]}: ${(error as Error).message}`);
+      printLine("{}");
+    }
+    return 0;
+  },
+};
+
+/** The hook payload, or {} when stdin is empty, not JSON, or a terminal. */
+async function readHookInput(): Promise<Record<string, unknown>> {
+  if (Deno.stdin.isTerminal()) return {};
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of Deno.stdin.readable) {
+    chunks.push(chunk);
+    total += chunk.length;
+    if (total > MAX_STDIN_BYTES) break;
+  }
+  const text = new TextDecoder().decode(concat(chunks));
+  if (text.trim() === "") return {};
+  try {
+    const parsed = JSON.parse(text);
+    return typeof parsed === "object" && parsed !== null ? parsed : {};
+  } catch {
+    printError("shearwater-persist: hook input was not JSON; going on without it");
+    return {};
+  }
+}
+
+async function sessionStart(
+  layout: DataDirLayout,
+  backend: string,
+  input: Record<string, unknown>,
+): Promise<string> {
+  await ensureDataDir(layout.root);
+  let daemonLine: string;
+  let status: Record<string, unknown> | undefined;
+  try {
+    const answer = await sendControlRequest(layout.controlSocket, { cmd: "status" }, {
+      timeoutMs: CONTROL_TIMEOUT_MS,
+    });
+    status = answer.ok ? answer.status as Record<string, unknown> : undefined;
+    daemonLine = `Recording is on (daemon PID ${status?.pid}).`;
+  } catch {
+    if (await isLockHeld(layout.lockFile)) {
+      daemonLine = "A daemon holds the data dir but did not answer in time.";
+    } else {
+      const pid = spawnDetachedDaemon(layout, backend);
+      daemonLine = `Recording started (daemon PID ${pid}, log ${layout.root}/daemon.log).`;
+    }
+  }
+  const newest = (await new CheckpointStore(layout.checkpointsDir).list()).find((e) => e.ok);
+  const checkpointLine = newest?.ok
+    ? `Last checkpoint: ${newest.id} (${newest.manifest.message_count} messages, ` +
+      `"${newest.manifest.label ?? newest.manifest.title}").`
+    : "No checkpoints yet.";
+  const sessionLine = status
+    ? `Current bus session: ${status.session} (${status.received} messages received since the daemon started).`
+    : "";
+  const agentSession = typeof input.session_id === "string"
+    ? ` Agent session ${input.session_id}.`
+    : "";
+  return [
+    `Shearwater persistence: every bus message is recorded in ${layout.root}/.${agentSession}`,
+    daemonLine,
+    sessionLine,
+    checkpointLine,
+    'Find earlier conversation: `shearwater-persist search "words"` (--sender, --since 2h),',
+    "`shearwater-persist recent 20`, `shearwater-persist show SEQ`;",
+    "checkpoints: `shearwater-persist checkpoint list` / `checkpoint load ID`.",
+  ].filter((line) => line !== "").join("\n");
+}
+
+async function askForCheckpoint(
+  layout: DataDirLayout,
+  trigger: string,
+  label: string,
+): Promise<string> {
+  const request = sendControlRequest(layout.controlSocket, { cmd: "checkpoint", trigger, label }, {
+    timeoutMs: 60_000,
+  });
+  // The daemon finishes the checkpoint even if this hook has to return first.
+  const timeout = new Promise<"late">((resolve) =>
+    setTimeout(() => resolve("late"), CONTROL_TIMEOUT_MS)
+  );
+  try {
+    const answer = await Promise.race([request, timeout]);
+    if (answer === "late") return `checkpoint "${label}" requested (still being written)`;
+    return answer.ok
+      ? `checkpoint ${(answer.checkpoint as { id: string }).id} saved (${label})`
+      : `checkpoint not saved: ${answer.error}`;
+  } catch (error) {
+    return `no checkpoint: ${(error as Error).message}`;
+  }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
