@@ -35,8 +35,8 @@ export const hookCommand: Command = {
 For agent hook settings (see README). Reads the hook's JSON from stdin.
   session-start   makes sure the daemon runs (starts it in the background if
                   not) and prints a short context block: current session, last
-                  checkpoint, how to search. For Gemini, strict JSON with
-                  hookSpecificOutput.additionalContext; for Claude the same JSON.
+                  checkpoint, how to search, as strict JSON in
+                  hookSpecificOutput.additionalContext (both agents).
   session-end     asks the daemon for a session-end checkpoint
   pre-compact,    asks the daemon for a checkpoint before the agent compacts
   pre-compress    its context

@@ -90,15 +90,18 @@ Deno.test({
       const unknown = await runCli(["hook", "gemini", "pre-compact", ...flags]);
       assertEquals(unknown.code, 2);
     } finally {
-      const holder = await readLockHolder(`${dataDir}/daemon.lock`);
-      if (holder) {
-        try {
-          Deno.kill(holder.pid, "SIGKILL");
-        } catch (error) {
-          if (!(error instanceof Deno.errors.NotFound)) throw error;
-        }
-      }
+      await killLockHolder(`${dataDir}/daemon.lock`);
       await dir.cleanup();
     }
   },
 });
+
+async function killLockHolder(lockPath: string): Promise<void> {
+  const holder = await readLockHolder(lockPath);
+  if (!holder) return;
+  try {
+    Deno.kill(holder.pid, "SIGKILL");
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error; // already gone
+  }
+}
