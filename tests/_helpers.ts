@@ -6,6 +6,7 @@ import * as zmq from "zeromq";
 import { RUN_PERMISSIONS } from "../src/cli/self_command.ts";
 import { sendControlRequest } from "../src/control/client.ts";
 import { checkRecordLine, type LogRecord } from "../src/store/record.ts";
+import { readLockHolder } from "../src/store/data_dir_lock.ts";
 
 /** Absolute path of main.ts. */
 export const MAIN_PATH = new URL("../main.ts", import.meta.url).pathname;
@@ -216,4 +217,15 @@ export function messagesOn(records: LogRecord[], topic: string): LogRecord[] {
 export async function tempDir(prefix: string): Promise<{ path: string; cleanup(): Promise<void> }> {
   const path = await Deno.makeTempDir({ prefix: `shearwater_${prefix}_` });
   return { path, cleanup: () => Deno.remove(path, { recursive: true }) };
+}
+
+/** SIGKILLs whoever holds a lock file (a daemon started detached by the code under test). */
+export async function killLockHolder(lockPath: string): Promise<void> {
+  const holder = await readLockHolder(lockPath);
+  if (!holder) return;
+  try {
+    Deno.kill(holder.pid, "SIGKILL");
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error; // already gone
+  }
 }

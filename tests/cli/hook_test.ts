@@ -1,7 +1,14 @@
 import { assert, assertEquals } from "../_assert.ts";
 import { RUN_PERMISSIONS } from "../../src/cli/self_command.ts";
-import { readLockHolder } from "../../src/store/data_dir_lock.ts";
-import { brokerEndpoints, daemonStatus, MAIN_PATH, runCli, tempDir, waitFor } from "../_helpers.ts";
+import {
+  brokerEndpoints,
+  daemonStatus,
+  killLockHolder,
+  MAIN_PATH,
+  runCli,
+  tempDir,
+  waitFor,
+} from "../_helpers.ts";
 
 const NO_SANITIZE = { sanitizeOps: false, sanitizeResources: false } as const;
 const FIXTURES = new URL("../fixtures/hooks/", import.meta.url).pathname;
@@ -95,13 +102,3 @@ Deno.test({
     }
   },
 });
-
-async function killLockHolder(lockPath: string): Promise<void> {
-  const holder = await readLockHolder(lockPath);
-  if (!holder) return;
-  try {
-    Deno.kill(holder.pid, "SIGKILL");
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error; // already gone
-  }
-}

@@ -1,11 +1,11 @@
 import * as zmq from "zeromq";
 import { assert, assertEquals } from "../_assert.ts";
 import { startBroker } from "../../src/broker.ts";
-import { readLockHolder } from "../../src/store/data_dir_lock.ts";
 import {
   brokerEndpoints,
   connectPublisher,
   daemonStatus,
+  killLockHolder,
   readRecords,
   runCli,
   spawnCli,
@@ -14,16 +14,6 @@ import {
 } from "../_helpers.ts";
 
 const NO_SANITIZE = { sanitizeOps: false, sanitizeResources: false } as const;
-
-async function killDaemonOf(dataDir: string): Promise<void> {
-  const holder = await readLockHolder(`${dataDir}/daemon.lock`);
-  if (!holder) return;
-  try {
-    Deno.kill(holder.pid, "SIGKILL");
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error; // already gone
-  }
-}
 
 Deno.test({
   name: "launch starts the daemon on an agent, restarts it when killed, checkpoints and stops it",
@@ -97,7 +87,7 @@ Deno.test({
     } finally {
       publisher.close();
       await launcher.kill();
-      await killDaemonOf(dataDir);
+      await killLockHolder(`${dataDir}/daemon.lock`);
       await broker.stop();
       await dir.cleanup();
     }
