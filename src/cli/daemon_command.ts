@@ -2,6 +2,7 @@ import { resolveConfig, type SyncMode } from "../config.ts";
 import { runDaemon } from "../daemon.ts";
 import { createFileLogger, createJsonLogger, type LogLevel } from "../logger.ts";
 import { integerFlag, parseCommandArgs } from "./args.ts";
+import { parentDir } from "../store/data_dir.ts";
 import type { Command } from "./command.ts";
 
 const OPTIONS = {
@@ -92,6 +93,9 @@ the data dir.
       checkpointMinutes: integerFlag("checkpoint-minutes", values["checkpoint-minutes"]),
       checkpointKeep: integerFlag("checkpoint-keep", values["checkpoint-keep"]),
     });
+    if (values["log-file"]) {
+      await Deno.mkdir(parentDir(values["log-file"]), { recursive: true, mode: 0o700 });
+    }
     const logger = values["log-file"]
       ? createFileLogger(values["log-file"], { component: "daemon", level: config.logLevel })
       : createJsonLogger({ component: "daemon", level: config.logLevel });

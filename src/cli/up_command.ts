@@ -6,12 +6,16 @@ import { type Command, COMMON_HELP } from "./command.ts";
 import { printError, printLine, styler } from "./output.ts";
 import { selfCommand } from "./self_command.ts";
 import { menuCommand } from "./menu_command.ts";
+import { runDemo } from "../demo.ts";
+import { DaemonNotRunningError } from "../errors.ts";
+import { askDaemon } from "./daemon_link.ts";
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
   frontend: { type: "string" },
   backend: { type: "string" },
   "no-menu": { type: "boolean" },
+  demo: { type: "boolean" },
 } as const;
 
 /** `shearwater-persist up`: broker (if none is reachable) + daemon, in the foreground. */
@@ -30,6 +34,8 @@ Options:
   --frontend ADDR    broker XSUB endpoint (default tcp://127.0.0.1:5559)
   --backend ADDR     broker XPUB endpoint (default tcp://127.0.0.1:5560)
   --no-menu          do not show the recovery menu
+  --demo             also run two simulated agents that talk for a while, then
+                     save a checkpoint: see recording, search and recovery work
 ${COMMON_HELP}
 
 Exit codes: 0 stopped by Ctrl+C/SIGTERM, 1 a child process failed.
@@ -71,9 +77,12 @@ Exit codes: 0 stopped by Ctrl+C/SIGTERM, 1 a child process failed.
         config.dataDir,
         "--backend",
         config.backend,
+        "--log-file",
+        `${config.dataDir}/daemon.log`,
       ]);
       children.push({ name: "daemon", child });
       printLine(`Daemon      started, PID ${child.pid}, recording into ${config.dataDir}/`);
+      printLine(`            (its log: ${config.dataDir}/daemon.log)`);
     }
     const stopAll = () => {
       for (const { child } of children.toReversed()) {
@@ -86,6 +95,7 @@ Exit codes: 0 stopped by Ctrl+C/SIGTERM, 1 a child process failed.
     };
     Deno.addSignalListener("SIGINT", stopAll);
     Deno.addSignalListener("SIGTERM", stopAll);
+    if (values.demo) await runDemoSession(config);
     if (Deno.stdin.isTerminal() && Deno.stdout.isTerminal() && !values["no-menu"]) {
       // The blueprint's startup screen: choose a checkpoint or a new session, then record on.
       await menuCommand.run([
@@ -114,6 +124,36 @@ Exit codes: 0 stopped by Ctrl+C/SIGTERM, 1 a child process failed.
     return failed ? 1 : 0;
   },
 };
+
+async function runDemoSession(config: { frontend: string; backend: string; dataDir: string }) {
+  const layout = dataDirLayout(config.dataDir);
+  await waitForDaemon(layout);
+  await runDemo({
+    frontend: config.frontend,
+    backend: config.backend,
+    messages: 16,
+    intervalMs: 250,
+    say: (line) => printLine(line),
+  });
+  await new Promise((resolve) => setTimeout(resolve, 500)); // last messages become durable
+  const answer = await askDaemon(layout, { cmd: "checkpoint", label: "demo conversation" });
+  const checkpoint = answer.checkpoint as { id: string; message_count: number };
+  printLine(`Demo: checkpoint ${checkpoint.id} saved (${checkpoint.message_count} messages).`);
+  printLine('Try: shearwater-persist search "disk full", recent, checkpoint list.');
+}
+
+async function waitForDaemon(layout: ReturnType<typeof dataDirLayout>): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      await askDaemon(layout, { cmd: "status" }, { timeoutMs: 1000 });
+      return;
+    } catch (error) {
+      if (!(error instanceof DaemonNotRunningError) || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
 
 function spawnSelf(args: string[]): Deno.ChildProcess {
   const [command, ...rest] = selfCommand(args);
