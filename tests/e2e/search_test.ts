@@ -270,3 +270,27 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "reindex while the daemon records: its indexer pauses, then follows the rebuilt index",
+  ...NO_SANITIZE,
+  async fn() {
+    const dir = await tempDir("reindex_live");
+    const dataDir = `${dir.path}/data`;
+    const daemon = await record(dataDir, conversation());
+    try {
+      const reindex = await cliJson(["reindex", "--data-dir", dataDir]);
+      assertEquals(reindex.code, 0);
+      assert((reindex.json.records as number) >= 60, JSON.stringify(reindex.json));
+      await waitFor("the daemon's indexer to take the index back", async () => {
+        const index = (await daemonStatus(dataDir))?.index as { state: string; lag: number };
+        return index?.state === "indexing" && index.lag === 0;
+      });
+      const found = await cliJson(["search", "zebra*", "--data-dir", dataDir, "-n", "100"]);
+      assertEquals((found.json.results as unknown[]).length, 60);
+    } finally {
+      await daemon.kill();
+      await dir.cleanup();
+    }
+  },
+});
