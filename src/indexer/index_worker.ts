@@ -60,7 +60,11 @@ async function run(dataDir: string, logLevel: LogLevel): Promise<void> {
         if (writer.rebuiltBecause) {
           logger.warn("index_rebuilding", { reason: writer.rebuiltBecause });
         }
-        indexer = new LogIndexer(layout, writer.index, { logger, shouldStop: () => stopping });
+        indexer = new LogIndexer(layout, writer.index, {
+          logger,
+          shouldStop: () => stopping,
+          onBatch: (lastSeq) => self.postMessage({ type: "progress", lastSeq }),
+        });
       } catch (error) {
         if (!(error instanceof DataDirBusyError)) throw error;
         self.postMessage({ type: "waiting", reason: error.message });

@@ -88,7 +88,11 @@ export class IndexWorkerHandle {
   #onMessage(message: { type: string; lastSeq?: number; reason?: string; message?: string }) {
     switch (message.type) {
       case "progress":
-        this.#state = { state: "indexing", lastSeq: message.lastSeq ?? 0, detail: null };
+        this.#state = {
+          state: "indexing",
+          lastSeq: Math.max(this.#state.lastSeq, message.lastSeq ?? 0),
+          detail: null,
+        };
         break;
       case "waiting":
         this.#state = { ...this.#state, state: "waiting", detail: message.reason ?? null };

@@ -29,6 +29,8 @@ export interface LogIndexerOptions {
   readonly onProgress?: (progress: CatchUpProgress) => void;
   /** Checked between batches; true stops the pass early (the index stays consistent). */
   readonly shouldStop?: () => boolean;
+  /** Called after each committed batch with the highest seq it indexed. */
+  readonly onBatch?: (lastSeq: number) => void;
 }
 
 const DEFAULT_BATCH_SIZE = 5000;
@@ -197,6 +199,7 @@ export class LogIndexer {
         lastLength: lastEntry?.length ?? last?.lastLength ?? 0,
       };
       this.#index.applyBatch(progress, batch);
+      if (lastEntry) this.#options.onBatch?.(lastEntry.seq);
       last = progress;
       onBatch(indexedBytes - batchStart, batch.length);
       batch = [];
@@ -216,6 +219,8 @@ export class LogIndexer {
         },
       })
     ) {
+      // A pass ends at the size seen when it began, so a growing log cannot keep it going.
+      if (placed.offset + placed.length > file.size) break;
       batch.push({ ...indexEntryOf(placed.record), offset: placed.offset, length: placed.length });
       indexedBytes = placed.offset + placed.length;
       if (batch.length >= batchSize) {
