@@ -19,10 +19,12 @@ import { ratePerSecond, summarizeLatency } from "./_stats.ts";
 /** `--sync` modes compared: group commit (b) and fsync per message (c). */
 export type SyncMode = "interval" | "always";
 
-interface StatusCounters {
+/** The part of the daemon's `status` answer the bench reads. */
+export interface StatusCounters {
   readonly seq: number;
   readonly durable_seq: number;
   readonly received: number;
+  readonly index?: { readonly state: string; readonly last_seq: number } | null;
 }
 
 const START_TIMEOUT_MS = 20_000;
@@ -38,9 +40,10 @@ export async function runDaemonScenario(
   context: BenchContext,
   options: { messages: number; payloadBytes: number; syncMode: SyncMode },
 ): Promise<ScenarioResult> {
-  const dataDir = `${context.tempDir}/daemon-${options.syncMode}-${options.payloadBytes}`;
+  const name = `daemon-${options.syncMode}-${options.payloadBytes}`;
+  const dataDir = `${context.tempDir}/${name}`;
   const layout = dataDirLayout(dataDir);
-  const child = await spawnDaemon(context, dataDir, options);
+  const child = await spawnDaemon(context, dataDir, { name, syncMode: options.syncMode });
   try {
     const baseReceived = await prepareDaemon(context, child, layout.controlSocket);
     const poller = StatusPoller.start(layout.controlSocket, context.pollIntervalMs);
@@ -60,13 +63,17 @@ export async function runDaemonScenario(
   }
 }
 
-async function spawnDaemon(
+/**
+ * Creates `dataDir` and starts the daemon on it in a child process named `name` (its output
+ * goes to `<tempDir>/<name>.stdout|stderr`, its CPU profile under `<profileDir>/<name>`).
+ */
+export async function spawnDaemon(
   context: BenchContext,
   dataDir: string,
-  options: { payloadBytes: number; syncMode: SyncMode },
+  options: { name: string; syncMode: SyncMode },
 ): Promise<BenchChild> {
   await Deno.mkdir(dataDir);
-  const name = `daemon-${options.syncMode}-${options.payloadBytes}`;
+  const name = options.name;
   const profile = context.profileDir
     ? ["--cpu-prof", `--cpu-prof-dir=${context.profileDir}/${name}`]
     : [];
@@ -93,7 +100,7 @@ async function spawnDaemon(
  * Waits for the control socket, warms the link up, and lets the warm-up records become durable.
  * Returns the daemon's `received` count before the burst.
  */
-async function prepareDaemon(
+export async function prepareDaemon(
   context: BenchContext,
   child: BenchChild,
   socketPath: string,
@@ -114,7 +121,7 @@ async function prepareDaemon(
 }
 
 /** The daemon's counters; undefined while its control socket is not up yet. */
-async function readStatus(
+export async function readStatus(
   child: BenchChild,
   socketPath: string,
 ): Promise<StatusCounters | undefined> {
@@ -156,7 +163,7 @@ async function waitForDurable(
 }
 
 /** Asks the daemon to stop and waits for its exit; false if it had to be killed. */
-async function stopDaemon(child: BenchChild, socketPath: string): Promise<boolean> {
+export async function stopDaemon(child: BenchChild, socketPath: string): Promise<boolean> {
   const answer = await sendControlRequest(socketPath, { cmd: "stop" });
   if (!answer.ok) throw new Error(`Cannot stop the daemon: ${answer.error}`);
   if (!(await child.waitForExit(STOP_TIMEOUT_MS))) return false;

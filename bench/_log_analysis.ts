@@ -1,4 +1,4 @@
-import { DATA_TOPIC, parsePayload } from "./_payload.ts";
+import { DATA_TOPIC, parsePayload, type PayloadStamp } from "./_payload.ts";
 
 /** What the daemon's log says about one timed burst. */
 export interface LogAnalysis {
@@ -25,6 +25,8 @@ export interface AnalyseOptions {
   readonly expected: number;
   /** When a record seq was first observed durable; undefined if never. */
   readonly durableAtMs: (recordSeq: number) => number | undefined;
+  /** Called for each timed message found, with its record seq and its payload's stamp. */
+  readonly onTimedRecord?: (recordSeq: number, stamp: PayloadStamp) => void;
 }
 
 interface MessageRecord {
@@ -68,6 +70,7 @@ export async function analyseDaemonLog(
     firstReceivedMs ??= receivedMs;
     lastReceivedMs = receivedMs;
     lastRecordSeq = Math.max(lastRecordSeq, record.seq);
+    options.onTimedRecord?.(record.seq, payload);
     const durableAtMs = options.durableAtMs(record.seq);
     if (durableAtMs !== undefined) latencies.push(durableAtMs - payload.sentAtMs);
   }

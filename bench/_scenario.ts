@@ -1,6 +1,12 @@
 import type * as zmq from "zeromq";
 import { sleep } from "./_async.ts";
-import { DATA_TOPIC, makePayload, wallClockMs, WARMUP_TOPIC } from "./_payload.ts";
+import {
+  DATA_TOPIC,
+  makePayload,
+  type PayloadStamp,
+  wallClockMs,
+  WARMUP_TOPIC,
+} from "./_payload.ts";
 import type { PollerStopped } from "./_status_poller.ts";
 import type { LatencySummary } from "./_stats.ts";
 
@@ -72,20 +78,26 @@ const WARMUP_TIMEOUT_MS = 20_000;
 
 /**
  * Publishes `messages` stamped payloads of `payloadBytes` on {@link DATA_TOPIC}, as fast as
- * ZeroMQ takes them or paced at the context's rate.
+ * ZeroMQ takes them or paced at the context's rate. `payload`, when given, makes each payload
+ * instead (it must carry the stamp, as {@link makePayload} does).
  */
 export async function publishBurst(
   context: BenchContext,
-  options: { messages: number; payloadBytes: number },
+  options: {
+    messages: number;
+    payloadBytes: number;
+    payload?: (stamp: PayloadStamp) => string;
+  },
 ): Promise<Burst> {
+  const payloadOf = options.payload ??
+    ((stamp: PayloadStamp) => makePayload(stamp, options.payloadBytes));
   const startMs = wallClockMs();
   const gapMs = context.ratePerSecond ? 1000 / context.ratePerSecond : 0;
   for (let seq = 0; seq < options.messages; seq++) {
     const aheadMs = startMs + seq * gapMs - wallClockMs();
     // Timers are only good to about 1 ms: at high rates messages leave in small clumps.
     if (aheadMs >= 1) await sleep(aheadMs, context.signal);
-    const payload = makePayload({ seq, sentAtMs: wallClockMs() }, options.payloadBytes);
-    await context.publisher.send([DATA_TOPIC, payload]);
+    await context.publisher.send([DATA_TOPIC, payloadOf({ seq, sentAtMs: wallClockMs() })]);
     if (context.signal?.aborted) throw context.signal.reason;
   }
   return { startMs, endMs: wallClockMs() };

@@ -39,3 +39,30 @@ export function ratePerSecond(
   if (fromMs === undefined || toMs === undefined || toMs <= fromMs) return undefined;
   return messages / ((toMs - fromMs) / 1000);
 }
+
+/** Summary of a sample with p95 instead of p99, for small samples (a few hundred queries). */
+export interface SpreadSummary {
+  readonly count: number;
+  readonly p50Ms: number;
+  readonly p95Ms: number;
+  readonly maxMs: number;
+}
+
+/**
+ * Nearest-rank p50, p95 and max of `samplesMs`; undefined for an empty sample.
+ *
+ * @example
+ * ```ts
+ * summarizeSpread([1, 2, 3]); // { count: 3, p50Ms: 2, p95Ms: 3, maxMs: 3 }
+ * ```
+ */
+export function summarizeSpread(samplesMs: ArrayLike<number>): SpreadSummary | undefined {
+  if (samplesMs.length === 0) return undefined;
+  const sorted = Float64Array.from(samplesMs).sort();
+  return {
+    count: sorted.length,
+    p50Ms: percentile(sorted, 50),
+    p95Ms: percentile(sorted, 95),
+    maxMs: sorted[sorted.length - 1]!,
+  };
+}

@@ -39,11 +39,23 @@ export class StatusPoller {
     });
   }
 
-  /** Starts polling `socketPath`, sleeping `intervalMs` between answers. */
-  static start(socketPath: string, intervalMs: number): StatusPoller {
+  /**
+   * Starts polling `socketPath`, sleeping `intervalMs` between answers; with `indexPath`, each
+   * poll also reads the highest seq in that index.db.
+   */
+  static start(
+    socketPath: string,
+    intervalMs: number,
+    options: { indexPath?: string } = {},
+  ): StatusPoller {
     const url = new URL("./_status_poller_worker.ts", import.meta.url);
     const poller = new StatusPoller(new Worker(url.href, { type: "module" }));
-    const request: PollerRequest = { type: "start", socketPath, intervalMs };
+    const request: PollerRequest = {
+      type: "start",
+      socketPath,
+      intervalMs,
+      indexPath: options.indexPath,
+    };
     poller.#worker.postMessage(request);
     return poller;
   }
@@ -77,12 +89,35 @@ export class StatusPoller {
 
   /** Wall-clock ms at which `durable_seq >= seq` was first observed; undefined if never. */
   durableAtMs(seq: number): number | undefined {
+    return this.#firstAtMs(seq, "durableSeq");
+  }
+
+  /** Wall-clock ms at which the daemon's `index.last_seq >= seq` was first observed. */
+  indexedAtMs(seq: number): number | undefined {
+    return this.#firstAtMs(seq, "indexedSeq");
+  }
+
+  /** Wall-clock ms at which a reader of index.db first saw a seq >= `seq` (needs `indexPath`). */
+  searchableAtMs(seq: number): number | undefined {
+    return this.#firstAtMs(seq, "searchableSeq");
+  }
+
+  /** Every change observed, oldest first. */
+  get observations(): readonly Observation[] {
+    return this.#observations;
+  }
+
+  /** Binary search: each of these counters only grows from one observation to the next. */
+  #firstAtMs(
+    seq: number,
+    field: "durableSeq" | "indexedSeq" | "searchableSeq",
+  ): number | undefined {
     const observations = this.#observations;
     let low = 0;
     let high = observations.length;
     while (low < high) {
       const middle = (low + high) >>> 1;
-      if (observations[middle]!.durableSeq >= seq) high = middle;
+      if (observations[middle]![field] >= seq) high = middle;
       else low = middle + 1;
     }
     return observations[low]?.atMs;

@@ -5,18 +5,26 @@
  * publisher's burst in the main thread cannot delay the observations.
  *
  * Protocol: receives {@link PollerRequest}s; posts an {@link Observation} whenever `seq`,
- * `durable_seq` or `received` changed, and {@link PollerStopped} after a `stop`.
+ * `durable_seq`, `received`, `index.last_seq` or (with `indexPath`) the highest seq readable
+ * in index.db changed, and {@link PollerStopped} after a `stop`.
  *
  * @module
  */
 import { sendControlRequest } from "../src/control/client.ts";
 import { PersistError } from "../src/errors.ts";
+import { SqliteIndex } from "../src/store/sqlite_index.ts";
 import { sleep } from "./_async.ts";
 import { wallClockMs } from "./_payload.ts";
 
 /** Messages the main thread sends. */
 export type PollerRequest =
-  | { readonly type: "start"; readonly socketPath: string; readonly intervalMs: number }
+  | {
+    readonly type: "start";
+    readonly socketPath: string;
+    readonly intervalMs: number;
+    /** When set, each poll also reads the highest seq in this index.db, read-only. */
+    readonly indexPath?: string;
+  }
   | { readonly type: "stop" };
 
 /** One status answer, stamped with the wall-clock time it arrived. */
@@ -26,6 +34,10 @@ export interface Observation {
   readonly seq: number;
   readonly durableSeq: number;
   readonly received: number;
+  /** The daemon's `index.last_seq` (0 without an indexer). */
+  readonly indexedSeq: number;
+  /** Highest seq a reader of index.db sees; 0 when not polled or not readable yet. */
+  readonly searchableSeq: number;
 }
 
 /** Posted once polling ended. */
@@ -50,10 +62,14 @@ self.onmessage = (event: MessageEvent<PollerRequest>) => {
     stopRequested = true;
     return;
   }
-  poll(request.socketPath, request.intervalMs).then((stopped) => self.postMessage(stopped));
+  poll(request).then((stopped) => self.postMessage(stopped));
 };
 
-async function poll(socketPath: string, intervalMs: number): Promise<PollerStopped> {
+async function poll(
+  request: Extract<PollerRequest, { type: "start" }>,
+): Promise<PollerStopped> {
+  const { socketPath, intervalMs } = request;
+  const reader = request.indexPath === undefined ? undefined : new IndexReader(request.indexPath);
   let polls = 0;
   let failures = 0;
   let totalRoundTripMs = 0;
@@ -61,7 +77,7 @@ async function poll(socketPath: string, intervalMs: number): Promise<PollerStopp
   let last: Observation | undefined;
   while (!stopRequested) {
     const sentAt = performance.now();
-    const observation = await observe(socketPath);
+    const observation = await observe(socketPath, reader);
     const roundTripMs = performance.now() - sentAt;
     polls++;
     totalRoundTripMs += roundTripMs;
@@ -73,22 +89,33 @@ async function poll(socketPath: string, intervalMs: number): Promise<PollerStopp
     }
     await sleep(intervalMs);
   }
+  reader?.close();
   const meanRoundTripMs = totalRoundTripMs / (polls || 1);
   return { type: "stopped", polls, failures, meanRoundTripMs, maxRoundTripMs };
 }
 
-async function observe(socketPath: string): Promise<Observation | undefined> {
+async function observe(
+  socketPath: string,
+  reader: IndexReader | undefined,
+): Promise<Observation | undefined> {
   try {
     const answer = await sendControlRequest(socketPath, { cmd: "status" }, { timeoutMs: 30_000 });
     const atMs = wallClockMs();
     if (!answer.ok) return undefined;
-    const status = answer.status as { seq: number; durable_seq: number; received: number };
+    const status = answer.status as {
+      seq: number;
+      durable_seq: number;
+      received: number;
+      index?: { last_seq?: number } | null;
+    };
     return {
       type: "observation",
       atMs,
       seq: status.seq,
       durableSeq: status.durable_seq,
       received: status.received,
+      indexedSeq: status.index?.last_seq ?? 0,
+      searchableSeq: reader?.lastSeq() ?? 0,
     };
   } catch (error) {
     // A daemon briefly unreachable is a failed poll, counted; the main thread notices a dead
@@ -102,5 +129,39 @@ async function observe(socketPath: string): Promise<Observation | undefined> {
 
 function changed(last: Observation | undefined, next: Observation): boolean {
   return last === undefined || last.seq !== next.seq || last.durableSeq !== next.durableSeq ||
-    last.received !== next.received;
+    last.received !== next.received || last.indexedSeq !== next.indexedSeq ||
+    last.searchableSeq !== next.searchableSeq;
+}
+
+/** Reads the highest indexed seq straight from index.db, as a search would see it. */
+class IndexReader {
+  readonly #path: string;
+  #index: SqliteIndex | undefined;
+  #lastSeq = 0;
+
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  /** The highest seq in the index; the last value seen while the index cannot be read. */
+  lastSeq(): number {
+    try {
+      this.#index ??= SqliteIndex.open(this.#path, { readOnly: true });
+      this.#lastSeq = Math.max(this.#lastSeq, this.#index.lastSeq());
+    } catch (error) {
+      // Not created yet, or locked for a moment: keep the last value and reopen next time.
+      if (!(error instanceof PersistError) && !isSqliteError(error)) throw error;
+      this.close();
+    }
+    return this.#lastSeq;
+  }
+
+  close(): void {
+    this.#index?.close();
+    this.#index = undefined;
+  }
+}
+
+function isSqliteError(error: unknown): boolean {
+  return (error as { code?: unknown })?.code === "ERR_SQLITE_ERROR";
 }

@@ -4,7 +4,11 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { formatIndexReport } from "./_index_report.ts";
 import { formatRecorderReport } from "./_report.ts";
+import { defaultIndexBenchOptions, type IndexBenchOptions, runIndexBench } from "./index_bench.ts";
+import { runCheckpointBench } from "./checkpoint_bench.ts";
+import { formatCheckpointReport } from "./_checkpoint_report.ts";
 import {
   defaultRecorderCases,
   type RecorderBenchCase,
@@ -13,25 +17,46 @@ import {
 
 const HELP = `Usage: deno task bench [-- options]
 
-Runs the recorder benchmark: N messages of 200 B and 4 KB through the bundled broker to
-(a) a bare ZeroMQ subscriber, (b) the daemon (group commit), (c) the daemon with --sync always.
+Runs two benchmarks, one after the other:
+
+recorder  N messages of 200 B and 4 KB through the bundled broker to (a) a bare ZeroMQ
+          subscriber, (b) the daemon (group commit), (c) the daemon with --sync always.
+index     a generated month of agent chat (1,000,000 messages of about 300 B): reindex
+          rate against a plain FTS5 insert, index size, search latency in process and as
+          whole commands, and how far the daemon's indexer trails a 20,000 msg/s stream.
 
 Options:
-  --quick          short bursts (5000 / 2000 / 1000 messages), done in seconds
-  --json           print a machine-readable summary on stdout instead of the table
-  --small N        messages for (a) and (b) at 200 B (default 100000)
-  --large N        messages for (a) and (b) at 4 KB (default 20000)
-  --always N       messages for (c) at each size (default 5000)
-  --rate N         publish at most N messages/s (default: as fast as ZeroMQ takes them)
-  --poll-ms MS     pause between status polls of the daemon (default 1)
-  --profile DIR    write V8 CPU profiles of each daemon child under DIR
-  -h, --help       show this help
+  --only NAME          run only one benchmark: recorder, index or checkpoint
+  --quick              small sizes, done in about a minute (recorder: 5000 / 2000 / 1000
+                       messages; index: 50000 messages, 10 command runs, 3 s stream)
+  --json               print machine-readable results on stdout instead of the report: one
+                       object per benchmark ({"bench": "recorder" | "index", ...}), an array
+                       of both when both run
+  --profile DIR        write V8 CPU profiles of each daemon child under DIR (the reindex runs
+                       in the bench process: profile it with "deno run --cpu-prof bench/main.ts")
 
-Progress goes to stderr. Exit codes: 0 done (targets may still MISS), 1 failure, 2 bad arguments.
+Recorder options:
+  --small N            messages for (a) and (b) at 200 B (default 100000)
+  --large N            messages for (a) and (b) at 4 KB (default 20000)
+  --always N           messages for (c) at each size (default 5000)
+  --rate N             publish at most N messages/s (default: as fast as ZeroMQ takes them)
+  --poll-ms MS         pause between status polls of the daemon (default 1; index: 5)
+
+Index options:
+  --index-messages N   messages in the generated logs (default 1000000)
+  --stream-rate N      messages/s of the live stream (default 20000)
+  --stream-seconds S   length of the live stream (default 10)
+
+  -h, --help           show this help
+
+Progress goes to stderr. The machine is usually shared: compare ratios within a run rather than
+absolute figures across runs. Exit codes: 0 done (targets may still MISS), 1 failure, 2 bad
+arguments.
 `;
 
 const OPTIONS = {
   help: { type: "boolean", short: "h" },
+  only: { type: "string" },
   quick: { type: "boolean" },
   json: { type: "boolean" },
   small: { type: "string" },
@@ -40,7 +65,13 @@ const OPTIONS = {
   rate: { type: "string" },
   "poll-ms": { type: "string" },
   profile: { type: "string" },
+  "index-messages": { type: "string" },
+  "stream-rate": { type: "string" },
+  "stream-seconds": { type: "string" },
 } as const;
+
+const BENCHES = ["recorder", "index", "checkpoint"] as const;
+type BenchName = typeof BENCHES[number];
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
 
@@ -57,24 +88,28 @@ async function main(args: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  let cases: RecorderBenchCase[];
-  let pollIntervalMs: number | undefined;
-  let ratePerSecond: number | undefined;
+  let settings: Settings;
   try {
-    cases = benchCases(values);
-    pollIntervalMs = wholeNumber("poll-ms", values["poll-ms"]);
-    ratePerSecond = wholeNumber("rate", values.rate);
+    settings = {
+      benches: selectedBenches(values.only),
+      cases: benchCases(values),
+      pollIntervalMs: wholeNumber("poll-ms", values["poll-ms"]),
+      ratePerSecond: wholeNumber("rate", values.rate),
+      index: indexOptions(values),
+    };
   } catch (error) {
     if (error instanceof UsageError) return usageFailure(error.message);
     throw error;
   }
-  return await run(values, { cases, pollIntervalMs, ratePerSecond });
+  return await run(values, settings);
 }
 
 interface Settings {
+  readonly benches: readonly BenchName[];
   readonly cases: RecorderBenchCase[];
   readonly pollIntervalMs: number | undefined;
   readonly ratePerSecond: number | undefined;
+  readonly index: IndexBenchOptions;
 }
 
 async function run(values: Values, settings: Settings): Promise<number> {
@@ -82,30 +117,99 @@ async function run(values: Values, settings: Settings): Promise<number> {
   const onInterrupt = () => abort.abort(new Error("Cannot finish the bench: interrupted"));
   const signals = ["SIGINT", "SIGTERM"] as const;
   for (const signal of signals) Deno.addSignalListener(signal, onInterrupt);
+  const common = {
+    profileDir: values.profile,
+    signal: abort.signal,
+    progress: (line: string) => console.error(line),
+  };
+  const results: Record<string, unknown>[] = [];
+  let failed = false;
   try {
-    const result = await runRecorderBench({
-      ...settings,
-      profileDir: values.profile,
-      signal: abort.signal,
-      progress: (line) => console.error(line),
-    });
-    console.log(
-      values.json
-        ? JSON.stringify(
-          { bench: "recorder", quick: values.quick ?? false, ...result },
-          (_key, value) => value ?? null, // keep absent figures visible as null
-          2,
-        )
-        : formatRecorderReport(result),
-    );
-    return 0;
-  } catch (error) {
-    // An interruption is expected: its message is enough. Anything else shows its stack.
-    console.error(abort.signal.aborted ? `error: ${(error as Error).message}` : error);
-    return 1;
+    for (const bench of settings.benches) {
+      if (abort.signal.aborted) break;
+      try {
+        const { result, report } = bench === "recorder"
+          ? await runRecorder(settings, common)
+          : bench === "index"
+          ? await runIndex(settings, common)
+          : await runCheckpoint(values.quick ?? false, common);
+        if (values.json) results.push({ bench, quick: values.quick ?? false, ...result });
+        else console.log(report + "\n");
+      } catch (error) {
+        failed = true;
+        // An interruption is expected: its message is enough. Anything else shows its stack.
+        if (abort.signal.aborted) console.error(`error: ${(error as Error).message}`);
+        else console.error(`error: the ${bench} bench failed:`, error);
+      }
+    }
+    if (values.json && results.length > 0) {
+      console.log(JSON.stringify(
+        results.length === 1 ? results[0] : results,
+        (_key, value) => value ?? null, // keep absent figures visible as null
+        2,
+      ));
+    }
+    return failed ? 1 : 0;
   } finally {
     for (const signal of signals) Deno.removeSignalListener(signal, onInterrupt);
   }
+}
+
+type Common = {
+  profileDir: string | undefined;
+  signal: AbortSignal;
+  progress: (line: string) => void;
+};
+
+async function runRecorder(settings: Settings, common: Common) {
+  const result = await runRecorderBench({
+    cases: settings.cases,
+    pollIntervalMs: settings.pollIntervalMs,
+    ratePerSecond: settings.ratePerSecond,
+    ...common,
+  });
+  return { result, report: formatRecorderReport(result) };
+}
+
+async function runIndex(settings: Settings, common: Common) {
+  const result = await runIndexBench({
+    ...settings.index,
+    pollIntervalMs: settings.pollIntervalMs,
+    ...common,
+  });
+  return { result, report: formatIndexReport(result) };
+}
+
+async function runCheckpoint(quick: boolean, common: Common) {
+  const result = await runCheckpointBench({
+    quick,
+    json: false,
+    print: false,
+    signal: common.signal,
+    progress: common.progress,
+  });
+  return { result, report: formatCheckpointReport(result) };
+}
+
+function selectedBenches(only: string | undefined): readonly BenchName[] {
+  if (only === undefined) return BENCHES;
+  const bench = BENCHES.find((name) => name === only);
+  if (!bench) {
+    throw new UsageError(`Invalid --only "${only}": expected ${BENCHES.join(" or ")}`);
+  }
+  return [bench];
+}
+
+function indexOptions(values: Values): IndexBenchOptions {
+  const defaults = defaultIndexBenchOptions(values.quick ?? false);
+  return {
+    ...defaults,
+    messages: wholeNumber("index-messages", values["index-messages"]) ?? defaults.messages,
+    streamRatePerSecond: wholeNumber("stream-rate", values["stream-rate"]) ??
+      defaults.streamRatePerSecond,
+    streamSeconds: wholeNumber("stream-seconds", values["stream-seconds"]) ??
+      defaults.streamSeconds,
+  };
 }
 
 function benchCases(values: Values): RecorderBenchCase[] {

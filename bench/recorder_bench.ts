@@ -5,9 +5,8 @@
  *
  * @module
  */
-import * as zmq from "zeromq";
-import { startBroker } from "../src/broker.ts";
-import { CleanupStack, freePorts } from "./_async.ts";
+import { CleanupStack } from "./_async.ts";
+import { createBenchContext } from "./_bench_context.ts";
 import { runDaemonScenario } from "./_daemon_scenario.ts";
 import type { BenchContext, ScenarioResult } from "./_scenario.ts";
 import { runSubscriberScenario } from "./_subscriber_scenario.ts";
@@ -49,9 +48,6 @@ export interface RecorderBenchResult {
   readonly ratePerSecond: number | undefined;
 }
 
-/** Publisher (and broker) high-water mark: nothing is dropped before the receivers. */
-const PUBLISHER_HWM = 1_000_000;
-
 /**
  * The default cases: 200 B and 4 KB payloads; `quick` uses short bursts that finish in seconds.
  *
@@ -88,7 +84,7 @@ export async function runRecorderBench(
 ): Promise<RecorderBenchResult> {
   const cleanup = new CleanupStack();
   try {
-    const context = await setUp(options, cleanup);
+    const context = await createBenchContext(options, cleanup);
     const scenarios: ScenarioResult[] = [];
     for (const benchCase of options.cases) {
       scenarios.push(...await runCase(context, benchCase));
@@ -104,30 +100,6 @@ export async function runRecorderBench(
   } finally {
     await cleanup.run();
   }
-}
-
-async function setUp(options: RecorderBenchOptions, cleanup: CleanupStack): Promise<BenchContext> {
-  const tempDir = await Deno.makeTempDir({ prefix: "shearwater-bench-" });
-  cleanup.defer(`remove "${tempDir}"`, () => Deno.remove(tempDir, { recursive: true }));
-  const [frontendPort, backendPort] = freePorts(2);
-  const frontend = `tcp://127.0.0.1:${frontendPort}`;
-  const backend = `tcp://127.0.0.1:${backendPort}`;
-  const broker = await startBroker({ frontend, backend });
-  cleanup.defer("stop the broker", () => broker.stop());
-  const publisher = new zmq.Publisher({ sendHighWaterMark: PUBLISHER_HWM, linger: 0 });
-  cleanup.defer("close the publisher", () => publisher.close());
-  publisher.connect(frontend);
-  return {
-    repoRoot: decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, ""),
-    tempDir,
-    backend,
-    publisher,
-    pollIntervalMs: options.pollIntervalMs ?? 1,
-    ratePerSecond: options.ratePerSecond,
-    profileDir: options.profileDir,
-    signal: options.signal,
-    progress: options.progress ?? (() => {}),
-  };
 }
 
 async function runCase(context: BenchContext, benchCase: RecorderBenchCase) {

@@ -1,0 +1,454 @@
+/**
+ * The checkpoint benchmark: how long a checkpoint of a 1k / 10k / 100k-message session takes
+ * against the naive design (copy the whole log, fsync) in the same run; how much disk 100
+ * checkpoints of one growing session use against 100 full copies; and how fast
+ * `checkpoint list` answers with 1,000 checkpoints, in process and as a whole command.
+ *
+ * @module
+ */
+import { CheckpointStore } from "../src/store/checkpoint_store.ts";
+import { fileTimestamp } from "../src/store/data_dir.ts";
+import { checkCheckpointTargets, formatCheckpointReport } from "./_checkpoint_report.ts";
+import { SessionLogWriter, writeSessionLog } from "./_checkpoint_session.ts";
+import {
+  copyLogDurably,
+  type ListCommandTiming,
+  spreadOf,
+  timeListCommand,
+  timeMs,
+  type TimingSpread,
+} from "./_checkpoint_timing.ts";
+import type { TargetCheck } from "./_targets.ts";
+
+export type { TargetCheck } from "./_targets.ts";
+export type { ListCommandTiming, TimingSpread } from "./_checkpoint_timing.ts";
+
+/** Options for {@link runCheckpointBench}. */
+export interface CheckpointBenchOptions {
+  /** Smaller sizes (1k / 5k / 10k messages, 20 growing checkpoints, 200 listed). */
+  readonly quick: boolean;
+  /** Print the figures as JSON (`{"bench": "checkpoint", ...}`) instead of the report. */
+  readonly json: boolean;
+  /** Aborting stops the run between steps; the temp folder is removed all the same. */
+  readonly signal?: AbortSignal;
+  /** Receives progress lines; default: stderr. */
+  readonly progress?: (line: string) => void;
+  /** Print the report or JSON on stdout; default true (false: only return the figures). */
+  readonly print?: boolean;
+}
+
+/** The sizes one run uses; see {@link checkpointBenchSizes}. */
+export interface CheckpointBenchSizes {
+  /** Messages of the sessions checkpointed once each, by a fresh store. */
+  readonly sessionMessages: readonly number[];
+  /** Checkpoints (and copies) timed per session size; the median is reported. */
+  readonly createRuns: number;
+  /** Checkpoints of the growing session, one every `growingStepMessages` appended messages. */
+  readonly growingCheckpoints: number;
+  readonly growingStepMessages: number;
+  /** Checkpoints in the store that `list` reads, all of one small session. */
+  readonly listedCheckpoints: number;
+  readonly listedSessionMessages: number;
+  /** Timed `store.list()` calls and whole-command runs. */
+  readonly listRuns: number;
+  readonly commandRuns: number;
+}
+
+/** One session size: a checkpoint by a fresh store against a durable copy of the log. */
+export interface CreationResult {
+  readonly messages: number;
+  readonly logBytes: number;
+  /** Median of the timed checkpoints, each by a fresh store (no segment reuse). */
+  readonly createMs: number;
+  readonly createRunsMs: readonly number[];
+  /** Median of the timed durable copies of the whole log. */
+  readonly copyMs: number;
+  readonly copyRunsMs: readonly number[];
+  /** createMs / copyMs. */
+  readonly createToCopy: number;
+  /** store.diskBytes() after one checkpoint: manifest + segments. */
+  readonly diskBytes: number;
+  readonly diskToLog: number;
+  readonly segments: number;
+  /** message_count of the manifest: equals `messages` when nothing was skipped. */
+  readonly checkpointMessages: number;
+}
+
+/** Checkpoints of one session taken while it grows. */
+export interface GrowingResult {
+  readonly checkpoints: number;
+  readonly stepMessages: number;
+  readonly messages: number;
+  readonly finalLogBytes: number;
+  readonly totalCreateMs: number;
+  readonly perCheckpoint: TimingSpread | undefined;
+  /** p50 of the first and of the last tenth of the checkpoints: flat when reuse works. */
+  readonly firstTenthP50Ms: number;
+  readonly lastTenthP50Ms: number;
+  /** Sum of the log sizes at each checkpoint: what a full copy per checkpoint would store. */
+  readonly fullCopiesBytes: number;
+  readonly diskBytes: number;
+  readonly diskToFullCopies: number;
+  readonly diskToFinalLog: number;
+  /** Estimate of a full copy per checkpoint: fullCopiesBytes at the largest size's copy rate. */
+  readonly estimatedCopiesMs: number | undefined;
+  /** totalCreateMs / estimatedCopiesMs. */
+  readonly createToEstimatedCopies: number | undefined;
+  /** Segments the last manifest lists, and those files in segments/. */
+  readonly lastManifestSegments: number;
+  readonly segmentFiles: number;
+  /** store.list() of these checkpoints (manifests with many segments each), p50 of 5. */
+  readonly listP50Ms: number;
+  readonly meanManifestBytes: number;
+  /** Checkpoints whose message_count differed from the messages appended. */
+  readonly miscounted: number;
+}
+
+/** `checkpoint list` against a store of many checkpoints. */
+export interface ListingResult {
+  readonly checkpoints: number;
+  readonly sessionMessages: number;
+  readonly setupSeconds: number;
+  /** Create time p50 of the first and the last tenth: create() lists the store first. */
+  readonly createFirstTenthP50Ms: number;
+  readonly createLastTenthP50Ms: number;
+  readonly inProcess: TimingSpread | undefined;
+  /** Entries store.list() returned, and how many of them were ok. */
+  readonly listed: number;
+  readonly listedOk: number;
+  readonly meanManifestBytes: number;
+  readonly commands: ListCommandTiming;
+}
+
+/** Everything one run measured. */
+export interface CheckpointBenchResult {
+  readonly quick: boolean;
+  /** 1, 5 and 15-minute load averages before and after the run (the machine is often shared). */
+  readonly loadBefore: readonly number[] | undefined;
+  readonly loadAfter: readonly number[] | undefined;
+  readonly sizes: CheckpointBenchSizes;
+  readonly creation: readonly CreationResult[];
+  readonly growing: GrowingResult;
+  readonly listing: ListingResult;
+  readonly targets: readonly TargetCheck[];
+}
+
+const SESSION_START_MS = Date.parse("2026-11-25T13:31:07.000Z");
+const CHECKPOINT_START_MS = Date.parse("2026-11-26T09:00:00.000Z");
+
+/**
+ * The default sizes: sessions of 1k / 10k / 100k messages, 100 checkpoints 1,000 messages apart,
+ * 1,000 listed checkpoints; `quick` uses 1k / 5k / 10k, 20 checkpoints and 200 listed.
+ *
+ * @example
+ * ```ts
+ * checkpointBenchSizes(true).sessionMessages; // [1000, 5000, 10000]
+ * ```
+ */
+export function checkpointBenchSizes(quick: boolean): CheckpointBenchSizes {
+  return {
+    sessionMessages: quick ? [1_000, 5_000, 10_000] : [1_000, 10_000, 100_000],
+    createRuns: 3,
+    growingCheckpoints: quick ? 20 : 100,
+    growingStepMessages: 1_000,
+    listedCheckpoints: quick ? 200 : 1_000,
+    listedSessionMessages: 20,
+    listRuns: 10,
+    commandRuns: 5,
+  };
+}
+
+/**
+ * Runs the checkpoint benchmark, prints the report (or JSON) on stdout and returns the figures.
+ * Targets that are missed are reported, not thrown. The temp folder is gone when it returns or
+ * throws.
+ *
+ * @example
+ * ```ts
+ * const result = await runCheckpointBench({ quick: true, json: false });
+ * console.log(result.creation.at(-1)?.createMs);
+ * ```
+ */
+export async function runCheckpointBench(
+  options: CheckpointBenchOptions,
+): Promise<CheckpointBenchResult> {
+  const sizes = checkpointBenchSizes(options.quick);
+  const progress = options.progress ?? ((line: string) => console.error(line));
+  const tempDir = await Deno.makeTempDir({ prefix: "shearwater-checkpoint-bench-" });
+  try {
+    const loadBefore = loadAverage();
+    const context = { tempDir, sizes, progress, signal: options.signal };
+    const creation: CreationResult[] = [];
+    for (const messages of sizes.sessionMessages) {
+      creation.push(await measureCreation(context, messages));
+    }
+    const growing = await measureGrowing(context, creation.at(-1));
+    const listing = await measureListing(context);
+    const partial = {
+      quick: options.quick,
+      loadBefore,
+      loadAfter: loadAverage(),
+      sizes,
+      creation,
+      growing,
+      listing,
+    };
+    const result = { ...partial, targets: checkCheckpointTargets(partial) };
+    if (options.print === false) return result;
+    if (options.json) {
+      console.log(JSON.stringify(
+        { bench: "checkpoint", ...result },
+        (_key, value) => value ?? null, // keep absent figures visible as null
+        2,
+      ));
+    } else console.log(formatCheckpointReport(result));
+    return result;
+  } finally {
+    await Deno.remove(tempDir, { recursive: true });
+  }
+}
+
+interface Context {
+  readonly tempDir: string;
+  readonly sizes: CheckpointBenchSizes;
+  readonly progress: (line: string) => void;
+  readonly signal: AbortSignal | undefined;
+}
+
+async function measureCreation(context: Context, messages: number): Promise<CreationResult> {
+  context.signal?.throwIfAborted();
+  const dir = `${context.tempDir}/session_${messages}`;
+  await Deno.mkdir(dir);
+  const logPath = `${dir}/current_session.jsonl`;
+  context.progress(`checkpoint of ${count(messages)} messages: writing the session…`);
+  const logBytes = await writeSessionLog(logPath, messages, sessionOptions(messages));
+  const createRunsMs: number[] = [];
+  const copyRunsMs: number[] = [];
+  let first: { diskBytes: number; segments: number; messages: number } | undefined;
+  // Copy and checkpoint alternate, so that noise on a shared machine hits both alike.
+  for (let run = 0; run < context.sizes.createRuns; run++) {
+    context.signal?.throwIfAborted();
+    const copy = `${dir}/copy_${run}.jsonl`;
+    copyRunsMs.push(await timeMs(() => copyLogDurably(logPath, copy)));
+    await Deno.remove(copy);
+    const store = new CheckpointStore(`${dir}/checkpoints_${run}`);
+    let manifest: Awaited<ReturnType<CheckpointStore["create"]>> | undefined;
+    createRunsMs.push(
+      await timeMs(async () => {
+        manifest = await store.create({
+          logPath,
+          endOffset: logBytes,
+          trigger: "manual",
+          label: null,
+          parentCheckpoint: null,
+        });
+      }),
+    );
+    first ??= {
+      diskBytes: await store.diskBytes(),
+      segments: manifest!.segments.length,
+      messages: manifest!.message_count,
+    };
+    await Deno.remove(store.dir, { recursive: true });
+  }
+  await Deno.remove(dir, { recursive: true });
+  const createMs = median(createRunsMs);
+  const copyMs = median(copyRunsMs);
+  context.progress(
+    `  ${count(messages)} messages: checkpoint ${createMs.toFixed(0)} ms, copy ` +
+      `${copyMs.toFixed(0)} ms`,
+  );
+  return {
+    messages,
+    logBytes,
+    createMs,
+    createRunsMs,
+    copyMs,
+    copyRunsMs,
+    createToCopy: createMs / copyMs,
+    diskBytes: first!.diskBytes,
+    diskToLog: first!.diskBytes / logBytes,
+    segments: first!.segments,
+    checkpointMessages: first!.messages,
+  };
+}
+
+async function measureGrowing(
+  context: Context,
+  largest: CreationResult | undefined,
+): Promise<GrowingResult> {
+  const { growingCheckpoints: checkpoints, growingStepMessages: step } = context.sizes;
+  const dir = `${context.tempDir}/growing`;
+  await Deno.mkdir(dir);
+  const store = new CheckpointStore(`${dir}/checkpoints`);
+  const writer = await SessionLogWriter.create(
+    `${dir}/current_session.jsonl`,
+    sessionOptions(checkpoints * step + 1),
+  );
+  context.progress(
+    `growing session: ${checkpoints} checkpoints, one every ${count(step)} messages…`,
+  );
+  const timesMs: number[] = [];
+  let fullCopiesBytes = 0;
+  let miscounted = 0;
+  let lastManifestSegments = 0;
+  try {
+    for (let i = 1; i <= checkpoints; i++) {
+      context.signal?.throwIfAborted();
+      await writer.append(step);
+      fullCopiesBytes += writer.bytes;
+      let manifest: Awaited<ReturnType<CheckpointStore["create"]>> | undefined;
+      timesMs.push(
+        await timeMs(async () => {
+          manifest = await store.create({
+            logPath: writer.path,
+            endOffset: writer.bytes,
+            trigger: "auto",
+            label: null,
+            parentCheckpoint: null,
+            now: new Date(CHECKPOINT_START_MS + i * 1000),
+          });
+        }),
+      );
+      if (manifest!.message_count !== writer.messages) miscounted++;
+      lastManifestSegments = manifest!.segments.length;
+      if (i % Math.max(1, Math.floor(checkpoints / 5)) === 0) {
+        context.progress(`  ${i}/${checkpoints}: ${timesMs.at(-1)!.toFixed(0)} ms`);
+      }
+    }
+  } finally {
+    writer.close();
+  }
+  const diskBytes = await store.diskBytes();
+  const listMs: number[] = [];
+  for (let run = 0; run < 5; run++) listMs.push(await timeMs(() => store.list()));
+  const tenth = Math.max(1, Math.floor(checkpoints / 10));
+  const copyBytesPerMs = largest ? largest.logBytes / largest.copyMs : undefined;
+  const estimatedCopiesMs = copyBytesPerMs ? fullCopiesBytes / copyBytesPerMs : undefined;
+  const totalCreateMs = timesMs.reduce((sum, ms) => sum + ms, 0);
+  const result: GrowingResult = {
+    checkpoints,
+    stepMessages: step,
+    messages: writer.messages,
+    finalLogBytes: writer.bytes,
+    totalCreateMs,
+    perCheckpoint: spreadOf(timesMs),
+    firstTenthP50Ms: median(timesMs.slice(0, tenth)),
+    lastTenthP50Ms: median(timesMs.slice(-tenth)),
+    fullCopiesBytes,
+    diskBytes,
+    diskToFullCopies: diskBytes / fullCopiesBytes,
+    diskToFinalLog: diskBytes / writer.bytes,
+    estimatedCopiesMs,
+    createToEstimatedCopies: estimatedCopiesMs ? totalCreateMs / estimatedCopiesMs : undefined,
+    lastManifestSegments,
+    segmentFiles: await countFiles(store.segmentsDir),
+    listP50Ms: median(listMs),
+    meanManifestBytes: (diskBytes - await folderBytes(store.segmentsDir)) / checkpoints,
+    miscounted,
+  };
+  await Deno.remove(dir, { recursive: true });
+  return result;
+}
+
+async function measureListing(context: Context): Promise<ListingResult> {
+  const { listedCheckpoints: checkpoints, listedSessionMessages: messages } = context.sizes;
+  const dataDir = `${context.tempDir}/listing`;
+  await Deno.mkdir(dataDir);
+  const logPath = `${dataDir}/current_session.jsonl`;
+  const logBytes = await writeSessionLog(logPath, messages, sessionOptions(messages + 2));
+  const store = new CheckpointStore(`${dataDir}/checkpoints`);
+  context.progress(`checkpoint list: creating ${count(checkpoints)} checkpoints…`);
+  const started = performance.now();
+  const createMs: number[] = [];
+  for (let i = 0; i < checkpoints; i++) {
+    if (i % 100 === 0) context.signal?.throwIfAborted();
+    createMs.push(
+      await timeMs(() =>
+        store.create({
+          logPath,
+          endOffset: logBytes,
+          trigger: "auto",
+          label: null,
+          parentCheckpoint: null,
+          now: new Date(CHECKPOINT_START_MS + i * 1000),
+        })
+      ),
+    );
+  }
+  const setupSeconds = (performance.now() - started) / 1000;
+  const tenth = Math.max(1, Math.floor(checkpoints / 10));
+  context.progress(`  created in ${setupSeconds.toFixed(1)} s; timing store.list()…`);
+  let entries = await store.list(); // untimed: fills the page cache like any earlier command
+  const listMs: number[] = [];
+  for (let run = 0; run < context.sizes.listRuns; run++) {
+    listMs.push(await timeMs(async () => entries = await store.list()));
+  }
+  context.progress(`  timing ${context.sizes.commandRuns} runs of the whole command…`);
+  const commands = await timeListCommand({
+    repoRoot: repoRoot(),
+    dataDir,
+    runs: context.sizes.commandRuns,
+    signal: context.signal,
+  });
+  const manifestsBytes = await store.diskBytes() - await folderBytes(store.segmentsDir);
+  return {
+    checkpoints,
+    sessionMessages: messages,
+    setupSeconds,
+    createFirstTenthP50Ms: median(createMs.slice(0, tenth)),
+    createLastTenthP50Ms: median(createMs.slice(-tenth)),
+    inProcess: spreadOf(listMs),
+    listed: entries.length,
+    listedOk: entries.filter((entry) => entry.ok).length,
+    meanManifestBytes: manifestsBytes / checkpoints,
+    commands,
+  };
+}
+
+/** A distinct session id per scenario (the seed differs by size). */
+function sessionOptions(seed: number) {
+  const suffix = (seed * 0x9e37 & 0xffff).toString(16).padStart(4, "0");
+  return {
+    session: `${fileTimestamp(new Date(SESSION_START_MS))}_${suffix}`,
+    startMs: SESSION_START_MS,
+    seed,
+  };
+}
+
+async function countFiles(dir: string): Promise<number> {
+  let files = 0;
+  for await (const entry of Deno.readDir(dir)) if (entry.isFile) files++;
+  return files;
+}
+
+async function folderBytes(dir: string): Promise<number> {
+  let total = 0;
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isFile) total += (await Deno.stat(`${dir}/${entry.name}`)).size;
+  }
+  return total;
+}
+
+/** The load averages, or undefined without --allow-sys. */
+function loadAverage(): number[] | undefined {
+  try {
+    return Deno.loadavg();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) return undefined;
+    throw error;
+  }
+}
+
+function median(samplesMs: readonly number[]): number {
+  return spreadOf(samplesMs)?.p50Ms ?? Number.NaN;
+}
+
+function count(n: number): string {
+  return Math.round(n).toLocaleString("en-US");
+}
+
+/** The repository root: the command runs from here so deno.json and node_modules are found. */
+function repoRoot(): string {
+  return decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
+}

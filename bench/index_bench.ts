@@ -1,0 +1,308 @@
+/**
+ * The search-index benchmark: a generated month of agent chat (N messages over several
+ * sessions) rebuilt with `reindex`'s code path, compared with a plain FTS5 insert in the same
+ * run; index size against log size; search latency in process and as whole `search` commands;
+ * and how far the daemon's indexer trails a paced live stream.
+ *
+ * @module
+ */
+import { indexPath } from "../src/indexer/open_index.ts";
+import { refreshIndex } from "../src/indexer/refresh.ts";
+import { silentLogger } from "../src/logger.ts";
+import { dataDirLayout } from "../src/store/data_dir.ts";
+import { SqliteIndex } from "../src/store/sqlite_index.ts";
+import { CleanupStack } from "./_async.ts";
+import { createBenchContext } from "./_bench_context.ts";
+import { type CommandTiming, timeCommands } from "./_command_timing.ts";
+import { MessageCorpus, seededRandom } from "./_corpus.ts";
+import { type FtsBaseline, measureFtsBaseline } from "./_fts_baseline.ts";
+import { type IndexLagResult, runIndexLagScenario } from "./_index_lag_scenario.ts";
+import { checkIndexTargets } from "./_index_targets.ts";
+import { type GeneratedLogs, generateLogs } from "./_log_generator.ts";
+import type { BenchContext } from "./_scenario.ts";
+import {
+  buildFilterQueries,
+  buildTextQueries,
+  type QueryTiming,
+  type TextQueryTiming,
+  timeFilterQueries,
+  timeTextQueries,
+} from "./_search_timing.ts";
+import type { TargetCheck } from "./_targets.ts";
+
+export type { TargetCheck } from "./_targets.ts";
+
+/** Options for {@link runIndexBench}; {@link defaultIndexBenchOptions} fills in the sizes. */
+export interface IndexBenchOptions {
+  /** Messages in the generated logs. */
+  readonly messages: number;
+  /** Full-text queries and filtered searches timed in process (each). */
+  readonly queries: number;
+  /** Runs of each whole command (`--version`, text search, filtered search). */
+  readonly commandRuns: number;
+  /** Live stream for the indexing-lag scenario: rate and length. */
+  readonly streamRatePerSecond: number;
+  readonly streamSeconds: number;
+  /** Sessions the logs are split into (all but the last archived); default 5. */
+  readonly sessions?: number;
+  /** Days the logs' `received_at` spans; default 30. */
+  readonly spanDays?: number;
+  /** Seed of the generated text and queries; default 42. */
+  readonly seed?: number;
+  /** Pause between status polls during the stream; default 5. */
+  readonly pollIntervalMs?: number;
+  /** When set, the daemon child writes a V8 CPU profile under it. */
+  readonly profileDir?: string;
+  /** Aborting stops the run; children and temp files are cleaned up all the same. */
+  readonly signal?: AbortSignal;
+  /** Receives progress lines; default: none. */
+  readonly progress?: (line: string) => void;
+}
+
+/** How the index was rebuilt and how big it is. */
+export interface ReindexResult {
+  readonly records: number;
+  readonly seconds: number;
+  /** Message records per second (session events not counted). */
+  readonly messagesPerSecond: number;
+  readonly indexBytes: number;
+  /** index.db-wal (and -shm) left after the build; usually 0 (checkpointed on close). */
+  readonly walBytes: number;
+  /** (index + wal) / log bytes. */
+  readonly sizeRatio: number;
+}
+
+/** Everything one run measured. */
+export interface IndexBenchResult {
+  readonly seed: number;
+  readonly logs: Omit<GeneratedLogs, "phrases"> & { readonly messagesPerSecond: number };
+  readonly reindex: ReindexResult;
+  readonly baseline: FtsBaseline;
+  /** Reindex msgs/s over baseline rows/s. */
+  readonly reindexToBaseline: number;
+  readonly search: {
+    readonly text: TextQueryTiming;
+    readonly filtered: QueryTiming;
+    /** A few of the full-text queries, to show what was asked. */
+    readonly examples: readonly string[];
+  };
+  readonly commands: CommandTiming;
+  readonly stream: IndexLagResult & {
+    readonly ratePerSecond: number;
+    readonly seconds: number;
+  };
+  readonly targets: readonly TargetCheck[];
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The default sizes: 1,000,000 messages, 200 queries, 20 command runs, a 10 s stream at
+ * 20,000 msg/s; `quick` uses 50,000 messages, 10 command runs and a 3 s stream.
+ *
+ * @example
+ * ```ts
+ * const result = await runIndexBench(defaultIndexBenchOptions(true));
+ * ```
+ */
+export function defaultIndexBenchOptions(quick: boolean): IndexBenchOptions {
+  return {
+    messages: quick ? 50_000 : 1_000_000,
+    queries: 200,
+    commandRuns: quick ? 10 : 20,
+    streamRatePerSecond: 20_000,
+    streamSeconds: quick ? 3 : 10,
+  };
+}
+
+/**
+ * Runs the index benchmark and returns the figures with target checks. Every child process and
+ * temp folder it made is gone when it returns or throws.
+ *
+ * @example
+ * ```ts
+ * const result = await runIndexBench({ ...defaultIndexBenchOptions(true), progress: console.error });
+ * console.log(result.reindex.messagesPerSecond);
+ * ```
+ */
+export async function runIndexBench(options: IndexBenchOptions): Promise<IndexBenchResult> {
+  const cleanup = new CleanupStack();
+  try {
+    const context = await createBenchContext({
+      pollIntervalMs: options.pollIntervalMs ?? 5,
+      ratePerSecond: options.streamRatePerSecond,
+      profileDir: options.profileDir,
+      signal: options.signal,
+      progress: options.progress,
+    }, cleanup);
+    const seed = options.seed ?? 42;
+    const dataDir = `${context.tempDir}/logs`;
+    const { phrases, ...logs } = await generate(context, dataDir, options, seed);
+    const reindex = await rebuild(context, dataDir, logs);
+    const baseline = await baselineInsert(context, options.messages, seed);
+    const search = await timeSearches(context, dataDir, { ...logs, phrases }, options, seed);
+    context.progress(`whole commands, ${options.commandRuns} runs of each…`);
+    const commands = await timeCommands({
+      repoRoot: context.repoRoot,
+      dataDir,
+      textQueries: search.textQueries,
+      filterQueries: search.filterQueries,
+      runs: options.commandRuns,
+      signal: context.signal,
+    });
+    await Deno.remove(dataDir, { recursive: true });
+    const stream = await streamWhileRecording(context, options, seed);
+    const result = {
+      seed,
+      logs,
+      reindex,
+      baseline,
+      reindexToBaseline: reindex.messagesPerSecond / baseline.rowsPerSecond,
+      search: search.timing,
+      commands,
+      stream,
+    };
+    return { ...result, targets: checkIndexTargets(result) };
+  } finally {
+    await cleanup.run();
+  }
+}
+
+async function generate(
+  context: BenchContext,
+  dataDir: string,
+  options: IndexBenchOptions,
+  seed: number,
+): Promise<GeneratedLogs & { readonly messagesPerSecond: number }> {
+  context.progress(`generating ${options.messages} messages (seed ${seed})…`);
+  const logs = await generateLogs(dataDir, {
+    messages: options.messages,
+    sessions: options.sessions ?? 5,
+    spanMs: (options.spanDays ?? 30) * DAY_MS,
+    endMs: Date.now(),
+    corpus: new MessageCorpus({ seed }),
+    signal: context.signal,
+    progress: context.progress,
+  });
+  return { ...logs, messagesPerSecond: logs.messages / logs.seconds };
+}
+
+async function rebuild(
+  context: BenchContext,
+  dataDir: string,
+  logs: { readonly messages: number; readonly bytes: number },
+): Promise<ReindexResult> {
+  context.progress("reindex (refreshIndex, fresh: true)…");
+  const layout = dataDirLayout(dataDir);
+  let reportedTenths = 0;
+  const started = performance.now();
+  const result = await refreshIndex(layout, {
+    logger: silentLogger,
+    fresh: true,
+    onProgress: (update) => {
+      // Called between committed batches: the index stays consistent if this throws.
+      if (context.signal?.aborted) throw context.signal.reason;
+      const tenths = Math.floor(10 * update.bytesDone / Math.max(1, update.bytesTotal));
+      if (tenths <= reportedTenths) return;
+      reportedTenths = tenths;
+      const seconds = (performance.now() - started) / 1000;
+      context.progress(
+        `  reindexed ${tenths * 10}%, ${Math.round(update.records / seconds)} records/s`,
+      );
+    },
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const path = indexPath(layout);
+  const indexBytes = await sizeOf(path);
+  const walBytes = (await sizeOf(`${path}-wal`)) + (await sizeOf(`${path}-shm`));
+  return {
+    records: result.records,
+    seconds,
+    messagesPerSecond: logs.messages / seconds,
+    indexBytes,
+    walBytes,
+    sizeRatio: (indexBytes + walBytes) / logs.bytes,
+  };
+}
+
+async function baselineInsert(
+  context: BenchContext,
+  messages: number,
+  seed: number,
+): Promise<FtsBaseline> {
+  context.progress("baseline: plain FTS5 insert of the same contents…");
+  const path = `${context.tempDir}/baseline.db`;
+  try {
+    return await measureFtsBaseline(path, new MessageCorpus({ seed }), messages, {
+      signal: context.signal,
+    });
+  } finally {
+    for (const suffix of ["", "-wal", "-shm"]) {
+      await Deno.remove(path + suffix).catch((error) => {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      });
+    }
+  }
+}
+
+async function timeSearches(
+  context: BenchContext,
+  dataDir: string,
+  logs: GeneratedLogs,
+  options: IndexBenchOptions,
+  seed: number,
+) {
+  context.progress(`in-process searches, ${options.queries} full-text and filtered…`);
+  const random = seededRandom(seed + 2);
+  const textQueries = buildTextQueries({
+    vocabulary: new MessageCorpus({ seed }).vocabulary,
+    phrases: logs.phrases,
+    count: options.queries,
+    random,
+  });
+  const filterQueries = buildFilterQueries({
+    firstMs: logs.firstReceivedMs,
+    lastMs: logs.lastReceivedMs,
+    count: options.queries,
+    random,
+  });
+  const index = SqliteIndex.open(indexPath(dataDirLayout(dataDir)), { readOnly: true });
+  try {
+    const text = await timeTextQueries(index, textQueries, context.signal);
+    const filtered = await timeFilterQueries(index, filterQueries, context.signal);
+    const examples = textQueries.slice(0, 5).map((query) => query.text);
+    return { textQueries, filterQueries, timing: { text, filtered, examples } };
+  } finally {
+    index.close();
+  }
+}
+
+async function streamWhileRecording(
+  context: BenchContext,
+  options: IndexBenchOptions,
+  seed: number,
+): Promise<IndexBenchResult["stream"]> {
+  const messages = Math.round(options.streamRatePerSecond * options.streamSeconds);
+  context.progress(
+    `daemon indexing while recording, ${messages} messages at ` +
+      `${options.streamRatePerSecond} msg/s…`,
+  );
+  const result = await runIndexLagScenario(context, {
+    messages,
+    corpus: new MessageCorpus({ seed: seed + 1 }),
+  });
+  return {
+    ...result,
+    ratePerSecond: options.streamRatePerSecond,
+    seconds: options.streamSeconds,
+  };
+}
+
+async function sizeOf(path: string): Promise<number> {
+  try {
+    return (await Deno.stat(path)).size;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return 0;
+    throw error;
+  }
+}
