@@ -59,6 +59,12 @@ Exit codes: 0 a daemon is running, 4 no daemon runs on this data dir.
     printLine(`Messages    ${status.received} received, ${status.excluded} excluded`);
     printLine(`Last msg    ${status.last_message_at ?? "none yet"}`);
     printLine(`Log         ${status.log_path} (${status.log_bytes} bytes)`);
+    const index = status.index as { state: string; last_seq: number; lag: number } | null;
+    printLine(
+      index
+        ? `Index       ${index.state}, up to seq ${index.last_seq} (lag ${index.lag})`
+        : "Index       not kept by this daemon (--no-index)",
+    );
     if (status.last_write_error) printLine(style.red(`Write error ${status.last_write_error}`));
     return 0;
   },
