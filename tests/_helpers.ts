@@ -3,6 +3,7 @@
  * the file system.
  */
 import * as zmq from "zeromq";
+import { startBroker } from "../src/broker.ts";
 import { RUN_PERMISSIONS } from "../src/cli/self_command.ts";
 import { sendControlRequest } from "../src/control/client.ts";
 import { checkRecordLine, type LogRecord } from "../src/store/record.ts";
@@ -227,5 +228,51 @@ export async function killLockHolder(lockPath: string): Promise<void> {
     Deno.kill(holder.pid, "SIGKILL");
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error; // already gone
+  }
+}
+
+/** A broker in this process, a daemon process on a temp data dir, and a publisher. */
+export interface RecordingRig {
+  readonly dir: string;
+  readonly dataDir: string;
+  readonly endpoints: { frontend: string; backend: string };
+  readonly publisher: zmq.Publisher;
+  /** The current daemon (replaced by {@link RecordingRig.restartDaemon}). */
+  daemon: CliProcess;
+  /** Starts a new daemon on the same data dir and backend (the old one must be stopped). */
+  restartDaemon(args?: string[]): Promise<CliProcess>;
+}
+
+/**
+ * Runs `fn` with a {@link RecordingRig}, then stops everything it started and removes the
+ * temp dir, whatever `fn` did.
+ */
+export async function withRecordingRig(
+  name: string,
+  options: { daemonArgs?: string[] },
+  fn: (rig: RecordingRig) => Promise<void>,
+): Promise<void> {
+  const dir = await tempDir(name);
+  const endpoints = brokerEndpoints();
+  const broker = await startBroker(endpoints);
+  const dataDir = `${dir.path}/data`;
+  const rig: RecordingRig = {
+    dir: dir.path,
+    dataDir,
+    endpoints,
+    publisher: connectPublisher(endpoints.frontend),
+    daemon: await startDaemon(dataDir, endpoints.backend, options.daemonArgs),
+    async restartDaemon(args?: string[]) {
+      rig.daemon = await startDaemon(dataDir, endpoints.backend, args);
+      return rig.daemon;
+    },
+  };
+  try {
+    await fn(rig);
+  } finally {
+    rig.publisher.close();
+    await rig.daemon.kill();
+    await broker.stop();
+    await dir.cleanup();
   }
 }

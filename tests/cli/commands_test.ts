@@ -1,8 +1,6 @@
 import { assert, assertEquals } from "../_assert.ts";
-import { startBroker } from "../../src/broker.ts";
 import {
   brokerEndpoints,
-  connectPublisher,
   messagesOn,
   readRecords,
   runCli,
@@ -11,6 +9,7 @@ import {
   waitFor,
   waitForDurable,
   warmUp,
+  withRecordingRig,
 } from "../_helpers.ts";
 
 const NO_SANITIZE = { sanitizeOps: false, sanitizeResources: false } as const;
@@ -19,13 +18,9 @@ Deno.test({
   name: "status, new-session and stop drive a running daemon (--json)",
   ...NO_SANITIZE,
   async fn() {
-    const dir = await tempDir("cli");
-    const endpoints = brokerEndpoints();
-    const broker = await startBroker(endpoints);
-    const dataDir = `${dir.path}/data`;
-    const daemon = await startDaemon(dataDir, endpoints.backend);
-    const publisher = connectPublisher(endpoints.frontend);
-    try {
+    await withRecordingRig("cli", {}, async (rig) => {
+      const { dataDir, publisher } = rig;
+      const daemon = rig.daemon;
       let baseline = await warmUp(publisher, dataDir);
       for (let i = 0; i < 50; i++) await publisher.send(["first", `first ${i}`]);
       await waitForDurable(dataDir, baseline, 50);
@@ -65,12 +60,7 @@ Deno.test({
       const after = await runCli(["status", "--data-dir", dataDir]);
       assertEquals(after.code, 4);
       assert(after.stdout.includes("No daemon is running"), after.stdout);
-    } finally {
-      publisher.close();
-      await daemon.kill();
-      await broker.stop();
-      await dir.cleanup();
-    }
+    });
   },
 });
 
