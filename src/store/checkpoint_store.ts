@@ -7,8 +7,8 @@ import {
   syncDirectory,
   writeAll,
 } from "./data_dir.ts";
-import { readFirstRecord, scanLog } from "./log_reader.ts";
-import type { LogRecord } from "./record.ts";
+import { readFirstRecord, scanLogHeadlines } from "./log_reader.ts";
+import type { RecordHeadline } from "./record.ts";
 
 /** Why a checkpoint was taken. */
 export type CheckpointTrigger = "manual" | "auto" | "emergency" | "session-end" | "before-load";
@@ -150,10 +150,11 @@ export class CheckpointStore {
       lineBytes = 0;
       segmentSummary = new Summary();
     };
-    for await (const placed of scanLog(options.logPath, { fromOffset: reused.endOffset })) {
+    const scan = scanLogHeadlines(options.logPath, { fromOffset: reused.endOffset });
+    for await (const placed of scan) {
       if (placed.offset + placed.length > options.endOffset) break;
-      summary.add(placed.record);
-      segmentSummary.add(placed.record);
+      summary.add(placed.headline);
+      segmentSummary.add(placed.headline);
       lines.push(placed.line);
       lineBytes += placed.length;
       if (lines.length === SEGMENT_RECORDS) flushSegment();
@@ -474,7 +475,7 @@ class Summary {
   readonly topics = new Set<string>();
   readonly #lastPreviews: string[] = [];
 
-  add(record: LogRecord): void {
+  add(record: RecordHeadline): void {
     if (this.records === 0) this.firstSeq = record.seq;
     this.records++;
     this.session = record.session;

@@ -76,6 +76,25 @@ export type LineCheck =
  * ```
  */
 export function checkRecordLine(line: Uint8Array): LineCheck {
+  const checked = checkLineChecksum(line);
+  if (!checked.ok) return checked;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(checked.text);
+  } catch {
+    return { ok: false, reason: "checksum matches but the line is not valid JSON" };
+  }
+  if (!isRecord(parsed)) return { ok: false, reason: "line is JSON but not a v1 record" };
+  return { ok: true, record: parsed };
+}
+
+/**
+ * Verifies a line's checksum and returns its text (without the newline), not parsed. For
+ * scans that only need a few fields ({@link recordHeadline}).
+ */
+export function checkLineChecksum(
+  line: Uint8Array,
+): { ok: true; text: string } | { ok: false; reason: string } {
   let end = line.length;
   if (end > 0 && line[end - 1] === NEWLINE) end--;
   if (end < CRC_SUFFIX_LENGTH + 2) return { ok: false, reason: "line too short to hold a record" };
@@ -96,14 +115,69 @@ export function checkRecordLine(line: Uint8Array): LineCheck {
   if (actual !== expected) {
     return { ok: false, reason: `checksum mismatch (stored ${expected}, computed ${actual})` };
   }
-  let parsed: unknown;
   try {
-    parsed = JSON.parse(decoder.decode(body));
+    return { ok: true, text: decoder.decode(body) };
   } catch {
-    return { ok: false, reason: "checksum matches but the line is not valid JSON" };
+    return { ok: false, reason: "checksum matches but the line is not valid UTF-8" };
   }
-  if (!isRecord(parsed)) return { ok: false, reason: "line is JSON but not a v1 record" };
-  return { ok: true, record: parsed };
+}
+
+/** The fields of a record that summaries need, without its frames. */
+export interface RecordHeadline {
+  readonly seq: number;
+  readonly type: string;
+  readonly session: string;
+  readonly topic?: unknown;
+  readonly meta?: unknown;
+}
+
+const HEADLINE_PREFIX = /^\{"v":1,"seq":(\d+),"type":"([a-z_]+)","session":"([0-9A-Za-z_.-]*)",/;
+
+/**
+ * Reads seq, type, session, topic and meta from a verified line's text without parsing its
+ * frames (the bulk of a message line): the writer always puts these fields in that order and
+ * frames are JSON strings, where `,"meta":{` cannot occur unescaped. Falls back to a full parse
+ * for any line of another shape.
+ */
+export function recordHeadline(text: string): RecordHeadline {
+  const prefix = HEADLINE_PREFIX.exec(text);
+  if (!prefix) return JSON.parse(text) as RecordHeadline;
+  const headline = { seq: Number(prefix[1]), type: prefix[2]!, session: prefix[3]! };
+  if (headline.type !== "message") return headline;
+  const topicAt = text.indexOf(',"topic":', prefix[0].length - 1);
+  const metaAt = text.lastIndexOf(',"meta":{');
+  if (topicAt === -1 || metaAt === -1) return JSON.parse(text) as RecordHeadline;
+  const topicStart = topicAt + ',"topic":'.length;
+  const topicEnd = text.startsWith("null", topicStart)
+    ? topicStart + 4
+    : jsonValueEnd(text, topicStart);
+  const metaStart = metaAt + ',"meta":'.length;
+  const metaEnd = jsonValueEnd(text, metaStart);
+  if (topicEnd === -1 || metaEnd === -1) return JSON.parse(text) as RecordHeadline;
+  return {
+    ...headline,
+    topic: JSON.parse(text.slice(topicStart, topicEnd)),
+    meta: JSON.parse(text.slice(metaStart, metaEnd)),
+  };
+}
+
+/** End index (exclusive) of the JSON string or object starting at `start`, or -1. */
+function jsonValueEnd(text: string, start: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < text.length; i++) {
+    const char = text.charCodeAt(i);
+    if (inString) {
+      if (char === 0x5c) i++; // backslash: skip the escaped character
+      else if (char === 0x22) {
+        inString = false;
+        if (depth === 0) return i + 1;
+      }
+    } else if (char === 0x22) inString = true;
+    else if (char === 0x7b) depth++;
+    else if (char === 0x7d && --depth === 0) return i + 1;
+  }
+  return -1;
 }
 
 function isRecord(value: unknown): value is LogRecord {

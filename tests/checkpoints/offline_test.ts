@@ -294,7 +294,7 @@ Deno.test("archiveSessionOffline() archives a log with no good record as session
   });
 });
 
-Deno.test("archiveSessionOffline() after a crash appends session_end onto the torn tail", async () => {
+Deno.test("archiveSessionOffline() after a crash sets the torn tail aside before session_end", async () => {
   // A daemon killed mid-write leaves a torn last line; only the daemon's start repairs it. The
   // offline `new-session` and `checkpoint load` append session_end right after the torn bytes,
   // so it fuses with them into one line that fails its checksum: the session_end is lost.
@@ -312,7 +312,7 @@ Deno.test("archiveSessionOffline() after a crash appends session_end onto the to
   });
 });
 
-Deno.test("loadCheckpointOffline() of a damaged checkpoint archives the session, then fails", async () => {
+Deno.test("loadCheckpointOffline() of a damaged checkpoint fails before changing anything", async () => {
   // The checkpoint is read only after the current session was ended and archived, so a load
   // that cannot work still rotates the session away. The CLI and daemon verify first, which
   // narrows this to damage or a prune between their verify and the load.

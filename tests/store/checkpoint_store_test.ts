@@ -518,7 +518,7 @@ Deno.test("verify() reports a missing segment", async () => {
   });
 });
 
-Deno.test("lines() throws a raw NotFound, not PersistError, for a missing segment", async () => {
+Deno.test("lines() throws PersistError, not a raw NotFound, for a missing segment", async () => {
   // `checkpoint show` reads lines() without verifying first, so a deleted segment ends the
   // command as an "internal error (please report)" with exit code 70 instead of exit code 1.
   await withStore(async ({ store, logPath }) => {
@@ -546,7 +546,7 @@ Deno.test("create() gives checkpoints taken in the same second distinct ids", as
   });
 });
 
-Deno.test("list() sorts the 10th checkpoint of one second below the 9th", async () => {
+Deno.test("list() sorts the 10th checkpoint of one second above the 9th", async () => {
   // Names sort as text, so `<second>_10` lands between `<second>` and `<second>_2`, and
   // `latest` picks the 9th checkpoint instead of the newest.
   await withStore(async ({ store, logPath }) => {
@@ -631,7 +631,7 @@ Deno.test("remove() deletes manifests and only the segments nobody else uses", a
   });
 });
 
-Deno.test("remove() while create() runs deletes the new checkpoint's segments", async () => {
+Deno.test("remove() while create() runs keeps the new checkpoint's segments", async () => {
   // The daemon prunes after an auto checkpoint outside its checkpoint queue, and the CLI's
   // `checkpoint prune` runs beside a live daemon: remove() lists the manifests, sees the
   // segments an in-flight create() has just written as unreferenced, and deletes them; create()

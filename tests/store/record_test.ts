@@ -1,11 +1,14 @@
 import { crc32 } from "node:zlib";
 import { decodeFrame } from "../../src/enrich/frames.ts";
 import {
+  checkLineChecksum,
   checkRecordLine,
   decodeStoredFrames,
   encodeRecordLine,
   type RecordBody,
+  recordHeadline,
 } from "../../src/store/record.ts";
+import { messageRecord } from "../../src/enrich/mod.ts";
 import { assert, assertEquals } from "../_assert.ts";
 
 const encoder = new TextEncoder();
@@ -234,4 +237,48 @@ Deno.test("decodeStoredFrames() accepts a frame that is a view into a larger buf
   const buffer = new Uint8Array([1, 2, 0xff, 0xfe, 3, 4]);
   const view = buffer.subarray(2, 4);
   assertEquals(decodeStoredFrames([decodeFrame(view).stored]), [new Uint8Array([0xff, 0xfe])]);
+});
+
+Deno.test("recordHeadline() reads the same seq, type, session, topic and meta as a full parse", () => {
+  const encoder = new TextEncoder();
+  const tricky = [
+    ',"meta":{"format":"json"}',
+    '{"meta":{"sender":"fake"}}',
+    'quote " backslash \\ brace } { end',
+    "emoji 🐦 and \u0000 nul",
+  ];
+  const bodies: RecordBody[] = [];
+  for (const [i, text] of tricky.entries()) {
+    const frames = [
+      encoder.encode(`topic ${text}`),
+      encoder.encode(JSON.stringify({ from: text, content: text })),
+    ];
+    bodies.push(
+      messageRecord(frames, {
+        seq: i + 10,
+        session: "20261125_100000_ab12",
+        receivedAt: new Date(0),
+      }),
+    );
+  }
+  bodies.push(
+    messageRecord([new Uint8Array([0xff, 0x00])], {
+      seq: 20,
+      session: "s",
+      receivedAt: new Date(0),
+    }),
+  );
+  bodies.push({ ...bodies[0]!, seq: 21, restored_from: { session: "old", seq: 3 } });
+  bodies.push({ v: 1, seq: 22, type: "gap", session: "s", received_at: "x", from: ',"meta":{' });
+  for (const body of bodies) {
+    const line = encodeRecordLine(body);
+    const checked = checkLineChecksum(line);
+    assert(checked.ok);
+    const full = JSON.parse(checked.text);
+    const headline = recordHeadline(checked.text);
+    assertEquals(
+      [headline.seq, headline.type, headline.session, headline.topic, headline.meta],
+      [full.seq, full.type, full.session, full.topic, full.meta],
+    );
+  }
 });
