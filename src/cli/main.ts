@@ -64,7 +64,9 @@ default conversation_logs).
  * its stack.
  */
 export async function main(args: readonly string[]): Promise<number> {
-  const [name, ...rest] = args;
+  const [name, ...afterName] = args;
+  // `deno task start -- --demo` passes the separator through: accept it.
+  const rest = afterName[0] === "--" ? afterName.slice(1) : afterName;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     printLine(mainHelp());
     return name === undefined ? ExitCode.usage : 0;
