@@ -155,6 +155,7 @@ export class Daemon {
         syncMode: config.syncMode,
         syncMs: config.syncMs,
         logLevel: config.logLevel,
+        logger,
         onFatal: (message) => {
           logger.error("record_writer_failed", { error: message });
           queueMicrotask(() => daemonRef?.stop(`record writer failed: ${message}`));

@@ -74,3 +74,33 @@ export function createFileLogger(
   const encoder = new TextEncoder();
   return createJsonLogger({ ...options, write: (line) => file.writeSync(encoder.encode(line)) });
 }
+
+/** A log entry as it travels from a worker thread to the thread that owns the log output. */
+export interface ForwardedLogEntry {
+  readonly level: LogLevel;
+  readonly event: string;
+  readonly fields: Record<string, unknown>;
+}
+
+/** A logger whose entries are handed to `post` (a worker's postMessage) instead of written. */
+export function createForwardingLogger(
+  options: { level?: LogLevel; component: string },
+  post: (entry: ForwardedLogEntry) => void,
+): Logger {
+  const minimum = LEVEL_RANK[options.level ?? "info"];
+  const emit = (level: LogLevel, event: string, fields?: Record<string, unknown>) => {
+    if (LEVEL_RANK[level] < minimum) return;
+    post({ level, event, fields: { thread: options.component, ...serializeFields(fields) } });
+  };
+  return {
+    debug: (event, fields) => emit("debug", event, fields),
+    info: (event, fields) => emit("info", event, fields),
+    warn: (event, fields) => emit("warn", event, fields),
+    error: (event, fields) => emit("error", event, fields),
+  };
+}
+
+/** Writes a forwarded entry with `logger`. */
+export function writeForwarded(logger: Logger, entry: ForwardedLogEntry): void {
+  logger[entry.level](entry.event, entry.fields);
+}

@@ -76,11 +76,11 @@ Exit codes: 0 results found, 1 no results, 2 bad query or arguments.
           results: results.map(({ hit, excerpt }) => ({ ...hit, snippet: excerpt })),
         });
       } else if (hits.length === 0) {
-        printLine(text ? `No messages match ${JSON.stringify(text)}.` : "No messages match.");
+        printLine(text ? `No messages match: ${text}` : "No messages match.");
       } else {
         printLine(
           `${hits.length} message${hits.length === 1 ? "" : "s"}` +
-            (text ? ` matching ${fit(JSON.stringify(text), 40)}` : "") + ", newest first:",
+            (text ? ` matching ${fit(text, 40)}` : "") + ", newest first:",
         );
         for (const { hit, excerpt } of results) {
           printLine(`  ${style.dim(hitHeading(hit))}`);

@@ -8,7 +8,7 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { createJsonLogger, type LogLevel } from "../logger.ts";
+import { createForwardingLogger, type LogLevel } from "../logger.ts";
 import { DataDirBusyError } from "../errors.ts";
 import { dataDirLayout } from "../store/data_dir.ts";
 import { LogIndexer } from "./log_indexer.ts";
@@ -36,7 +36,11 @@ self.onmessage = (event: MessageEvent) => {
 };
 
 async function run(dataDir: string, logLevel: LogLevel): Promise<void> {
-  const logger = createJsonLogger({ component: "indexer", level: logLevel });
+  // Entries go to the daemon's logger (its stderr or --log-file), through the main thread.
+  const logger = createForwardingLogger(
+    { component: "indexer", level: logLevel },
+    (entry) => self.postMessage({ type: "log", entry }),
+  );
   const layout = dataDirLayout(dataDir);
   let writer: IndexWriter | undefined;
   let indexer: LogIndexer | undefined;

@@ -1,4 +1,4 @@
-import type { Logger, LogLevel } from "../logger.ts";
+import { type ForwardedLogEntry, type Logger, type LogLevel, writeForwarded } from "../logger.ts";
 
 /** What the daemon knows of its indexer. */
 export interface IndexerState {
@@ -85,8 +85,19 @@ export class IndexWorkerHandle {
     this.#worker = worker;
   }
 
-  #onMessage(message: { type: string; lastSeq?: number; reason?: string; message?: string }) {
+  #onMessage(
+    message: {
+      type: string;
+      lastSeq?: number;
+      reason?: string;
+      message?: string;
+      entry?: ForwardedLogEntry;
+    },
+  ) {
     switch (message.type) {
+      case "log":
+        if (message.entry) writeForwarded(this.#options.logger, message.entry);
+        break;
       case "progress":
         this.#state = {
           state: "indexing",

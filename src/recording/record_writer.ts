@@ -1,4 +1,4 @@
-import type { LogLevel } from "../logger.ts";
+import { type Logger, type LogLevel, writeForwarded } from "../logger.ts";
 import { packBatch, type PackItem } from "./_batch_codec.ts";
 import type { WriterEvent, WriterRequest } from "./record_writer_worker.ts";
 
@@ -15,6 +15,8 @@ export interface RecordWriterOptions {
   readonly maxInFlightBytes?: number;
   /** Called when the writer thread fails (a bug): recording cannot go on. */
   readonly onFatal?: (message: string) => void;
+  /** Receives the writer thread's log entries. */
+  readonly logger?: Logger;
 }
 
 const DEFAULT_HANDOFF_MS = 1;
@@ -210,6 +212,9 @@ export class RecordWriter {
         return;
       case "write_error":
         this.#lastError = event.message;
+        return;
+      case "log":
+        if (this.#options.logger) writeForwarded(this.#options.logger, event.entry);
         return;
       case "done":
       case "failed": {

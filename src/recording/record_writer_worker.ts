@@ -9,7 +9,7 @@
  */
 /// <reference lib="deno.worker" />
 import { messageRecord } from "../enrich/mod.ts";
-import { createJsonLogger, type LogLevel } from "../logger.ts";
+import { createForwardingLogger, type ForwardedLogEntry, type LogLevel } from "../logger.ts";
 import { MessageLog } from "../store/message_log.ts";
 import { encodeRecordLine } from "../store/record.ts";
 import { unpackBatch } from "./_batch_codec.ts";
@@ -38,7 +38,8 @@ export type WriterEvent =
   }
   | { readonly type: "failed"; readonly id: number; readonly message: string }
   | { readonly type: "durable"; readonly durableSeq: number; readonly size: number }
-  | { readonly type: "write_error"; readonly message: string };
+  | { readonly type: "write_error"; readonly message: string }
+  | { readonly type: "log"; readonly entry: ForwardedLogEntry };
 
 let log: MessageLog | undefined;
 let chain: Promise<void> = Promise.resolve();
@@ -72,7 +73,10 @@ function appendBatch(batch: ArrayBuffer, session: string): void {
 async function handle(request: Exclude<WriterRequest, { type: "append" }>): Promise<void> {
   switch (request.type) {
     case "open": {
-      const logger = createJsonLogger({ component: "record-writer", level: request.logLevel });
+      const logger = createForwardingLogger(
+        { component: "record-writer", level: request.logLevel },
+        (entry) => post({ type: "log", entry }),
+      );
       const opened: MessageLog = await MessageLog.open(request.path, {
         syncMode: request.syncMode,
         syncMs: request.syncMs,
