@@ -1,10 +1,8 @@
 import { assert, assertEquals } from "../_assert.ts";
-import { startBroker } from "../../src/broker.ts";
 import type { LogRecord } from "../../src/store/record.ts";
 import { readJournal } from "../../src/store/recovery_journal.ts";
 import {
   brokerEndpoints,
-  connectPublisher,
   daemonStatus,
   messagesOn,
   readRecords,
@@ -14,6 +12,7 @@ import {
   waitFor,
   waitForDurable,
   warmUp,
+  withRecordingRig,
 } from "../_helpers.ts";
 
 const NO_SANITIZE = { sanitizeOps: false, sanitizeResources: false } as const;
@@ -22,14 +21,10 @@ Deno.test({
   name: "kill -9 during a burst, then restart: lines valid, seq increasing, gap and torn tail kept",
   ...NO_SANITIZE,
   async fn() {
-    const dir = await tempDir("crash");
-    const endpoints = brokerEndpoints();
-    const broker = await startBroker(endpoints);
-    const dataDir = `${dir.path}/data`;
-    const logPath = `${dataDir}/current_session.jsonl`;
-    const publisher = connectPublisher(endpoints.frontend);
-    let daemon = await startDaemon(dataDir, endpoints.backend);
-    try {
+    await withRecordingRig("crash", {}, async (rig) => {
+      const { dataDir, publisher } = rig;
+      let daemon = rig.daemon;
+      const logPath = `${dataDir}/current_session.jsonl`;
       await warmUp(publisher, dataDir);
       const payload = "x".repeat(2000);
       let killedAt = 0;
@@ -51,7 +46,7 @@ Deno.test({
       const torn = new TextEncoder().encode('{"v":1,"seq":999999999,"type":"message","sess');
       await Deno.writeFile(logPath, torn, { append: true });
 
-      daemon = await startDaemon(dataDir, endpoints.backend);
+      daemon = await rig.restartDaemon();
       const baseline = await warmUp(publisher, dataDir);
       for (let i = 0; i < 100; i++) await publisher.send(["after", `after ${i}`]);
       await waitForDurable(dataDir, baseline, 100);
@@ -97,12 +92,7 @@ Deno.test({
       const { entries } = await readJournal(`${dataDir}/recovery/crash_recovery.jsonl`);
       assert(entries.some((entry) => entry.event === "recovered"), "journal notes the recovery");
       assertEquals(entries.at(-1)?.event, "stop");
-    } finally {
-      publisher.close();
-      await daemon.kill();
-      await broker.stop();
-      await dir.cleanup();
-    }
+    });
   },
 });
 
@@ -110,14 +100,10 @@ Deno.test({
   name: "a corrupted last record is detected by checksum, set aside and truncated",
   ...NO_SANITIZE,
   async fn() {
-    const dir = await tempDir("bitflip");
-    const endpoints = brokerEndpoints();
-    const broker = await startBroker(endpoints);
-    const dataDir = `${dir.path}/data`;
-    const logPath = `${dataDir}/current_session.jsonl`;
-    const publisher = connectPublisher(endpoints.frontend);
-    let daemon = await startDaemon(dataDir, endpoints.backend);
-    try {
+    await withRecordingRig("bitflip", {}, async (rig) => {
+      const { dataDir, publisher } = rig;
+      let daemon = rig.daemon;
+      const logPath = `${dataDir}/current_session.jsonl`;
       const baseline = await warmUp(publisher, dataDir);
       for (let i = 0; i < 10; i++) await publisher.send(["t", `message ${i}`]);
       await waitForDurable(dataDir, baseline, 10);
@@ -127,7 +113,7 @@ Deno.test({
       bytes[lastLineStart + 20] = bytes[lastLineStart + 20]! ^ 0x01; // one flipped bit
       await Deno.writeFile(logPath, bytes);
 
-      daemon = await startDaemon(dataDir, endpoints.backend);
+      daemon = await rig.restartDaemon();
       assertEquals((await daemon.kill("SIGTERM")).code, 0);
       const records = await readRecords(logPath);
       const gap = records.find((record) => record.type === "gap")!;
@@ -135,12 +121,7 @@ Deno.test({
       assert(setAside.reason.includes("checksum mismatch"), setAside.reason);
       assertEquals(setAside.bytes, bytes.length - lastLineStart);
       assertEquals([...await Deno.readFile(setAside.path)], [...bytes.subarray(lastLineStart)]);
-    } finally {
-      publisher.close();
-      await daemon.kill();
-      await broker.stop();
-      await dir.cleanup();
-    }
+    });
   },
 });
 
@@ -176,13 +157,9 @@ Deno.test({
   name: "SIGTERM stops the daemon cleanly within 2 s, with everything flushed",
   ...NO_SANITIZE,
   async fn() {
-    const dir = await tempDir("sigterm");
-    const endpoints = brokerEndpoints();
-    const broker = await startBroker(endpoints);
-    const dataDir = `${dir.path}/data`;
-    const publisher = connectPublisher(endpoints.frontend);
-    const daemon = await startDaemon(dataDir, endpoints.backend, ["--sync-ms", "1000"]);
-    try {
+    await withRecordingRig("sigterm", { daemonArgs: ["--sync-ms", "1000"] }, async (rig) => {
+      const { dataDir, publisher } = rig;
+      const daemon = rig.daemon;
       const baseline = await warmUp(publisher, dataDir);
       for (let i = 0; i < 500; i++) await publisher.send(["t", `message ${i}`]);
       await waitFor("500 messages received", async () => {
@@ -202,11 +179,6 @@ Deno.test({
       const modes = [dataDir, `${dataDir}/recovery`, `${dataDir}/current_session.jsonl`]
         .map((path) => Deno.statSync(path).mode! & 0o777);
       assertEquals(modes, [0o700, 0o700, 0o600]);
-    } finally {
-      publisher.close();
-      await daemon.kill();
-      await broker.stop();
-      await dir.cleanup();
-    }
+    });
   },
 });

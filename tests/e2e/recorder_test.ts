@@ -1,16 +1,6 @@
 import { assert, assertEquals } from "../_assert.ts";
-import { startBroker } from "../../src/broker.ts";
 import { decodeStoredFrames, type StoredFrame } from "../../src/store/record.ts";
-import {
-  brokerEndpoints,
-  connectPublisher,
-  messagesOn,
-  readRecords,
-  startDaemon,
-  tempDir,
-  waitForDurable,
-  warmUp,
-} from "../_helpers.ts";
+import { messagesOn, readRecords, waitForDurable, warmUp, withRecordingRig } from "../_helpers.ts";
 
 const NO_SANITIZE = { sanitizeOps: false, sanitizeResources: false } as const;
 
@@ -18,13 +8,9 @@ Deno.test({
   name: "daemon records 10,000 messages exactly and in order",
   ...NO_SANITIZE,
   async fn() {
-    const dir = await tempDir("order");
-    const endpoints = brokerEndpoints();
-    const broker = await startBroker(endpoints);
-    const dataDir = `${dir.path}/data`;
-    const daemon = await startDaemon(dataDir, endpoints.backend);
-    const publisher = connectPublisher(endpoints.frontend);
-    try {
+    await withRecordingRig("order", {}, async (rig) => {
+      const { dataDir, publisher } = rig;
+      const daemon = rig.daemon;
       const baseline = await warmUp(publisher, dataDir);
       for (let i = 0; i < 10_000; i++) {
         await publisher.send(["bulk", JSON.stringify({ from: "tester", n: i, content: `m${i}` })]);
@@ -43,12 +29,7 @@ Deno.test({
       for (let i = 1; i < records.length; i++) {
         assert(records[i]!.seq > records[i - 1]!.seq, `seq not increasing at line ${i}`);
       }
-    } finally {
-      publisher.close();
-      await daemon.kill();
-      await broker.stop();
-      await dir.cleanup();
-    }
+    });
   },
 });
 
@@ -56,27 +37,23 @@ Deno.test({
   name: "daemon records binary, non-JSON, empty, 8 MB and 50-frame messages losslessly",
   ...NO_SANITIZE,
   async fn() {
-    const dir = await tempDir("lossless");
-    const endpoints = brokerEndpoints();
-    const broker = await startBroker(endpoints);
-    const dataDir = `${dir.path}/data`;
-    const daemon = await startDaemon(dataDir, endpoints.backend);
-    const publisher = connectPublisher(endpoints.frontend);
-    const big = new Uint8Array(8 * 1024 * 1024);
-    for (let i = 0; i < big.length; i++) big[i] = (i * 7919) & 0xff; // not valid UTF-8
-    const bom = new TextEncoder().encode("\uFEFFtext with a BOM");
-    const sent: Uint8Array[][] = [
-      [bytes("odd"), new Uint8Array([0xff, 0xfe, 0x00, 0x80, 0xc3])],
-      [bytes("odd"), bytes("plain text, not JSON { at all")],
-      [bytes("odd"), new Uint8Array(0)],
-      [bytes("odd")],
-      [bytes("odd"), big],
-      [bytes("odd"), ...Array.from({ length: 49 }, (_, i) => bytes(`frame ${i}`))],
-      [bytes("odd"), bom],
-      [bytes("odd"), bytes('{"broken json": ')],
-      [bytes("odd"), bytes("emoji 🐦 and \u0000 nul")],
-    ];
-    try {
+    await withRecordingRig("lossless", {}, async (rig) => {
+      const { dataDir, publisher } = rig;
+      const daemon = rig.daemon;
+      const big = new Uint8Array(8 * 1024 * 1024);
+      for (let i = 0; i < big.length; i++) big[i] = (i * 7919) & 0xff; // not valid UTF-8
+      const bom = new TextEncoder().encode("\uFEFFtext with a BOM");
+      const sent: Uint8Array[][] = [
+        [bytes("odd"), new Uint8Array([0xff, 0xfe, 0x00, 0x80, 0xc3])],
+        [bytes("odd"), bytes("plain text, not JSON { at all")],
+        [bytes("odd"), new Uint8Array(0)],
+        [bytes("odd")],
+        [bytes("odd"), big],
+        [bytes("odd"), ...Array.from({ length: 49 }, (_, i) => bytes(`frame ${i}`))],
+        [bytes("odd"), bom],
+        [bytes("odd"), bytes('{"broken json": ')],
+        [bytes("odd"), bytes("emoji 🐦 and \u0000 nul")],
+      ];
       const baseline = await warmUp(publisher, dataDir);
       for (const frames of sent) await publisher.send(frames);
       await waitForDurable(dataDir, baseline, sent.length);
@@ -93,12 +70,7 @@ Deno.test({
       assertEquals((odd[0]!.frames as unknown[])[1], { b64: "//4AgMM=" });
       assertEquals((odd[0]!.meta as { format: string }).format, "binary");
       assertEquals((odd[1]!.meta as { format: string }).format, "text");
-    } finally {
-      publisher.close();
-      await daemon.kill();
-      await broker.stop();
-      await dir.cleanup();
-    }
+    });
   },
 });
 
@@ -116,20 +88,11 @@ Deno.test({
   name: "daemon records only --topic prefixes and skips --exclude globs",
   ...NO_SANITIZE,
   async fn() {
-    const dir = await tempDir("topics");
-    const endpoints = brokerEndpoints();
-    const broker = await startBroker(endpoints);
-    const dataDir = `${dir.path}/data`;
-    const daemon = await startDaemon(dataDir, endpoints.backend, [
-      "--topic",
-      "agent.",
-      "--topic",
-      "warmup",
-      "--exclude",
-      "agent.noise*",
-    ]);
-    const publisher = connectPublisher(endpoints.frontend);
-    try {
+    await withRecordingRig("topics", {
+      daemonArgs: ["--topic", "agent.", "--topic", "warmup", "--exclude", "agent.noise*"],
+    }, async (rig) => {
+      const { dataDir, publisher } = rig;
+      const daemon = rig.daemon;
       const baseline = await warmUp(publisher, dataDir);
       for (let i = 0; i < 10; i++) {
         await publisher.send(["agent.claude", `keep ${i}`]);
@@ -145,11 +108,6 @@ Deno.test({
       assertEquals(messagesOn(records, "agent.claude").length, 10);
       const shutdown = records.at(-1)!;
       assertEquals(shutdown.excluded, 10);
-    } finally {
-      publisher.close();
-      await daemon.kill();
-      await broker.stop();
-      await dir.cleanup();
-    }
+    });
   },
 });
