@@ -60,6 +60,7 @@ type EventFields = Record<string, unknown>;
 const INDEXER_STOP_TIMEOUT_MS = 1000;
 /** Longest stretch of continuous receiving before timers and control requests get a turn. */
 const YIELD_EVERY_MS = 50;
+const TOPIC_DECODER = new TextDecoder();
 /** Checkpoint triggers a control client may ask for. */
 const CLIENT_TRIGGERS: readonly CheckpointTrigger[] = ["manual", "session-end"];
 /** How often the automatic checkpoint policy is checked. */
@@ -543,7 +544,7 @@ export class Daemon {
   }
 
   #isExcluded(topicFrame: Uint8Array | undefined): boolean {
-    const topic = topicFrame ? new TextDecoder().decode(topicFrame) : "";
+    const topic = topicFrame ? TOPIC_DECODER.decode(topicFrame) : "";
     return this.#excludePatterns.some((pattern) => pattern.test(topic));
   }
 

@@ -28,6 +28,24 @@ export function brokerEndpoints(): { frontend: string; backend: string } {
   };
 }
 
+/**
+ * Starts an in-process broker on free ports. A port found free can be taken before the bind
+ * (ZeroMQ sockets that reconnect use ephemeral ports too), so a clash is retried on new ports.
+ */
+export async function startTestBroker(): Promise<{
+  endpoints: { frontend: string; backend: string };
+  broker: Awaited<ReturnType<typeof startBroker>>;
+}> {
+  for (let attempt = 1;; attempt++) {
+    const endpoints = brokerEndpoints();
+    try {
+      return { endpoints, broker: await startBroker(endpoints) };
+    } catch (error) {
+      if (attempt >= 5 || !/in use/i.test((error as Error).message)) throw error;
+    }
+  }
+}
+
 /** A child process of this program, with its stderr collected in a file. */
 export interface CliProcess {
   readonly child: Deno.ChildProcess;
@@ -253,8 +271,7 @@ export async function withRecordingRig(
   fn: (rig: RecordingRig) => Promise<void>,
 ): Promise<void> {
   const dir = await tempDir(name);
-  const endpoints = brokerEndpoints();
-  const broker = await startBroker(endpoints);
+  const { endpoints, broker } = await startTestBroker();
   const dataDir = `${dir.path}/data`;
   const rig: RecordingRig = {
     dir: dir.path,

@@ -1,4 +1,4 @@
-import { resolveConfig } from "../config.ts";
+import { type Config, resolveConfig } from "../config.ts";
 import { sendControlRequest } from "../control/client.ts";
 import type { ControlRequest } from "../control/server.ts";
 import { PersistError } from "../errors.ts";
@@ -23,7 +23,24 @@ export async function askDaemon(
 }
 
 /** Resolves the data dir from `--data-dir`/`--config` flag values and returns its layout. */
-export function layoutFromFlags(values: { "data-dir"?: string; config?: string }): DataDirLayout {
-  const config = resolveConfig({ dataDir: values["data-dir"], configFile: values.config });
-  return dataDirLayout(config.dataDir);
+export function layoutFromFlags(values: BusFlagValues): DataDirLayout {
+  return dataDirLayout(configFromFlags(values).dataDir);
+}
+
+/** The common flags' values (`--data-dir`, `--config`, `--frontend`, `--backend`). */
+export interface BusFlagValues {
+  readonly "data-dir"?: string;
+  readonly config?: string;
+  readonly frontend?: string;
+  readonly backend?: string;
+}
+
+/** Resolves the configuration from the common flags (plus environment, file, defaults). */
+export function configFromFlags(values: BusFlagValues): Config {
+  return resolveConfig({
+    dataDir: values["data-dir"],
+    configFile: values.config,
+    frontend: values.frontend,
+    backend: values.backend,
+  });
 }

@@ -1,4 +1,3 @@
-import { resolveConfig } from "../config.ts";
 import { DaemonNotRunningError, ExitCode } from "../errors.ts";
 import { indexPath } from "../indexer/open_index.ts";
 import { CheckpointStore } from "../store/checkpoint_store.ts";
@@ -8,7 +7,7 @@ import { readJournal } from "../store/recovery_journal.ts";
 import { readLastGoodRecord } from "../store/tail_repair.ts";
 import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
 import { type Command, COMMON_HELP } from "./command.ts";
-import { askDaemon } from "./daemon_link.ts";
+import { askDaemon, configFromFlags } from "./daemon_link.ts";
 import { printJson, printLine, styler } from "./output.ts";
 import { fit, formatBytes } from "./render.ts";
 import { endpointAcceptsConnections } from "./up_command.ts";
@@ -51,12 +50,7 @@ Exit codes: 0 healthy (warnings allowed), 5 unhealthy, 2 bad arguments.
       console.log(this.help);
       return 0;
     }
-    const config = resolveConfig({
-      dataDir: values["data-dir"],
-      configFile: values.config,
-      frontend: values.frontend,
-      backend: values.backend,
-    });
+    const config = configFromFlags(values);
     const checks = await runChecks(dataDirLayout(config.dataDir), config.frontend, config.backend);
     const healthy = checks.every((check) => check.status !== "fail");
     if (values.json) {

@@ -1,9 +1,9 @@
-import { resolveConfig } from "../config.ts";
 import { sendControlRequest } from "../control/client.ts";
 import { UsageError } from "../errors.ts";
 import { CheckpointStore } from "../store/checkpoint_store.ts";
 import { type DataDirLayout, dataDirLayout, ensureDataDir } from "../store/data_dir.ts";
 import { isLockHeld } from "../store/data_dir_lock.ts";
+import { configFromFlags } from "./daemon_link.ts";
 import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
 import { type Command, COMMON_HELP } from "./command.ts";
 import { spawnDetachedDaemon } from "./launch_command.ts";
@@ -60,11 +60,7 @@ ${COMMON_HELP}
           `or gemini ${EVENTS.gemini!.join("|")}`,
       );
     }
-    const config = resolveConfig({
-      dataDir: values["data-dir"],
-      configFile: values.config,
-      backend: values.backend,
-    });
+    const config = configFromFlags(values);
     const layout = dataDirLayout(config.dataDir);
     const input = await readHookInput();
     try {

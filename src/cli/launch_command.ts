@@ -1,7 +1,7 @@
-import { resolveConfig } from "../config.ts";
 import { Launcher } from "../launcher.ts";
 import { createJsonLogger } from "../logger.ts";
 import type { DataDirLayout } from "../store/data_dir.ts";
+import { configFromFlags } from "./daemon_link.ts";
 import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
 import { type Command, COMMON_HELP } from "./command.ts";
 import { menuCommand } from "./menu_command.ts";
@@ -56,12 +56,7 @@ Exit codes: 0 stopped (Ctrl+C, SIGTERM, or --once), 2 bad arguments.
       console.log(this.help);
       return 0;
     }
-    const config = resolveConfig({
-      dataDir: values["data-dir"],
-      configFile: values.config,
-      frontend: values.frontend,
-      backend: values.backend,
-    });
+    const config = configFromFlags(values);
     const logger = createJsonLogger({ component: "launcher", level: config.logLevel });
     const interactive = Deno.stdin.isTerminal() && Deno.stdout.isTerminal() && !values["no-menu"];
     let launcher: Launcher | undefined = undefined;

@@ -1,6 +1,6 @@
-import { resolveConfig } from "../config.ts";
 import { CheckpointStore } from "../store/checkpoint_store.ts";
 import { dataDirLayout } from "../store/data_dir.ts";
+import { configFromFlags } from "./daemon_link.ts";
 import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
 import { type Command, COMMON_HELP } from "./command.ts";
 import { listRow } from "./checkpoint_command.ts";
@@ -49,12 +49,7 @@ Exit codes: 0 quit, 6 no terminal (nothing interactive was shown).
       console.log(this.help);
       return 0;
     }
-    const config = resolveConfig({
-      dataDir: values["data-dir"],
-      configFile: values.config,
-      frontend: values.frontend,
-      backend: values.backend,
-    });
+    const config = configFromFlags(values);
     const layout = dataDirLayout(config.dataDir);
     const store = new CheckpointStore(layout.checkpointsDir);
     if (!(Deno.stdin.isTerminal() && Deno.stdout.isTerminal())) {

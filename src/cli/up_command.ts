@@ -1,4 +1,3 @@
-import { resolveConfig } from "../config.ts";
 import { dataDirLayout } from "../store/data_dir.ts";
 import { isLockHeld } from "../store/data_dir_lock.ts";
 import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
@@ -8,7 +7,7 @@ import { selfCommand } from "./self_command.ts";
 import { menuCommand } from "./menu_command.ts";
 import { runDemo } from "../demo.ts";
 import { DaemonNotRunningError } from "../errors.ts";
-import { askDaemon } from "./daemon_link.ts";
+import { askDaemon, configFromFlags } from "./daemon_link.ts";
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -46,12 +45,7 @@ Exit codes: 0 stopped by Ctrl+C/SIGTERM, 1 a child process failed.
       console.log(this.help);
       return 0;
     }
-    const config = resolveConfig({
-      dataDir: values["data-dir"],
-      configFile: values.config,
-      frontend: values.frontend,
-      backend: values.backend,
-    });
+    const config = configFromFlags(values);
     const style = styler();
     const children: { name: string; child: Deno.ChildProcess }[] = [];
     if (await endpointAcceptsConnections(config.frontend)) {

@@ -5,7 +5,7 @@ import {
   PRIVATE_DIR_MODE,
   PRIVATE_FILE_MODE,
   syncDirectory,
-  writeAll,
+  writeFileAtomically,
 } from "./data_dir.ts";
 import { readFirstRecord, scanLogHeadlines } from "./log_reader.ts";
 import type { RecordHeadline } from "./record.ts";
@@ -555,22 +555,4 @@ async function exists(path: string): Promise<boolean> {
 export function sha256Hex(bytes: Uint8Array): Promise<string> {
   // node:crypto hashes synchronously, several times faster than crypto.subtle for small inputs.
   return Promise.resolve(createHash("sha256").update(bytes).digest("hex"));
-}
-
-/** Writes a file via a temporary name, fsync, rename and folder fsync. */
-export async function writeFileAtomically(
-  path: string,
-  bytes: Uint8Array,
-  options: { syncFolder?: boolean } = {},
-): Promise<void> {
-  const temp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
-  const file = await Deno.open(temp, { write: true, createNew: true, mode: PRIVATE_FILE_MODE });
-  try {
-    await writeAll(file, bytes);
-    await file.syncData();
-  } finally {
-    file.close();
-  }
-  await Deno.rename(temp, path);
-  if (options.syncFolder ?? true) await syncDirectory(path.slice(0, path.lastIndexOf("/")));
 }

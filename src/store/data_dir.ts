@@ -90,3 +90,21 @@ export function parentDir(path: string): string {
   if (slash > 0) return path.slice(0, slash);
   return slash === 0 ? "/" : ".";
 }
+
+/** Writes a file via a temporary name, fsync, rename and folder fsync. */
+export async function writeFileAtomically(
+  path: string,
+  bytes: Uint8Array,
+  options: { syncFolder?: boolean } = {},
+): Promise<void> {
+  const temp = `${path}.tmp-${crypto.randomUUID().slice(0, 8)}`;
+  const file = await Deno.open(temp, { write: true, createNew: true, mode: PRIVATE_FILE_MODE });
+  try {
+    await writeAll(file, bytes);
+    await file.syncData();
+  } finally {
+    file.close();
+  }
+  await Deno.rename(temp, path);
+  if (options.syncFolder ?? true) await syncDirectory(parentDir(path));
+}

@@ -46,19 +46,8 @@ export interface SearchRequest extends RecordFilters {
   readonly includeEvents?: boolean;
 }
 
-/** One result row. */
-export interface IndexHit {
-  readonly seq: number;
-  readonly type: string;
-  readonly session: string;
-  readonly receivedAtMs: number;
-  readonly topic: string | null;
-  readonly sender: string | null;
-  readonly recipient: string | null;
-  readonly kind: string | null;
-  readonly bytes: number;
-  readonly tokens: number;
-  readonly preview: string | null;
+/** One result row: the indexed fields (not the full text) and where the record's line lives. */
+export interface IndexHit extends Omit<IndexEntry, "content"> {
   /** Path relative to the data dir, offset and length of the record's line. */
   readonly file: string;
   readonly offset: number;

@@ -10,8 +10,6 @@ export interface MessageLogOptions {
   readonly syncMs: number;
   /** A batch this large is written at once, without waiting for `syncMs`. */
   readonly maxBatchBytes?: number;
-  /** Pending bytes above which {@link MessageLog.hasRoom} turns false (backpressure). */
-  readonly maxPendingBytes?: number;
   /** Called after each fsync with the highest durable sequence number. */
   readonly onDurable?: (durableSeq: number) => void;
   /** Called when a write or fsync fails (it is retried). */
@@ -20,7 +18,6 @@ export interface MessageLogOptions {
 }
 
 const DEFAULT_MAX_BATCH_BYTES = 1024 * 1024;
-const DEFAULT_MAX_PENDING_BYTES = 256 * 1024 * 1024;
 const RETRY_DELAY_MS = 500;
 
 /**
@@ -43,7 +40,6 @@ export class MessageLog {
   readonly #file: Deno.FsFile;
   readonly #options: MessageLogOptions;
   readonly #maxBatchBytes: number;
-  readonly #maxPendingBytes: number;
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
   #pendingLastSeq = 0;
@@ -61,7 +57,6 @@ export class MessageLog {
     this.#size = size;
     this.#options = options;
     this.#maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
-    this.#maxPendingBytes = options.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
   }
 
   /** Opens (creating with mode 0600 if needed) the log for appending at its current end. */
@@ -90,11 +85,6 @@ export class MessageLog {
   /** Bytes appended but not yet written. */
   get pendingBytes(): number {
     return this.#pendingBytes;
-  }
-
-  /** False while too much is pending: the caller should `await flush()` before appending more. */
-  get hasRoom(): boolean {
-    return this.#pendingBytes < this.#maxPendingBytes;
   }
 
   /** The last write error, cleared by the next successful write. */

@@ -1,11 +1,5 @@
 import { checkRecordLine, type LogRecord } from "./record.ts";
-import {
-  fileTimestamp,
-  parentDir,
-  PRIVATE_FILE_MODE,
-  syncDirectory,
-  writeAll,
-} from "./data_dir.ts";
+import { fileTimestamp, writeFileAtomically } from "./data_dir.ts";
 
 /** What {@link repairLogTail} found and did. */
 export interface TailRepair {
@@ -61,7 +55,7 @@ export async function repairLogTail(logPath: string, recoveryDir: string): Promi
     const setAsidePath = `${recoveryDir}/torn_tail_${
       fileTimestamp(new Date())
     }_offset_${found.goodBytes}.bin`;
-    await writeFileDurably(setAsidePath, tail);
+    await writeFileAtomically(setAsidePath, tail);
     await file.truncate(found.goodBytes);
     await file.syncData();
     return { ...found, setAsideBytes: tail.length, setAsidePath };
@@ -128,20 +122,4 @@ async function readRange(file: Deno.FsFile, start: number, end: number): Promise
     offset += n;
   }
   return out.subarray(0, offset);
-}
-
-/** Writes a new file (mode 0600) and fsyncs it and its directory. */
-export async function writeFileDurably(path: string, bytes: Uint8Array): Promise<void> {
-  const file = await Deno.open(path, {
-    write: true,
-    createNew: true,
-    mode: PRIVATE_FILE_MODE,
-  });
-  try {
-    await writeAll(file, bytes);
-    await file.syncData();
-  } finally {
-    file.close();
-  }
-  await syncDirectory(parentDir(path));
 }

@@ -1,14 +1,13 @@
 import * as zmq from "zeromq";
 import { assert, assertEquals } from "../_assert.ts";
-import { startBroker } from "../../src/broker.ts";
 import {
-  brokerEndpoints,
   connectPublisher,
   daemonStatus,
   killLockHolder,
   readRecords,
   runCli,
   spawnCli,
+  startTestBroker,
   tempDir,
   waitFor,
 } from "../_helpers.ts";
@@ -20,8 +19,7 @@ Deno.test({
   ...NO_SANITIZE,
   async fn() {
     const dir = await tempDir("launch");
-    const endpoints = brokerEndpoints();
-    const broker = await startBroker(endpoints);
+    const { endpoints, broker } = await startTestBroker();
     const dataDir = `${dir.path}/data`;
     const launcher = await spawnCli([
       "launch",

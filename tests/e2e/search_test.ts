@@ -1,11 +1,10 @@
 import { assert, assertEquals } from "../_assert.ts";
-import { startBroker } from "../../src/broker.ts";
 import {
-  brokerEndpoints,
   connectPublisher,
   daemonStatus,
   runCli,
   startDaemon,
+  startTestBroker,
   tempDir,
   waitFor,
   waitForDurable,
@@ -44,8 +43,7 @@ async function cliJson(args: string[]): Promise<{ code: number; json: Record<str
 }
 
 async function record(dataDir: string, sent: Sent[], extraDaemonArgs: string[] = []) {
-  const endpoints = brokerEndpoints();
-  const broker = await startBroker(endpoints);
+  const { endpoints, broker } = await startTestBroker();
   const daemon = await startDaemon(dataDir, endpoints.backend, extraDaemonArgs);
   const publisher = connectPublisher(endpoints.frontend);
   try {

@@ -235,25 +235,6 @@ Deno.test("MessageLog.open() creates the log with mode 0600", async () => {
   });
 });
 
-Deno.test("MessageLog.hasRoom turns false above maxPendingBytes and true after a flush", async () => {
-  await withTempDir(async (dir) => {
-    const log = await MessageLog.open(`${dir}/current_session.jsonl`, {
-      ...ALWAYS,
-      maxPendingBytes: line(1).length * 2,
-    });
-    try {
-      log.append(line(1), 1);
-      assert(log.hasRoom, "room after one line");
-      log.append(line(2), 2);
-      assert(!log.hasRoom, "no room at the limit");
-      await log.flush();
-      assert(log.hasRoom, "room again after a flush");
-    } finally {
-      await log.close();
-    }
-  });
-});
-
 Deno.test("MessageLog.open() fails on a path in a missing folder", async () => {
   await withTempDir(async (dir) => {
     await assertRejects(
