@@ -38,12 +38,13 @@ export function parseCommandArgs<T extends OptionSpec>(
   }
 }
 
-/** Parses an integer flag value, or throws a {@link UsageError} naming the flag. */
+/** Parses an integer flag (or upper-case positional) value, or throws a UsageError naming it. */
 export function integerFlag(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const parsed = Number(value);
   if (!Number.isInteger(parsed)) {
-    throw new UsageError(`Invalid --${name} "${value}": expected a whole number`);
+    const label = /^[A-Z]+$/.test(name) ? name : `--${name}`; // positional arguments are upper case
+    throw new UsageError(`Invalid ${label} "${value}": expected a whole number`);
   }
   return parsed;
 }
