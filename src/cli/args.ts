@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { type NumberRange, parseWholeNumber } from "../config.ts";
 import { UsageError } from "../errors.ts";
 
 /** Option declarations in `node:util` parseArgs form. */
@@ -38,13 +39,22 @@ export function parseCommandArgs<T extends OptionSpec>(
   }
 }
 
-/** Parses an integer flag (or upper-case positional) value, or throws a UsageError naming it. */
-export function integerFlag(name: string, value: string | undefined): number | undefined {
+/**
+ * Parses a whole-number flag (or upper-case positional) value with {@link parseWholeNumber}:
+ * decimal digits only, within `range` (default 0 to `Number.MAX_SAFE_INTEGER`); anything else
+ * throws a UsageError that names the flag and quotes the text as typed.
+ *
+ * @example
+ * ```ts
+ * const limit = integerFlag("limit", values.limit, { min: 1 }) ?? 20;
+ * ```
+ */
+export function integerFlag(
+  name: string,
+  value: string | undefined,
+  range: Partial<NumberRange> = {},
+): number | undefined {
   if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed)) {
-    const label = /^[A-Z]+$/.test(name) ? name : `--${name}`; // positional arguments are upper case
-    throw new UsageError(`Invalid ${label} "${value}": expected a whole number`);
-  }
-  return parsed;
+  const label = /^[A-Z]+$/.test(name) ? name : `--${name}`; // positional arguments are upper case
+  return parseWholeNumber(value, label, range);
 }

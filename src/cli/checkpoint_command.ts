@@ -75,7 +75,7 @@ Exit codes: 0 done, 1 verify found damage or the checkpoint is unusable,
       return 0;
     }
     const [action, ...rest] = positionals;
-    const layout = layoutFromFlags(values);
+    const layout = layoutFromFlags(values, { mustExist: true });
     const store = new CheckpointStore(layout.checkpointsDir);
     switch (action) {
       case "create":
@@ -322,7 +322,7 @@ export async function loadCheckpointAnywhere(
 }
 
 async function prune(store: CheckpointStore, values: Values): Promise<number> {
-  const keep = integerFlag("keep", values.keep);
+  const keep = integerFlag("keep", values.keep, { min: 1 });
   if (keep === undefined || keep < 1) {
     throw new UsageError("Missing --keep N (1 or more) for prune");
   }

@@ -1,6 +1,6 @@
 import { CheckpointStore } from "../store/checkpoint_store.ts";
 import { dataDirLayout } from "../store/data_dir.ts";
-import { configFromFlags } from "./daemon_link.ts";
+import { checkDataDir, configFromFlags } from "./daemon_link.ts";
 import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
 import { type Command, COMMON_HELP } from "./command.ts";
 import { listRow } from "./checkpoint_command.ts";
@@ -50,6 +50,7 @@ Exit codes: 0 quit, 6 no terminal (nothing interactive was shown).
       return 0;
     }
     const config = configFromFlags(values);
+    checkDataDir(config.dataDir, { mustExist: true });
     const layout = dataDirLayout(config.dataDir);
     const store = new CheckpointStore(layout.checkpointsDir);
     if (!(Deno.stdin.isTerminal() && Deno.stdout.isTerminal())) {
