@@ -166,13 +166,13 @@ function entryJson(entry: CheckpointEntry) {
 }
 
 async function show(store: CheckpointStore, id: string, values: Values): Promise<number> {
+  const last = integerFlag("last", values.last) ?? 5;
   const entry = await store.get(id);
   if (!entry.ok) {
     if (values.json) printJson(entryJson(entry));
     else printLine(`Checkpoint ${entry.id} is damaged: ${entry.reason}`);
     return ExitCode.failure;
   }
-  const last = integerFlag("last", values.last) ?? 5;
   const messages = [];
   for await (const line of store.lines(entry.manifest)) {
     const check = checkRecordLine(line);

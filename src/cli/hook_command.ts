@@ -95,7 +95,10 @@ function parseHookArgs(args: readonly string[]) {
   const { values, positionals } = parseCommandArgs("hook", args, OPTIONS, true);
   if (values.help) return "help" as const;
   const [agent, event] = positionals;
-  if (!agent || !EVENTS[agent] || !event || !EVENTS[agent]!.includes(event)) {
+  if (
+    positionals.length !== 2 || !agent || !EVENTS[agent] || !event ||
+    !EVENTS[agent]!.includes(event)
+  ) {
     throw new UsageError(
       `Unknown hook "${positionals.join(" ")}": use claude ${EVENTS.claude!.join("|")} ` +
         `or gemini ${EVENTS.gemini!.join("|")}`,
