@@ -31,10 +31,15 @@ export function parseCommandArgs<T extends OptionSpec>(
   try {
     return parseArgs({ args: [...args], options, allowPositionals, strict: true });
   } catch (error) {
-    const detail = (error as Error).message.replace(/\. To specify a positional.*$/s, "");
+    // node:util explains over several lines; one line says it (and no cause repeats it).
+    const message = (error as Error).message;
+    const ambiguous = /^Option '(--?[\w-]+)[^']*' argument is ambiguous/.exec(message);
+    const detail = ambiguous
+      ? `option ${ambiguous[1]} needs a value (write a value that starts with a dash as ` +
+        `${ambiguous[1]}=-…)`
+      : message.replace(/\. To specify .*$/s, "").split("\n")[0];
     throw new UsageError(
       `Cannot parse arguments of "${command}": ${detail} (see "shearwater-persist ${command} --help")`,
-      { cause: error },
     );
   }
 }

@@ -34,8 +34,11 @@ data dir there.
       console.log(this.help);
       return 0;
     }
+    if (positionals.length > 1) {
+      throw new UsageError('Too many arguments to "show": give one SEQ, as in "show 1234"');
+    }
     const seq = integerFlag("SEQ", positionals[0], { min: 1 });
-    if (seq === undefined || positionals.length !== 1) {
+    if (seq === undefined) {
       throw new UsageError('Missing SEQ: use "shearwater-persist show 1234"');
     }
     const layout = layoutFromFlags(values, { mustExist: true });
