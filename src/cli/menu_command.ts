@@ -50,7 +50,8 @@ Exit codes: 0 quit, 6 no terminal (nothing interactive was shown).
       return 0;
     }
     const config = configFromFlags(values);
-    checkDataDir(config.dataDir, { mustExist: true });
+    // Not mustExist: `up` shows the menu while the daemon it just started creates the data dir.
+    checkDataDir(config.dataDir, { mustExist: false });
     const layout = dataDirLayout(config.dataDir);
     const store = new CheckpointStore(layout.checkpointsDir);
     if (!(Deno.stdin.isTerminal() && Deno.stdout.isTerminal())) {
