@@ -126,7 +126,10 @@ export function operatingError(error: unknown, action: string): PersistError | u
   if (!(error instanceof Error)) return undefined;
   const known = OS_ERRORS.find(([type]) => error instanceof type);
   const code = (error as { code?: unknown }).code;
-  const reason = known?.[2] ?? (typeof code === "string" ? OS_ERROR_CODES[code] : undefined);
+  const reason = known?.[2] ??
+    (typeof code === "string" && Object.hasOwn(OS_ERROR_CODES, code)
+      ? OS_ERROR_CODES[code]
+      : undefined);
   if (reason === undefined) return undefined;
   // Deno's message reads "Permission denied (os error 13): mkdir '/x'": keep the operation.
   const operation = /\(os error \d+\): (.+)$/s.exec(error.message)?.[1];
