@@ -75,6 +75,64 @@ export const CONFIG_ENV_VARS = {
 
 const CONFIG_FILE_ENV = "SHEARWATER_CONFIG";
 
+/** Allowed range of a whole-number setting or argument. */
+export interface NumberRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+/** The numeric settings and their ranges, shared by flags, environment and config file. */
+export const NUMBER_SETTINGS = {
+  syncMs: { min: 0, max: 10_000 },
+  heartbeatMs: { min: 50, max: 600_000 },
+  checkpointEvery: { min: 0, max: 100_000_000 },
+  checkpointMinutes: { min: 0, max: 100_000_000 },
+  checkpointKeep: { min: 0, max: 100_000_000 },
+} as const satisfies { readonly [K in keyof Config]?: NumberRange };
+
+/**
+ * Parses a whole number as a person typed it: decimal digits only (no sign, exponent, hex,
+ * fraction or separators), within `range` (default 0 to `Number.MAX_SAFE_INTEGER`). Anything
+ * else is a {@link UsageError} that quotes the text verbatim and names `label`
+ * (`--limit`, `N`, `environment variable SHEARWATER_SYNC_MS`, ...).
+ *
+ * @example
+ * ```ts
+ * parseWholeNumber("20", "--limit", { min: 1, max: Number.MAX_SAFE_INTEGER }); // 20
+ * parseWholeNumber("0x10", "--limit"); // throws: Invalid --limit "0x10": expected a whole number from 0 to 9007199254740991
+ * ```
+ */
+export function parseWholeNumber(
+  text: string,
+  label: string,
+  range: Partial<NumberRange> = {},
+): number {
+  const value = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
+  checkWholeNumber(value, label, range, JSON.stringify(text));
+  return value;
+}
+
+/**
+ * Checks a number that arrived already parsed (a JSON config value) against `range`, with the
+ * same message as {@link parseWholeNumber}.
+ */
+export function checkWholeNumber(
+  value: unknown,
+  label: string,
+  range: Partial<NumberRange> = {},
+  shown: string = JSON.stringify(value),
+): asserts value is number {
+  const min = range.min ?? 0;
+  const max = range.max ?? Number.MAX_SAFE_INTEGER;
+  if (
+    typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max
+  ) {
+    throw new UsageError(
+      `Invalid ${label} ${shown}: expected a whole number from ${min} to ${max}`,
+    );
+  }
+}
+
 /**
  * Merges flags > SHEARWATER_* environment > JSON config file > defaults into a frozen,
  * validated {@link Config}. Invalid values throw a {@link UsageError} naming the source.
@@ -160,6 +218,10 @@ function readConfigFile(path: string): Partial<Config> {
     out[key] = typeof value === "string"
       ? parseSetting(key as keyof Config, value, `config file "${path}"`)
       : value;
+    if (Object.hasOwn(NUMBER_SETTINGS, key)) {
+      const numberKey = key as keyof typeof NUMBER_SETTINGS;
+      checkWholeNumber(out[key], `${key} in config file "${path}"`, NUMBER_SETTINGS[numberKey]);
+    }
     checkSettingType(key as keyof Config, out[key], `config file "${path}"`);
   }
   return out as Partial<Config>;
@@ -175,13 +237,8 @@ export function parseSetting(key: keyof Config, raw: string, source: string): un
     case "heartbeatMs":
     case "checkpointEvery":
     case "checkpointMinutes":
-    case "checkpointKeep": {
-      const value = Number(raw);
-      if (!Number.isInteger(value)) {
-        throw new UsageError(`Invalid ${key} from ${source}: "${raw}" is not a whole number`);
-      }
-      return value;
-    }
+    case "checkpointKeep":
+      return parseWholeNumber(raw, `${key} from ${source}`, NUMBER_SETTINGS[key]);
     case "indexing":
       if (!["true", "false", "1", "0"].includes(raw)) {
         throw new UsageError(`Invalid ${key} from ${source}: "${raw}" (use true or false)`);
@@ -215,19 +272,8 @@ function validateConfig(config: Config): Config {
   if (config.syncMode !== "interval" && config.syncMode !== "always") {
     throw new UsageError(`Invalid sync mode "${config.syncMode}": use "interval" or "always"`);
   }
-  if (!Number.isInteger(config.syncMs) || config.syncMs < 0 || config.syncMs > 10_000) {
-    throw new UsageError(`Invalid sync interval ${config.syncMs} ms: use 0 to 10000`);
-  }
-  if (
-    !Number.isInteger(config.heartbeatMs) || config.heartbeatMs < 50 ||
-    config.heartbeatMs > 600_000
-  ) {
-    throw new UsageError(`Invalid heartbeat interval ${config.heartbeatMs} ms: use 50 to 600000`);
-  }
-  for (const key of ["checkpointEvery", "checkpointMinutes", "checkpointKeep"] as const) {
-    if (!Number.isInteger(config[key]) || config[key] < 0 || config[key] > 100_000_000) {
-      throw new UsageError(`Invalid ${key} ${config[key]}: use a whole number from 0`);
-    }
+  for (const key of Object.keys(NUMBER_SETTINGS) as (keyof typeof NUMBER_SETTINGS)[]) {
+    checkWholeNumber(config[key], key, NUMBER_SETTINGS[key]);
   }
   if (!["debug", "info", "warn", "error"].includes(config.logLevel)) {
     throw new UsageError(`Invalid log level "${config.logLevel}": use debug, info, warn or error`);

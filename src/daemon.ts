@@ -5,7 +5,13 @@
  * @module
  */
 import type { Config } from "./config.ts";
-import { type ControlRequest, type ControlResponse, ControlServer } from "./control/server.ts";
+import {
+  CONTROL_COMMANDS,
+  type ControlRequest,
+  type ControlResponse,
+  ControlServer,
+  isControlCommand,
+} from "./control/server.ts";
 import { IndexWorkerHandle } from "./indexer/index_worker_handle.ts";
 import type { Logger } from "./logger.ts";
 import { type DataDirLayout, ensureDataDir } from "./store/data_dir.ts";
@@ -591,7 +597,14 @@ export class Daemon {
   }
 
   async #handleControl(request: ControlRequest): Promise<ControlResponse> {
-    switch (request.cmd) {
+    const cmd = request.cmd;
+    if (!isControlCommand(cmd)) {
+      return {
+        ok: false,
+        error: `Unknown control command ${JSON.stringify(cmd)}: use ${CONTROL_COMMANDS.join(", ")}`,
+      };
+    }
+    switch (cmd) {
       case "status":
         return { ok: true, status: this.status() };
       case "new-session": {
@@ -621,11 +634,11 @@ export class Daemon {
       case "stop":
         queueMicrotask(() => this.stop("stop command"));
         return { ok: true, pid: Deno.pid };
-      default:
-        return {
-          ok: false,
-          error: `Unknown control command "${request.cmd}": use status, new-session, flush or stop`,
-        };
+      default: {
+        // Every command in CONTROL_COMMANDS has its case above, or this does not compile.
+        const unhandled: never = cmd;
+        throw new Error(`Control command ${unhandled} has no handler`);
+      }
     }
   }
 }

@@ -21,15 +21,33 @@ export class PersistError extends Error {
   }
 }
 
-/** Exit codes, so scripts can tell failures apart. */
+/**
+ * Exit codes, so scripts can tell failures apart. 65 and up follow BSD `sysexits.h`; 70 is
+ * kept for bugs. The README's exit code list mirrors this table.
+ */
 export const ExitCode = {
+  /** Done (also when stdout was closed early by the reader, as with `| head`). */
   ok: 0,
+  /** The command ran but did not succeed (e.g. `search` found nothing). */
   failure: 1,
+  /** Bad arguments, configuration or search query. */
   usage: 2,
+  /** The data dir is locked by another daemon. */
   busy: 3,
+  /** No daemon runs on the data dir. */
   notRunning: 4,
+  /** `diag` found something broken. */
   unhealthy: 5,
+  /** Stored data failed its checksum (e.g. `show` of a damaged log line). */
+  damaged: 65,
+  /** The data dir (or another path the command needs) does not exist or is not a directory. */
+  noDataDir: 66,
+  /** Bug: an error nobody expected (please report it). */
   internal: 70,
+  /** The operating system refused an I/O operation (disk full, I/O error, ...). */
+  ioError: 74,
+  /** Permission denied on the data dir or a file in it. */
+  noPermission: 77,
 } as const;
 
 /** The command line or configuration is wrong; exit code 2. */
@@ -58,6 +76,68 @@ export class DaemonNotRunningError extends PersistError {
     super(message, { code: "daemon_not_running", exitCode: ExitCode.notRunning, ...options });
     this.name = "DaemonNotRunningError";
   }
+}
+
+/** A log line or stored file failed its checksum or could not be parsed; exit code 65. */
+export class DamagedDataError extends PersistError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, { code: "damaged_data", exitCode: ExitCode.damaged, cause: options.cause });
+    this.name = "DamagedDataError";
+  }
+}
+
+/** Exit code and short reason for each operating-system error a command can meet. */
+const OS_ERRORS: readonly (readonly [new (...args: never[]) => Error, number, string])[] = [
+  [Deno.errors.NotFound, ExitCode.noDataDir, "no such file or directory"],
+  [Deno.errors.NotADirectory, ExitCode.noDataDir, "a part of the path is not a directory"],
+  [Deno.errors.IsADirectory, ExitCode.ioError, "it is a directory"],
+  [Deno.errors.PermissionDenied, ExitCode.noPermission, "permission denied"],
+  [Deno.errors.AlreadyExists, ExitCode.ioError, "it already exists"],
+  [Deno.errors.FilesystemLoop, ExitCode.ioError, "too many levels of symbolic links"],
+  [Deno.errors.BrokenPipe, ExitCode.ioError, "the other end closed the pipe"],
+  [Deno.errors.InvalidData, ExitCode.ioError, "invalid data"],
+  [Deno.errors.UnexpectedEof, ExitCode.ioError, "unexpected end of file"],
+  [Deno.errors.WriteZero, ExitCode.ioError, "nothing could be written"],
+  [Deno.errors.Busy, ExitCode.ioError, "the resource is busy"],
+];
+
+/** errno codes of plain OS errors Deno has no class for, with a short reason. */
+const OS_ERROR_CODES: Readonly<Record<string, string>> = {
+  ENOSPC: "the disk is full",
+  EDQUOT: "the disk quota is exceeded",
+  EIO: "input/output error",
+  EROFS: "the file system is read-only",
+  ENAMETOOLONG: "the file name is too long",
+  EMFILE: "too many open files",
+};
+
+/**
+ * Turns an operating-system error (a `Deno.errors.*` class, or an error with an errno `code`
+ * like `ENOSPC`) into a {@link PersistError} saying what could not be done; anything else
+ * (a bug) gives undefined.
+ *
+ * @example
+ * ```ts
+ * const described = operatingError(error, 'Cannot run "search"');
+ * if (described) throw described;
+ * ```
+ */
+export function operatingError(error: unknown, action: string): PersistError | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const known = OS_ERRORS.find(([type]) => error instanceof type);
+  const code = (error as { code?: unknown }).code;
+  const reason = known?.[2] ??
+    (typeof code === "string" && Object.hasOwn(OS_ERROR_CODES, code)
+      ? OS_ERROR_CODES[code]
+      : undefined);
+  if (reason === undefined) return undefined;
+  // Deno's message reads "Permission denied (os error 13): mkdir '/x'": keep the operation.
+  const operation = /\(os error \d+\): (.+)$/s.exec(error.message)?.[1];
+  // No `cause`: the one line says it all, and the top level prints causes as extra lines.
+  return new PersistError(`${action}: ${reason}${operation ? `: ${operation}` : ""}`, {
+    code: `os_${typeof code === "string" ? code.toLowerCase() : error.name}`,
+    exitCode: known?.[1] ?? ExitCode.ioError,
+  });
 }
 
 /** Renders an error and its cause chain as lines, action first, detail after a colon. */

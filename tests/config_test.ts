@@ -171,20 +171,20 @@ Deno.test("resolveConfig() rejects a sync-ms that is not a whole number, naming 
       UsageError,
       "SHEARWATER_SYNC_MS",
     );
-    assert(error.message.includes(`"${raw}" is not a whole number`), error.message);
+    assert(error.message.includes(`"${raw}": expected a whole number`), error.message);
   }
-  assertThrows(() => resolveConfig({ syncMs: 2.5 }, NO_ENV), UsageError, "Invalid sync interval");
+  assertThrows(() => resolveConfig({ syncMs: 2.5 }, NO_ENV), UsageError, "Invalid syncMs 2.5");
 });
 
 Deno.test("resolveConfig() rejects out-of-range intervals with the allowed range", () => {
-  assertThrows(() => resolveConfig({ syncMs: -1 }, NO_ENV), UsageError, "use 0 to 10000");
-  assertThrows(() => resolveConfig({ syncMs: 10_001 }, NO_ENV), UsageError, "use 0 to 10000");
+  assertThrows(() => resolveConfig({ syncMs: -1 }, NO_ENV), UsageError, "from 0 to 10000");
+  assertThrows(() => resolveConfig({ syncMs: 10_001 }, NO_ENV), UsageError, "from 0 to 10000");
   assertEquals(resolveConfig({ syncMs: 10_000 }, NO_ENV).syncMs, 10_000);
-  assertThrows(() => resolveConfig({ heartbeatMs: 49 }, NO_ENV), UsageError, "use 50 to 600000");
+  assertThrows(() => resolveConfig({ heartbeatMs: 49 }, NO_ENV), UsageError, "from 50 to 600000");
   assertThrows(
     () => resolveConfig({}, { SHEARWATER_HEARTBEAT_MS: "600001" }),
     UsageError,
-    "use 50 to 600000",
+    "from 50 to 600000",
   );
   assertEquals(resolveConfig({ heartbeatMs: 50 }, NO_ENV).heartbeatMs, 50);
 });
@@ -249,7 +249,7 @@ Deno.test("resolveConfig() rejects invalid values from the config file too", () 
     const error = assertThrows(
       () => resolveConfig({ configFile: path }, NO_ENV),
       UsageError,
-      "not a whole number",
+      '"fast": expected a whole number from 0 to 10000',
     );
     assert(error.message.includes(path), error.message);
   });
@@ -301,4 +301,31 @@ Deno.test("resolveConfig() does not share its lists with the caller's flags", ()
   topics.push("b");
   assertEquals(config.topics, ["a"]);
   assert(!("configFile" in config), "configFile is not a setting");
+});
+
+Deno.test("resolveConfig() reads numbers with one parser: decimal digits in range, text echoed", () => {
+  for (const raw of ["0x10", "1e3", "-1", " 5", "1.0", "1_000", "99999999999999999999", ""]) {
+    if (raw === "") continue; // an empty variable counts as unset
+    const error = assertThrows(
+      () => resolveConfig({}, { SHEARWATER_CHECKPOINT_EVERY: raw }),
+      UsageError,
+    );
+    assertEquals(
+      error.message,
+      `Invalid checkpointEvery from environment variable SHEARWATER_CHECKPOINT_EVERY ` +
+        `${JSON.stringify(raw)}: expected a whole number from 0 to 100000000`,
+    );
+  }
+  assertEquals(resolveConfig({}, { SHEARWATER_CHECKPOINT_EVERY: "007" }).checkpointEvery, 7);
+  withConfigFile({ syncMs: 1e20 }, (path) => {
+    const error = assertThrows(() => resolveConfig({ configFile: path }, NO_ENV), UsageError);
+    assertEquals(
+      error.message,
+      `Invalid syncMs in config file "${path}" 100000000000000000000: expected a whole number from 0 to 10000`,
+    );
+  });
+  withConfigFile({ heartbeatMs: "0x100" }, (path) => {
+    const error = assertThrows(() => resolveConfig({ configFile: path }, NO_ENV), UsageError);
+    assert(error.message.includes(`"0x100": expected a whole number from 50 to 600000`));
+  });
 });

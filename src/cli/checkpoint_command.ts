@@ -75,7 +75,7 @@ Exit codes: 0 done, 1 verify found damage or the checkpoint is unusable,
       return 0;
     }
     const [action, ...rest] = positionals;
-    const layout = layoutFromFlags(values);
+    const layout = layoutFromFlags(values, { mustExist: true });
     const store = new CheckpointStore(layout.checkpointsDir);
     switch (action) {
       case "create":
@@ -166,13 +166,13 @@ function entryJson(entry: CheckpointEntry) {
 }
 
 async function show(store: CheckpointStore, id: string, values: Values): Promise<number> {
+  const last = integerFlag("last", values.last) ?? 5;
   const entry = await store.get(id);
   if (!entry.ok) {
     if (values.json) printJson(entryJson(entry));
     else printLine(`Checkpoint ${entry.id} is damaged: ${entry.reason}`);
     return ExitCode.failure;
   }
-  const last = integerFlag("last", values.last) ?? 5;
   const messages = [];
   for await (const line of store.lines(entry.manifest)) {
     const check = checkRecordLine(line);
@@ -322,7 +322,7 @@ export async function loadCheckpointAnywhere(
 }
 
 async function prune(store: CheckpointStore, values: Values): Promise<number> {
-  const keep = integerFlag("keep", values.keep);
+  const keep = integerFlag("keep", values.keep, { min: 1 });
   if (keep === undefined || keep < 1) {
     throw new UsageError("Missing --keep N (1 or more) for prune");
   }

@@ -1,9 +1,10 @@
-import { resolveConfig, type SyncMode } from "../config.ts";
+import { NUMBER_SETTINGS, resolveConfig, type SyncMode } from "../config.ts";
 import { runDaemon } from "../daemon.ts";
 import { createFileLogger, createJsonLogger, type LogLevel } from "../logger.ts";
 import { integerFlag, parseCommandArgs } from "./args.ts";
 import { parentDir } from "../store/data_dir.ts";
 import type { Command } from "./command.ts";
+import { checkDataDir } from "./daemon_link.ts";
 
 const OPTIONS = {
   help: { type: "boolean", short: "h" },
@@ -85,14 +86,27 @@ the data dir.
       topics: values.topic,
       exclude: values.exclude,
       syncMode: values.sync as SyncMode | undefined,
-      syncMs: integerFlag("sync-ms", values["sync-ms"]),
-      heartbeatMs: integerFlag("heartbeat-ms", values["heartbeat-ms"]),
+      syncMs: integerFlag("sync-ms", values["sync-ms"], NUMBER_SETTINGS.syncMs),
+      heartbeatMs: integerFlag("heartbeat-ms", values["heartbeat-ms"], NUMBER_SETTINGS.heartbeatMs),
       logLevel: values["log-level"] as LogLevel | undefined,
       indexing: values["no-index"] ? false : undefined,
-      checkpointEvery: integerFlag("checkpoint-every", values["checkpoint-every"]),
-      checkpointMinutes: integerFlag("checkpoint-minutes", values["checkpoint-minutes"]),
-      checkpointKeep: integerFlag("checkpoint-keep", values["checkpoint-keep"]),
+      checkpointEvery: integerFlag(
+        "checkpoint-every",
+        values["checkpoint-every"],
+        NUMBER_SETTINGS.checkpointEvery,
+      ),
+      checkpointMinutes: integerFlag(
+        "checkpoint-minutes",
+        values["checkpoint-minutes"],
+        NUMBER_SETTINGS.checkpointMinutes,
+      ),
+      checkpointKeep: integerFlag(
+        "checkpoint-keep",
+        values["checkpoint-keep"],
+        NUMBER_SETTINGS.checkpointKeep,
+      ),
     });
+    checkDataDir(config.dataDir, { mustExist: false });
     if (values["log-file"]) {
       await Deno.mkdir(parentDir(values["log-file"]), { recursive: true, mode: 0o700 });
     }

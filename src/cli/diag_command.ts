@@ -7,7 +7,7 @@ import { readJournal } from "../store/recovery_journal.ts";
 import { readLastGoodRecord } from "../store/tail_repair.ts";
 import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
 import { type Command, COMMON_HELP } from "./command.ts";
-import { askDaemon, configFromFlags } from "./daemon_link.ts";
+import { askDaemon, checkDataDir, configFromFlags } from "./daemon_link.ts";
 import { printJson, printLine, styler } from "./output.ts";
 import { fit, formatBytes } from "./render.ts";
 import { endpointAcceptsConnections } from "./up_command.ts";
@@ -51,6 +51,7 @@ Exit codes: 0 healthy (warnings allowed), 5 unhealthy, 2 bad arguments.
       return 0;
     }
     const config = configFromFlags(values);
+    checkDataDir(config.dataDir, { mustExist: true });
     const checks = await runChecks(dataDirLayout(config.dataDir), config.frontend, config.backend);
     const healthy = checks.every((check) => check.status !== "fail");
     if (values.json) {

@@ -48,22 +48,25 @@ Options:
 ${COMMON_HELP}
 `,
   async run(args) {
-    const { values, positionals } = parseCommandArgs("hook", args, OPTIONS, true);
-    if (values.help) {
+    let parsed;
+    try {
+      parsed = parseHookArgs(args);
+    } catch (error) {
+      // An agent treats exit 2 as a blocking error: a hook it cannot run is only a note.
+      if (!(error instanceof UsageError)) throw error;
+      printError(`shearwater-persist hook: ${error.message}; nothing done`);
+      printLine("{}");
+      return 0;
+    }
+    if (parsed === "help") {
       console.log(this.help);
       return 0;
     }
-    const [agent, event] = positionals;
-    if (!agent || !EVENTS[agent] || !event || !EVENTS[agent]!.includes(event)) {
-      throw new UsageError(
-        `Unknown hook "${positionals.join(" ")}": use claude ${EVENTS.claude!.join("|")} ` +
-          `or gemini ${EVENTS.gemini!.join("|")}`,
-      );
-    }
-    const config = configFromFlags(values);
-    const layout = dataDirLayout(config.dataDir);
+    const { agent, event, values } = parsed;
     const input = await readHookInput();
     try {
+      const config = configFromFlags(values);
+      const layout = dataDirLayout(config.dataDir);
       if (event === "session-start") {
         const context = await sessionStart(layout, config.backend, input);
         printLine(JSON.stringify({
@@ -86,6 +89,23 @@ ${COMMON_HELP}
     return 0;
   },
 };
+
+/** The agent, event and flags of a hook command line; unknown ones throw a UsageError. */
+function parseHookArgs(args: readonly string[]) {
+  const { values, positionals } = parseCommandArgs("hook", args, OPTIONS, true);
+  if (values.help) return "help" as const;
+  const [agent, event] = positionals;
+  if (
+    positionals.length !== 2 || !agent || !EVENTS[agent] || !event ||
+    !EVENTS[agent]!.includes(event)
+  ) {
+    throw new UsageError(
+      `Unknown hook "${positionals.join(" ")}": use claude ${EVENTS.claude!.join("|")} ` +
+        `or gemini ${EVENTS.gemini!.join("|")}`,
+    );
+  }
+  return { agent, event, values };
+}
 
 /** The hook payload, or {} when stdin is empty, not JSON, or a terminal. */
 async function readHookInput(): Promise<Record<string, unknown>> {

@@ -3,7 +3,7 @@ import { indexPath } from "../indexer/open_index.ts";
 import { refreshIndex } from "../indexer/refresh.ts";
 import { createJsonLogger, type Logger } from "../logger.ts";
 import type { DataDirLayout } from "../store/data_dir.ts";
-import { readRecordAt } from "../store/log_reader.ts";
+import { readLineAt, readRecordAt } from "../store/log_reader.ts";
 import type { IndexHit } from "../store/message_index.ts";
 import type { LogRecord } from "../store/record.ts";
 import { SqliteIndex } from "../store/sqlite_index.ts";
@@ -54,6 +54,11 @@ export async function openIndexForReading(
       { code: "index_unavailable", cause: error },
     );
   }
+}
+
+/** Reads the bytes of an index hit's log line as stored, unverified (to show a damaged line). */
+export async function readHitLine(layout: DataDirLayout, hit: IndexHit): Promise<Uint8Array> {
+  return await readLineAt(`${layout.root}/${hit.file}`, hit.offset, hit.length);
 }
 
 /** Reads the full record behind an index hit from its log file. */

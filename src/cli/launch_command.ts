@@ -1,12 +1,15 @@
 import { Launcher } from "../launcher.ts";
 import { createJsonLogger } from "../logger.ts";
 import type { DataDirLayout } from "../store/data_dir.ts";
-import { configFromFlags } from "./daemon_link.ts";
+import { checkDataDir, configFromFlags } from "./daemon_link.ts";
 import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
 import { type Command, COMMON_HELP } from "./command.ts";
 import { menuCommand } from "./menu_command.ts";
 import { printLine } from "./output.ts";
 import { selfCommand } from "./self_command.ts";
+
+/** Longest grace period: a day (timers cannot wait beyond about 24.8 days anyway). */
+const MAX_GRACE_MS = 86_400_000;
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -57,13 +60,14 @@ Exit codes: 0 stopped (Ctrl+C, SIGTERM, or --once), 2 bad arguments.
       return 0;
     }
     const config = configFromFlags(values);
+    checkDataDir(config.dataDir, { mustExist: false });
     const logger = createJsonLogger({ component: "launcher", level: config.logLevel });
     const interactive = Deno.stdin.isTerminal() && Deno.stdout.isTerminal() && !values["no-menu"];
     let launcher: Launcher | undefined = undefined;
     launcher = new Launcher({
       config,
       logger,
-      graceMs: integerFlag("grace-ms", values["grace-ms"]) ?? 5000,
+      graceMs: integerFlag("grace-ms", values["grace-ms"], { max: MAX_GRACE_MS }) ?? 5000,
       ignoreTopics: ["", ...config.topics, ...(values["ignore-topic"] ?? [])],
       spawnDaemon: (layout) => spawnDetachedDaemon(layout, config.backend),
       say: (line) => printLine(`[persistence] ${line}`),

@@ -1,10 +1,10 @@
-import { describeErrorChain, ExitCode, PersistError } from "../errors.ts";
+import { describeErrorChain, ExitCode, operatingError, PersistError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import { brokerCommand } from "./broker_command.ts";
 import type { Command } from "./command.ts";
 import { daemonCommand } from "./daemon_command.ts";
 import { newSessionCommand } from "./new_session_command.ts";
-import { printError, printLine } from "./output.ts";
+import { OutputClosedError, printError, printLine } from "./output.ts";
 import { statusCommand } from "./status_command.ts";
 import { stopCommand } from "./stop_command.ts";
 import { upCommand } from "./up_command.ts";
@@ -83,13 +83,26 @@ export async function main(args: readonly string[]): Promise<number> {
   try {
     return await command.run(rest);
   } catch (error) {
-    if (error instanceof PersistError) {
-      const [first, ...causes] = describeErrorChain(error);
-      printError(`error: ${first}`);
-      for (const cause of causes) printError(`  ${cause}`);
-      return error.exitCode;
-    }
-    printError(`internal error (please report): ${(error as Error)?.stack ?? String(error)}`);
-    return ExitCode.internal;
+    return reportError(error, command.name);
   }
+}
+
+/**
+ * Prints an error that ended command `name` and returns the exit code: a {@link PersistError}
+ * or an operating-system error (file system, permissions, disk) as a clear message with its own
+ * exit code, a closed stdout quietly, anything else as a bug with its stack (exit 70).
+ */
+function reportError(error: unknown, name: string): number {
+  if (error instanceof OutputClosedError) return error.exitCode;
+  const described = error instanceof PersistError
+    ? error
+    : operatingError(error, `Cannot run "${name}"`);
+  if (described) {
+    const [first, ...causes] = describeErrorChain(described);
+    printError(`error: ${first}`);
+    for (const cause of causes) printError(`  ${cause}`);
+    return described.exitCode;
+  }
+  printError(`internal error (please report): ${(error as Error)?.stack ?? String(error)}`);
+  return ExitCode.internal;
 }

@@ -1,6 +1,6 @@
 import { CheckpointStore } from "../store/checkpoint_store.ts";
 import { dataDirLayout } from "../store/data_dir.ts";
-import { configFromFlags } from "./daemon_link.ts";
+import { checkDataDir, configFromFlags } from "./daemon_link.ts";
 import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
 import { type Command, COMMON_HELP } from "./command.ts";
 import { listRow } from "./checkpoint_command.ts";
@@ -50,6 +50,8 @@ Exit codes: 0 quit, 6 no terminal (nothing interactive was shown).
       return 0;
     }
     const config = configFromFlags(values);
+    // Not mustExist: `up` shows the menu while the daemon it just started creates the data dir.
+    checkDataDir(config.dataDir, { mustExist: false });
     const layout = dataDirLayout(config.dataDir);
     const store = new CheckpointStore(layout.checkpointsDir);
     if (!(Deno.stdin.isTerminal() && Deno.stdout.isTerminal())) {

@@ -28,7 +28,7 @@ Exit codes: 0 done, 3 the data dir is locked by a daemon that does not answer.
       console.log(this.help);
       return 0;
     }
-    const layout = layoutFromFlags(values);
+    const layout = layoutFromFlags(values, { mustExist: false });
     const result = await startNewSession(layout);
     if (values.json) {
       printJson({

@@ -33,9 +33,8 @@ Exit codes: 0 shown (even none), 2 bad arguments.
     if (positionals.length > 1) {
       throw new UsageError('Too many arguments to "recent": give at most one number');
     }
-    const count = integerFlag("N", positionals[0]) ?? 10;
-    if (count < 1) throw new UsageError(`Invalid N ${count}: use 1 or more`);
-    const layout = layoutFromFlags(values);
+    const count = integerFlag("N", positionals[0], { min: 1 }) ?? 10;
+    const layout = layoutFromFlags(values, { mustExist: true });
     const index = await openIndexForReading(layout, { quiet: values.json });
     try {
       const hits = index.search({

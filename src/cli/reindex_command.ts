@@ -31,7 +31,7 @@ Exit codes: 0 rebuilt, 1 failed, 3 the index stayed locked by another process.
       console.log(this.help);
       return 0;
     }
-    const layout = layoutFromFlags(values);
+    const layout = layoutFromFlags(values, { mustExist: true });
     const logger = createJsonLogger({ component: "reindex", level: "warn" });
     const progress = values.json ? undefined : createProgress("Reindexing");
     const started = performance.now();

@@ -45,12 +45,12 @@ Exit codes: 0 results found, 1 no results, 2 bad query or arguments.
       console.log(this.help);
       return 0;
     }
-    const layout = layoutFromFlags(values);
+    const layout = layoutFromFlags(values, { mustExist: true });
     const text = positionals.join(" ").trim() || undefined;
     const request: SearchRequest = {
       ...filtersFromFlags(values),
       text,
-      limit: integerFlag("limit", values.limit) ?? 20,
+      limit: integerFlag("limit", values.limit, { min: 1 }) ?? 20,
     };
     const index = await openIndexForReading(layout, { quiet: values.json });
     try {

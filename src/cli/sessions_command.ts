@@ -25,7 +25,7 @@ Exit codes: 0 listed, 2 bad arguments.
       console.log(this.help);
       return 0;
     }
-    const layout = layoutFromFlags(values);
+    const layout = layoutFromFlags(values, { mustExist: true });
     const index = await openIndexForReading(layout, { quiet: values.json });
     try {
       const sessions = index.sessions();

@@ -1,10 +1,10 @@
-import { UsageError } from "../errors.ts";
+import { DamagedDataError, ExitCode, UsageError } from "../errors.ts";
 import { decodeStoredFrames, type StoredFrame } from "../store/record.ts";
 import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
 import { type Command, COMMON_HELP } from "./command.ts";
 import { layoutFromFlags } from "./daemon_link.ts";
-import { openIndexForReading, readHitRecord } from "./index_access.ts";
-import { printJson, printLine, styler } from "./output.ts";
+import { openIndexForReading, readHitLine, readHitRecord } from "./index_access.ts";
+import { printError, printJson, printLine, styler, writeOutput } from "./output.ts";
 import { formatBytes, formatTime } from "./render.ts";
 
 const OPTIONS = { ...COMMON_OPTIONS, raw: { type: "boolean" } } as const;
@@ -24,7 +24,9 @@ Options:
   --raw              print the log line exactly as stored
 ${COMMON_HELP}
 
-Exit codes: 0 shown, 1 no such record, 2 bad arguments.
+Exit codes: 0 shown, 1 no such record, 2 bad arguments, 65 the record's line
+is damaged (with --raw its bytes are still printed, marked on stderr), 66 no
+data dir there.
 `,
   async run(args) {
     const { values, positionals } = parseCommandArgs("show", args, OPTIONS, true);
@@ -32,11 +34,14 @@ Exit codes: 0 shown, 1 no such record, 2 bad arguments.
       console.log(this.help);
       return 0;
     }
-    const seq = integerFlag("SEQ", positionals[0]);
-    if (seq === undefined || positionals.length !== 1) {
+    if (positionals.length > 1) {
+      throw new UsageError('Too many arguments to "show": give one SEQ, as in "show 1234"');
+    }
+    const seq = integerFlag("SEQ", positionals[0], { min: 1 });
+    if (seq === undefined) {
       throw new UsageError('Missing SEQ: use "shearwater-persist show 1234"');
     }
-    const layout = layoutFromFlags(values);
+    const layout = layoutFromFlags(values, { mustExist: true });
     const index = await openIndexForReading(layout, { quiet: values.json || values.raw });
     let hit;
     let lastSeq;
@@ -50,9 +55,19 @@ Exit codes: 0 shown, 1 no such record, 2 bad arguments.
       printLine(`No record with seq ${seq} (records indexed up to seq ${lastSeq}).`);
       return 1;
     }
-    const { record, line } = await readHitRecord(layout, hit);
+    let read;
+    try {
+      read = await readHitRecord(layout, hit);
+    } catch (error) {
+      if (!(error instanceof DamagedDataError) || !values.raw) throw error;
+      // --raw shows the evidence: the bytes as stored, marked as damaged on stderr.
+      printError(`damaged: record ${seq}: ${error.message}; its bytes as stored follow on stdout`);
+      writeOutput(await readHitLine(layout, hit));
+      return ExitCode.damaged;
+    }
+    const { record, line } = read;
     if (values.raw) {
-      await Deno.stdout.write(line);
+      writeOutput(line);
       return 0;
     }
     if (values.json) {

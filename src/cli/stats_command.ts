@@ -33,8 +33,8 @@ Exit codes: 0 shown, 2 bad arguments.
       console.log(this.help);
       return 0;
     }
-    const layout = layoutFromFlags(values);
-    const top = integerFlag("top", values.top) ?? 10;
+    const layout = layoutFromFlags(values, { mustExist: true });
+    const top = integerFlag("top", values.top, { min: 1 }) ?? 10;
     const index = await openIndexForReading(layout, { quiet: values.json });
     try {
       const stats = index.stats(filtersFromFlags(values), top);

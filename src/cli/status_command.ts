@@ -26,17 +26,26 @@ Exit codes: 0 a daemon is running, 4 no daemon runs on this data dir.
       console.log(this.help);
       return 0;
     }
-    const layout = layoutFromFlags(values);
+    const layout = layoutFromFlags(values, { mustExist: false });
     let status: Record<string, unknown>;
     try {
       status = (await askDaemon(layout, { cmd: "status" })).status as Record<string, unknown>;
     } catch (error) {
       if (!(error instanceof DaemonNotRunningError)) throw error;
-      const holder = await readLockHolder(layout.lockFile);
+      const exists = dataDirExists(layout.root);
+      const holder = exists ? await readLockHolder(layout.lockFile) : undefined;
       if (values.json) {
-        printJson({ running: false, data_dir: layout.root, last_lock_holder: holder ?? null });
+        printJson({
+          running: false,
+          data_dir: layout.root,
+          data_dir_exists: exists,
+          last_lock_holder: holder ?? null,
+        });
       } else {
-        printLine(`No daemon is running on "${layout.root}".`);
+        printLine(
+          `No daemon is running on "${layout.root}"` +
+            (exists ? "." : " (there is no data dir there: check --data-dir)."),
+        );
         printLine(`Start one with: shearwater-persist daemon --data-dir ${layout.root}`);
       }
       return ExitCode.notRunning;
@@ -69,3 +78,13 @@ Exit codes: 0 a daemon is running, 4 no daemon runs on this data dir.
     return 0;
   },
 };
+
+function dataDirExists(root: string): boolean {
+  try {
+    Deno.statSync(root);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}

@@ -28,7 +28,7 @@ Exit codes: 0 stopped, 4 no daemon was running, 1 it did not stop within 10 s.
       console.log(this.help);
       return 0;
     }
-    const layout = layoutFromFlags(values);
+    const layout = layoutFromFlags(values, { mustExist: false });
     let pid: unknown;
     try {
       pid = (await askDaemon(layout, { cmd: "stop" })).pid;

@@ -7,7 +7,7 @@ import { selfCommand } from "./self_command.ts";
 import { menuCommand } from "./menu_command.ts";
 import { runDemo } from "../demo.ts";
 import { DaemonNotRunningError } from "../errors.ts";
-import { askDaemon, configFromFlags } from "./daemon_link.ts";
+import { askDaemon, checkDataDir, configFromFlags } from "./daemon_link.ts";
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -46,6 +46,7 @@ Exit codes: 0 stopped by Ctrl+C/SIGTERM, 1 a child process failed.
       return 0;
     }
     const config = configFromFlags(values);
+    checkDataDir(config.dataDir, { mustExist: false });
     const style = styler();
     const children: { name: string; child: Deno.ChildProcess }[] = [];
     if (await endpointAcceptsConnections(config.frontend)) {

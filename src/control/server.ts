@@ -1,6 +1,28 @@
 import { readLine, writeLine } from "./_line_io.ts";
 import type { Logger } from "../logger.ts";
 
+/**
+ * Every command the daemon answers on its control socket: the one list that the daemon's
+ * dispatch is checked against (at compile time) and its "unknown command" error quotes.
+ */
+export const CONTROL_COMMANDS = [
+  "status",
+  "new-session",
+  "flush",
+  "checkpoint",
+  "load-checkpoint",
+  "index-release",
+  "stop",
+] as const;
+
+/** One of {@link CONTROL_COMMANDS}. */
+export type ControlCommand = typeof CONTROL_COMMANDS[number];
+
+/** True when `cmd` is one of {@link CONTROL_COMMANDS}. */
+export function isControlCommand(cmd: string): cmd is ControlCommand {
+  return (CONTROL_COMMANDS as readonly string[]).includes(cmd);
+}
+
 /** A request on the control socket: one JSON line. */
 export interface ControlRequest {
   readonly cmd: string;

@@ -1,3 +1,4 @@
+import { DamagedDataError } from "../errors.ts";
 import {
   checkLineChecksum,
   checkRecordLine,
@@ -138,12 +139,35 @@ async function* scanVerified<T>(
   }
 }
 
-/** Reads and verifies the one line at `offset` (of `length` bytes, newline included). */
+/**
+ * Reads and verifies the one line at `offset` (of `length` bytes, newline included). A line
+ * that fails verification throws a {@link DamagedDataError} (read its bytes with
+ * {@link readLineAt}).
+ */
 export async function readRecordAt(
   path: string,
   offset: number,
   length: number,
 ): Promise<{ record: LogRecord; line: Uint8Array }> {
+  const line = await readLineAt(path, offset, length);
+  const check = checkRecordLine(line);
+  if (!check.ok) {
+    throw new DamagedDataError(
+      `Cannot read the record at byte ${offset} of "${path}": ${check.reason}`,
+    );
+  }
+  return { record: check.record, line };
+}
+
+/**
+ * Reads the bytes at `offset` (up to `length`; fewer if the file ends first) as they are,
+ * without verifying them: for showing a damaged line.
+ */
+export async function readLineAt(
+  path: string,
+  offset: number,
+  length: number,
+): Promise<Uint8Array> {
   const file = await Deno.open(path, { read: true });
   try {
     await file.seek(offset, Deno.SeekMode.Start);
@@ -154,11 +178,7 @@ export async function readRecordAt(
       if (n === null) break;
       read += n;
     }
-    const check = checkRecordLine(line.subarray(0, read));
-    if (!check.ok) {
-      throw new Error(`Cannot read the record at byte ${offset} of "${path}": ${check.reason}`);
-    }
-    return { record: check.record, line: line.subarray(0, read) };
+    return line.subarray(0, read);
   } finally {
     file.close();
   }

@@ -95,9 +95,49 @@ Deno.test({
       JSON.parse(garbage.stdout);
       assert(garbage.stderr.includes("not JSON"), garbage.stderr);
       const unknown = await runCli(["hook", "gemini", "pre-compact", ...flags]);
-      assertEquals(unknown.code, 2);
+      assertEquals(unknown.code, 0, "a hook never fails the agent");
     } finally {
       await killLockHolder(`${dataDir}/daemon.lock`);
+      await dir.cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name: "hooks: unknown events, agents and flags exit 0 with a note on stderr, never 2",
+  ...NO_SANITIZE,
+  async fn() {
+    const dir = await tempDir("hooks_unknown");
+    const dataDir = `${dir.path}/data`;
+    try {
+      const payload = await Deno.readTextFile(`${FIXTURES}claude_session_start.json`);
+      const cases = [
+        ["claude", "user-prompt-submit"],
+        ["claude", "pre-compress"], // a Gemini event, not a Claude one
+        ["codex", "session-start"],
+        ["claude"],
+        [],
+        ["claude", "session-end", "--frobnicate"],
+        ["claude", "session-end", "extra", "words"],
+      ];
+      for (const args of cases) {
+        const result = await hook([...args, "--data-dir", dataDir], payload);
+        const what = `hook ${args.join(" ")}: ${result.stderr}`;
+        assertEquals(result.code, 0, what);
+        assert(result.stderr.startsWith("shearwater-persist hook: "), what);
+        assert(result.stderr.includes("nothing done"), what);
+        assert(!result.stderr.includes("internal error"), what);
+        assertEquals(JSON.parse(result.stdout), {}, what);
+      }
+      let created = true;
+      try {
+        await Deno.stat(dataDir);
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+        created = false;
+      }
+      assertEquals(created, false, "an unknown hook starts nothing");
+    } finally {
       await dir.cleanup();
     }
   },
