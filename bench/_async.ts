@@ -59,17 +59,3 @@ export class CleanupStack {
     }
   }
 }
-
-/**
- * Picks `count` distinct free TCP ports on 127.0.0.1 by binding port 0 and closing again. Another
- * process could take one before it is used; on a test machine that is rare enough.
- */
-export function freePorts(count: number): number[] {
-  const listeners = Array.from(
-    { length: count },
-    () => Deno.listen({ hostname: "127.0.0.1", port: 0 }),
-  );
-  const ports = listeners.map((listener) => (listener.addr as Deno.NetAddr).port);
-  for (const listener of listeners) listener.close();
-  return ports;
-}

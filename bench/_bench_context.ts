@@ -1,6 +1,7 @@
 import * as zmq from "zeromq";
 import { startBroker } from "../src/broker.ts";
-import { type CleanupStack, freePorts } from "./_async.ts";
+import type { CleanupStack } from "./_async.ts";
+import { freePorts } from "./_child_process.ts";
 import type { BenchContext } from "./_scenario.ts";
 
 /** Publisher (and broker) high-water mark: nothing is dropped before the receivers. */
@@ -43,7 +44,6 @@ export async function createBenchContext(
   cleanup.defer("close the publisher", () => publisher.close());
   publisher.connect(frontend);
   return {
-    repoRoot: repoRoot(),
     tempDir,
     backend,
     publisher,
@@ -53,9 +53,4 @@ export async function createBenchContext(
     signal: options.signal,
     progress: options.progress ?? (() => {}),
   };
-}
-
-/** The repository root: children run from here so deno.json and node_modules are found. */
-export function repoRoot(): string {
-  return decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 }

@@ -2,6 +2,7 @@ import { messageRecord } from "../src/enrich/mod.ts";
 import { PRIVATE_FILE_MODE, writeAll } from "../src/store/data_dir.ts";
 import { encodeRecordLine } from "../src/store/record.ts";
 import { RECORD_FORMAT_VERSION } from "../src/version.ts";
+import { mulberry32, type Prng } from "../tests/prng.ts";
 
 /** Options for {@link SessionLogWriter.create}. */
 export interface SessionLogOptions {
@@ -41,7 +42,7 @@ export class SessionLogWriter {
   readonly path: string;
   readonly #file: Deno.FsFile;
   readonly #options: SessionLogOptions;
-  readonly #random: () => number;
+  readonly #random: Prng;
   #seq = 0;
   #messages = 0;
   #bytes = 0;
@@ -102,8 +103,8 @@ export class SessionLogWriter {
   }
 
   #nextMessage() {
-    const from = pick(AGENTS, this.#random);
-    const to = pick(AGENTS, this.#random);
+    const from = this.#random.pick(AGENTS);
+    const to = this.#random.pick(AGENTS);
     const payload = JSON.stringify({ from, to, type: "chat", content: this.#content() });
     const seq = ++this.#seq;
     this.#messages++;
@@ -118,7 +119,7 @@ export class SessionLogWriter {
     const words: string[] = [`#${this.#messages + 1}`];
     let length = words[0]!.length;
     while (length < CONTENT_CHARS) {
-      const word = pick(WORDS, this.#random);
+      const word = this.#random.pick(WORDS);
       words.push(word);
       length += word.length + 1;
     }
@@ -159,20 +160,4 @@ export async function writeSessionLog(
   } finally {
     writer.close();
   }
-}
-
-function pick<T>(items: readonly T[], random: () => number): T {
-  return items[Math.floor(random() * items.length)]!;
-}
-
-/** Mulberry32: a small seeded generator of numbers in [0, 1), enough for test text. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -1,20 +1,18 @@
-import { RUN_PERMISSIONS } from "../src/cli/self_command.ts";
 import { sendControlRequest } from "../src/control/client.ts";
 import { DaemonNotRunningError } from "../src/errors.ts";
 import { dataDirLayout } from "../src/store/data_dir.ts";
 import { sleep, waitUntil } from "./_async.ts";
-import { BenchChild } from "./_child_process.ts";
+import { BenchChild, denoRunArgs, MAIN_SCRIPT } from "./_child_process.ts";
 import { analyseDaemonLog } from "./_log_analysis.ts";
 import {
   type BenchContext,
   type Burst,
-  type PollingStats,
   publishBurst,
   type ScenarioResult,
   warmUp,
 } from "./_scenario.ts";
-import { StatusPoller } from "./_status_poller.ts";
-import { ratePerSecond, summarizeLatency } from "./_stats.ts";
+import { ratePerSecond, spreadOf } from "./_stats.ts";
+import { type Observation, StatusPoller } from "./_status_poller.ts";
 
 /** `--sync` modes compared: group commit (b) and fsync per message (c). */
 export type SyncMode = "interval" | "always";
@@ -50,7 +48,16 @@ export async function runDaemonScenario(
     let burst: Burst;
     try {
       burst = await publishBurst(context, options);
-      await waitForDurable(context, { poller, child, target: baseReceived + options.messages });
+      const target = baseReceived + options.messages;
+      await waitForProgress(context, {
+        poller,
+        child,
+        what: "record the burst",
+        done: (o) => o.received >= target && o.durableSeq >= o.seq,
+        progress: (o) => [o.received, o.durableSeq],
+        legend: "received/durable",
+        idleMs: IDLE_TIMEOUT_MS,
+      });
       await poller.stop();
     } finally {
       poller.terminate(); // already ended after stop(); on an error, end it without waiting
@@ -68,7 +75,7 @@ export async function runDaemonScenario(
  * goes to `<tempDir>/<name>.stdout|stderr`, its CPU profile under `<profileDir>/<name>`).
  */
 export async function spawnDaemon(
-  context: BenchContext,
+  context: Pick<BenchContext, "tempDir" | "backend" | "profileDir">,
   dataDir: string,
   options: { name: string; syncMode: SyncMode },
 ): Promise<BenchChild> {
@@ -78,20 +85,8 @@ export async function spawnDaemon(
     ? ["--cpu-prof", `--cpu-prof-dir=${context.profileDir}/${name}`]
     : [];
   const sync = options.syncMode === "always" ? ["--sync", "always"] : [];
-  return BenchChild.spawn(name, Deno.execPath(), {
-    args: [
-      "run",
-      ...RUN_PERMISSIONS,
-      ...profile,
-      `${context.repoRoot}/main.ts`,
-      "daemon",
-      "--data-dir",
-      dataDir,
-      "--backend",
-      context.backend,
-      ...sync,
-    ],
-    cwd: context.repoRoot,
+  const args = ["daemon", "--data-dir", dataDir, "--backend", context.backend, ...sync];
+  return BenchChild.spawn(name, denoRunArgs(MAIN_SCRIPT, args, profile), {
     outputPrefix: `${context.tempDir}/${name}`,
   });
 }
@@ -137,25 +132,35 @@ export async function readStatus(
 }
 
 /**
- * Waits until the daemon received `target` messages and made all of them durable, or made no
- * progress for {@link IDLE_TIMEOUT_MS} (messages lost: the log analysis counts them).
+ * Waits until `done` holds for the latest status observed, or the figures `progress` picks
+ * did not move for `idleMs` (messages lost or never indexed: the log analysis counts them).
  */
-async function waitForDurable(
+export async function waitForProgress(
   context: BenchContext,
-  parts: { poller: StatusPoller; child: BenchChild; target: number },
+  parts: {
+    poller: StatusPoller;
+    child: BenchChild;
+    /** What the daemon is doing, for the error if it exits. */
+    what: string;
+    done: (latest: Observation) => boolean;
+    progress: (latest: Observation) => readonly number[];
+    /** Names of the `progress` figures, for the message after `idleMs`. */
+    legend: string;
+    idleMs: number;
+  },
 ): Promise<void> {
   let lastProgress = "";
   let progressAt = performance.now();
   for (;;) {
     const latest = parts.poller.latest;
-    if (latest && latest.received >= parts.target && latest.durableSeq >= latest.seq) return;
-    if (parts.child.exitStatus) throw await parts.child.exitedError("record the burst");
-    const progress = `${latest?.received}/${latest?.durableSeq}`;
+    if (latest && parts.done(latest)) return;
+    if (parts.child.exitStatus) throw await parts.child.exitedError(parts.what);
+    const progress = latest ? parts.progress(latest).join("/") : "none";
     if (progress !== lastProgress) {
       lastProgress = progress;
       progressAt = performance.now();
-    } else if (performance.now() - progressAt > IDLE_TIMEOUT_MS) {
-      context.progress(`  no progress for ${IDLE_TIMEOUT_MS} ms: ${progress} (received/durable)`);
+    } else if (performance.now() - progressAt > parts.idleMs) {
+      context.progress(`  no progress for ${parts.idleMs} ms: ${progress} (${parts.legend})`);
       return;
     }
     await sleep(10, context.signal);
@@ -204,14 +209,8 @@ async function measure(
     ),
     endToEndRate: ratePerSecond(analysis.recorded, burst.startMs, lastDurableMs),
     endToEndUntil: "last durable",
-    latency: summarizeLatency(analysis.latenciesMs),
-    polling: pollingStats(poller),
+    latency: spreadOf(analysis.latenciesMs),
+    polling: poller.stats,
     cleanStop: parts.cleanStop && analysis.unreadableLines === 0,
   };
-}
-
-function pollingStats(poller: StatusPoller): PollingStats | undefined {
-  if (!poller.stats) return undefined;
-  const { type: _type, ...stats } = poller.stats;
-  return stats;
 }

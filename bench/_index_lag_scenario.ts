@@ -1,19 +1,18 @@
 import { indexPath } from "../src/indexer/open_index.ts";
 import { dataDirLayout } from "../src/store/data_dir.ts";
-import { sleep, waitUntil } from "./_async.ts";
-import type { BenchChild } from "./_child_process.ts";
+import { waitUntil } from "./_async.ts";
 import { chatPayload, type MessageCorpus } from "./_corpus.ts";
 import {
   prepareDaemon,
   readStatus,
   spawnDaemon,
-  type StatusCounters,
   stopDaemon,
+  waitForProgress,
 } from "./_daemon_scenario.ts";
 import { analyseDaemonLog } from "./_log_analysis.ts";
 import { type BenchContext, type Burst, type PollingStats, publishBurst } from "./_scenario.ts";
 import { StatusPoller } from "./_status_poller.ts";
-import { ratePerSecond, type SpreadSummary, summarizeSpread } from "./_stats.ts";
+import { ratePerSecond, type Spread, spreadOf } from "./_stats.ts";
 
 /** Options for {@link runIndexLagScenario}. */
 export interface IndexLagOptions {
@@ -38,12 +37,12 @@ export interface IndexLagResult {
   /** Rows per second appearing in index.db, first to last timed message (indexer speed). */
   readonly searchableRate: number | undefined;
   /** Durable → `status.index.last_seq` covers it, per message. */
-  readonly durableToIndexed: SpreadSummary | undefined;
+  readonly durableToIndexed: Spread | undefined;
   /** Durable → a read-only reader of index.db sees it, per message. */
-  readonly durableToSearchable: SpreadSummary | undefined;
+  readonly durableToSearchable: Spread | undefined;
   /** Publish → durable and publish → indexed (status), per message. */
-  readonly publishToDurable: SpreadSummary | undefined;
-  readonly publishToIndexed: SpreadSummary | undefined;
+  readonly publishToDurable: Spread | undefined;
+  readonly publishToIndexed: Spread | undefined;
   /** Timed messages never seen indexed before the wait ended. */
   readonly notIndexed: number;
   /** Largest durable_seq − index.last_seq seen in one status answer. */
@@ -87,7 +86,18 @@ export async function runIndexLagScenario(
         payloadBytes: 0,
         payload: (stamp) => chatPayload(options.corpus.next(), stamp),
       });
-      await waitForIndexed(context, { poller, child, baseline, messages: options.messages });
+      const target = baseline.received + options.messages;
+      await waitForProgress(context, {
+        poller,
+        child,
+        what: "record and index",
+        done: (o) => o.received >= target && o.durableSeq >= o.seq && o.indexedSeq >= o.durableSeq,
+        // The daemon reports index.last_seq once per catch-up pass, which can be long: rows
+        // appearing in index.db count as progress too.
+        progress: (o) => [o.received, o.durableSeq, o.indexedSeq, o.searchableSeq],
+        legend: "received/durable/index.last_seq/in index.db",
+        idleMs: IDLE_TIMEOUT_MS,
+      });
       await poller.stop();
     } finally {
       poller.terminate();
@@ -102,47 +112,6 @@ export async function runIndexLagScenario(
   } finally {
     await child.kill();
     await Deno.remove(dataDir, { recursive: true });
-  }
-}
-
-/**
- * Waits until every message is received, durable and indexed, or nothing moved for
- * {@link IDLE_TIMEOUT_MS} (losses and unindexed messages are counted afterwards).
- */
-async function waitForIndexed(
-  context: BenchContext,
-  parts: {
-    poller: StatusPoller;
-    child: BenchChild;
-    baseline: StatusCounters;
-    messages: number;
-  },
-): Promise<void> {
-  const target = parts.baseline.received + parts.messages;
-  let lastProgress = "";
-  let progressAt = performance.now();
-  for (;;) {
-    const latest = parts.poller.latest;
-    if (
-      latest && latest.received >= target && latest.durableSeq >= latest.seq &&
-      latest.indexedSeq >= latest.durableSeq
-    ) return;
-    if (parts.child.exitStatus) throw await parts.child.exitedError("record and index");
-    // The daemon reports index.last_seq once per catch-up pass, which can be long: rows
-    // appearing in index.db count as progress too.
-    const progress = `${latest?.received}/${latest?.durableSeq}/${latest?.indexedSeq}/` +
-      `${latest?.searchableSeq}`;
-    if (progress !== lastProgress) {
-      lastProgress = progress;
-      progressAt = performance.now();
-    } else if (performance.now() - progressAt > IDLE_TIMEOUT_MS) {
-      context.progress(
-        `  no progress for ${IDLE_TIMEOUT_MS} ms: ${progress} ` +
-          "(received/durable/index.last_seq/in index.db)",
-      );
-      return;
-    }
-    await sleep(20, context.signal);
   }
 }
 
@@ -192,20 +161,14 @@ async function measure(
       poller.searchableAtMs(firstTimedSeq),
       poller.searchableAtMs(analysis.lastRecordSeq),
     ),
-    durableToIndexed: summarizeSpread(lags.indexed),
-    durableToSearchable: summarizeSpread(lags.searchable),
-    publishToDurable: summarizeSpread(fromPublish.durable),
-    publishToIndexed: summarizeSpread(fromPublish.indexed),
+    durableToIndexed: spreadOf(lags.indexed),
+    durableToSearchable: spreadOf(lags.searchable),
+    publishToDurable: spreadOf(fromPublish.durable),
+    publishToIndexed: spreadOf(fromPublish.indexed),
     notIndexed,
     maxLagRecords: during.reduce((max, o) => Math.max(max, o.durableSeq - o.indexedSeq), 0),
     indexUpdates: new Set(during.map((o) => o.indexedSeq)).size,
-    polling: pollingStats(poller),
+    polling: poller.stats,
     cleanStop: parts.cleanStop && analysis.unreadableLines === 0,
   };
-}
-
-function pollingStats(poller: StatusPoller): PollingStats | undefined {
-  if (!poller.stats) return undefined;
-  const { type: _type, ...stats } = poller.stats;
-  return stats;
 }

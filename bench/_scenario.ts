@@ -7,8 +7,10 @@ import {
   wallClockMs,
   WARMUP_TOPIC,
 } from "./_payload.ts";
-import type { PollerStopped } from "./_status_poller.ts";
-import type { LatencySummary } from "./_stats.ts";
+import type { Spread } from "./_stats.ts";
+import type { PollingStats } from "./_status_poller.ts";
+
+export type { PollingStats } from "./_status_poller.ts";
 
 /** The receivers compared: (a) baseline, (b) the daemon's design, (c) the naive design. */
 export type ScenarioKind = "subscriber" | "daemon-interval" | "daemon-always";
@@ -22,8 +24,6 @@ export const SCENARIO_LABELS: Record<ScenarioKind, string> = {
 
 /** What every scenario shares: the broker, the publisher, where to put files. */
 export interface BenchContext {
-  /** Repository root: the children run from here so deno.json and node_modules are found. */
-  readonly repoRoot: string;
   /** Scratch folder of this run, removed at the end. */
   readonly tempDir: string;
   /** Broker backend (XPUB) endpoint the receivers connect to. */
@@ -57,15 +57,12 @@ export interface ScenarioResult {
   readonly endToEndRate: number | undefined;
   readonly endToEndUntil: "last received" | "last durable";
   /** Publish-to-durable latency (b, c). */
-  readonly latency: LatencySummary | undefined;
+  readonly latency: Spread | undefined;
   /** Status polling done during the burst (b, c). */
   readonly polling: PollingStats | undefined;
   /** Whether the receiver stopped by itself (false: it had to be killed or timed out). */
   readonly cleanStop: boolean;
 }
-
-/** How the daemon's status answers came during the burst. */
-export type PollingStats = Omit<PollerStopped, "type">;
 
 /** Start and end (wall-clock ms) of a timed burst. */
 export interface Burst {

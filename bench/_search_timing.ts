@@ -1,6 +1,6 @@
 import type { IndexHit, SearchRequest } from "../src/store/message_index.ts";
 import { SENDERS } from "./_corpus.ts";
-import { type SpreadSummary, summarizeSpread } from "./_stats.ts";
+import { type Spread, spreadOf } from "./_stats.ts";
 
 /** Kinds of full-text query in the mix. */
 export type QueryKind = "common" | "medium" | "rare" | "and" | "phrase";
@@ -23,7 +23,7 @@ export interface FilterQuery {
 
 /** Timing of one set of queries. */
 export interface QueryTiming {
-  readonly latency: SpreadSummary | undefined;
+  readonly latency: Spread | undefined;
   /** Mean number of hits returned (at most the limit, 20). */
   readonly meanHits: number;
   /** Queries that found nothing. */
@@ -51,7 +51,7 @@ const DAY_MS = 86_400_000;
  *
  * @example
  * ```ts
- * const queries = buildTextQueries({ vocabulary, phrases, count: 200, random: seededRandom(1) });
+ * const queries = buildTextQueries({ vocabulary, phrases, count: 200, random: mulberry32(1).next });
  * ```
  */
 export function buildTextQueries(options: {
@@ -140,7 +140,7 @@ function timeSearch(index: Searchable, request: SearchRequest): { ms: number; hi
 function summarize(samples: readonly { ms: number; hits: number }[]): QueryTiming {
   const hits = samples.reduce((sum, sample) => sum + sample.hits, 0);
   return {
-    latency: summarizeSpread(samples.map((sample) => sample.ms)),
+    latency: spreadOf(samples.map((sample) => sample.ms)),
     meanHits: samples.length ? hits / samples.length : 0,
     empty: samples.filter((sample) => sample.hits === 0).length,
   };

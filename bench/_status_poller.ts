@@ -5,7 +5,10 @@ import type {
   PollerStopped,
 } from "./_status_poller_worker.ts";
 
-export type { Observation, PollerStopped } from "./_status_poller_worker.ts";
+export type { Observation } from "./_status_poller_worker.ts";
+
+/** How the daemon's status answers came: poll counts and round-trip times. */
+export type PollingStats = Omit<PollerStopped, "type">;
 
 /**
  * Polls a daemon's `status` from a worker thread and keeps every change it saw, so that the
@@ -23,7 +26,7 @@ export class StatusPoller {
   readonly #worker: Worker;
   readonly #observations: Observation[] = [];
   readonly #stopped: Promise<PollerStopped>;
-  #stats: PollerStopped | undefined;
+  #stats: PollingStats | undefined;
 
   private constructor(worker: Worker) {
     this.#worker = worker;
@@ -66,19 +69,20 @@ export class StatusPoller {
   }
 
   /** Asks the worker to stop, waits for its last observations, and ends it. */
-  async stop(): Promise<PollerStopped> {
+  async stop(): Promise<PollingStats> {
     const request: PollerRequest = { type: "stop" };
     this.#worker.postMessage(request);
     try {
-      this.#stats = await this.#stopped;
-      return this.#stats;
+      const { type: _type, ...stats } = await this.#stopped;
+      this.#stats = stats;
+      return stats;
     } finally {
       this.#worker.terminate();
     }
   }
 
   /** Poll counts and round-trip time, once {@link stop} returned. */
-  get stats(): PollerStopped | undefined {
+  get stats(): PollingStats | undefined {
     return this.#stats;
   }
 

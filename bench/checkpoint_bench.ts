@@ -7,34 +7,21 @@
  * @module
  */
 import { CheckpointStore } from "../src/store/checkpoint_store.ts";
-import { fileTimestamp } from "../src/store/data_dir.ts";
-import { checkCheckpointTargets, formatCheckpointReport } from "./_checkpoint_report.ts";
+import { fileTimestamp, syncDirectory } from "../src/store/data_dir.ts";
+import { checkCheckpointTargets } from "./_checkpoint_report.ts";
 import { SessionLogWriter, writeSessionLog } from "./_checkpoint_session.ts";
-import {
-  copyLogDurably,
-  type ListCommandTiming,
-  spreadOf,
-  timeListCommand,
-  timeMs,
-  type TimingSpread,
-} from "./_checkpoint_timing.ts";
-import type { TargetCheck } from "./_targets.ts";
-
-export type { TargetCheck } from "./_targets.ts";
-export type { ListCommandTiming, TimingSpread } from "./_checkpoint_timing.ts";
+import { jsonCount, timeCommands } from "./_command_timing.ts";
+import { count, type TargetCheck } from "./_format.ts";
+import { median, type Spread, spreadOf, timeMs } from "./_stats.ts";
 
 /** Options for {@link runCheckpointBench}. */
 export interface CheckpointBenchOptions {
   /** Smaller sizes (1k / 5k / 10k messages, 20 growing checkpoints, 200 listed). */
   readonly quick: boolean;
-  /** Print the figures as JSON (`{"bench": "checkpoint", ...}`) instead of the report. */
-  readonly json: boolean;
   /** Aborting stops the run between steps; the temp folder is removed all the same. */
   readonly signal?: AbortSignal;
-  /** Receives progress lines; default: stderr. */
+  /** Receives progress lines; default: none. */
   readonly progress?: (line: string) => void;
-  /** Print the report or JSON on stdout; default true (false: only return the figures). */
-  readonly print?: boolean;
 }
 
 /** The sizes one run uses; see {@link checkpointBenchSizes}. */
@@ -81,7 +68,7 @@ export interface GrowingResult {
   readonly messages: number;
   readonly finalLogBytes: number;
   readonly totalCreateMs: number;
-  readonly perCheckpoint: TimingSpread | undefined;
+  readonly perCheckpoint: Spread | undefined;
   /** p50 of the first and of the last tenth of the checkpoints: flat when reuse works. */
   readonly firstTenthP50Ms: number;
   readonly lastTenthP50Ms: number;
@@ -112,12 +99,24 @@ export interface ListingResult {
   /** Create time p50 of the first and the last tenth: create() lists the store first. */
   readonly createFirstTenthP50Ms: number;
   readonly createLastTenthP50Ms: number;
-  readonly inProcess: TimingSpread | undefined;
+  readonly inProcess: Spread | undefined;
   /** Entries store.list() returned, and how many of them were ok. */
   readonly listed: number;
   readonly listedOk: number;
   readonly meanManifestBytes: number;
   readonly commands: ListCommandTiming;
+}
+
+/** Wall time of whole `checkpoint list` commands against `main.ts --version`. */
+export interface ListCommandTiming {
+  readonly runs: number;
+  /** `main.ts --version`: the startup cost every command pays. */
+  readonly version: Spread | undefined;
+  /** `main.ts checkpoint list --data-dir DIR --json`. */
+  readonly list: Spread | undefined;
+  /** Checkpoints the last list printed (its `count`), and its bytes on stdout. */
+  readonly listed: number;
+  readonly outputBytes: number;
 }
 
 /** Everything one run measured. */
@@ -159,13 +158,12 @@ export function checkpointBenchSizes(quick: boolean): CheckpointBenchSizes {
 }
 
 /**
- * Runs the checkpoint benchmark, prints the report (or JSON) on stdout and returns the figures.
- * Targets that are missed are reported, not thrown. The temp folder is gone when it returns or
- * throws.
+ * Runs the checkpoint benchmark and returns the figures; targets that are missed are reported,
+ * not thrown. The temp folder is gone when it returns or throws.
  *
  * @example
  * ```ts
- * const result = await runCheckpointBench({ quick: true, json: false });
+ * const result = await runCheckpointBench({ quick: true });
  * console.log(result.creation.at(-1)?.createMs);
  * ```
  */
@@ -173,7 +171,7 @@ export async function runCheckpointBench(
   options: CheckpointBenchOptions,
 ): Promise<CheckpointBenchResult> {
   const sizes = checkpointBenchSizes(options.quick);
-  const progress = options.progress ?? ((line: string) => console.error(line));
+  const progress = options.progress ?? (() => {});
   const tempDir = await Deno.makeTempDir({ prefix: "shearwater-checkpoint-bench-" });
   try {
     const loadBefore = loadAverage();
@@ -184,25 +182,17 @@ export async function runCheckpointBench(
     }
     const growing = await measureGrowing(context, creation.at(-1));
     const listing = await measureListing(context);
+    const loadAfter = loadAverage();
     const partial = {
       quick: options.quick,
       loadBefore,
-      loadAfter: loadAverage(),
+      loadAfter,
       sizes,
       creation,
       growing,
       listing,
     };
-    const result = { ...partial, targets: checkCheckpointTargets(partial) };
-    if (options.print === false) return result;
-    if (options.json) {
-      console.log(JSON.stringify(
-        { bench: "checkpoint", ...result },
-        (_key, value) => value ?? null, // keep absent figures visible as null
-        2,
-      ));
-    } else console.log(formatCheckpointReport(result));
-    return result;
+    return { ...partial, targets: checkCheckpointTargets(partial) };
   } finally {
     await Deno.remove(tempDir, { recursive: true });
   }
@@ -385,12 +375,7 @@ async function measureListing(context: Context): Promise<ListingResult> {
     listMs.push(await timeMs(async () => entries = await store.list()));
   }
   context.progress(`  timing ${context.sizes.commandRuns} runs of the whole command…`);
-  const commands = await timeListCommand({
-    repoRoot: repoRoot(),
-    dataDir,
-    runs: context.sizes.commandRuns,
-    signal: context.signal,
-  });
+  const commands = await timeListCommand(dataDir, context);
   const manifestsBytes = await store.diskBytes() - await folderBytes(store.segmentsDir);
   return {
     checkpoints,
@@ -404,6 +389,42 @@ async function measureListing(context: Context): Promise<ListingResult> {
     meanManifestBytes: manifestsBytes / checkpoints,
     commands,
   };
+}
+
+/** `checkpoint list --json` against `--version`, as whole commands. */
+async function timeListCommand(dataDir: string, context: Context): Promise<ListCommandTiming> {
+  let last = "";
+  const runs = context.sizes.commandRuns;
+  const spreads = await timeCommands([
+    { name: "version", args: () => ["--version"] },
+    {
+      name: "list",
+      args: () => ["checkpoint", "list", "--data-dir", dataDir, "--json"],
+      onOutput: (stdout) => last = stdout,
+    },
+  ], { runs, signal: context.signal });
+  return {
+    runs,
+    version: spreads.version,
+    list: spreads.list,
+    listed: jsonCount(last, "checkpoint list --json"),
+    outputBytes: new TextEncoder().encode(last).length,
+  };
+}
+
+/**
+ * The naive checkpoint: copies the whole log to `destination`, fsyncs the copy and its folder.
+ * `Deno.copyFile` lets the kernel copy (copy_file_range), the fastest way a plain copy can go.
+ */
+async function copyLogDurably(source: string, destination: string): Promise<void> {
+  await Deno.copyFile(source, destination);
+  const file = await Deno.open(destination, { read: true, write: true });
+  try {
+    await file.syncData();
+  } finally {
+    file.close();
+  }
+  await syncDirectory(destination.slice(0, destination.lastIndexOf("/")));
 }
 
 /** A distinct session id per scenario (the seed differs by size). */
@@ -438,17 +459,4 @@ function loadAverage(): number[] | undefined {
     if (error instanceof Deno.errors.NotCapable) return undefined;
     throw error;
   }
-}
-
-function median(samplesMs: readonly number[]): number {
-  return spreadOf(samplesMs)?.p50Ms ?? Number.NaN;
-}
-
-function count(n: number): string {
-  return Math.round(n).toLocaleString("en-US");
-}
-
-/** The repository root: the command runs from here so deno.json and node_modules are found. */
-function repoRoot(): string {
-  return decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 }

@@ -13,24 +13,26 @@ import { dataDirLayout } from "../src/store/data_dir.ts";
 import { SqliteIndex } from "../src/store/sqlite_index.ts";
 import { CleanupStack } from "./_async.ts";
 import { createBenchContext } from "./_bench_context.ts";
-import { type CommandTiming, timeCommands } from "./_command_timing.ts";
-import { MessageCorpus, seededRandom } from "./_corpus.ts";
+import type { TargetCheck } from "./_format.ts";
+import { checkIndexTargets } from "./_index_report.ts";
+import { jsonCount, timeCommands } from "./_command_timing.ts";
+import { mulberry32 } from "../tests/prng.ts";
+import { MessageCorpus } from "./_corpus.ts";
 import { type FtsBaseline, measureFtsBaseline } from "./_fts_baseline.ts";
 import { type IndexLagResult, runIndexLagScenario } from "./_index_lag_scenario.ts";
-import { checkIndexTargets } from "./_index_targets.ts";
 import { type GeneratedLogs, generateLogs } from "./_log_generator.ts";
 import type { BenchContext } from "./_scenario.ts";
 import {
   buildFilterQueries,
   buildTextQueries,
+  type FilterQuery,
   type QueryTiming,
+  type TextQuery,
   type TextQueryTiming,
   timeFilterQueries,
   timeTextQueries,
 } from "./_search_timing.ts";
-import type { TargetCheck } from "./_targets.ts";
-
-export type { TargetCheck } from "./_targets.ts";
+import type { Spread } from "./_stats.ts";
 
 /** Options for {@link runIndexBench}; {@link defaultIndexBenchOptions} fills in the sizes. */
 export interface IndexBenchOptions {
@@ -70,6 +72,20 @@ export interface ReindexResult {
   readonly walBytes: number;
   /** (index + wal) / log bytes. */
   readonly sizeRatio: number;
+}
+
+/** Wall time of whole `shearwater-persist` runs, each a fresh `deno run` process. */
+export interface CommandTiming {
+  /** Runs of each kind. */
+  readonly runs: number;
+  /** `main.ts --version`: the startup cost every command pays. */
+  readonly version: Spread | undefined;
+  /** `search QUERY --json`, and `search --sender X --since … --until … --json`. */
+  readonly textSearch: Spread | undefined;
+  readonly filteredSearch: Spread | undefined;
+  /** Mean results printed by the text and the filtered searches. */
+  readonly textMeanHits: number;
+  readonly filteredMeanHits: number;
 }
 
 /** Everything one run measured. */
@@ -142,13 +158,9 @@ export async function runIndexBench(options: IndexBenchOptions): Promise<IndexBe
     const baseline = await baselineInsert(context, options.messages, seed);
     const search = await timeSearches(context, dataDir, { ...logs, phrases }, options, seed);
     context.progress(`whole commands, ${options.commandRuns} runs of each…`);
-    const commands = await timeCommands({
-      repoRoot: context.repoRoot,
-      dataDir,
-      textQueries: search.textQueries,
-      filterQueries: search.filterQueries,
+    const commands = await timeSearchCommands(context, dataDir, {
+      ...search,
       runs: options.commandRuns,
-      signal: context.signal,
     });
     await Deno.remove(dataDir, { recursive: true });
     const stream = await streamWhileRecording(context, options, seed);
@@ -253,7 +265,7 @@ async function timeSearches(
   seed: number,
 ) {
   context.progress(`in-process searches, ${options.queries} full-text and filtered…`);
-  const random = seededRandom(seed + 2);
+  const random = mulberry32(seed + 2).next;
   const textQueries = buildTextQueries({
     vocabulary: new MessageCorpus({ seed }).vocabulary,
     phrases: logs.phrases,
@@ -275,6 +287,49 @@ async function timeSearches(
   } finally {
     index.close();
   }
+}
+
+/**
+ * `--version` and both searches as whole commands. Without a daemon each search first takes the
+ * index lock and checks the logs for anything new, as it would for a user.
+ */
+async function timeSearchCommands(
+  context: BenchContext,
+  dataDir: string,
+  options: { textQueries: TextQuery[]; filterQueries: FilterQuery[]; runs: number },
+): Promise<CommandTiming> {
+  const { textQueries, filterQueries, runs } = options;
+  const common = ["--data-dir", dataDir, "--json"];
+  const at = <T>(items: readonly T[], run: number) => items[Math.max(0, run) % items.length]!;
+  const hits = { text: 0, filtered: 0 };
+  const spreads = await timeCommands([
+    { name: "version", args: () => ["--version"] },
+    {
+      name: "text",
+      args: (run) => ["search", at(textQueries, run).text, ...common],
+      okCodes: [0, 1], // 1: no results
+      onOutput: (stdout) => hits.text += jsonCount(stdout, "search --json"),
+    },
+    {
+      name: "filtered",
+      args: (run) => {
+        const filter = at(filterQueries, run);
+        const since = new Date(filter.sinceMs).toISOString();
+        const until = new Date(filter.untilMs).toISOString();
+        return ["search", "--sender", filter.sender, "--since", since, "--until", until, ...common];
+      },
+      okCodes: [0, 1],
+      onOutput: (stdout) => hits.filtered += jsonCount(stdout, "search --json"),
+    },
+  ], { runs, signal: context.signal });
+  return {
+    runs,
+    version: spreads.version,
+    textSearch: spreads.text,
+    filteredSearch: spreads.filtered,
+    textMeanHits: runs ? hits.text / runs : 0,
+    filteredMeanHits: runs ? hits.filtered / runs : 0,
+  };
 }
 
 async function streamWhileRecording(

@@ -10,10 +10,11 @@ import { createBenchContext } from "./_bench_context.ts";
 import { runDaemonScenario } from "./_daemon_scenario.ts";
 import type { BenchContext, ScenarioResult } from "./_scenario.ts";
 import { runSubscriberScenario } from "./_subscriber_scenario.ts";
-import { checkTargets, compareToBaseline, type Comparison, type TargetCheck } from "./_targets.ts";
+import type { TargetCheck } from "./_format.ts";
+import { checkTargets, compareToBaseline, type Comparison } from "./_report.ts";
 
 export type { ScenarioKind, ScenarioResult } from "./_scenario.ts";
-export type { Comparison, TargetCheck } from "./_targets.ts";
+export type { Comparison } from "./_report.ts";
 
 /** One payload size and the burst lengths used with it. */
 export interface RecorderBenchCase {
