@@ -9,9 +9,10 @@
 import { CheckpointStore } from "../src/store/checkpoint_store.ts";
 import { fileTimestamp, syncDirectory } from "../src/store/data_dir.ts";
 import { checkCheckpointTargets } from "./_checkpoint_report.ts";
-import { SessionLogWriter, writeSessionLog } from "./_checkpoint_session.ts";
 import { jsonCount, timeCommands } from "./_command_timing.ts";
+import { MessageCorpus } from "./_corpus.ts";
 import { count, type TargetCheck } from "./_format.ts";
+import { SessionLogWriter } from "./_log_generator.ts";
 import { median, type Spread, spreadOf, timeMs } from "./_stats.ts";
 
 /** Options for {@link runCheckpointBench}. */
@@ -211,7 +212,7 @@ async function measureCreation(context: Context, messages: number): Promise<Crea
   await Deno.mkdir(dir);
   const logPath = `${dir}/current_session.jsonl`;
   context.progress(`checkpoint of ${count(messages)} messages: writing the session…`);
-  const logBytes = await writeSessionLog(logPath, messages, sessionOptions(messages));
+  const logBytes = await writeSession(logPath, messages, messages);
   const createRunsMs: number[] = [];
   const copyRunsMs: number[] = [];
   let first: { diskBytes: number; segments: number; messages: number } | undefined;
@@ -307,7 +308,7 @@ async function measureGrowing(
       }
     }
   } finally {
-    writer.close();
+    await writer.close();
   }
   const diskBytes = await store.diskBytes();
   const listMs: number[] = [];
@@ -346,7 +347,7 @@ async function measureListing(context: Context): Promise<ListingResult> {
   const dataDir = `${context.tempDir}/listing`;
   await Deno.mkdir(dataDir);
   const logPath = `${dataDir}/current_session.jsonl`;
-  const logBytes = await writeSessionLog(logPath, messages, sessionOptions(messages + 2));
+  const logBytes = await writeSession(logPath, messages, messages + 2);
   const store = new CheckpointStore(`${dataDir}/checkpoints`);
   context.progress(`checkpoint list: creating ${count(checkpoints)} checkpoints…`);
   const started = performance.now();
@@ -427,14 +428,23 @@ async function copyLogDurably(source: string, destination: string): Promise<void
   await syncDirectory(destination.slice(0, destination.lastIndexOf("/")));
 }
 
-/** A distinct session id per scenario (the seed differs by size). */
+/** A session of chat messages 10 ms apart; the seed (which differs by size) sets the id. */
 function sessionOptions(seed: number) {
   const suffix = (seed * 0x9e37 & 0xffff).toString(16).padStart(4, "0");
   return {
     session: `${fileTimestamp(new Date(SESSION_START_MS))}_${suffix}`,
     startMs: SESSION_START_MS,
-    seed,
+    stepMs: 10,
+    corpus: new MessageCorpus({ seed }),
   };
+}
+
+/** Writes a whole session of `messages` messages to `path`; returns its size in bytes. */
+async function writeSession(path: string, messages: number, seed: number): Promise<number> {
+  const writer = await SessionLogWriter.create(path, sessionOptions(seed));
+  await writer.append(messages);
+  await writer.close();
+  return writer.bytes;
 }
 
 async function countFiles(dir: string): Promise<number> {
