@@ -21,6 +21,12 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** Gives timers and signal handlers (Ctrl+C) a turn; throws the reason once `signal` aborted. */
+export async function yieldTurn(signal?: AbortSignal): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  signal?.throwIfAborted();
+}
+
 /**
  * Polls `check` every `intervalMs` until it returns true; throws a message naming `what` after
  * `timeoutMs`.

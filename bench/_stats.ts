@@ -43,9 +43,9 @@ export function ratePerSecond(
   return messages / ((toMs - fromMs) / 1000);
 }
 
-/** Milliseconds `work` took, wall time. */
-export async function timeMs(work: () => unknown): Promise<number> {
+/** What `work` returned, and the milliseconds it took (wall time). */
+export async function timed<T>(work: () => T | Promise<T>): Promise<{ ms: number; value: T }> {
   const started = performance.now();
-  await work();
-  return performance.now() - started;
+  const value = await work();
+  return { ms: performance.now() - started, value };
 }

@@ -13,7 +13,7 @@ import { jsonCount, timeCommands } from "./_command_timing.ts";
 import { MessageCorpus } from "./_corpus.ts";
 import { count, type TargetCheck } from "./_format.ts";
 import { SessionLogWriter } from "./_log_generator.ts";
-import { median, type Spread, spreadOf, timeMs } from "./_stats.ts";
+import { median, type Spread, spreadOf, timed } from "./_stats.ts";
 
 /** Options for {@link runCheckpointBench}. */
 export interface CheckpointBenchOptions {
@@ -220,25 +220,15 @@ async function measureCreation(context: Context, messages: number): Promise<Crea
   for (let run = 0; run < context.sizes.createRuns; run++) {
     context.signal?.throwIfAborted();
     const copy = `${dir}/copy_${run}.jsonl`;
-    copyRunsMs.push(await timeMs(() => copyLogDurably(logPath, copy)));
+    copyRunsMs.push((await timed(() => copyLogDurably(logPath, copy))).ms);
     await Deno.remove(copy);
     const store = new CheckpointStore(`${dir}/checkpoints_${run}`);
-    let manifest: Awaited<ReturnType<CheckpointStore["create"]>> | undefined;
-    createRunsMs.push(
-      await timeMs(async () => {
-        manifest = await store.create({
-          logPath,
-          endOffset: logBytes,
-          trigger: "manual",
-          label: null,
-          parentCheckpoint: null,
-        });
-      }),
-    );
+    const { ms, value: manifest } = await timedCheckpoint(store, logPath, logBytes);
+    createRunsMs.push(ms);
     first ??= {
       diskBytes: await store.diskBytes(),
-      segments: manifest!.segments.length,
-      messages: manifest!.message_count,
+      segments: manifest.segments.length,
+      messages: manifest.message_count,
     };
     await Deno.remove(store.dir, { recursive: true });
   }
@@ -288,21 +278,10 @@ async function measureGrowing(
       context.signal?.throwIfAborted();
       await writer.append(step);
       fullCopiesBytes += writer.bytes;
-      let manifest: Awaited<ReturnType<CheckpointStore["create"]>> | undefined;
-      timesMs.push(
-        await timeMs(async () => {
-          manifest = await store.create({
-            logPath: writer.path,
-            endOffset: writer.bytes,
-            trigger: "auto",
-            label: null,
-            parentCheckpoint: null,
-            now: new Date(CHECKPOINT_START_MS + i * 1000),
-          });
-        }),
-      );
-      if (manifest!.message_count !== writer.messages) miscounted++;
-      lastManifestSegments = manifest!.segments.length;
+      const { ms, value: manifest } = await timedCheckpoint(store, writer.path, writer.bytes, i);
+      timesMs.push(ms);
+      if (manifest.message_count !== writer.messages) miscounted++;
+      lastManifestSegments = manifest.segments.length;
       if (i % Math.max(1, Math.floor(checkpoints / 5)) === 0) {
         context.progress(`  ${i}/${checkpoints}: ${timesMs.at(-1)!.toFixed(0)} ms`);
       }
@@ -312,7 +291,7 @@ async function measureGrowing(
   }
   const diskBytes = await store.diskBytes();
   const listMs: number[] = [];
-  for (let run = 0; run < 5; run++) listMs.push(await timeMs(() => store.list()));
+  for (let run = 0; run < 5; run++) listMs.push((await timed(() => store.list())).ms);
   const tenth = Math.max(1, Math.floor(checkpoints / 10));
   const copyBytesPerMs = largest ? largest.logBytes / largest.copyMs : undefined;
   const estimatedCopiesMs = copyBytesPerMs ? fullCopiesBytes / copyBytesPerMs : undefined;
@@ -354,18 +333,7 @@ async function measureListing(context: Context): Promise<ListingResult> {
   const createMs: number[] = [];
   for (let i = 0; i < checkpoints; i++) {
     if (i % 100 === 0) context.signal?.throwIfAborted();
-    createMs.push(
-      await timeMs(() =>
-        store.create({
-          logPath,
-          endOffset: logBytes,
-          trigger: "auto",
-          label: null,
-          parentCheckpoint: null,
-          now: new Date(CHECKPOINT_START_MS + i * 1000),
-        })
-      ),
-    );
+    createMs.push((await timedCheckpoint(store, logPath, logBytes, i)).ms);
   }
   const setupSeconds = (performance.now() - started) / 1000;
   const tenth = Math.max(1, Math.floor(checkpoints / 10));
@@ -373,7 +341,9 @@ async function measureListing(context: Context): Promise<ListingResult> {
   let entries = await store.list(); // untimed: fills the page cache like any earlier command
   const listMs: number[] = [];
   for (let run = 0; run < context.sizes.listRuns; run++) {
-    listMs.push(await timeMs(async () => entries = await store.list()));
+    const list = await timed(() => store.list());
+    listMs.push(list.ms);
+    entries = list.value;
   }
   context.progress(`  timing ${context.sizes.commandRuns} runs of the whole command…`);
   const commands = await timeListCommand(dataDir, context);
@@ -411,6 +381,28 @@ async function timeListCommand(dataDir: string, context: Context): Promise<ListC
     listed: jsonCount(last, "checkpoint list --json"),
     outputBytes: new TextEncoder().encode(last).length,
   };
+}
+
+/**
+ * Times one checkpoint of `logPath` up to `endOffset`: `manual` at the current time, or `auto`
+ * stamped `second` seconds after {@link CHECKPOINT_START_MS} (distinct, ordered ids).
+ */
+function timedCheckpoint(
+  store: CheckpointStore,
+  logPath: string,
+  endOffset: number,
+  second?: number,
+) {
+  return timed(() =>
+    store.create({
+      logPath,
+      endOffset,
+      trigger: second === undefined ? "manual" : "auto",
+      label: null,
+      parentCheckpoint: null,
+      now: second === undefined ? undefined : new Date(CHECKPOINT_START_MS + second * 1000),
+    })
+  );
 }
 
 /**

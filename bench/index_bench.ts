@@ -12,7 +12,6 @@ import { silentLogger } from "../src/logger.ts";
 import { dataDirLayout } from "../src/store/data_dir.ts";
 import { SqliteIndex } from "../src/store/sqlite_index.ts";
 import { CleanupStack } from "./_async.ts";
-import { createBenchContext } from "./_bench_context.ts";
 import type { TargetCheck } from "./_format.ts";
 import { checkIndexTargets } from "./_index_report.ts";
 import { jsonCount, timeCommands } from "./_command_timing.ts";
@@ -21,7 +20,7 @@ import { MessageCorpus } from "./_corpus.ts";
 import { type FtsBaseline, measureFtsBaseline } from "./_fts_baseline.ts";
 import { type IndexLagResult, runIndexLagScenario } from "./_index_lag_scenario.ts";
 import { type GeneratedLogs, generateLogs } from "./_log_generator.ts";
-import type { BenchContext } from "./_scenario.ts";
+import { type BenchContext, type BenchContextOptions, createBenchContext } from "./_scenario.ts";
 import {
   buildFilterQueries,
   buildTextQueries,
@@ -34,8 +33,11 @@ import {
 } from "./_search_timing.ts";
 import type { Spread } from "./_stats.ts";
 
-/** Options for {@link runIndexBench}; {@link defaultIndexBenchOptions} fills in the sizes. */
-export interface IndexBenchOptions {
+/**
+ * Options for {@link runIndexBench}; {@link defaultIndexBenchOptions} fills in the sizes. The
+ * stream's status polls pause 5 ms by default.
+ */
+export interface IndexBenchOptions extends Omit<BenchContextOptions, "ratePerSecond"> {
   /** Messages in the generated logs. */
   readonly messages: number;
   /** Full-text queries and filtered searches timed in process (each). */
@@ -51,14 +53,6 @@ export interface IndexBenchOptions {
   readonly spanDays?: number;
   /** Seed of the generated text and queries; default 42. */
   readonly seed?: number;
-  /** Pause between status polls during the stream; default 5. */
-  readonly pollIntervalMs?: number;
-  /** When set, the daemon child writes a V8 CPU profile under it. */
-  readonly profileDir?: string;
-  /** Aborting stops the run; children and temp files are cleaned up all the same. */
-  readonly signal?: AbortSignal;
-  /** Receives progress lines; default: none. */
-  readonly progress?: (line: string) => void;
 }
 
 /** How the index was rebuilt and how big it is. */

@@ -146,13 +146,13 @@ export function formatStartupReport(result: StartupBenchResult): string {
     "(deno run, same permissions);",
     `search, recent and checkpoint list read a data dir of ${count(result.messages)} ` +
     "messages with no daemon; the hook finds its daemon running",
-    row("", 44, head),
-    row("  empty program", 44, spreadCells(result.empty, 0)),
+    row("", 48, head),
+    row("  empty program", 48, spreadCells(result.empty, 0)),
     ...result.commands.map((c) =>
-      row(`  ${c.command}`, 44, [...spreadCells(c.spread, 0), fixed(c.ratio)])
+      row(`  ${c.command}`, 48, [...spreadCells(c.spread, 0), fixed(c.ratio)])
     ),
     "",
-    ...targetLines(result.targets, 60),
+    ...targetLines(result.targets, 64),
   ].join("\n");
 }
 
