@@ -1,17 +1,7 @@
-import { indexPath } from "../src/indexer/open_index.ts";
-import { dataDirLayout } from "../src/store/data_dir.ts";
-import { waitUntil } from "./_async.ts";
 import { chatPayload, type MessageCorpus } from "./_corpus.ts";
-import {
-  prepareDaemon,
-  readStatus,
-  spawnDaemon,
-  stopDaemon,
-  waitForProgress,
-} from "./_daemon_scenario.ts";
+import { recordBurst, type RecordedBurst } from "./_daemon_scenario.ts";
 import { analyseDaemonLog } from "./_log_analysis.ts";
-import { type BenchContext, type Burst, type PollingStats, publishBurst } from "./_scenario.ts";
-import { StatusPoller } from "./_status_poller.ts";
+import type { BenchContext, PollingStats } from "./_scenario.ts";
 import { ratePerSecond, type Spread, spreadOf } from "./_stats.ts";
 
 /** Options for {@link runIndexLagScenario}. */
@@ -53,85 +43,41 @@ export interface IndexLagResult {
   readonly cleanStop: boolean;
 }
 
-const INDEX_READY_TIMEOUT_MS = 30_000;
-const IDLE_TIMEOUT_MS = 10_000;
-
 /**
  * The daemon (a child process) records a paced stream of chat messages while its indexer
  * follows the log; status is polled (and index.db read) from a worker thread, so each message's
  * durable and indexed times are known. The log is read back after a clean stop to count losses.
  */
-export async function runIndexLagScenario(
+export function runIndexLagScenario(
   context: BenchContext,
   options: IndexLagOptions,
 ): Promise<IndexLagResult> {
-  const name = "daemon-index";
-  const dataDir = `${context.tempDir}/${name}`;
-  const layout = dataDirLayout(dataDir);
-  const child = await spawnDaemon(context, dataDir, { name, syncMode: "interval" });
-  try {
-    await prepareDaemon(context, child, layout.controlSocket);
-    await waitUntil("let the indexer catch up with the warm-up", async () => {
-      const status = await readStatus(child, layout.controlSocket);
-      return (status?.index?.last_seq ?? -1) >= (status?.durable_seq ?? 0);
-    }, { timeoutMs: INDEX_READY_TIMEOUT_MS, intervalMs: 50, signal: context.signal });
-    const baseline = (await readStatus(child, layout.controlSocket))!;
-    const poller = StatusPoller.start(layout.controlSocket, context.pollIntervalMs, {
-      indexPath: indexPath(layout),
-    });
-    let burst: Burst;
-    try {
-      burst = await publishBurst(context, {
-        messages: options.messages,
-        payloadBytes: 0,
-        payload: (stamp) => chatPayload(options.corpus.next(), stamp),
-      });
-      const target = baseline.received + options.messages;
-      await waitForProgress(context, {
-        poller,
-        child,
-        what: "record and index",
-        done: (o) => o.received >= target && o.durableSeq >= o.seq && o.indexedSeq >= o.durableSeq,
-        // The daemon reports index.last_seq once per catch-up pass, which can be long: rows
-        // appearing in index.db count as progress too.
-        progress: (o) => [o.received, o.durableSeq, o.indexedSeq, o.searchableSeq],
-        legend: "received/durable/index.last_seq/in index.db",
-        idleMs: IDLE_TIMEOUT_MS,
-      });
-      await poller.stop();
-    } finally {
-      poller.terminate();
-    }
-    const cleanStop = await stopDaemon(child, layout.controlSocket);
-    return await measure(layout.currentLog, {
-      messages: options.messages,
-      burst,
-      poller,
-      cleanStop,
-    });
-  } finally {
-    await child.kill();
-    await Deno.remove(dataDir, { recursive: true });
-  }
+  return recordBurst(context, {
+    name: "daemon-index",
+    syncMode: "interval",
+    messages: options.messages,
+    payloadBytes: 0,
+    payload: (stamp) => chatPayload(options.corpus.next(), stamp),
+    indexed: true,
+  }, (run) => measure(run, options.messages));
 }
 
 async function measure(
-  logPath: string,
-  parts: { messages: number; burst: Burst; poller: StatusPoller; cleanStop: boolean },
+  { logPath, burst, poller, cleanStop }: RecordedBurst,
+  messages: number,
 ): Promise<IndexLagResult> {
-  const { poller, burst } = parts;
   const lags = { indexed: [] as number[], searchable: [] as number[] };
   const fromPublish = { durable: [] as number[], indexed: [] as number[] };
   let notIndexed = 0;
   let firstTimedSeq: number | undefined;
   const analysis = await analyseDaemonLog(logPath, {
-    expected: parts.messages,
-    durableAtMs: (seq) => poller.durableAtMs(seq),
+    expected: messages,
+    durableAtMs: (seq) => poller.firstAtMs("durableSeq", seq),
     onTimedRecord: (seq, stamp) => {
       firstTimedSeq ??= seq;
-      const durableAt = poller.durableAtMs(seq);
-      const indexedAt = poller.indexedAtMs(seq);
-      const searchableAt = poller.searchableAtMs(seq);
+      const durableAt = poller.firstAtMs("durableSeq", seq);
+      const indexedAt = poller.firstAtMs("indexedSeq", seq);
+      const searchableAt = poller.firstAtMs("searchableSeq", seq);
       if (indexedAt === undefined) notIndexed++;
       if (durableAt !== undefined) fromPublish.durable.push(durableAt - stamp.sentAtMs);
       if (indexedAt !== undefined) fromPublish.indexed.push(indexedAt - stamp.sentAtMs);
@@ -141,12 +87,12 @@ async function measure(
     },
   });
   const lastIndexedMs = analysis.recorded > 0
-    ? poller.indexedAtMs(analysis.lastRecordSeq)
+    ? poller.firstAtMs("indexedSeq", analysis.lastRecordSeq)
     : undefined;
   const during = poller.observations.filter((o) => o.atMs >= burst.startMs);
   return {
-    published: parts.messages,
-    publishRate: ratePerSecond(parts.messages, burst.startMs, burst.endMs),
+    published: messages,
+    publishRate: ratePerSecond(messages, burst.startMs, burst.endMs),
     recorded: analysis.recorded,
     lost: analysis.lost,
     duplicates: analysis.duplicates,
@@ -158,8 +104,8 @@ async function measure(
     indexRate: ratePerSecond(analysis.recorded, burst.startMs, lastIndexedMs),
     searchableRate: firstTimedSeq === undefined ? undefined : ratePerSecond(
       analysis.lastRecordSeq - firstTimedSeq,
-      poller.searchableAtMs(firstTimedSeq),
-      poller.searchableAtMs(analysis.lastRecordSeq),
+      poller.firstAtMs("searchableSeq", firstTimedSeq),
+      poller.firstAtMs("searchableSeq", analysis.lastRecordSeq),
     ),
     durableToIndexed: spreadOf(lags.indexed),
     durableToSearchable: spreadOf(lags.searchable),
@@ -169,6 +115,6 @@ async function measure(
     maxLagRecords: during.reduce((max, o) => Math.max(max, o.durableSeq - o.indexedSeq), 0),
     indexUpdates: new Set(during.map((o) => o.indexedSeq)).size,
     polling: poller.stats,
-    cleanStop: parts.cleanStop && analysis.unreadableLines === 0,
+    cleanStop: cleanStop && analysis.unreadableLines === 0,
   };
 }

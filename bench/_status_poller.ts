@@ -19,7 +19,7 @@ export type PollingStats = Omit<PollerStopped, "type">;
  * const poller = StatusPoller.start(layout.controlSocket, 1);
  * // ... publish ...
  * const stats = await poller.stop();
- * poller.durableAtMs(42); // when seq 42 was first seen durable
+ * poller.firstAtMs("durableSeq", 42); // when seq 42 was first seen durable
  * ```
  */
 export class StatusPoller {
@@ -91,31 +91,18 @@ export class StatusPoller {
     this.#worker.terminate();
   }
 
-  /** Wall-clock ms at which `durable_seq >= seq` was first observed; undefined if never. */
-  durableAtMs(seq: number): number | undefined {
-    return this.#firstAtMs(seq, "durableSeq");
-  }
-
-  /** Wall-clock ms at which the daemon's `index.last_seq >= seq` was first observed. */
-  indexedAtMs(seq: number): number | undefined {
-    return this.#firstAtMs(seq, "indexedSeq");
-  }
-
-  /** Wall-clock ms at which a reader of index.db first saw a seq >= `seq` (needs `indexPath`). */
-  searchableAtMs(seq: number): number | undefined {
-    return this.#firstAtMs(seq, "searchableSeq");
-  }
-
   /** Every change observed, oldest first. */
   get observations(): readonly Observation[] {
     return this.#observations;
   }
 
-  /** Binary search: each of these counters only grows from one observation to the next. */
-  #firstAtMs(
-    seq: number,
-    field: "durableSeq" | "indexedSeq" | "searchableSeq",
-  ): number | undefined {
+  /**
+   * Wall-clock ms at which `field` (`durableSeq`: the daemon's durable_seq; `indexedSeq`: its
+   * index.last_seq; `searchableSeq`: the highest seq a reader of index.db sees, with
+   * `indexPath`) was first observed at or above `seq`; undefined if never. A binary search:
+   * each of these counters only grows from one observation to the next.
+   */
+  firstAtMs(field: "durableSeq" | "indexedSeq" | "searchableSeq", seq: number): number | undefined {
     const observations = this.#observations;
     let low = 0;
     let high = observations.length;
