@@ -232,11 +232,7 @@ async function measure(
     received: analysis.recorded,
     lost: analysis.lost,
     duplicates: analysis.duplicates,
-    receiveRate: ratePerSecond(
-      analysis.recorded,
-      analysis.firstReceivedMs,
-      analysis.lastReceivedMs,
-    ),
+    receiveRate: analysis.receiveRate,
     endToEndRate: ratePerSecond(analysis.recorded, burst.startMs, lastDurableMs),
     endToEndUntil: "last durable",
     latency: spreadOf(analysis.latenciesMs),

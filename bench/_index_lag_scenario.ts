@@ -96,11 +96,7 @@ async function measure(
     recorded: analysis.recorded,
     lost: analysis.lost,
     duplicates: analysis.duplicates,
-    receiveRate: ratePerSecond(
-      analysis.recorded,
-      analysis.firstReceivedMs,
-      analysis.lastReceivedMs,
-    ),
+    receiveRate: analysis.receiveRate,
     indexRate: ratePerSecond(analysis.recorded, burst.startMs, lastIndexedMs),
     searchableRate: firstTimedSeq === undefined ? undefined : ratePerSecond(
       analysis.lastRecordSeq - firstTimedSeq,

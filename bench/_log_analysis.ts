@@ -1,5 +1,6 @@
 import { scanLog } from "../src/store/log_reader.ts";
 import type { LogRecord } from "../src/store/record.ts";
+import { ratePerSecond } from "./_stats.ts";
 import { DATA_TOPIC, parsePayload, type PayloadStamp } from "./_payload.ts";
 
 /** What the daemon's log says about one timed burst. */
@@ -15,6 +16,8 @@ export interface LogAnalysis {
   /** Wall-clock ms of the first and last timed message's `received_at` (ms resolution). */
   readonly firstReceivedMs: number | undefined;
   readonly lastReceivedMs: number | undefined;
+  /** Recorded / (first to last received_at). */
+  readonly receiveRate: number | undefined;
   /** Highest record seq among the timed messages. */
   readonly lastRecordSeq: number;
   /** Publish-to-durable latency of each message whose durability was observed. */
@@ -63,8 +66,10 @@ export async function analyseDaemonLog(
     const durableAtMs = options.durableAtMs(record.seq);
     if (durableAtMs !== undefined) latencies.push(durableAtMs - payload.sentAtMs);
   }
+  const outcomes = countOutcomes(counts);
   return {
-    ...countOutcomes(counts),
+    ...outcomes,
+    receiveRate: ratePerSecond(outcomes.recorded, firstReceivedMs, lastReceivedMs),
     unreadableLines,
     firstReceivedMs,
     lastReceivedMs,
