@@ -101,12 +101,6 @@ export async function runTimed(
   return { ms, stdout: decoder.decode(output.stdout) };
 }
 
-/** Options for {@link BenchChild.spawn}. */
-export interface BenchChildOptions {
-  /** The child's stdout and stderr go to `<outputPrefix>.stdout` and `<outputPrefix>.stderr`. */
-  readonly outputPrefix: string;
-}
-
 /**
  * A long-lived child process of the bench: the real deno binary run from the repository, its
  * output pumped to files, killed by the PID it was spawned with.
@@ -120,28 +114,29 @@ export class BenchChild {
   readonly #status: Promise<Deno.CommandStatus>;
   #exitStatus: Deno.CommandStatus | undefined;
 
-  private constructor(name: string, process: Deno.ChildProcess, options: BenchChildOptions) {
+  private constructor(name: string, process: Deno.ChildProcess, outputPrefix: string) {
     this.name = name;
     this.pid = process.pid;
-    this.stderrPath = `${options.outputPrefix}.stderr`;
+    this.stderrPath = `${outputPrefix}.stderr`;
     this.#process = process;
     this.#pumps = [
-      pumpToFile(process.stdout, `${options.outputPrefix}.stdout`),
+      pumpToFile(process.stdout, `${outputPrefix}.stdout`),
       pumpToFile(process.stderr, this.stderrPath),
     ];
     this.#status = process.status.then((status) => this.#exitStatus = status);
   }
 
   /**
-   * Starts the deno binary with `args` (see {@link denoRunArgs}).
+   * Starts the deno binary with `args` (see {@link denoRunArgs}); its stdout and stderr go to
+   * `<outputPrefix>.stdout` and `<outputPrefix>.stderr`.
    *
    * @example
    * ```ts
-   * const child = BenchChild.spawn("daemon", denoRunArgs(MAIN_SCRIPT, ["daemon"]), { outputPrefix });
+   * const child = BenchChild.spawn("daemon", denoRunArgs(MAIN_SCRIPT, ["daemon"]), outputPrefix);
    * await child.kill();
    * ```
    */
-  static spawn(name: string, args: readonly string[], options: BenchChildOptions): BenchChild {
+  static spawn(name: string, args: readonly string[], outputPrefix: string): BenchChild {
     const process = new Deno.Command(Deno.execPath(), {
       args: [...args],
       cwd: REPO_ROOT,
@@ -149,7 +144,7 @@ export class BenchChild {
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    return new BenchChild(name, process, options);
+    return new BenchChild(name, process, outputPrefix);
   }
 
   /** The exit status, once the child has exited. */
@@ -187,23 +182,16 @@ export class BenchChild {
     }
   }
 
-  /** The last lines the child wrote to stderr, for error messages. */
-  async stderrTail(lineCount = 15): Promise<string> {
-    try {
-      const text = await Deno.readTextFile(this.stderrPath);
-      return text.trimEnd().split("\n").slice(-lineCount).join("\n");
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return "(no stderr file)";
-      throw error;
-    }
-  }
-
-  /** An error saying the child exited early, with its exit code and stderr tail. */
+  /** An error saying the child exited early, with its exit code and last 15 lines of stderr. */
   async exitedError(during: string): Promise<Error> {
     const code = this.#exitStatus?.code ?? "unknown";
+    const stderr = await Deno.readTextFile(this.stderrPath).catch((error) => {
+      if (error instanceof Deno.errors.NotFound) return "(no stderr file)";
+      throw error;
+    });
     return new Error(
       `Cannot ${during}: ${this.name} (pid ${this.pid}) exited with code ${code}; stderr:\n` +
-        (await this.stderrTail()),
+        stderr.trimEnd().split("\n").slice(-15).join("\n"),
     );
   }
 }

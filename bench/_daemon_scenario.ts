@@ -130,9 +130,11 @@ export async function spawnDaemon(
     : [];
   const sync = options.syncMode === "always" ? ["--sync", "always"] : [];
   const args = ["daemon", "--data-dir", dataDir, "--backend", context.backend, ...sync];
-  return BenchChild.spawn(name, denoRunArgs(MAIN_SCRIPT, args, profile), {
-    outputPrefix: `${context.tempDir}/${name}`,
-  });
+  return BenchChild.spawn(
+    name,
+    denoRunArgs(MAIN_SCRIPT, args, profile),
+    `${context.tempDir}/${name}`,
+  );
 }
 
 /** Waits for the control socket, warms the link up, and lets the warm-up become durable. */

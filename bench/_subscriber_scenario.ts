@@ -50,9 +50,7 @@ export async function runSubscriberScenario(
 function spawnCountingSubscriber(context: BenchContext, outDir: string, messages: number) {
   const script = decodeURIComponent(new URL("./_counting_subscriber.ts", import.meta.url).pathname);
   const args = ["--backend", context.backend, "--expect", String(messages), "--out-dir", outDir];
-  return BenchChild.spawn("counting subscriber", denoRunArgs(script, args), {
-    outputPrefix: `${outDir}/subscriber`,
-  });
+  return BenchChild.spawn("counting subscriber", denoRunArgs(script, args), `${outDir}/subscriber`);
 }
 
 async function isReady(child: BenchChild, outDir: string): Promise<boolean> {
