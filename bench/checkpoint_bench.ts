@@ -43,82 +43,11 @@ export interface CheckpointBenchSizes {
 }
 
 /** One session size: a checkpoint by a fresh store against a durable copy of the log. */
-export interface CreationResult {
-  readonly messages: number;
-  readonly logBytes: number;
-  /** Median of the timed checkpoints, each by a fresh store (no segment reuse). */
-  readonly createMs: number;
-  readonly createRunsMs: readonly number[];
-  /** Median of the timed durable copies of the whole log. */
-  readonly copyMs: number;
-  readonly copyRunsMs: readonly number[];
-  /** createMs / copyMs. */
-  readonly createToCopy: number;
-  /** store.diskBytes() after one checkpoint: manifest + segments. */
-  readonly diskBytes: number;
-  readonly diskToLog: number;
-  readonly segments: number;
-  /** message_count of the manifest: equals `messages` when nothing was skipped. */
-  readonly checkpointMessages: number;
-}
-
+export type CreationResult = Awaited<ReturnType<typeof measureCreation>>;
 /** Checkpoints of one session taken while it grows. */
-export interface GrowingResult {
-  readonly checkpoints: number;
-  readonly stepMessages: number;
-  readonly messages: number;
-  readonly finalLogBytes: number;
-  readonly totalCreateMs: number;
-  readonly perCheckpoint: Spread | undefined;
-  /** p50 of the first and of the last tenth of the checkpoints: flat when reuse works. */
-  readonly firstTenthP50Ms: number;
-  readonly lastTenthP50Ms: number;
-  /** Sum of the log sizes at each checkpoint: what a full copy per checkpoint would store. */
-  readonly fullCopiesBytes: number;
-  readonly diskBytes: number;
-  readonly diskToFullCopies: number;
-  readonly diskToFinalLog: number;
-  /** Estimate of a full copy per checkpoint: fullCopiesBytes at the largest size's copy rate. */
-  readonly estimatedCopiesMs: number | undefined;
-  /** totalCreateMs / estimatedCopiesMs. */
-  readonly createToEstimatedCopies: number | undefined;
-  /** Segments the last manifest lists, and those files in segments/. */
-  readonly lastManifestSegments: number;
-  readonly segmentFiles: number;
-  /** store.list() of these checkpoints (manifests with many segments each), p50 of 5. */
-  readonly listP50Ms: number;
-  readonly meanManifestBytes: number;
-  /** Checkpoints whose message_count differed from the messages appended. */
-  readonly miscounted: number;
-}
-
-/** `checkpoint list` against a store of many checkpoints. */
-export interface ListingResult {
-  readonly checkpoints: number;
-  readonly sessionMessages: number;
-  readonly setupSeconds: number;
-  /** Create time p50 of the first and the last tenth: create() lists the store first. */
-  readonly createFirstTenthP50Ms: number;
-  readonly createLastTenthP50Ms: number;
-  readonly inProcess: Spread | undefined;
-  /** Entries store.list() returned, and how many of them were ok. */
-  readonly listed: number;
-  readonly listedOk: number;
-  readonly meanManifestBytes: number;
-  readonly commands: ListCommandTiming;
-}
-
-/** Wall time of whole `checkpoint list` commands against `main.ts --version`. */
-export interface ListCommandTiming {
-  readonly runs: number;
-  /** `main.ts --version`: the startup cost every command pays. */
-  readonly version: Spread | undefined;
-  /** `main.ts checkpoint list --data-dir DIR --json`. */
-  readonly list: Spread | undefined;
-  /** Checkpoints the last list printed (its `count`), and its bytes on stdout. */
-  readonly listed: number;
-  readonly outputBytes: number;
-}
+export type GrowingResult = Awaited<ReturnType<typeof measureGrowing>>;
+/** `checkpoint list` against a store of many checkpoints, in process and as whole commands. */
+export type ListingResult = Awaited<ReturnType<typeof measureListing>>;
 
 /** Everything one run measured. */
 export interface CheckpointBenchResult {
@@ -206,7 +135,7 @@ interface Context {
   readonly signal: AbortSignal | undefined;
 }
 
-async function measureCreation(context: Context, messages: number): Promise<CreationResult> {
+async function measureCreation(context: Context, messages: number) {
   context.signal?.throwIfAborted();
   const dir = `${context.tempDir}/session_${messages}`;
   await Deno.mkdir(dir);
@@ -242,22 +171,23 @@ async function measureCreation(context: Context, messages: number): Promise<Crea
   return {
     messages,
     logBytes,
+    /** Median of the timed checkpoints, each by a fresh store (no segment reuse). */
     createMs,
     createRunsMs,
+    /** Median of the timed durable copies of the whole log. */
     copyMs,
     copyRunsMs,
     createToCopy: createMs / copyMs,
+    /** store.diskBytes() after one checkpoint: manifest + segments. */
     diskBytes: first!.diskBytes,
     diskToLog: first!.diskBytes / logBytes,
     segments: first!.segments,
+    /** message_count of the manifest: equals `messages` when nothing was skipped. */
     checkpointMessages: first!.messages,
   };
 }
 
-async function measureGrowing(
-  context: Context,
-  largest: CreationResult | undefined,
-): Promise<GrowingResult> {
+async function measureGrowing(context: Context, largest: CreationResult | undefined) {
   const { growingCheckpoints: checkpoints, growingStepMessages: step } = context.sizes;
   const dir = `${context.tempDir}/growing`;
   await Deno.mkdir(dir);
@@ -296,32 +226,38 @@ async function measureGrowing(
   const copyBytesPerMs = largest ? largest.logBytes / largest.copyMs : undefined;
   const estimatedCopiesMs = copyBytesPerMs ? fullCopiesBytes / copyBytesPerMs : undefined;
   const totalCreateMs = timesMs.reduce((sum, ms) => sum + ms, 0);
-  const result: GrowingResult = {
+  const result = {
     checkpoints,
     stepMessages: step,
     messages: writer.messages,
     finalLogBytes: writer.bytes,
     totalCreateMs,
     perCheckpoint: spreadOf(timesMs),
+    /** p50 of the first and of the last tenth of the checkpoints: flat when reuse works. */
     firstTenthP50Ms: median(timesMs.slice(0, tenth)),
     lastTenthP50Ms: median(timesMs.slice(-tenth)),
+    /** Sum of the log sizes at each checkpoint: what a full copy per checkpoint would store. */
     fullCopiesBytes,
     diskBytes,
     diskToFullCopies: diskBytes / fullCopiesBytes,
     diskToFinalLog: diskBytes / writer.bytes,
+    /** A full copy per checkpoint: fullCopiesBytes at the largest size's copy rate. */
     estimatedCopiesMs,
     createToEstimatedCopies: estimatedCopiesMs ? totalCreateMs / estimatedCopiesMs : undefined,
+    /** Segments the last manifest lists, and those files in segments/. */
     lastManifestSegments,
     segmentFiles: await countFiles(store.segmentsDir),
+    /** store.list() of these checkpoints (manifests with many segments each), p50 of 5. */
     listP50Ms: median(listMs),
     meanManifestBytes: (diskBytes - await folderBytes(store.segmentsDir)) / checkpoints,
+    /** Checkpoints whose message_count differed from the messages appended. */
     miscounted,
   };
   await Deno.remove(dir, { recursive: true });
   return result;
 }
 
-async function measureListing(context: Context): Promise<ListingResult> {
+async function measureListing(context: Context) {
   const { listedCheckpoints: checkpoints, listedSessionMessages: messages } = context.sizes;
   const dataDir = `${context.tempDir}/listing`;
   await Deno.mkdir(dataDir);
@@ -352,9 +288,11 @@ async function measureListing(context: Context): Promise<ListingResult> {
     checkpoints,
     sessionMessages: messages,
     setupSeconds,
+    /** Create time p50 of the first and the last tenth: create() lists the store first. */
     createFirstTenthP50Ms: median(createMs.slice(0, tenth)),
     createLastTenthP50Ms: median(createMs.slice(-tenth)),
     inProcess: spreadOf(listMs),
+    /** Entries store.list() returned, and how many of them were ok. */
     listed: entries.length,
     listedOk: entries.filter((entry) => entry.ok).length,
     meanManifestBytes: manifestsBytes / checkpoints,
@@ -363,7 +301,7 @@ async function measureListing(context: Context): Promise<ListingResult> {
 }
 
 /** `checkpoint list --json` against `--version`, as whole commands. */
-async function timeListCommand(dataDir: string, context: Context): Promise<ListCommandTiming> {
+async function timeListCommand(dataDir: string, context: Context) {
   let last = "";
   const runs = context.sizes.commandRuns;
   const spreads = await timeCommands([
@@ -376,8 +314,11 @@ async function timeListCommand(dataDir: string, context: Context): Promise<ListC
   ], { runs, signal: context.signal });
   return {
     runs,
+    /** `main.ts --version`: the startup cost every command pays. */
     version: spreads.version,
+    /** `main.ts checkpoint list --data-dir DIR --json`. */
     list: spreads.list,
+    /** Checkpoints the last list printed (its `count`), and its bytes on stdout. */
     listed: jsonCount(last, "checkpoint list --json"),
     outputBytes: new TextEncoder().encode(last).length,
   };

@@ -100,14 +100,14 @@ export async function runStartupBench(options: StartupBenchOptions): Promise<Sta
           timed: { okCodes: [ExitCode.notRunning] },
         },
         {
-          command: `search ${word}`,
+          command: `search "${word}"`,
           args: ["search", word, ...idleFlags],
           timed: { okCodes: [ExitCode.ok, ExitCode.failure] }, // 1: no results
         },
         { command: "recent", args: ["recent", ...idleFlags], timed: {} },
         { command: "checkpoint list", args: ["checkpoint", "list", ...idleFlags], timed: {} },
         {
-          command: "hook claude session-start (daemon running)",
+          command: "hook claude session-start",
           args: ["hook", "claude", "session-start", "--data-dir", live, "--backend", backend],
           timed: { stdin: await Deno.readTextFile(HOOK_FIXTURE), onOutput: checkHookReachedDaemon },
         },
