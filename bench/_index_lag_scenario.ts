@@ -1,8 +1,8 @@
 import { chatPayload, type MessageCorpus } from "./_corpus.ts";
 import { recordBurst, type RecordedBurst } from "./_daemon_scenario.ts";
 import { analyseDaemonLog } from "./_log_analysis.ts";
-import type { BenchContext, PollingStats } from "./_scenario.ts";
-import { ratePerSecond, type Spread, spreadOf } from "./_stats.ts";
+import type { BenchContext } from "./_scenario.ts";
+import { ratePerSecond, spreadOf } from "./_stats.ts";
 
 /** Options for {@link runIndexLagScenario}. */
 export interface IndexLagOptions {
@@ -13,35 +13,7 @@ export interface IndexLagOptions {
 }
 
 /** How the daemon's indexer kept up with a paced stream. */
-export interface IndexLagResult {
-  readonly published: number;
-  readonly publishRate: number | undefined;
-  /** Distinct timed messages in the log; lost = published − recorded. */
-  readonly recorded: number;
-  readonly lost: number;
-  readonly duplicates: number;
-  /** Recorded / (first to last received_at). */
-  readonly receiveRate: number | undefined;
-  /** Recorded / (publish start → last timed message first seen indexed in `status`). */
-  readonly indexRate: number | undefined;
-  /** Rows per second appearing in index.db, first to last timed message (indexer speed). */
-  readonly searchableRate: number | undefined;
-  /** Durable → `status.index.last_seq` covers it, per message. */
-  readonly durableToIndexed: Spread | undefined;
-  /** Durable → a read-only reader of index.db sees it, per message. */
-  readonly durableToSearchable: Spread | undefined;
-  /** Publish → durable and publish → indexed (status), per message. */
-  readonly publishToDurable: Spread | undefined;
-  readonly publishToIndexed: Spread | undefined;
-  /** Timed messages never seen indexed before the wait ended. */
-  readonly notIndexed: number;
-  /** Largest durable_seq − index.last_seq seen in one status answer. */
-  readonly maxLagRecords: number;
-  /** Distinct index.last_seq values seen during the stream (how often it moved). */
-  readonly indexUpdates: number;
-  readonly polling: PollingStats | undefined;
-  readonly cleanStop: boolean;
-}
+export type IndexLagResult = Awaited<ReturnType<typeof measure>>;
 
 /**
  * The daemon (a child process) records a paced stream of chat messages while its indexer
@@ -62,10 +34,7 @@ export function runIndexLagScenario(
   }, (run) => measure(run, options.messages));
 }
 
-async function measure(
-  { logPath, burst, poller, cleanStop }: RecordedBurst,
-  messages: number,
-): Promise<IndexLagResult> {
+async function measure({ logPath, burst, poller, cleanStop }: RecordedBurst, messages: number) {
   const lags = { indexed: [] as number[], searchable: [] as number[] };
   const fromPublish = { durable: [] as number[], indexed: [] as number[] };
   let notIndexed = 0;
@@ -93,22 +62,31 @@ async function measure(
   return {
     published: messages,
     publishRate: ratePerSecond(messages, burst.startMs, burst.endMs),
+    /** Distinct timed messages in the log; lost = published − recorded. */
     recorded: analysis.recorded,
     lost: analysis.lost,
     duplicates: analysis.duplicates,
+    /** Recorded / (first to last received_at). */
     receiveRate: analysis.receiveRate,
+    /** Recorded / (publish start → last timed message first seen indexed in `status`). */
     indexRate: ratePerSecond(analysis.recorded, burst.startMs, lastIndexedMs),
+    /** Rows per second appearing in index.db, first to last timed message (indexer speed). */
     searchableRate: firstTimedSeq === undefined ? undefined : ratePerSecond(
       analysis.lastRecordSeq - firstTimedSeq,
       poller.firstAtMs("searchableSeq", firstTimedSeq),
       poller.firstAtMs("searchableSeq", analysis.lastRecordSeq),
     ),
+    /** Per message: durable → `status.index.last_seq` covers it, and → a reader sees it. */
     durableToIndexed: spreadOf(lags.indexed),
     durableToSearchable: spreadOf(lags.searchable),
+    /** Per message: publish → durable and publish → indexed (status). */
     publishToDurable: spreadOf(fromPublish.durable),
     publishToIndexed: spreadOf(fromPublish.indexed),
+    /** Timed messages never seen indexed before the wait ended. */
     notIndexed,
+    /** Largest durable_seq − index.last_seq seen in one status answer. */
     maxLagRecords: during.reduce((max, o) => Math.max(max, o.durableSeq - o.indexedSeq), 0),
+    /** Distinct index.last_seq values seen during the stream (how often it moved). */
     indexUpdates: new Set(during.map((o) => o.indexedSeq)).size,
     polling: poller.stats,
     cleanStop: cleanStop && analysis.unreadableLines === 0,

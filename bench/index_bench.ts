@@ -31,7 +31,6 @@ import {
   timeFilterQueries,
   timeTextQueries,
 } from "./_search_timing.ts";
-import type { Spread } from "./_stats.ts";
 
 /**
  * Options for {@link runIndexBench}; {@link defaultIndexBenchOptions} fills in the sizes. The
@@ -56,31 +55,9 @@ export interface IndexBenchOptions extends Omit<BenchContextOptions, "ratePerSec
 }
 
 /** How the index was rebuilt and how big it is. */
-export interface ReindexResult {
-  readonly records: number;
-  readonly seconds: number;
-  /** Message records per second (session events not counted). */
-  readonly messagesPerSecond: number;
-  readonly indexBytes: number;
-  /** index.db-wal (and -shm) left after the build; usually 0 (checkpointed on close). */
-  readonly walBytes: number;
-  /** (index + wal) / log bytes. */
-  readonly sizeRatio: number;
-}
-
+export type ReindexResult = Awaited<ReturnType<typeof rebuild>>;
 /** Wall time of whole `shearwater-persist` runs, each a fresh `deno run` process. */
-export interface CommandTiming {
-  /** Runs of each kind. */
-  readonly runs: number;
-  /** `main.ts --version`: the startup cost every command pays. */
-  readonly version: Spread | undefined;
-  /** `search QUERY --json`, and `search --sender X --since … --until … --json`. */
-  readonly textSearch: Spread | undefined;
-  readonly filteredSearch: Spread | undefined;
-  /** Mean results printed by the text and the filtered searches. */
-  readonly textMeanHits: number;
-  readonly filteredMeanHits: number;
-}
+export type CommandTiming = Awaited<ReturnType<typeof timeSearchCommands>>;
 
 /** Everything one run measured. */
 export interface IndexBenchResult {
@@ -197,7 +174,7 @@ async function rebuild(
   context: BenchContext,
   dataDir: string,
   logs: { readonly messages: number; readonly bytes: number },
-): Promise<ReindexResult> {
+) {
   context.progress("reindex (refreshIndex, fresh: true)…");
   const layout = dataDirLayout(dataDir);
   let reportedTenths = 0;
@@ -224,9 +201,12 @@ async function rebuild(
   return {
     records: result.records,
     seconds,
+    /** Message records per second (session events not counted). */
     messagesPerSecond: logs.messages / seconds,
     indexBytes,
+    /** index.db-wal (and -shm) left after the build; usually 0 (checkpointed on close). */
     walBytes,
+    /** (index + wal) / log bytes. */
     sizeRatio: (indexBytes + walBytes) / logs.bytes,
   };
 }
@@ -291,7 +271,7 @@ async function timeSearchCommands(
   context: BenchContext,
   dataDir: string,
   options: { textQueries: TextQuery[]; filterQueries: FilterQuery[]; runs: number },
-): Promise<CommandTiming> {
+) {
   const { textQueries, filterQueries, runs } = options;
   const common = ["--data-dir", dataDir, "--json"];
   const at = <T>(items: readonly T[], run: number) => items[Math.max(0, run) % items.length]!;
@@ -317,10 +297,14 @@ async function timeSearchCommands(
     },
   ], { runs, signal: context.signal });
   return {
+    /** Runs of each kind. */
     runs,
+    /** `main.ts --version`: the startup cost every command pays. */
     version: spreads.version,
+    /** `search QUERY --json`, and `search --sender X --since … --until … --json`. */
     textSearch: spreads.text,
     filteredSearch: spreads.filtered,
+    /** Mean results printed by the text and the filtered searches. */
     textMeanHits: runs ? hits.text / runs : 0,
     filteredMeanHits: runs ? hits.filtered / runs : 0,
   };
