@@ -24,19 +24,15 @@ export const SCENARIO_LABELS: Record<ScenarioKind, string> = {
   "daemon-always": "c daemon --sync always",
 };
 
-/** What every scenario shares: the broker, the publisher, where to put files. */
-export interface BenchContext {
+/** What every scenario shares: the broker, the publisher, where to put files; the options. */
+export interface BenchContext
+  extends Pick<BenchContextOptions, "ratePerSecond" | "profileDir" | "signal"> {
   /** Scratch folder of this run, removed at the end. */
   readonly tempDir: string;
   /** Broker backend (XPUB) endpoint the receivers connect to. */
   readonly backend: string;
   readonly publisher: zmq.Publisher;
   readonly pollIntervalMs: number;
-  /** Publish rate limit in messages per second; undefined publishes as fast as ZeroMQ takes. */
-  readonly ratePerSecond: number | undefined;
-  /** When set, daemon children write V8 CPU profiles under it. */
-  readonly profileDir: string | undefined;
-  readonly signal: AbortSignal | undefined;
   readonly progress: (line: string) => void;
 }
 
