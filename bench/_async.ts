@@ -21,6 +21,12 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** Gives timers and signal handlers (Ctrl+C) a turn; throws the reason once `signal` aborted. */
+export async function yieldTurn(signal?: AbortSignal): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  signal?.throwIfAborted();
+}
+
 /**
  * Polls `check` every `intervalMs` until it returns true; throws a message naming `what` after
  * `timeoutMs`.
@@ -58,18 +64,4 @@ export class CleanupStack {
       }
     }
   }
-}
-
-/**
- * Picks `count` distinct free TCP ports on 127.0.0.1 by binding port 0 and closing again. Another
- * process could take one before it is used; on a test machine that is rare enough.
- */
-export function freePorts(count: number): number[] {
-  const listeners = Array.from(
-    { length: count },
-    () => Deno.listen({ hostname: "127.0.0.1", port: 0 }),
-  );
-  const ports = listeners.map((listener) => (listener.addr as Deno.NetAddr).port);
-  for (const listener of listeners) listener.close();
-  return ports;
 }

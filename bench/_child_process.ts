@@ -1,16 +1,109 @@
+/**
+ * The bench's child processes: long-lived ones ({@link BenchChild}), one-shot timed runs
+ * ({@link runTimed}), the `deno run` command line they share, and free ports.
+ *
+ * @module
+ */
+import { RUN_PERMISSIONS } from "../src/cli/self_command.ts";
 import { sleep } from "./_async.ts";
 
-/** Options for {@link BenchChild.spawn}. */
-export interface BenchChildOptions {
-  /** Working directory of the child. */
-  readonly cwd: string;
-  /** The child's stdout and stderr go to `<outputPrefix>.stdout` and `<outputPrefix>.stderr`. */
-  readonly outputPrefix: string;
+/** The repository root: children run from here so deno.json and node_modules are found. */
+export const REPO_ROOT = decodeURIComponent(new URL("..", import.meta.url).pathname)
+  .replace(/\/$/, "");
+/** The program's entry point. */
+export const MAIN_SCRIPT = `${REPO_ROOT}/main.ts`;
+
+/**
+ * Arguments of the real deno binary for `deno run <permissions> [flags] SCRIPT ARGS`, with the
+ * permissions of deno.json's `cli` task.
+ */
+export function denoRunArgs(
+  script: string,
+  args: readonly string[],
+  flags: readonly string[] = [],
+): string[] {
+  return ["run", ...RUN_PERMISSIONS, ...flags, script, ...args];
 }
 
 /**
- * A child process of the bench: the real executable, its output pumped to files, killed by the
- * PID it was spawned with.
+ * Picks `count` distinct free TCP ports on 127.0.0.1 by binding port 0 and closing again. Another
+ * process could take one before it is used; on a bench machine that is rare enough.
+ */
+export function freePorts(count: number): number[] {
+  const listeners = Array.from(
+    { length: count },
+    () => Deno.listen({ hostname: "127.0.0.1", port: 0 }),
+  );
+  const ports = listeners.map((listener) => (listener.addr as Deno.NetAddr).port);
+  for (const listener of listeners) listener.close();
+  return ports;
+}
+
+/** What {@link runTimed} returns. */
+export interface TimedRun {
+  /** Wall time from spawn to exit, output read. */
+  readonly ms: number;
+  readonly stdout: string;
+}
+
+/** Options for {@link runTimed}. */
+export interface TimedRunOptions {
+  /** The script `deno run` starts; default main.ts. */
+  readonly script?: string;
+  /** Written to the child's stdin, then closed; default: no stdin. */
+  readonly stdin?: string;
+  /** Exit codes that count as success; default 0 only. */
+  readonly okCodes?: readonly number[];
+  readonly signal?: AbortSignal;
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * Runs `deno run <permissions> SCRIPT ARGS` from the repository with `NO_COLOR`, and times it
+ * whole; an exit code outside `okCodes` throws with the child's stderr.
+ *
+ * @example
+ * ```ts
+ * const { ms } = await runTimed(["--version"]);
+ * ```
+ */
+export async function runTimed(
+  args: readonly string[],
+  options: TimedRunOptions = {},
+): Promise<TimedRun> {
+  const script = options.script ?? MAIN_SCRIPT;
+  const started = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: denoRunArgs(script, args),
+    cwd: REPO_ROOT,
+    env: { NO_COLOR: "1" },
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+    signal: options.signal,
+  }).spawn();
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin));
+    await writer.close();
+  }
+  const output = await child.output();
+  const ms = performance.now() - started;
+  if (options.signal?.aborted) throw options.signal.reason;
+  if (!(options.okCodes ?? [0]).includes(output.code)) {
+    const name = script.slice(script.lastIndexOf("/") + 1);
+    throw new Error(
+      `Cannot time "${name} ${args.join(" ")}": it exited with code ${output.code}; stderr:\n` +
+        decoder.decode(output.stderr).trimEnd(),
+    );
+  }
+  return { ms, stdout: decoder.decode(output.stdout) };
+}
+
+/**
+ * A long-lived child process of the bench: the real deno binary run from the repository, its
+ * output pumped to files, killed by the PID it was spawned with.
  */
 export class BenchChild {
   readonly name: string;
@@ -21,40 +114,37 @@ export class BenchChild {
   readonly #status: Promise<Deno.CommandStatus>;
   #exitStatus: Deno.CommandStatus | undefined;
 
-  private constructor(name: string, process: Deno.ChildProcess, options: BenchChildOptions) {
+  private constructor(name: string, process: Deno.ChildProcess, outputPrefix: string) {
     this.name = name;
     this.pid = process.pid;
-    this.stderrPath = `${options.outputPrefix}.stderr`;
+    this.stderrPath = `${outputPrefix}.stderr`;
     this.#process = process;
     this.#pumps = [
-      pumpToFile(process.stdout, `${options.outputPrefix}.stdout`),
+      pumpToFile(process.stdout, `${outputPrefix}.stdout`),
       pumpToFile(process.stderr, this.stderrPath),
     ];
     this.#status = process.status.then((status) => this.#exitStatus = status);
   }
 
   /**
-   * Starts `command` with `args`.
+   * Starts the deno binary with `args` (see {@link denoRunArgs}); its stdout and stderr go to
+   * `<outputPrefix>.stdout` and `<outputPrefix>.stderr`.
    *
    * @example
    * ```ts
-   * const child = BenchChild.spawn("sub", Deno.execPath(), ["run", "x.ts"], { cwd, outputPrefix });
+   * const child = BenchChild.spawn("daemon", denoRunArgs(MAIN_SCRIPT, ["daemon"]), outputPrefix);
    * await child.kill();
    * ```
    */
-  static spawn(
-    name: string,
-    command: string,
-    options: BenchChildOptions & { readonly args: readonly string[] },
-  ): BenchChild {
-    const process = new Deno.Command(command, {
-      args: [...options.args],
-      cwd: options.cwd,
+  static spawn(name: string, args: readonly string[], outputPrefix: string): BenchChild {
+    const process = new Deno.Command(Deno.execPath(), {
+      args: [...args],
+      cwd: REPO_ROOT,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    return new BenchChild(name, process, options);
+    return new BenchChild(name, process, outputPrefix);
   }
 
   /** The exit status, once the child has exited. */
@@ -92,23 +182,16 @@ export class BenchChild {
     }
   }
 
-  /** The last lines the child wrote to stderr, for error messages. */
-  async stderrTail(lineCount = 15): Promise<string> {
-    try {
-      const text = await Deno.readTextFile(this.stderrPath);
-      return text.trimEnd().split("\n").slice(-lineCount).join("\n");
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return "(no stderr file)";
-      throw error;
-    }
-  }
-
-  /** An error saying the child exited early, with its exit code and stderr tail. */
+  /** An error saying the child exited early, with its exit code and last 15 lines of stderr. */
   async exitedError(during: string): Promise<Error> {
     const code = this.#exitStatus?.code ?? "unknown";
+    const stderr = await Deno.readTextFile(this.stderrPath).catch((error) => {
+      if (error instanceof Deno.errors.NotFound) return "(no stderr file)";
+      throw error;
+    });
     return new Error(
       `Cannot ${during}: ${this.name} (pid ${this.pid}) exited with code ${code}; stderr:\n` +
-        (await this.stderrTail()),
+        stderr.trimEnd().split("\n").slice(-15).join("\n"),
     );
   }
 }

@@ -5,54 +5,21 @@
  *
  * @module
  */
+import { mulberry32 } from "../tests/prng.ts";
 
 /** Agents that send messages; the filtered-search queries pick one of these. */
 export const SENDERS = ["claude", "gemini", "codex", "aider", "operator"] as const;
 
 const TOPICS = [
-  "agent.claude",
-  "agent.gemini",
-  "agent.codex",
-  "agent.aider",
-  "agent.operator",
+  ...SENDERS.map((sender) => `agent.${sender}`),
   "team.planning",
   "team.review",
   "ops.alerts",
-] as const;
-
-const ONSETS = [
-  "b",
-  "c",
-  "d",
-  "f",
-  "g",
-  "h",
-  "j",
-  "k",
-  "l",
-  "m",
-  "n",
-  "p",
-  "r",
-  "s",
-  "t",
-  "v",
-  "w",
-  "z",
-  "br",
-  "ch",
-  "cl",
-  "dr",
-  "fl",
-  "gr",
-  "kr",
-  "pl",
-  "pr",
-  "sh",
-  "st",
-  "th",
-  "tr",
 ];
+
+const ONSETS = (
+  "b c d f g h j k l m n p r s t v w z br ch cl dr fl gr kr pl pr sh st th tr"
+).split(" ");
 const VOWELS = ["a", "e", "i", "o", "u", "ai", "ea", "io", "ou"];
 const CODAS = ["", "", "", "n", "r", "s", "l", "t", "x", "nd", "rk", "st"];
 
@@ -94,10 +61,10 @@ export class MessageCorpus {
   readonly #contentChars: number;
 
   constructor(options: CorpusOptions) {
-    this.#random = seededRandom(options.seed);
+    this.#random = mulberry32(options.seed).next;
     this.vocabulary = makeVocabulary(
       options.vocabularySize ?? 5000,
-      seededRandom(options.seed ^ 1),
+      mulberry32(options.seed ^ 1).next,
     );
     this.#cumulative = zipfCumulative(this.vocabulary.length, options.zipfExponent ?? 1);
     this.#contentChars = options.contentChars ?? 240;
@@ -154,26 +121,6 @@ export function chatPayload(
   const head = stamp ? `{"seq":${stamp.seq},"sent_at":${stamp.sentAtMs.toFixed(3)},` : "{";
   return head + `"from":"${message.sender}","to":"${message.recipient}","type":"chat",` +
     `"content":${JSON.stringify(message.content)}}`;
-}
-
-/**
- * Mulberry32: a small, fast seeded generator of numbers in [0, 1), good enough for test data.
- *
- * @example
- * ```ts
- * const random = seededRandom(42);
- * random(); // the same first number for every run with seed 42
- * ```
- */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Distinct pseudo-words, shortest first, so that frequent words are short as in real text. */

@@ -1,20 +1,20 @@
-import { RUN_PERMISSIONS } from "../src/cli/self_command.ts";
 import { sendControlRequest } from "../src/control/client.ts";
 import { DaemonNotRunningError } from "../src/errors.ts";
+import { indexPath } from "../src/indexer/open_index.ts";
 import { dataDirLayout } from "../src/store/data_dir.ts";
 import { sleep, waitUntil } from "./_async.ts";
-import { BenchChild } from "./_child_process.ts";
+import { BenchChild, denoRunArgs, MAIN_SCRIPT } from "./_child_process.ts";
 import { analyseDaemonLog } from "./_log_analysis.ts";
+import type { PayloadStamp } from "./_payload.ts";
 import {
   type BenchContext,
   type Burst,
-  type PollingStats,
   publishBurst,
   type ScenarioResult,
   warmUp,
 } from "./_scenario.ts";
-import { StatusPoller } from "./_status_poller.ts";
-import { ratePerSecond, summarizeLatency } from "./_stats.ts";
+import { ratePerSecond, spreadOf } from "./_stats.ts";
+import { type Observation, StatusPoller } from "./_status_poller.ts";
 
 /** `--sync` modes compared: group commit (b) and fsync per message (c). */
 export type SyncMode = "interval" | "always";
@@ -28,35 +28,86 @@ export interface StatusCounters {
 }
 
 const START_TIMEOUT_MS = 20_000;
-const IDLE_TIMEOUT_MS = 5_000;
+const INDEX_READY_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 20_000;
 const SETTLE_MS = 200;
 
-/**
- * Scenario (b) or (c): the real daemon in a child process, its status polled during the burst,
- * its log read back after a clean stop.
- */
-export async function runDaemonScenario(
+/** Scenario (b) or (c): the daemon records a burst of stamped payloads of one size. */
+export function runDaemonScenario(
   context: BenchContext,
   options: { messages: number; payloadBytes: number; syncMode: SyncMode },
 ): Promise<ScenarioResult> {
   const name = `daemon-${options.syncMode}-${options.payloadBytes}`;
-  const dataDir = `${context.tempDir}/${name}`;
+  return recordBurst(context, { ...options, name }, (run) => measure(run, options));
+}
+
+/** What {@link recordBurst} hands to its `measure` step. */
+export interface RecordedBurst {
+  readonly logPath: string;
+  readonly burst: Burst;
+  /** Every status change seen during the burst, stopped. */
+  readonly poller: StatusPoller;
+  /** The daemon exited 0 after `stop`. */
+  readonly cleanStop: boolean;
+}
+
+/** Options for {@link recordBurst}. */
+export interface RecordBurstOptions {
+  /** Names the child, its data dir and output files. */
+  readonly name: string;
+  readonly syncMode: SyncMode;
+  readonly messages: number;
+  readonly payloadBytes: number;
+  /** Makes each payload (it must carry the stamp); default a padded one of `payloadBytes`. */
+  readonly payload?: (stamp: PayloadStamp) => string;
+  /** Also wait for the indexer (before and after the burst), and read index.db while polling. */
+  readonly indexed?: boolean;
+}
+
+/**
+ * The real daemon in a child process on a fresh data dir records one burst: warmed up (with
+ * `indexed`, its indexer caught up too), its status polled from a worker during the burst until
+ * every message is durable (and indexed) or nothing moves any more, then stopped; `measure`
+ * reads its log. The child and its data dir are gone when it returns or throws.
+ */
+export async function recordBurst<T>(
+  context: BenchContext,
+  options: RecordBurstOptions,
+  measure: (run: RecordedBurst) => Promise<T>,
+): Promise<T> {
+  const dataDir = `${context.tempDir}/${options.name}`;
   const layout = dataDirLayout(dataDir);
-  const child = await spawnDaemon(context, dataDir, { name, syncMode: options.syncMode });
+  const child = await spawnDaemon(context, dataDir, options);
+  const status = () => readStatus(child, layout.controlSocket);
   try {
-    const baseReceived = await prepareDaemon(context, child, layout.controlSocket);
-    const poller = StatusPoller.start(layout.controlSocket, context.pollIntervalMs);
+    await prepareDaemon(context, status);
+    if (options.indexed) {
+      await waitUntil("let the indexer catch up with the warm-up", async () => {
+        const counters = await status();
+        return (counters?.index?.last_seq ?? -1) >= (counters?.durable_seq ?? 0);
+      }, { timeoutMs: INDEX_READY_TIMEOUT_MS, intervalMs: 50, signal: context.signal });
+    }
+    const target = (await status())!.received + options.messages;
+    const poller = StatusPoller.start(layout.controlSocket, context.pollIntervalMs, {
+      indexPath: options.indexed ? indexPath(layout) : undefined,
+    });
     let burst: Burst;
     try {
       burst = await publishBurst(context, options);
-      await waitForDurable(context, { poller, child, target: baseReceived + options.messages });
+      await waitForProgress(context, {
+        poller,
+        child,
+        done: (o) =>
+          o.received >= target && o.durableSeq >= o.seq &&
+          (!options.indexed || o.indexedSeq >= o.durableSeq),
+        indexed: options.indexed ?? false,
+      });
       await poller.stop();
     } finally {
       poller.terminate(); // already ended after stop(); on an error, end it without waiting
     }
     const cleanStop = await stopDaemon(child, layout.controlSocket);
-    return await measure(layout.currentLog, { ...options, burst, poller, cleanStop });
+    return await measure({ logPath: layout.currentLog, burst, poller, cleanStop });
   } finally {
     await child.kill();
     await Deno.remove(dataDir, { recursive: true });
@@ -68,7 +119,7 @@ export async function runDaemonScenario(
  * goes to `<tempDir>/<name>.stdout|stderr`, its CPU profile under `<profileDir>/<name>`).
  */
 export async function spawnDaemon(
-  context: BenchContext,
+  context: Pick<BenchContext, "tempDir" | "backend" | "profileDir">,
   dataDir: string,
   options: { name: string; syncMode: SyncMode },
 ): Promise<BenchChild> {
@@ -78,34 +129,19 @@ export async function spawnDaemon(
     ? ["--cpu-prof", `--cpu-prof-dir=${context.profileDir}/${name}`]
     : [];
   const sync = options.syncMode === "always" ? ["--sync", "always"] : [];
-  return BenchChild.spawn(name, Deno.execPath(), {
-    args: [
-      "run",
-      ...RUN_PERMISSIONS,
-      ...profile,
-      `${context.repoRoot}/main.ts`,
-      "daemon",
-      "--data-dir",
-      dataDir,
-      "--backend",
-      context.backend,
-      ...sync,
-    ],
-    cwd: context.repoRoot,
-    outputPrefix: `${context.tempDir}/${name}`,
-  });
+  const args = ["daemon", "--data-dir", dataDir, "--backend", context.backend, ...sync];
+  return BenchChild.spawn(
+    name,
+    denoRunArgs(MAIN_SCRIPT, args, profile),
+    `${context.tempDir}/${name}`,
+  );
 }
 
-/**
- * Waits for the control socket, warms the link up, and lets the warm-up records become durable.
- * Returns the daemon's `received` count before the burst.
- */
-export async function prepareDaemon(
+/** Waits for the control socket, warms the link up, and lets the warm-up become durable. */
+async function prepareDaemon(
   context: BenchContext,
-  child: BenchChild,
-  socketPath: string,
-): Promise<number> {
-  const status = () => readStatus(child, socketPath);
+  status: () => Promise<StatusCounters | undefined>,
+): Promise<void> {
   await waitUntil("start the daemon", async () => (await status()) !== undefined, {
     timeoutMs: START_TIMEOUT_MS,
     intervalMs: 50,
@@ -117,7 +153,6 @@ export async function prepareDaemon(
     const counters = await status();
     return counters !== undefined && counters.durable_seq >= counters.seq;
   }, { timeoutMs: START_TIMEOUT_MS, signal: context.signal });
-  return (await status())?.received ?? 0;
 }
 
 /** The daemon's counters; undefined while its control socket is not up yet. */
@@ -137,25 +172,35 @@ export async function readStatus(
 }
 
 /**
- * Waits until the daemon received `target` messages and made all of them durable, or made no
- * progress for {@link IDLE_TIMEOUT_MS} (messages lost: the log analysis counts them).
+ * Waits until `done` holds for the latest status observed, or the counters did not move for
+ * 5 s (10 s when `indexed`: the daemon reports index.last_seq once per catch-up pass, which can
+ * be long, so rows appearing in index.db count as progress too). Messages lost or never indexed
+ * are counted from the log afterwards.
  */
-async function waitForDurable(
+async function waitForProgress(
   context: BenchContext,
-  parts: { poller: StatusPoller; child: BenchChild; target: number },
+  parts: {
+    poller: StatusPoller;
+    child: BenchChild;
+    done: (latest: Observation) => boolean;
+    indexed: boolean;
+  },
 ): Promise<void> {
+  const idleMs = parts.indexed ? 10_000 : 5_000;
+  const legend = parts.indexed ? "received/durable/index.last_seq/in index.db" : "received/durable";
   let lastProgress = "";
   let progressAt = performance.now();
   for (;;) {
-    const latest = parts.poller.latest;
-    if (latest && latest.received >= parts.target && latest.durableSeq >= latest.seq) return;
+    const o = parts.poller.latest;
+    if (o && parts.done(o)) return;
     if (parts.child.exitStatus) throw await parts.child.exitedError("record the burst");
-    const progress = `${latest?.received}/${latest?.durableSeq}`;
+    const figures = o ? [o.received, o.durableSeq, o.indexedSeq, o.searchableSeq] : [];
+    const progress = figures.slice(0, parts.indexed ? 4 : 2).join("/");
     if (progress !== lastProgress) {
       lastProgress = progress;
       progressAt = performance.now();
-    } else if (performance.now() - progressAt > IDLE_TIMEOUT_MS) {
-      context.progress(`  no progress for ${IDLE_TIMEOUT_MS} ms: ${progress} (received/durable)`);
+    } else if (performance.now() - progressAt > idleMs) {
+      context.progress(`  no progress for ${idleMs} ms: ${progress} (${legend})`);
       return;
     }
     await sleep(10, context.signal);
@@ -163,7 +208,7 @@ async function waitForDurable(
 }
 
 /** Asks the daemon to stop and waits for its exit; false if it had to be killed. */
-export async function stopDaemon(child: BenchChild, socketPath: string): Promise<boolean> {
+async function stopDaemon(child: BenchChild, socketPath: string): Promise<boolean> {
   const answer = await sendControlRequest(socketPath, { cmd: "stop" });
   if (!answer.ok) throw new Error(`Cannot stop the daemon: ${answer.error}`);
   if (!(await child.waitForExit(STOP_TIMEOUT_MS))) return false;
@@ -171,23 +216,15 @@ export async function stopDaemon(child: BenchChild, socketPath: string): Promise
 }
 
 async function measure(
-  logPath: string,
-  parts: {
-    messages: number;
-    payloadBytes: number;
-    syncMode: SyncMode;
-    burst: Burst;
-    poller: StatusPoller;
-    cleanStop: boolean;
-  },
+  { logPath, burst, poller, cleanStop }: RecordedBurst,
+  parts: { messages: number; payloadBytes: number; syncMode: SyncMode },
 ): Promise<ScenarioResult> {
-  const { burst, poller } = parts;
   const analysis = await analyseDaemonLog(logPath, {
     expected: parts.messages,
-    durableAtMs: (seq) => poller.durableAtMs(seq),
+    durableAtMs: (seq) => poller.firstAtMs("durableSeq", seq),
   });
   const lastDurableMs = analysis.recorded > 0
-    ? poller.durableAtMs(analysis.lastRecordSeq)
+    ? poller.firstAtMs("durableSeq", analysis.lastRecordSeq)
     : undefined;
   return {
     kind: parts.syncMode === "always" ? "daemon-always" : "daemon-interval",
@@ -197,21 +234,11 @@ async function measure(
     received: analysis.recorded,
     lost: analysis.lost,
     duplicates: analysis.duplicates,
-    receiveRate: ratePerSecond(
-      analysis.recorded,
-      analysis.firstReceivedMs,
-      analysis.lastReceivedMs,
-    ),
+    receiveRate: analysis.receiveRate,
     endToEndRate: ratePerSecond(analysis.recorded, burst.startMs, lastDurableMs),
     endToEndUntil: "last durable",
-    latency: summarizeLatency(analysis.latenciesMs),
-    polling: pollingStats(poller),
-    cleanStop: parts.cleanStop && analysis.unreadableLines === 0,
+    latency: spreadOf(analysis.latenciesMs),
+    polling: poller.stats,
+    cleanStop: cleanStop && analysis.unreadableLines === 0,
   };
-}
-
-function pollingStats(poller: StatusPoller): PollingStats | undefined {
-  if (!poller.stats) return undefined;
-  const { type: _type, ...stats } = poller.stats;
-  return stats;
 }

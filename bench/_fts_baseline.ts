@@ -1,4 +1,5 @@
 import { DatabaseSync } from "node:sqlite";
+import { yieldTurn } from "./_async.ts";
 import type { MessageCorpus } from "./_corpus.ts";
 
 /** What the plain FTS5 insert achieved. */
@@ -51,9 +52,7 @@ export async function measureFtsBaseline(
       db.exec("COMMIT");
       timedMs += performance.now() - started;
       if (performance.now() - lastYield > 100) {
-        // Let Ctrl+C through; not timed.
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        if (options.signal?.aborted) throw options.signal.reason;
+        await yieldTurn(options.signal); // lets Ctrl+C through; not timed
         lastYield = performance.now();
       }
     }

@@ -1,19 +1,8 @@
-import { indexPath } from "../src/indexer/open_index.ts";
-import { dataDirLayout } from "../src/store/data_dir.ts";
-import { sleep, waitUntil } from "./_async.ts";
-import type { BenchChild } from "./_child_process.ts";
 import { chatPayload, type MessageCorpus } from "./_corpus.ts";
-import {
-  prepareDaemon,
-  readStatus,
-  spawnDaemon,
-  type StatusCounters,
-  stopDaemon,
-} from "./_daemon_scenario.ts";
+import { recordBurst, type RecordedBurst } from "./_daemon_scenario.ts";
 import { analyseDaemonLog } from "./_log_analysis.ts";
-import { type BenchContext, type Burst, type PollingStats, publishBurst } from "./_scenario.ts";
-import { StatusPoller } from "./_status_poller.ts";
-import { ratePerSecond, type SpreadSummary, summarizeSpread } from "./_stats.ts";
+import type { BenchContext } from "./_scenario.ts";
+import { ratePerSecond, spreadOf } from "./_stats.ts";
 
 /** Options for {@link runIndexLagScenario}. */
 export interface IndexLagOptions {
@@ -24,145 +13,40 @@ export interface IndexLagOptions {
 }
 
 /** How the daemon's indexer kept up with a paced stream. */
-export interface IndexLagResult {
-  readonly published: number;
-  readonly publishRate: number | undefined;
-  /** Distinct timed messages in the log; lost = published − recorded. */
-  readonly recorded: number;
-  readonly lost: number;
-  readonly duplicates: number;
-  /** Recorded / (first to last received_at). */
-  readonly receiveRate: number | undefined;
-  /** Recorded / (publish start → last timed message first seen indexed in `status`). */
-  readonly indexRate: number | undefined;
-  /** Rows per second appearing in index.db, first to last timed message (indexer speed). */
-  readonly searchableRate: number | undefined;
-  /** Durable → `status.index.last_seq` covers it, per message. */
-  readonly durableToIndexed: SpreadSummary | undefined;
-  /** Durable → a read-only reader of index.db sees it, per message. */
-  readonly durableToSearchable: SpreadSummary | undefined;
-  /** Publish → durable and publish → indexed (status), per message. */
-  readonly publishToDurable: SpreadSummary | undefined;
-  readonly publishToIndexed: SpreadSummary | undefined;
-  /** Timed messages never seen indexed before the wait ended. */
-  readonly notIndexed: number;
-  /** Largest durable_seq − index.last_seq seen in one status answer. */
-  readonly maxLagRecords: number;
-  /** Distinct index.last_seq values seen during the stream (how often it moved). */
-  readonly indexUpdates: number;
-  readonly polling: PollingStats | undefined;
-  readonly cleanStop: boolean;
-}
-
-const INDEX_READY_TIMEOUT_MS = 30_000;
-const IDLE_TIMEOUT_MS = 10_000;
+export type IndexLagResult = Awaited<ReturnType<typeof measure>>;
 
 /**
  * The daemon (a child process) records a paced stream of chat messages while its indexer
  * follows the log; status is polled (and index.db read) from a worker thread, so each message's
  * durable and indexed times are known. The log is read back after a clean stop to count losses.
  */
-export async function runIndexLagScenario(
+export function runIndexLagScenario(
   context: BenchContext,
   options: IndexLagOptions,
 ): Promise<IndexLagResult> {
-  const name = "daemon-index";
-  const dataDir = `${context.tempDir}/${name}`;
-  const layout = dataDirLayout(dataDir);
-  const child = await spawnDaemon(context, dataDir, { name, syncMode: "interval" });
-  try {
-    await prepareDaemon(context, child, layout.controlSocket);
-    await waitUntil("let the indexer catch up with the warm-up", async () => {
-      const status = await readStatus(child, layout.controlSocket);
-      return (status?.index?.last_seq ?? -1) >= (status?.durable_seq ?? 0);
-    }, { timeoutMs: INDEX_READY_TIMEOUT_MS, intervalMs: 50, signal: context.signal });
-    const baseline = (await readStatus(child, layout.controlSocket))!;
-    const poller = StatusPoller.start(layout.controlSocket, context.pollIntervalMs, {
-      indexPath: indexPath(layout),
-    });
-    let burst: Burst;
-    try {
-      burst = await publishBurst(context, {
-        messages: options.messages,
-        payloadBytes: 0,
-        payload: (stamp) => chatPayload(options.corpus.next(), stamp),
-      });
-      await waitForIndexed(context, { poller, child, baseline, messages: options.messages });
-      await poller.stop();
-    } finally {
-      poller.terminate();
-    }
-    const cleanStop = await stopDaemon(child, layout.controlSocket);
-    return await measure(layout.currentLog, {
-      messages: options.messages,
-      burst,
-      poller,
-      cleanStop,
-    });
-  } finally {
-    await child.kill();
-    await Deno.remove(dataDir, { recursive: true });
-  }
+  return recordBurst(context, {
+    name: "daemon-index",
+    syncMode: "interval",
+    messages: options.messages,
+    payloadBytes: 0,
+    payload: (stamp) => chatPayload(options.corpus.next(), stamp),
+    indexed: true,
+  }, (run) => measure(run, options.messages));
 }
 
-/**
- * Waits until every message is received, durable and indexed, or nothing moved for
- * {@link IDLE_TIMEOUT_MS} (losses and unindexed messages are counted afterwards).
- */
-async function waitForIndexed(
-  context: BenchContext,
-  parts: {
-    poller: StatusPoller;
-    child: BenchChild;
-    baseline: StatusCounters;
-    messages: number;
-  },
-): Promise<void> {
-  const target = parts.baseline.received + parts.messages;
-  let lastProgress = "";
-  let progressAt = performance.now();
-  for (;;) {
-    const latest = parts.poller.latest;
-    if (
-      latest && latest.received >= target && latest.durableSeq >= latest.seq &&
-      latest.indexedSeq >= latest.durableSeq
-    ) return;
-    if (parts.child.exitStatus) throw await parts.child.exitedError("record and index");
-    // The daemon reports index.last_seq once per catch-up pass, which can be long: rows
-    // appearing in index.db count as progress too.
-    const progress = `${latest?.received}/${latest?.durableSeq}/${latest?.indexedSeq}/` +
-      `${latest?.searchableSeq}`;
-    if (progress !== lastProgress) {
-      lastProgress = progress;
-      progressAt = performance.now();
-    } else if (performance.now() - progressAt > IDLE_TIMEOUT_MS) {
-      context.progress(
-        `  no progress for ${IDLE_TIMEOUT_MS} ms: ${progress} ` +
-          "(received/durable/index.last_seq/in index.db)",
-      );
-      return;
-    }
-    await sleep(20, context.signal);
-  }
-}
-
-async function measure(
-  logPath: string,
-  parts: { messages: number; burst: Burst; poller: StatusPoller; cleanStop: boolean },
-): Promise<IndexLagResult> {
-  const { poller, burst } = parts;
+async function measure({ logPath, burst, poller, cleanStop }: RecordedBurst, messages: number) {
   const lags = { indexed: [] as number[], searchable: [] as number[] };
   const fromPublish = { durable: [] as number[], indexed: [] as number[] };
   let notIndexed = 0;
   let firstTimedSeq: number | undefined;
   const analysis = await analyseDaemonLog(logPath, {
-    expected: parts.messages,
-    durableAtMs: (seq) => poller.durableAtMs(seq),
+    expected: messages,
+    durableAtMs: (seq) => poller.firstAtMs("durableSeq", seq),
     onTimedRecord: (seq, stamp) => {
       firstTimedSeq ??= seq;
-      const durableAt = poller.durableAtMs(seq);
-      const indexedAt = poller.indexedAtMs(seq);
-      const searchableAt = poller.searchableAtMs(seq);
+      const durableAt = poller.firstAtMs("durableSeq", seq);
+      const indexedAt = poller.firstAtMs("indexedSeq", seq);
+      const searchableAt = poller.firstAtMs("searchableSeq", seq);
       if (indexedAt === undefined) notIndexed++;
       if (durableAt !== undefined) fromPublish.durable.push(durableAt - stamp.sentAtMs);
       if (indexedAt !== undefined) fromPublish.indexed.push(indexedAt - stamp.sentAtMs);
@@ -172,40 +56,39 @@ async function measure(
     },
   });
   const lastIndexedMs = analysis.recorded > 0
-    ? poller.indexedAtMs(analysis.lastRecordSeq)
+    ? poller.firstAtMs("indexedSeq", analysis.lastRecordSeq)
     : undefined;
   const during = poller.observations.filter((o) => o.atMs >= burst.startMs);
   return {
-    published: parts.messages,
-    publishRate: ratePerSecond(parts.messages, burst.startMs, burst.endMs),
+    published: messages,
+    publishRate: ratePerSecond(messages, burst.startMs, burst.endMs),
+    /** Distinct timed messages in the log; lost = published − recorded. */
     recorded: analysis.recorded,
     lost: analysis.lost,
     duplicates: analysis.duplicates,
-    receiveRate: ratePerSecond(
-      analysis.recorded,
-      analysis.firstReceivedMs,
-      analysis.lastReceivedMs,
-    ),
+    /** Recorded / (first to last received_at). */
+    receiveRate: analysis.receiveRate,
+    /** Recorded / (publish start → last timed message first seen indexed in `status`). */
     indexRate: ratePerSecond(analysis.recorded, burst.startMs, lastIndexedMs),
+    /** Rows per second appearing in index.db, first to last timed message (indexer speed). */
     searchableRate: firstTimedSeq === undefined ? undefined : ratePerSecond(
       analysis.lastRecordSeq - firstTimedSeq,
-      poller.searchableAtMs(firstTimedSeq),
-      poller.searchableAtMs(analysis.lastRecordSeq),
+      poller.firstAtMs("searchableSeq", firstTimedSeq),
+      poller.firstAtMs("searchableSeq", analysis.lastRecordSeq),
     ),
-    durableToIndexed: summarizeSpread(lags.indexed),
-    durableToSearchable: summarizeSpread(lags.searchable),
-    publishToDurable: summarizeSpread(fromPublish.durable),
-    publishToIndexed: summarizeSpread(fromPublish.indexed),
+    /** Per message: durable → `status.index.last_seq` covers it, and → a reader sees it. */
+    durableToIndexed: spreadOf(lags.indexed),
+    durableToSearchable: spreadOf(lags.searchable),
+    /** Per message: publish → durable and publish → indexed (status). */
+    publishToDurable: spreadOf(fromPublish.durable),
+    publishToIndexed: spreadOf(fromPublish.indexed),
+    /** Timed messages never seen indexed before the wait ended. */
     notIndexed,
+    /** Largest durable_seq − index.last_seq seen in one status answer. */
     maxLagRecords: during.reduce((max, o) => Math.max(max, o.durableSeq - o.indexedSeq), 0),
+    /** Distinct index.last_seq values seen during the stream (how often it moved). */
     indexUpdates: new Set(during.map((o) => o.indexedSeq)).size,
-    polling: pollingStats(poller),
-    cleanStop: parts.cleanStop && analysis.unreadableLines === 0,
+    polling: poller.stats,
+    cleanStop: cleanStop && analysis.unreadableLines === 0,
   };
-}
-
-function pollingStats(poller: StatusPoller): PollingStats | undefined {
-  if (!poller.stats) return undefined;
-  const { type: _type, ...stats } = poller.stats;
-  return stats;
 }

@@ -1,3 +1,6 @@
+import { scanLog } from "../src/store/log_reader.ts";
+import type { LogRecord } from "../src/store/record.ts";
+import { ratePerSecond } from "./_stats.ts";
 import { DATA_TOPIC, parsePayload, type PayloadStamp } from "./_payload.ts";
 
 /** What the daemon's log says about one timed burst. */
@@ -8,11 +11,13 @@ export interface LogAnalysis {
   readonly lost: number;
   /** Timed messages recorded more than once. */
   readonly duplicates: number;
-  /** Lines that are not JSON (a torn tail after a kill). */
+  /** Lines that fail their checksum (a torn tail after a kill is not read at all). */
   readonly unreadableLines: number;
   /** Wall-clock ms of the first and last timed message's `received_at` (ms resolution). */
   readonly firstReceivedMs: number | undefined;
   readonly lastReceivedMs: number | undefined;
+  /** Recorded / (first to last received_at). */
+  readonly receiveRate: number | undefined;
   /** Highest record seq among the timed messages. */
   readonly lastRecordSeq: number;
   /** Publish-to-durable latency of each message whose durability was observed. */
@@ -27,14 +32,6 @@ export interface AnalyseOptions {
   readonly durableAtMs: (recordSeq: number) => number | undefined;
   /** Called for each timed message found, with its record seq and its payload's stamp. */
   readonly onTimedRecord?: (recordSeq: number, stamp: PayloadStamp) => void;
-}
-
-interface MessageRecord {
-  readonly seq: number;
-  readonly type: string;
-  readonly topic?: unknown;
-  readonly received_at: string;
-  readonly frames?: unknown[];
 }
 
 /**
@@ -57,12 +54,7 @@ export async function analyseDaemonLog(
   let firstReceivedMs: number | undefined;
   let lastReceivedMs: number | undefined;
   let lastRecordSeq = 0;
-  for await (const line of readLines(path)) {
-    const record = parseLine(line);
-    if (record === undefined) {
-      unreadableLines++;
-      continue;
-    }
+  for await (const { record } of scanLog(path, { onBadLine: () => unreadableLines++ })) {
     const payload = timedPayload(record);
     if (payload === undefined) continue;
     if (payload.seq >= 0 && payload.seq < counts.length) counts[payload.seq]!++;
@@ -74,8 +66,10 @@ export async function analyseDaemonLog(
     const durableAtMs = options.durableAtMs(record.seq);
     if (durableAtMs !== undefined) latencies.push(durableAtMs - payload.sentAtMs);
   }
+  const outcomes = countOutcomes(counts);
   return {
-    ...countOutcomes(counts),
+    ...outcomes,
+    receiveRate: ratePerSecond(outcomes.recorded, firstReceivedMs, lastReceivedMs),
     unreadableLines,
     firstReceivedMs,
     lastReceivedMs,
@@ -94,28 +88,8 @@ function countOutcomes(counts: Uint32Array) {
   return { recorded, lost: counts.length - recorded, duplicates };
 }
 
-function parseLine(line: string): MessageRecord | undefined {
-  try {
-    return JSON.parse(line) as MessageRecord;
-  } catch (error) {
-    if (error instanceof SyntaxError) return undefined;
-    throw error;
-  }
-}
-
-function timedPayload(record: MessageRecord) {
+function timedPayload(record: LogRecord) {
   if (record.type !== "message" || record.topic !== DATA_TOPIC) return undefined;
-  const payload = record.frames?.[1];
+  const payload = (record.frames as unknown[] | undefined)?.[1];
   return typeof payload === "string" ? parsePayload(payload) : undefined;
-}
-
-async function* readLines(path: string): AsyncGenerator<string> {
-  const file = await Deno.open(path); // closed by its readable stream
-  let rest = "";
-  for await (const chunk of file.readable.pipeThrough(new TextDecoderStream())) {
-    const lines = (rest + chunk).split("\n");
-    rest = lines.pop()!;
-    for (const line of lines) if (line) yield line;
-  }
-  if (rest) yield rest;
 }

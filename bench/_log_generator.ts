@@ -1,13 +1,127 @@
 import { messageRecord } from "../src/enrich/mod.ts";
-import {
-  ensureDataDir,
-  fileTimestamp,
-  PRIVATE_FILE_MODE,
-  writeAll,
-} from "../src/store/data_dir.ts";
+import { silentLogger } from "../src/logger.ts";
+import { ensureDataDir, fileTimestamp } from "../src/store/data_dir.ts";
+import { MessageLog } from "../src/store/message_log.ts";
 import { encodeRecordLine, type RecordBody } from "../src/store/record.ts";
 import { RECORD_FORMAT_VERSION } from "../src/version.ts";
 import { chatPayload, type CorpusMessage, type MessageCorpus } from "./_corpus.ts";
+
+/** Options for {@link SessionLogWriter.create}. */
+export interface SessionLogOptions {
+  /** Session id, `YYYYMMDD_HHMMSS_xxxx`. */
+  readonly session: string;
+  /** `received_at` of the session_start record; message n (from 0) is stamped n × stepMs later. */
+  readonly startMs: number;
+  readonly stepMs: number;
+  /** Makes the messages: the same seed writes the same bytes. */
+  readonly corpus: MessageCorpus;
+  /** seq of the record before session_start; default 0. */
+  readonly seq?: number;
+  /** Fields of the session_start record besides the envelope; default a new data dir's. */
+  readonly startFields?: Record<string, unknown>;
+  /** Sees each message as it is written, with its index in the session. */
+  readonly onMessage?: (message: CorpusMessage, index: number) => void;
+}
+
+/** Bytes appended before a write + fsync, to keep memory flat for large sessions. */
+const FLUSH_BYTES = 4 * 1024 * 1024;
+const encoder = new TextEncoder();
+
+/**
+ * Writes a session log the way the daemon does, through the daemon's own {@link MessageLog}: a
+ * `session_start` record, chat messages (`[topic, {from, to, type, content}]`, about 300 B of
+ * payload) built with `messageRecord`, every line checksummed, fsynced after each append.
+ *
+ * @example
+ * ```ts
+ * const log = await SessionLogWriter.create(path, { session, startMs, stepMs: 10, corpus });
+ * await log.append(1000);
+ * await log.close();
+ * ```
+ */
+export class SessionLogWriter {
+  readonly #log: MessageLog;
+  readonly #options: SessionLogOptions;
+  #seq: number;
+  #messages = 0;
+
+  private constructor(log: MessageLog, options: SessionLogOptions) {
+    this.#log = log;
+    this.#options = options;
+    this.#seq = options.seq ?? 0;
+  }
+
+  /** Creates the log at `path` (which must not exist yet) and writes its `session_start`. */
+  static async create(path: string, options: SessionLogOptions): Promise<SessionLogWriter> {
+    const log = await MessageLog.open(path, {
+      syncMode: "always",
+      syncMs: 0,
+      logger: silentLogger,
+    });
+    const writer = new SessionLogWriter(log, options);
+    writer.#event("session_start", options.startFields ?? { reason: "new data dir or empty log" });
+    await log.flush();
+    return writer;
+  }
+
+  get path(): string {
+    return this.#log.path;
+  }
+
+  /** Messages written so far. */
+  get messages(): number {
+    return this.#messages;
+  }
+
+  /** The last record's seq. */
+  get seq(): number {
+    return this.#seq;
+  }
+
+  /** Bytes of the log so far: every line complete and fsynced once `append` returned. */
+  get bytes(): number {
+    return this.#log.sizeBytes;
+  }
+
+  /** Appends `count` messages and fsyncs them. */
+  async append(count: number): Promise<void> {
+    for (let i = 0; i < count; i++) {
+      const message = this.#options.corpus.next();
+      this.#options.onMessage?.(message, this.#messages);
+      const frames = [encoder.encode(message.topic), encoder.encode(chatPayload(message))];
+      const record = messageRecord(frames, {
+        seq: ++this.#seq,
+        session: this.#options.session,
+        receivedAt: this.#at(this.#messages++),
+      });
+      this.#log.append(encodeRecordLine(record), record.seq);
+      if (this.#log.pendingBytes >= FLUSH_BYTES) await this.#log.flush();
+    }
+    await this.#log.flush();
+  }
+
+  /** Writes `session_end` (when `endReason` is given), fsyncs and closes the file. */
+  async close(endReason?: string): Promise<void> {
+    if (endReason) this.#event("session_end", { reason: endReason });
+    await this.#log.close();
+  }
+
+  #event(type: "session_start" | "session_end", fields: Record<string, unknown>): void {
+    const body: RecordBody = {
+      v: RECORD_FORMAT_VERSION,
+      seq: ++this.#seq,
+      type,
+      session: this.#options.session,
+      received_at: this.#at(this.#messages).toISOString(),
+      ...fields,
+    };
+    this.#log.append(encodeRecordLine(body), body.seq);
+  }
+
+  #at(message: number): Date {
+    return new Date(this.#options.startMs + message * this.#options.stepMs);
+  }
+}
 
 /** Options for {@link generateLogs}. */
 export interface GenerateOptions {
@@ -38,14 +152,14 @@ export interface GeneratedLogs {
   readonly phrases: readonly string[];
 }
 
-const FLUSH_BYTES = 4 * 1024 * 1024;
 const PHRASE_SAMPLES = 64;
-const encoder = new TextEncoder();
+/** Messages appended between progress lines and abort checks. */
+const CHUNK_MESSAGES = 10_000;
 
 /**
  * Writes a data directory as the daemon would have: `archive/session_<id>.jsonl` files and a
  * `current_session.jsonl`, each opening with `session_start`, archived ones closing with
- * `session_end`, every line checksummed, seq strictly increasing across files.
+ * `session_end`, seq strictly increasing across files.
  *
  * @example
  * ```ts
@@ -55,138 +169,59 @@ const encoder = new TextEncoder();
 export async function generateLogs(root: string, options: GenerateOptions): Promise<GeneratedLogs> {
   const started = performance.now();
   const layout = await ensureDataDir(root);
-  const state = {
-    seq: 0,
-    written: 0,
-    records: 0,
-    bytes: 0,
-    phrases: [] as string[],
-    nextReport: 0.1,
-  };
   const startMs = options.endMs - options.spanMs;
   const stepMs = options.spanMs / Math.max(1, options.messages);
+  const sampleEvery = Math.max(1, Math.floor(options.messages / PHRASE_SAMPLES));
+  const phrases: string[] = [];
+  let written = 0;
+  let seq = 0;
+  let bytes = 0;
+  let reported = 0;
   let previous: { session: string; path: string } | undefined;
   for (let index = 0; index < options.sessions; index++) {
     const isLast = index === options.sessions - 1;
-    const count = Math.floor(options.messages * (index + 1) / options.sessions) -
-      Math.floor(options.messages * index / options.sessions);
-    const firstMs = startMs + state.written * stepMs;
+    const count = Math.floor(options.messages * (index + 1) / options.sessions) - written;
+    const firstMs = startMs + written * stepMs;
     const session = `${fileTimestamp(new Date(firstMs))}_${sessionSuffix(index)}`;
     const path = isLast ? layout.currentLog : `${layout.archiveDir}/session_${session}.jsonl`;
-    await writeSession(path, {
-      ...options,
-      state,
+    const before = written;
+    const writer = await SessionLogWriter.create(path, {
       session,
-      previous,
-      count,
-      startMs,
+      startMs: firstMs,
       stepMs,
-      isLast,
+      corpus: options.corpus,
+      seq,
+      startFields: previous
+        ? { reason: "new-session", previous_session: previous.session, archived_to: previous.path }
+        : undefined,
+      onMessage: (message, i) => {
+        if ((before + i) % sampleEvery === 0) phrases.push(phraseOf(message, before + i));
+      },
     });
+    try {
+      for (let left = count; left > 0; left -= CHUNK_MESSAGES) {
+        await writer.append(Math.min(left, CHUNK_MESSAGES));
+        options.signal?.throwIfAborted();
+        const tenths = Math.floor(10 * (before + writer.messages) / options.messages);
+        if (tenths > reported) options.progress?.(`  generated ${(reported = tenths) * 10}%`);
+      }
+    } finally {
+      await writer.close(isLast ? undefined : "new-session");
+    }
+    written += writer.messages;
+    seq = writer.seq;
+    bytes += writer.bytes;
     previous = { session, path: path.slice(layout.root.length + 1) };
   }
   return {
-    messages: state.written,
-    records: state.records,
+    messages: written,
+    records: seq,
     files: options.sessions,
-    bytes: state.bytes,
+    bytes,
     seconds: (performance.now() - started) / 1000,
     firstReceivedMs: startMs,
-    lastReceivedMs: startMs + Math.max(0, state.written - 1) * stepMs,
-    phrases: state.phrases,
-  };
-}
-
-interface SessionParts extends GenerateOptions {
-  readonly state: {
-    seq: number;
-    written: number;
-    records: number;
-    bytes: number;
-    phrases: string[];
-    nextReport: number;
-  };
-  readonly session: string;
-  readonly previous: { session: string; path: string } | undefined;
-  readonly count: number;
-  readonly startMs: number;
-  readonly stepMs: number;
-  readonly isLast: boolean;
-}
-
-async function writeSession(path: string, parts: SessionParts): Promise<void> {
-  const { state, session } = parts;
-  const file = await Deno.open(path, {
-    write: true,
-    create: true,
-    truncate: true,
-    mode: PRIVATE_FILE_MODE,
-  });
-  const pending: Uint8Array[] = [];
-  let pendingBytes = 0;
-  const push = (body: RecordBody) => {
-    const line = encodeRecordLine(body);
-    pending.push(line);
-    pendingBytes += line.length;
-    state.records++;
-  };
-  const flush = async () => {
-    const chunk = new Uint8Array(pendingBytes);
-    let offset = 0;
-    for (const line of pending) {
-      chunk.set(line, offset);
-      offset += line.length;
-    }
-    await writeAll(file, chunk);
-    state.bytes += pendingBytes;
-    pending.length = 0;
-    pendingBytes = 0;
-    if (parts.signal?.aborted) throw parts.signal.reason;
-  };
-  try {
-    const at = () => new Date(parts.startMs + state.written * parts.stepMs);
-    push(sessionEvent("session_start", ++state.seq, session, at(), {
-      reason: parts.previous ? "new-session" : "new data dir or empty log",
-      ...(parts.previous
-        ? { previous_session: parts.previous.session, archived_to: parts.previous.path }
-        : {}),
-    }));
-    const sampleEvery = Math.max(1, Math.floor(parts.messages / PHRASE_SAMPLES));
-    for (let i = 0; i < parts.count; i++) {
-      const message = parts.corpus.next();
-      if (state.written % sampleEvery === 0) state.phrases.push(phraseOf(message, state.written));
-      const frames = [encoder.encode(message.topic), encoder.encode(chatPayload(message))];
-      push(messageRecord(frames, { seq: ++state.seq, session, receivedAt: at() }));
-      state.written++;
-      if (pendingBytes >= FLUSH_BYTES) await flush();
-      if (state.written >= state.nextReport * parts.messages) {
-        parts.progress?.(`  generated ${Math.round(state.nextReport * 100)}%`);
-        state.nextReport += 0.1;
-      }
-    }
-    if (!parts.isLast) {
-      push(sessionEvent("session_end", ++state.seq, session, at(), { reason: "new-session" }));
-    }
-    await flush();
-  } finally {
-    file.close();
-  }
-}
-
-function sessionEvent(
-  type: "session_start" | "session_end",
-  seq: number,
-  session: string,
-  at: Date,
-  fields: Record<string, unknown>,
-): RecordBody {
-  return {
-    v: RECORD_FORMAT_VERSION,
-    seq,
-    type,
-    session,
-    received_at: at.toISOString(),
-    ...fields,
+    lastReceivedMs: startMs + Math.max(0, written - 1) * stepMs,
+    phrases,
   };
 }
 

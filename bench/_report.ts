@@ -1,19 +1,87 @@
-import { SCENARIO_LABELS, type ScenarioResult } from "./_scenario.ts";
-import { formatBytes } from "./_targets.ts";
+import {
+  fixed,
+  formatBytes,
+  limitCheck,
+  pollingSummary,
+  row,
+  type TargetCheck,
+  targetLines,
+} from "./_format.ts";
+import { SCENARIO_LABELS, type ScenarioKind, type ScenarioResult } from "./_scenario.ts";
 import type { RecorderBenchResult } from "./recorder_bench.ts";
 
+/** Daemon (b) against the bare subscriber (a) at one payload size. */
+export interface Comparison {
+  readonly payloadBytes: number;
+  /** b/a of end-to-end msgs/s (publish start to last durable vs last received). */
+  readonly endToEndRatio: number | undefined;
+  /** b/a of receive-window msgs/s (first to last receive). */
+  readonly receiveRatio: number | undefined;
+}
+
+/** The b/a ratio threshold at 200 B payloads. */
+export const MIN_RATIO_AT_200_B = 0.9;
+/** The p99 publish-to-durable threshold for the group-commit daemon. */
+export const MAX_P99_MS = 25;
+
+/** b/a ratios for each payload size that has both scenarios. */
+export function compareToBaseline(scenarios: readonly ScenarioResult[]): Comparison[] {
+  const find = (kind: ScenarioKind, payloadBytes: number) =>
+    scenarios.find((s) => s.kind === kind && s.payloadBytes === payloadBytes);
+  const ratio = (numerator: number | undefined, denominator: number | undefined) =>
+    numerator === undefined || !denominator ? undefined : numerator / denominator;
+  const sizes = [...new Set(scenarios.map((scenario) => scenario.payloadBytes))];
+  return sizes.flatMap((payloadBytes) => {
+    const a = find("subscriber", payloadBytes);
+    const b = find("daemon-interval", payloadBytes);
+    if (!a || !b) return [];
+    return [{
+      payloadBytes,
+      endToEndRatio: ratio(b.endToEndRate, a.endToEndRate),
+      receiveRatio: ratio(b.receiveRate, a.receiveRate),
+    }];
+  });
+}
+
+/** Checks the project's targets: b/a ≥ 0.9 at 200 B, zero loss, (b) p99 ≤ 25 ms. */
+export function checkTargets(
+  scenarios: readonly ScenarioResult[],
+  comparisons: readonly Comparison[],
+): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const at200 = comparisons.find((comparison) => comparison.payloadBytes === 200);
+  if (at200) {
+    checks.push(
+      limitCheck(`b/a end-to-end msgs/s ≥ ${MIN_RATIO_AT_200_B} at 200 B`, at200.endToEndRatio, {
+        limit: MIN_RATIO_AT_200_B,
+        show: (ratio) => ratio.toFixed(2),
+        atLeast: true,
+      }),
+    );
+  }
+  const lost = scenarios.reduce((sum, s) => sum + s.lost + (s.duplicates ?? 0), 0);
+  checks.push({ target: "zero loss or duplicates, every run", value: String(lost), pass: !lost });
+  for (const scenario of scenarios.filter((s) => s.kind === "daemon-interval")) {
+    checks.push(limitCheck(
+      `b p99 publish→durable ≤ ${MAX_P99_MS} ms at ${formatBytes(scenario.payloadBytes)}`,
+      scenario.latency?.p99Ms,
+      { limit: MAX_P99_MS, show: (ms) => `${ms.toFixed(1)} ms` },
+    ));
+  }
+  return checks;
+}
+
 const COLUMNS = [
-  { title: "scenario", width: 24, left: true },
-  { title: "payload", width: 7 },
-  { title: "N", width: 7 },
-  { title: "publish/s", width: 10 },
-  { title: "recv/s", width: 10 },
-  { title: "e2e/s", width: 10 },
-  { title: "lost", width: 5 },
-  { title: "dup", width: 4 },
-  { title: "p50 ms", width: 7 },
-  { title: "p99 ms", width: 7 },
-  { title: "max ms", width: 7 },
+  ["payload", 7],
+  ["N", 7],
+  ["publish/s", 10],
+  ["recv/s", 10],
+  ["e2e/s", 10],
+  ["lost", 5],
+  ["dup", 4],
+  ["p50 ms", 7],
+  ["p99 ms", 7],
+  ["max ms", 7],
 ] as const;
 
 /**
@@ -26,12 +94,14 @@ const COLUMNS = [
  */
 export function formatRecorderReport(result: RecorderBenchResult): string {
   const pace = result.ratePerSecond ? `${result.ratePerSecond} msgs/s` : "as fast as ZeroMQ takes";
+  const line = (label: string, cells: readonly string[]) =>
+    `${label.padEnd(24)} ${cells.map((cell, i) => cell.padStart(COLUMNS[i]![1])).join(" ")}`;
   const lines = [
     `publisher: ${pace}; one broker, one publisher, receivers in child processes`,
     "",
-    row(COLUMNS.map((column) => column.title)),
-    row(COLUMNS.map((column) => "-".repeat(column.width))),
-    ...result.scenarios.map((scenario) => row(scenarioCells(scenario))),
+    line("scenario", COLUMNS.map(([title]) => title)),
+    line("-".repeat(24), COLUMNS.map(([, width]) => "-".repeat(width))),
+    ...result.scenarios.map((s) => line(SCENARIO_LABELS[s.kind], scenarioCells(s))),
     "",
     "recv/s  = messages received / (last receive − first receive); for b and c the receive",
     "          times are the log's received_at (1 ms resolution).",
@@ -41,20 +111,22 @@ export function formatRecorderReport(result: RecorderBenchResult): string {
     `          ${result.pollIntervalMs} ms after each answer; an upper bound, see round trips).`,
     "",
     "status polls during the burst (a long round trip = the daemon's event loop was busy):",
-    ...result.scenarios.flatMap(pollingLine),
+    ...result.scenarios.flatMap((s) =>
+      s.polling
+        ? [row(`  ${SCENARIO_LABELS[s.kind]} ${formatBytes(s.payloadBytes)}`, 33, [
+          pollingSummary(s.polling),
+        ], 0)]
+        : []
+    ),
     "",
     ...result.comparisons.map((c) =>
       `b/a at ${formatBytes(c.payloadBytes)}: e2e ${fixed(c.endToEndRatio, 2)}, ` +
       `recv ${fixed(c.receiveRatio, 2)}`
     ),
     "",
-    "targets:",
-    ...result.targets.map((t) =>
-      `  ${t.pass ? "PASS" : "MISS"}  ${t.target.padEnd(44)} ${t.value}`
-    ),
+    ...targetLines(result.targets, 44),
   ];
-  const unclean = result.scenarios.filter((scenario) => !scenario.cleanStop);
-  for (const scenario of unclean) {
+  for (const scenario of result.scenarios.filter((s) => !s.cleanStop)) {
     lines.push(`note: ${SCENARIO_LABELS[scenario.kind]} did not stop cleanly or left torn lines`);
   }
   return lines.join("\n");
@@ -62,7 +134,6 @@ export function formatRecorderReport(result: RecorderBenchResult): string {
 
 function scenarioCells(scenario: ScenarioResult): string[] {
   return [
-    SCENARIO_LABELS[scenario.kind],
     formatBytes(scenario.payloadBytes),
     String(scenario.published),
     fixed(scenario.publishRate, 0),
@@ -73,27 +144,5 @@ function scenarioCells(scenario: ScenarioResult): string[] {
     fixed(scenario.latency?.p50Ms, 1),
     fixed(scenario.latency?.p99Ms, 1),
     fixed(scenario.latency?.maxMs, 1),
-  ];
-}
-
-function row(cells: string[]): string {
-  return COLUMNS.map((column, index) => {
-    const cell = cells[index] ?? "";
-    return "left" in column ? cell.padEnd(column.width) : cell.padStart(column.width);
-  }).join(" ").trimEnd();
-}
-
-function fixed(value: number | undefined, digits: number): string {
-  return value === undefined ? "-" : value.toFixed(digits);
-}
-
-function pollingLine(scenario: ScenarioResult): string[] {
-  const polling = scenario.polling;
-  if (!polling) return [];
-  const name = `${SCENARIO_LABELS[scenario.kind]} ${formatBytes(scenario.payloadBytes)}`;
-  return [
-    `  ${name.padEnd(31)} ${String(polling.polls).padStart(6)} answers, round trip mean ` +
-    `${polling.meanRoundTripMs.toFixed(1)} ms, max ${polling.maxRoundTripMs.toFixed(1)} ms` +
-    (polling.failures ? `, ${polling.failures} failed` : ""),
   ];
 }

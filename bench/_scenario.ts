@@ -1,5 +1,7 @@
-import type * as zmq from "zeromq";
-import { sleep } from "./_async.ts";
+import * as zmq from "zeromq";
+import { startBroker } from "../src/broker.ts";
+import { type CleanupStack, sleep, waitUntil } from "./_async.ts";
+import { freePorts } from "./_child_process.ts";
 import {
   DATA_TOPIC,
   makePayload,
@@ -7,8 +9,10 @@ import {
   wallClockMs,
   WARMUP_TOPIC,
 } from "./_payload.ts";
-import type { PollerStopped } from "./_status_poller.ts";
-import type { LatencySummary } from "./_stats.ts";
+import type { Spread } from "./_stats.ts";
+import type { PollingStats } from "./_status_poller.ts";
+
+export type { PollingStats } from "./_status_poller.ts";
 
 /** The receivers compared: (a) baseline, (b) the daemon's design, (c) the naive design. */
 export type ScenarioKind = "subscriber" | "daemon-interval" | "daemon-always";
@@ -20,21 +24,15 @@ export const SCENARIO_LABELS: Record<ScenarioKind, string> = {
   "daemon-always": "c daemon --sync always",
 };
 
-/** What every scenario shares: the broker, the publisher, where to put files. */
-export interface BenchContext {
-  /** Repository root: the children run from here so deno.json and node_modules are found. */
-  readonly repoRoot: string;
+/** What every scenario shares: the broker, the publisher, where to put files; the options. */
+export interface BenchContext
+  extends Pick<BenchContextOptions, "ratePerSecond" | "profileDir" | "signal"> {
   /** Scratch folder of this run, removed at the end. */
   readonly tempDir: string;
   /** Broker backend (XPUB) endpoint the receivers connect to. */
   readonly backend: string;
   readonly publisher: zmq.Publisher;
   readonly pollIntervalMs: number;
-  /** Publish rate limit in messages per second; undefined publishes as fast as ZeroMQ takes. */
-  readonly ratePerSecond: number | undefined;
-  /** When set, daemon children write V8 CPU profiles under it. */
-  readonly profileDir: string | undefined;
-  readonly signal: AbortSignal | undefined;
   readonly progress: (line: string) => void;
 }
 
@@ -57,15 +55,12 @@ export interface ScenarioResult {
   readonly endToEndRate: number | undefined;
   readonly endToEndUntil: "last received" | "last durable";
   /** Publish-to-durable latency (b, c). */
-  readonly latency: LatencySummary | undefined;
+  readonly latency: Spread | undefined;
   /** Status polling done during the burst (b, c). */
   readonly polling: PollingStats | undefined;
   /** Whether the receiver stopped by itself (false: it had to be killed or timed out). */
   readonly cleanStop: boolean;
 }
-
-/** How the daemon's status answers came during the burst. */
-export type PollingStats = Omit<PollerStopped, "type">;
 
 /** Start and end (wall-clock ms) of a timed burst. */
 export interface Burst {
@@ -75,6 +70,57 @@ export interface Burst {
 
 const WARMUP_INTERVAL_MS = 50;
 const WARMUP_TIMEOUT_MS = 20_000;
+
+/** Publisher (and broker) high-water mark: nothing is dropped before the receivers. */
+const PUBLISHER_HWM = 1_000_000;
+
+/** What {@link createBenchContext} needs besides the cleanup stack. */
+export interface BenchContextOptions {
+  /** Pause between the end of one status answer and the next request; default 1. */
+  readonly pollIntervalMs?: number;
+  /** Publish at most this many messages per second; default: as fast as ZeroMQ takes them. */
+  readonly ratePerSecond?: number;
+  /** When set, each daemon child writes a V8 CPU profile into a folder under it. */
+  readonly profileDir?: string;
+  readonly signal?: AbortSignal;
+  readonly progress?: (line: string) => void;
+}
+
+/**
+ * Makes a scratch folder, starts the broker in-process on free ports and connects a publisher
+ * to it. Each of these is undone by `cleanup`, which the caller runs at the end.
+ *
+ * @example
+ * ```ts
+ * const cleanup = new CleanupStack();
+ * try { const context = await createBenchContext({}, cleanup); } finally { await cleanup.run(); }
+ * ```
+ */
+export async function createBenchContext(
+  options: BenchContextOptions,
+  cleanup: CleanupStack,
+): Promise<BenchContext> {
+  const tempDir = await Deno.makeTempDir({ prefix: "shearwater-bench-" });
+  cleanup.defer(`remove "${tempDir}"`, () => Deno.remove(tempDir, { recursive: true }));
+  const [frontendPort, backendPort] = freePorts(2);
+  const frontend = `tcp://127.0.0.1:${frontendPort}`;
+  const backend = `tcp://127.0.0.1:${backendPort}`;
+  const broker = await startBroker({ frontend, backend });
+  cleanup.defer("stop the broker", () => broker.stop());
+  const publisher = new zmq.Publisher({ sendHighWaterMark: PUBLISHER_HWM, linger: 0 });
+  cleanup.defer("close the publisher", () => publisher.close());
+  publisher.connect(frontend);
+  return {
+    tempDir,
+    backend,
+    publisher,
+    pollIntervalMs: options.pollIntervalMs ?? 1,
+    ratePerSecond: options.ratePerSecond,
+    profileDir: options.profileDir,
+    signal: options.signal,
+    progress: options.progress ?? (() => {}),
+  };
+}
 
 /**
  * Publishes `messages` stamped payloads of `payloadBytes` on {@link DATA_TOPIC}, as fast as
@@ -111,12 +157,9 @@ export async function warmUp(
   context: BenchContext,
   isConnected: () => Promise<boolean>,
 ): Promise<void> {
-  const deadline = performance.now() + WARMUP_TIMEOUT_MS;
-  while (!(await isConnected())) {
-    if (performance.now() > deadline) {
-      throw new Error(`Cannot warm up: no warm-up message arrived in ${WARMUP_TIMEOUT_MS} ms`);
-    }
+  await waitUntil("warm up the receiver", async () => {
+    if (await isConnected()) return true;
     await context.publisher.send([WARMUP_TOPIC, "warm-up"]);
-    await sleep(WARMUP_INTERVAL_MS, context.signal);
-  }
+    return false;
+  }, { timeoutMs: WARMUP_TIMEOUT_MS, intervalMs: WARMUP_INTERVAL_MS, signal: context.signal });
 }

@@ -1,6 +1,7 @@
 import type { IndexHit, SearchRequest } from "../src/store/message_index.ts";
 import { SENDERS } from "./_corpus.ts";
-import { type SpreadSummary, summarizeSpread } from "./_stats.ts";
+import { yieldTurn } from "./_async.ts";
+import { type Spread, spreadOf, timed } from "./_stats.ts";
 
 /** Kinds of full-text query in the mix. */
 export type QueryKind = "common" | "medium" | "rare" | "and" | "phrase";
@@ -23,7 +24,7 @@ export interface FilterQuery {
 
 /** Timing of one set of queries. */
 export interface QueryTiming {
-  readonly latency: SpreadSummary | undefined;
+  readonly latency: Spread | undefined;
   /** Mean number of hits returned (at most the limit, 20). */
   readonly meanHits: number;
   /** Queries that found nothing. */
@@ -51,7 +52,7 @@ const DAY_MS = 86_400_000;
  *
  * @example
  * ```ts
- * const queries = buildTextQueries({ vocabulary, phrases, count: 200, random: seededRandom(1) });
+ * const queries = buildTextQueries({ vocabulary, phrases, count: 200, random: mulberry32(1).next });
  * ```
  */
 export function buildTextQueries(options: {
@@ -99,21 +100,17 @@ export function buildFilterQueries(options: {
   });
 }
 
-/** Runs each full-text query once, top 20, newest first, and times it. */
+/** Runs each full-text query once, top 20, newest first, and times it, overall and by kind. */
 export async function timeTextQueries(
   index: Searchable,
   queries: readonly TextQuery[],
   signal?: AbortSignal,
 ): Promise<TextQueryTiming> {
-  const samples: { kind: QueryKind; ms: number; hits: number }[] = [];
-  for (const query of queries) {
-    const { ms, hits } = timeSearch(index, { text: query.text, limit: SEARCH_LIMIT });
-    samples.push({ kind: query.kind, ms, hits });
-    await yieldTurn(signal);
-  }
-  const byKind = Object.fromEntries(
-    QUERY_KINDS.map((kind) => [kind, summarize(samples.filter((s) => s.kind === kind))]),
-  ) as Record<QueryKind, QueryTiming>;
+  const samples = await timeSearches(index, queries.map((query) => ({ text: query.text })), signal);
+  const byKind = Object.fromEntries(QUERY_KINDS.map((kind) => [
+    kind,
+    summarize(samples.filter((_, i) => queries[i]!.kind === kind)),
+  ])) as Record<QueryKind, QueryTiming>;
   return { ...summarize(samples), byKind };
 }
 
@@ -123,31 +120,28 @@ export async function timeFilterQueries(
   queries: readonly FilterQuery[],
   signal?: AbortSignal,
 ): Promise<QueryTiming> {
-  const samples: { ms: number; hits: number }[] = [];
-  for (const query of queries) {
-    samples.push(timeSearch(index, { ...query, limit: SEARCH_LIMIT }));
-    await yieldTurn(signal);
-  }
-  return summarize(samples);
+  return summarize(await timeSearches(index, queries, signal));
 }
 
-function timeSearch(index: Searchable, request: SearchRequest): { ms: number; hits: number } {
-  const started = performance.now();
-  const hits = index.search(request).length;
-  return { ms: performance.now() - started, hits };
+async function timeSearches(
+  index: Searchable,
+  requests: readonly Omit<SearchRequest, "limit">[],
+  signal?: AbortSignal,
+): Promise<{ ms: number; hits: number }[]> {
+  const samples = [];
+  for (const request of requests) {
+    const { ms, value } = await timed(() => index.search({ ...request, limit: SEARCH_LIMIT }));
+    samples.push({ ms, hits: value.length });
+    await yieldTurn(signal);
+  }
+  return samples;
 }
 
 function summarize(samples: readonly { ms: number; hits: number }[]): QueryTiming {
   const hits = samples.reduce((sum, sample) => sum + sample.hits, 0);
   return {
-    latency: summarizeSpread(samples.map((sample) => sample.ms)),
+    latency: spreadOf(samples.map((sample) => sample.ms)),
     meanHits: samples.length ? hits / samples.length : 0,
     empty: samples.filter((sample) => sample.hits === 0).length,
   };
-}
-
-/** Gives timers and signal handlers (Ctrl+C) a turn between queries; not timed. */
-async function yieldTurn(signal?: AbortSignal): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  if (signal?.aborted) throw signal.reason;
 }

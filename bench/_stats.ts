@@ -1,33 +1,36 @@
-/** Summary of a latency sample, in milliseconds. */
-export interface LatencySummary {
+/** Nearest-rank summary of a sample of timings, in milliseconds. */
+export interface Spread {
   readonly count: number;
   readonly p50Ms: number;
+  readonly p95Ms: number;
   readonly p99Ms: number;
   readonly maxMs: number;
 }
 
 /**
- * Nearest-rank p50, p99 and max of `samplesMs`; undefined for an empty sample.
+ * Nearest-rank p50, p95, p99 and max of `samplesMs`; undefined for an empty sample.
  *
  * @example
  * ```ts
- * summarizeLatency(Float64Array.of(1, 2, 3)); // { count: 3, p50Ms: 2, p99Ms: 3, maxMs: 3 }
+ * spreadOf([1, 2, 3]); // { count: 3, p50Ms: 2, p95Ms: 3, p99Ms: 3, maxMs: 3 }
  * ```
  */
-export function summarizeLatency(samplesMs: Float64Array): LatencySummary | undefined {
+export function spreadOf(samplesMs: ArrayLike<number>): Spread | undefined {
   if (samplesMs.length === 0) return undefined;
-  const sorted = samplesMs.slice().sort();
+  const sorted = Float64Array.from(samplesMs).sort();
+  const at = (p: number) => sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
   return {
     count: sorted.length,
-    p50Ms: percentile(sorted, 50),
-    p99Ms: percentile(sorted, 99),
+    p50Ms: at(50),
+    p95Ms: at(95),
+    p99Ms: at(99),
     maxMs: sorted[sorted.length - 1]!,
   };
 }
 
-function percentile(sorted: Float64Array, p: number): number {
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.max(0, rank - 1)]!;
+/** The nearest-rank median of `samplesMs`; NaN for an empty sample. */
+export function median(samplesMs: ArrayLike<number>): number {
+  return spreadOf(samplesMs)?.p50Ms ?? Number.NaN;
 }
 
 /** Messages per second over a window; undefined when the window is empty or unknown. */
@@ -40,29 +43,9 @@ export function ratePerSecond(
   return messages / ((toMs - fromMs) / 1000);
 }
 
-/** Summary of a sample with p95 instead of p99, for small samples (a few hundred queries). */
-export interface SpreadSummary {
-  readonly count: number;
-  readonly p50Ms: number;
-  readonly p95Ms: number;
-  readonly maxMs: number;
-}
-
-/**
- * Nearest-rank p50, p95 and max of `samplesMs`; undefined for an empty sample.
- *
- * @example
- * ```ts
- * summarizeSpread([1, 2, 3]); // { count: 3, p50Ms: 2, p95Ms: 3, maxMs: 3 }
- * ```
- */
-export function summarizeSpread(samplesMs: ArrayLike<number>): SpreadSummary | undefined {
-  if (samplesMs.length === 0) return undefined;
-  const sorted = Float64Array.from(samplesMs).sort();
-  return {
-    count: sorted.length,
-    p50Ms: percentile(sorted, 50),
-    p95Ms: percentile(sorted, 95),
-    maxMs: sorted[sorted.length - 1]!,
-  };
+/** What `work` returned, and the milliseconds it took (wall time). */
+export async function timed<T>(work: () => T | Promise<T>): Promise<{ ms: number; value: T }> {
+  const started = performance.now();
+  const value = await work();
+  return { ms: performance.now() - started, value };
 }

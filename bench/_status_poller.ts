@@ -5,7 +5,10 @@ import type {
   PollerStopped,
 } from "./_status_poller_worker.ts";
 
-export type { Observation, PollerStopped } from "./_status_poller_worker.ts";
+export type { Observation } from "./_status_poller_worker.ts";
+
+/** How the daemon's status answers came: poll counts and round-trip times. */
+export type PollingStats = Omit<PollerStopped, "type">;
 
 /**
  * Polls a daemon's `status` from a worker thread and keeps every change it saw, so that the
@@ -16,14 +19,14 @@ export type { Observation, PollerStopped } from "./_status_poller_worker.ts";
  * const poller = StatusPoller.start(layout.controlSocket, 1);
  * // ... publish ...
  * const stats = await poller.stop();
- * poller.durableAtMs(42); // when seq 42 was first seen durable
+ * poller.firstAtMs("durableSeq", 42); // when seq 42 was first seen durable
  * ```
  */
 export class StatusPoller {
   readonly #worker: Worker;
   readonly #observations: Observation[] = [];
   readonly #stopped: Promise<PollerStopped>;
-  #stats: PollerStopped | undefined;
+  #stats: PollingStats | undefined;
 
   private constructor(worker: Worker) {
     this.#worker = worker;
@@ -66,19 +69,20 @@ export class StatusPoller {
   }
 
   /** Asks the worker to stop, waits for its last observations, and ends it. */
-  async stop(): Promise<PollerStopped> {
+  async stop(): Promise<PollingStats> {
     const request: PollerRequest = { type: "stop" };
     this.#worker.postMessage(request);
     try {
-      this.#stats = await this.#stopped;
-      return this.#stats;
+      const { type: _type, ...stats } = await this.#stopped;
+      this.#stats = stats;
+      return stats;
     } finally {
       this.#worker.terminate();
     }
   }
 
   /** Poll counts and round-trip time, once {@link stop} returned. */
-  get stats(): PollerStopped | undefined {
+  get stats(): PollingStats | undefined {
     return this.#stats;
   }
 
@@ -87,31 +91,18 @@ export class StatusPoller {
     this.#worker.terminate();
   }
 
-  /** Wall-clock ms at which `durable_seq >= seq` was first observed; undefined if never. */
-  durableAtMs(seq: number): number | undefined {
-    return this.#firstAtMs(seq, "durableSeq");
-  }
-
-  /** Wall-clock ms at which the daemon's `index.last_seq >= seq` was first observed. */
-  indexedAtMs(seq: number): number | undefined {
-    return this.#firstAtMs(seq, "indexedSeq");
-  }
-
-  /** Wall-clock ms at which a reader of index.db first saw a seq >= `seq` (needs `indexPath`). */
-  searchableAtMs(seq: number): number | undefined {
-    return this.#firstAtMs(seq, "searchableSeq");
-  }
-
   /** Every change observed, oldest first. */
   get observations(): readonly Observation[] {
     return this.#observations;
   }
 
-  /** Binary search: each of these counters only grows from one observation to the next. */
-  #firstAtMs(
-    seq: number,
-    field: "durableSeq" | "indexedSeq" | "searchableSeq",
-  ): number | undefined {
+  /**
+   * Wall-clock ms at which `field` (`durableSeq`: the daemon's durable_seq; `indexedSeq`: its
+   * index.last_seq; `searchableSeq`: the highest seq a reader of index.db sees, with
+   * `indexPath`) was first observed at or above `seq`; undefined if never. A binary search:
+   * each of these counters only grows from one observation to the next.
+   */
+  firstAtMs(field: "durableSeq" | "indexedSeq" | "searchableSeq", seq: number): number | undefined {
     const observations = this.#observations;
     let low = 0;
     let high = observations.length;

@@ -1,5 +1,4 @@
-import { RUN_PERMISSIONS } from "../src/cli/self_command.ts";
-import { BenchChild } from "./_child_process.ts";
+import { BenchChild, denoRunArgs } from "./_child_process.ts";
 import { type CountingResult, READY_FILE, RESULT_FILE } from "./_counting_subscriber.ts";
 import { type BenchContext, publishBurst, type ScenarioResult, warmUp } from "./_scenario.ts";
 import { ratePerSecond } from "./_stats.ts";
@@ -49,22 +48,9 @@ export async function runSubscriberScenario(
 }
 
 function spawnCountingSubscriber(context: BenchContext, outDir: string, messages: number) {
-  const script = new URL("./_counting_subscriber.ts", import.meta.url).pathname;
-  return BenchChild.spawn("counting subscriber", Deno.execPath(), {
-    args: [
-      "run",
-      ...RUN_PERMISSIONS,
-      decodeURIComponent(script),
-      "--backend",
-      context.backend,
-      "--expect",
-      String(messages),
-      "--out-dir",
-      outDir,
-    ],
-    cwd: context.repoRoot,
-    outputPrefix: `${outDir}/subscriber`,
-  });
+  const script = decodeURIComponent(new URL("./_counting_subscriber.ts", import.meta.url).pathname);
+  const args = ["--backend", context.backend, "--expect", String(messages), "--out-dir", outDir];
+  return BenchChild.spawn("counting subscriber", denoRunArgs(script, args), `${outDir}/subscriber`);
 }
 
 async function isReady(child: BenchChild, outDir: string): Promise<boolean> {

@@ -7,34 +7,22 @@
  * @module
  */
 import { CheckpointStore } from "../src/store/checkpoint_store.ts";
-import { fileTimestamp } from "../src/store/data_dir.ts";
-import { checkCheckpointTargets, formatCheckpointReport } from "./_checkpoint_report.ts";
-import { SessionLogWriter, writeSessionLog } from "./_checkpoint_session.ts";
-import {
-  copyLogDurably,
-  type ListCommandTiming,
-  spreadOf,
-  timeListCommand,
-  timeMs,
-  type TimingSpread,
-} from "./_checkpoint_timing.ts";
-import type { TargetCheck } from "./_targets.ts";
-
-export type { TargetCheck } from "./_targets.ts";
-export type { ListCommandTiming, TimingSpread } from "./_checkpoint_timing.ts";
+import { fileTimestamp, syncDirectory } from "../src/store/data_dir.ts";
+import { checkCheckpointTargets } from "./_checkpoint_report.ts";
+import { jsonCount, timeCommands } from "./_command_timing.ts";
+import { MessageCorpus } from "./_corpus.ts";
+import { count, type TargetCheck } from "./_format.ts";
+import { SessionLogWriter } from "./_log_generator.ts";
+import { median, type Spread, spreadOf, timed } from "./_stats.ts";
 
 /** Options for {@link runCheckpointBench}. */
 export interface CheckpointBenchOptions {
   /** Smaller sizes (1k / 5k / 10k messages, 20 growing checkpoints, 200 listed). */
   readonly quick: boolean;
-  /** Print the figures as JSON (`{"bench": "checkpoint", ...}`) instead of the report. */
-  readonly json: boolean;
   /** Aborting stops the run between steps; the temp folder is removed all the same. */
   readonly signal?: AbortSignal;
-  /** Receives progress lines; default: stderr. */
+  /** Receives progress lines; default: none. */
   readonly progress?: (line: string) => void;
-  /** Print the report or JSON on stdout; default true (false: only return the figures). */
-  readonly print?: boolean;
 }
 
 /** The sizes one run uses; see {@link checkpointBenchSizes}. */
@@ -55,70 +43,11 @@ export interface CheckpointBenchSizes {
 }
 
 /** One session size: a checkpoint by a fresh store against a durable copy of the log. */
-export interface CreationResult {
-  readonly messages: number;
-  readonly logBytes: number;
-  /** Median of the timed checkpoints, each by a fresh store (no segment reuse). */
-  readonly createMs: number;
-  readonly createRunsMs: readonly number[];
-  /** Median of the timed durable copies of the whole log. */
-  readonly copyMs: number;
-  readonly copyRunsMs: readonly number[];
-  /** createMs / copyMs. */
-  readonly createToCopy: number;
-  /** store.diskBytes() after one checkpoint: manifest + segments. */
-  readonly diskBytes: number;
-  readonly diskToLog: number;
-  readonly segments: number;
-  /** message_count of the manifest: equals `messages` when nothing was skipped. */
-  readonly checkpointMessages: number;
-}
-
+export type CreationResult = Awaited<ReturnType<typeof measureCreation>>;
 /** Checkpoints of one session taken while it grows. */
-export interface GrowingResult {
-  readonly checkpoints: number;
-  readonly stepMessages: number;
-  readonly messages: number;
-  readonly finalLogBytes: number;
-  readonly totalCreateMs: number;
-  readonly perCheckpoint: TimingSpread | undefined;
-  /** p50 of the first and of the last tenth of the checkpoints: flat when reuse works. */
-  readonly firstTenthP50Ms: number;
-  readonly lastTenthP50Ms: number;
-  /** Sum of the log sizes at each checkpoint: what a full copy per checkpoint would store. */
-  readonly fullCopiesBytes: number;
-  readonly diskBytes: number;
-  readonly diskToFullCopies: number;
-  readonly diskToFinalLog: number;
-  /** Estimate of a full copy per checkpoint: fullCopiesBytes at the largest size's copy rate. */
-  readonly estimatedCopiesMs: number | undefined;
-  /** totalCreateMs / estimatedCopiesMs. */
-  readonly createToEstimatedCopies: number | undefined;
-  /** Segments the last manifest lists, and those files in segments/. */
-  readonly lastManifestSegments: number;
-  readonly segmentFiles: number;
-  /** store.list() of these checkpoints (manifests with many segments each), p50 of 5. */
-  readonly listP50Ms: number;
-  readonly meanManifestBytes: number;
-  /** Checkpoints whose message_count differed from the messages appended. */
-  readonly miscounted: number;
-}
-
-/** `checkpoint list` against a store of many checkpoints. */
-export interface ListingResult {
-  readonly checkpoints: number;
-  readonly sessionMessages: number;
-  readonly setupSeconds: number;
-  /** Create time p50 of the first and the last tenth: create() lists the store first. */
-  readonly createFirstTenthP50Ms: number;
-  readonly createLastTenthP50Ms: number;
-  readonly inProcess: TimingSpread | undefined;
-  /** Entries store.list() returned, and how many of them were ok. */
-  readonly listed: number;
-  readonly listedOk: number;
-  readonly meanManifestBytes: number;
-  readonly commands: ListCommandTiming;
-}
+export type GrowingResult = Awaited<ReturnType<typeof measureGrowing>>;
+/** `checkpoint list` against a store of many checkpoints, in process and as whole commands. */
+export type ListingResult = Awaited<ReturnType<typeof measureListing>>;
 
 /** Everything one run measured. */
 export interface CheckpointBenchResult {
@@ -159,13 +88,12 @@ export function checkpointBenchSizes(quick: boolean): CheckpointBenchSizes {
 }
 
 /**
- * Runs the checkpoint benchmark, prints the report (or JSON) on stdout and returns the figures.
- * Targets that are missed are reported, not thrown. The temp folder is gone when it returns or
- * throws.
+ * Runs the checkpoint benchmark and returns the figures; targets that are missed are reported,
+ * not thrown. The temp folder is gone when it returns or throws.
  *
  * @example
  * ```ts
- * const result = await runCheckpointBench({ quick: true, json: false });
+ * const result = await runCheckpointBench({ quick: true });
  * console.log(result.creation.at(-1)?.createMs);
  * ```
  */
@@ -173,7 +101,7 @@ export async function runCheckpointBench(
   options: CheckpointBenchOptions,
 ): Promise<CheckpointBenchResult> {
   const sizes = checkpointBenchSizes(options.quick);
-  const progress = options.progress ?? ((line: string) => console.error(line));
+  const progress = options.progress ?? (() => {});
   const tempDir = await Deno.makeTempDir({ prefix: "shearwater-checkpoint-bench-" });
   try {
     const loadBefore = loadAverage();
@@ -184,25 +112,17 @@ export async function runCheckpointBench(
     }
     const growing = await measureGrowing(context, creation.at(-1));
     const listing = await measureListing(context);
+    const loadAfter = loadAverage();
     const partial = {
       quick: options.quick,
       loadBefore,
-      loadAfter: loadAverage(),
+      loadAfter,
       sizes,
       creation,
       growing,
       listing,
     };
-    const result = { ...partial, targets: checkCheckpointTargets(partial) };
-    if (options.print === false) return result;
-    if (options.json) {
-      console.log(JSON.stringify(
-        { bench: "checkpoint", ...result },
-        (_key, value) => value ?? null, // keep absent figures visible as null
-        2,
-      ));
-    } else console.log(formatCheckpointReport(result));
-    return result;
+    return { ...partial, targets: checkCheckpointTargets(partial) };
   } finally {
     await Deno.remove(tempDir, { recursive: true });
   }
@@ -215,13 +135,13 @@ interface Context {
   readonly signal: AbortSignal | undefined;
 }
 
-async function measureCreation(context: Context, messages: number): Promise<CreationResult> {
+async function measureCreation(context: Context, messages: number) {
   context.signal?.throwIfAborted();
   const dir = `${context.tempDir}/session_${messages}`;
   await Deno.mkdir(dir);
   const logPath = `${dir}/current_session.jsonl`;
   context.progress(`checkpoint of ${count(messages)} messages: writing the session…`);
-  const logBytes = await writeSessionLog(logPath, messages, sessionOptions(messages));
+  const logBytes = await writeSession(logPath, messages, messages);
   const createRunsMs: number[] = [];
   const copyRunsMs: number[] = [];
   let first: { diskBytes: number; segments: number; messages: number } | undefined;
@@ -229,25 +149,15 @@ async function measureCreation(context: Context, messages: number): Promise<Crea
   for (let run = 0; run < context.sizes.createRuns; run++) {
     context.signal?.throwIfAborted();
     const copy = `${dir}/copy_${run}.jsonl`;
-    copyRunsMs.push(await timeMs(() => copyLogDurably(logPath, copy)));
+    copyRunsMs.push((await timed(() => copyLogDurably(logPath, copy))).ms);
     await Deno.remove(copy);
     const store = new CheckpointStore(`${dir}/checkpoints_${run}`);
-    let manifest: Awaited<ReturnType<CheckpointStore["create"]>> | undefined;
-    createRunsMs.push(
-      await timeMs(async () => {
-        manifest = await store.create({
-          logPath,
-          endOffset: logBytes,
-          trigger: "manual",
-          label: null,
-          parentCheckpoint: null,
-        });
-      }),
-    );
+    const { ms, value: manifest } = await timedCheckpoint(store, logPath, logBytes);
+    createRunsMs.push(ms);
     first ??= {
       diskBytes: await store.diskBytes(),
-      segments: manifest!.segments.length,
-      messages: manifest!.message_count,
+      segments: manifest.segments.length,
+      messages: manifest.message_count,
     };
     await Deno.remove(store.dir, { recursive: true });
   }
@@ -261,22 +171,23 @@ async function measureCreation(context: Context, messages: number): Promise<Crea
   return {
     messages,
     logBytes,
+    /** Median of the timed checkpoints, each by a fresh store (no segment reuse). */
     createMs,
     createRunsMs,
+    /** Median of the timed durable copies of the whole log. */
     copyMs,
     copyRunsMs,
     createToCopy: createMs / copyMs,
+    /** store.diskBytes() after one checkpoint: manifest + segments. */
     diskBytes: first!.diskBytes,
     diskToLog: first!.diskBytes / logBytes,
     segments: first!.segments,
+    /** message_count of the manifest: equals `messages` when nothing was skipped. */
     checkpointMessages: first!.messages,
   };
 }
 
-async function measureGrowing(
-  context: Context,
-  largest: CreationResult | undefined,
-): Promise<GrowingResult> {
+async function measureGrowing(context: Context, largest: CreationResult | undefined) {
   const { growingCheckpoints: checkpoints, growingStepMessages: step } = context.sizes;
   const dir = `${context.tempDir}/growing`;
   await Deno.mkdir(dir);
@@ -297,84 +208,68 @@ async function measureGrowing(
       context.signal?.throwIfAborted();
       await writer.append(step);
       fullCopiesBytes += writer.bytes;
-      let manifest: Awaited<ReturnType<CheckpointStore["create"]>> | undefined;
-      timesMs.push(
-        await timeMs(async () => {
-          manifest = await store.create({
-            logPath: writer.path,
-            endOffset: writer.bytes,
-            trigger: "auto",
-            label: null,
-            parentCheckpoint: null,
-            now: new Date(CHECKPOINT_START_MS + i * 1000),
-          });
-        }),
-      );
-      if (manifest!.message_count !== writer.messages) miscounted++;
-      lastManifestSegments = manifest!.segments.length;
+      const { ms, value: manifest } = await timedCheckpoint(store, writer.path, writer.bytes, i);
+      timesMs.push(ms);
+      if (manifest.message_count !== writer.messages) miscounted++;
+      lastManifestSegments = manifest.segments.length;
       if (i % Math.max(1, Math.floor(checkpoints / 5)) === 0) {
         context.progress(`  ${i}/${checkpoints}: ${timesMs.at(-1)!.toFixed(0)} ms`);
       }
     }
   } finally {
-    writer.close();
+    await writer.close();
   }
   const diskBytes = await store.diskBytes();
   const listMs: number[] = [];
-  for (let run = 0; run < 5; run++) listMs.push(await timeMs(() => store.list()));
+  for (let run = 0; run < 5; run++) listMs.push((await timed(() => store.list())).ms);
   const tenth = Math.max(1, Math.floor(checkpoints / 10));
   const copyBytesPerMs = largest ? largest.logBytes / largest.copyMs : undefined;
   const estimatedCopiesMs = copyBytesPerMs ? fullCopiesBytes / copyBytesPerMs : undefined;
   const totalCreateMs = timesMs.reduce((sum, ms) => sum + ms, 0);
-  const result: GrowingResult = {
+  const result = {
     checkpoints,
     stepMessages: step,
     messages: writer.messages,
     finalLogBytes: writer.bytes,
     totalCreateMs,
     perCheckpoint: spreadOf(timesMs),
+    /** p50 of the first and of the last tenth of the checkpoints: flat when reuse works. */
     firstTenthP50Ms: median(timesMs.slice(0, tenth)),
     lastTenthP50Ms: median(timesMs.slice(-tenth)),
+    /** Sum of the log sizes at each checkpoint: what a full copy per checkpoint would store. */
     fullCopiesBytes,
     diskBytes,
     diskToFullCopies: diskBytes / fullCopiesBytes,
     diskToFinalLog: diskBytes / writer.bytes,
+    /** A full copy per checkpoint: fullCopiesBytes at the largest size's copy rate. */
     estimatedCopiesMs,
     createToEstimatedCopies: estimatedCopiesMs ? totalCreateMs / estimatedCopiesMs : undefined,
+    /** Segments the last manifest lists, and those files in segments/. */
     lastManifestSegments,
     segmentFiles: await countFiles(store.segmentsDir),
+    /** store.list() of these checkpoints (manifests with many segments each), p50 of 5. */
     listP50Ms: median(listMs),
     meanManifestBytes: (diskBytes - await folderBytes(store.segmentsDir)) / checkpoints,
+    /** Checkpoints whose message_count differed from the messages appended. */
     miscounted,
   };
   await Deno.remove(dir, { recursive: true });
   return result;
 }
 
-async function measureListing(context: Context): Promise<ListingResult> {
+async function measureListing(context: Context) {
   const { listedCheckpoints: checkpoints, listedSessionMessages: messages } = context.sizes;
   const dataDir = `${context.tempDir}/listing`;
   await Deno.mkdir(dataDir);
   const logPath = `${dataDir}/current_session.jsonl`;
-  const logBytes = await writeSessionLog(logPath, messages, sessionOptions(messages + 2));
+  const logBytes = await writeSession(logPath, messages, messages + 2);
   const store = new CheckpointStore(`${dataDir}/checkpoints`);
   context.progress(`checkpoint list: creating ${count(checkpoints)} checkpoints…`);
   const started = performance.now();
   const createMs: number[] = [];
   for (let i = 0; i < checkpoints; i++) {
     if (i % 100 === 0) context.signal?.throwIfAborted();
-    createMs.push(
-      await timeMs(() =>
-        store.create({
-          logPath,
-          endOffset: logBytes,
-          trigger: "auto",
-          label: null,
-          parentCheckpoint: null,
-          now: new Date(CHECKPOINT_START_MS + i * 1000),
-        })
-      ),
-    );
+    createMs.push((await timedCheckpoint(store, logPath, logBytes, i)).ms);
   }
   const setupSeconds = (performance.now() - started) / 1000;
   const tenth = Math.max(1, Math.floor(checkpoints / 10));
@@ -382,23 +277,22 @@ async function measureListing(context: Context): Promise<ListingResult> {
   let entries = await store.list(); // untimed: fills the page cache like any earlier command
   const listMs: number[] = [];
   for (let run = 0; run < context.sizes.listRuns; run++) {
-    listMs.push(await timeMs(async () => entries = await store.list()));
+    const list = await timed(() => store.list());
+    listMs.push(list.ms);
+    entries = list.value;
   }
   context.progress(`  timing ${context.sizes.commandRuns} runs of the whole command…`);
-  const commands = await timeListCommand({
-    repoRoot: repoRoot(),
-    dataDir,
-    runs: context.sizes.commandRuns,
-    signal: context.signal,
-  });
+  const commands = await timeListCommand(dataDir, context);
   const manifestsBytes = await store.diskBytes() - await folderBytes(store.segmentsDir);
   return {
     checkpoints,
     sessionMessages: messages,
     setupSeconds,
+    /** Create time p50 of the first and the last tenth: create() lists the store first. */
     createFirstTenthP50Ms: median(createMs.slice(0, tenth)),
     createLastTenthP50Ms: median(createMs.slice(-tenth)),
     inProcess: spreadOf(listMs),
+    /** Entries store.list() returned, and how many of them were ok. */
     listed: entries.length,
     listedOk: entries.filter((entry) => entry.ok).length,
     meanManifestBytes: manifestsBytes / checkpoints,
@@ -406,14 +300,84 @@ async function measureListing(context: Context): Promise<ListingResult> {
   };
 }
 
-/** A distinct session id per scenario (the seed differs by size). */
+/** `checkpoint list --json` against `--version`, as whole commands. */
+async function timeListCommand(dataDir: string, context: Context) {
+  let last = "";
+  const runs = context.sizes.commandRuns;
+  const spreads = await timeCommands([
+    { name: "version", args: () => ["--version"] },
+    {
+      name: "list",
+      args: () => ["checkpoint", "list", "--data-dir", dataDir, "--json"],
+      onOutput: (stdout) => last = stdout,
+    },
+  ], { runs, signal: context.signal });
+  return {
+    runs,
+    /** `main.ts --version`: the startup cost every command pays. */
+    version: spreads.version,
+    /** `main.ts checkpoint list --data-dir DIR --json`. */
+    list: spreads.list,
+    /** Checkpoints the last list printed (its `count`), and its bytes on stdout. */
+    listed: jsonCount(last, "checkpoint list --json"),
+    outputBytes: new TextEncoder().encode(last).length,
+  };
+}
+
+/**
+ * Times one checkpoint of `logPath` up to `endOffset`: `manual` at the current time, or `auto`
+ * stamped `second` seconds after {@link CHECKPOINT_START_MS} (distinct, ordered ids).
+ */
+function timedCheckpoint(
+  store: CheckpointStore,
+  logPath: string,
+  endOffset: number,
+  second?: number,
+) {
+  return timed(() =>
+    store.create({
+      logPath,
+      endOffset,
+      trigger: second === undefined ? "manual" : "auto",
+      label: null,
+      parentCheckpoint: null,
+      now: second === undefined ? undefined : new Date(CHECKPOINT_START_MS + second * 1000),
+    })
+  );
+}
+
+/**
+ * The naive checkpoint: copies the whole log to `destination`, fsyncs the copy and its folder.
+ * `Deno.copyFile` lets the kernel copy (copy_file_range), the fastest way a plain copy can go.
+ */
+async function copyLogDurably(source: string, destination: string): Promise<void> {
+  await Deno.copyFile(source, destination);
+  const file = await Deno.open(destination, { read: true, write: true });
+  try {
+    await file.syncData();
+  } finally {
+    file.close();
+  }
+  await syncDirectory(destination.slice(0, destination.lastIndexOf("/")));
+}
+
+/** A session of chat messages 10 ms apart; the seed (which differs by size) sets the id. */
 function sessionOptions(seed: number) {
   const suffix = (seed * 0x9e37 & 0xffff).toString(16).padStart(4, "0");
   return {
     session: `${fileTimestamp(new Date(SESSION_START_MS))}_${suffix}`,
     startMs: SESSION_START_MS,
-    seed,
+    stepMs: 10,
+    corpus: new MessageCorpus({ seed }),
   };
+}
+
+/** Writes a whole session of `messages` messages to `path`; returns its size in bytes. */
+async function writeSession(path: string, messages: number, seed: number): Promise<number> {
+  const writer = await SessionLogWriter.create(path, sessionOptions(seed));
+  await writer.append(messages);
+  await writer.close();
+  return writer.bytes;
 }
 
 async function countFiles(dir: string): Promise<number> {
@@ -438,17 +402,4 @@ function loadAverage(): number[] | undefined {
     if (error instanceof Deno.errors.NotCapable) return undefined;
     throw error;
   }
-}
-
-function median(samplesMs: readonly number[]): number {
-  return spreadOf(samplesMs)?.p50Ms ?? Number.NaN;
-}
-
-function count(n: number): string {
-  return Math.round(n).toLocaleString("en-US");
-}
-
-/** The repository root: the command runs from here so deno.json and node_modules are found. */
-function repoRoot(): string {
-  return decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
 }

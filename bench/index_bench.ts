@@ -12,28 +12,31 @@ import { silentLogger } from "../src/logger.ts";
 import { dataDirLayout } from "../src/store/data_dir.ts";
 import { SqliteIndex } from "../src/store/sqlite_index.ts";
 import { CleanupStack } from "./_async.ts";
-import { createBenchContext } from "./_bench_context.ts";
-import { type CommandTiming, timeCommands } from "./_command_timing.ts";
-import { MessageCorpus, seededRandom } from "./_corpus.ts";
+import type { TargetCheck } from "./_format.ts";
+import { checkIndexTargets } from "./_index_report.ts";
+import { jsonCount, timeCommands } from "./_command_timing.ts";
+import { mulberry32 } from "../tests/prng.ts";
+import { MessageCorpus } from "./_corpus.ts";
 import { type FtsBaseline, measureFtsBaseline } from "./_fts_baseline.ts";
 import { type IndexLagResult, runIndexLagScenario } from "./_index_lag_scenario.ts";
-import { checkIndexTargets } from "./_index_targets.ts";
 import { type GeneratedLogs, generateLogs } from "./_log_generator.ts";
-import type { BenchContext } from "./_scenario.ts";
+import { type BenchContext, type BenchContextOptions, createBenchContext } from "./_scenario.ts";
 import {
   buildFilterQueries,
   buildTextQueries,
+  type FilterQuery,
   type QueryTiming,
+  type TextQuery,
   type TextQueryTiming,
   timeFilterQueries,
   timeTextQueries,
 } from "./_search_timing.ts";
-import type { TargetCheck } from "./_targets.ts";
 
-export type { TargetCheck } from "./_targets.ts";
-
-/** Options for {@link runIndexBench}; {@link defaultIndexBenchOptions} fills in the sizes. */
-export interface IndexBenchOptions {
+/**
+ * Options for {@link runIndexBench}; {@link defaultIndexBenchOptions} fills in the sizes. The
+ * stream's status polls pause 5 ms by default.
+ */
+export interface IndexBenchOptions extends Omit<BenchContextOptions, "ratePerSecond"> {
   /** Messages in the generated logs. */
   readonly messages: number;
   /** Full-text queries and filtered searches timed in process (each). */
@@ -49,28 +52,12 @@ export interface IndexBenchOptions {
   readonly spanDays?: number;
   /** Seed of the generated text and queries; default 42. */
   readonly seed?: number;
-  /** Pause between status polls during the stream; default 5. */
-  readonly pollIntervalMs?: number;
-  /** When set, the daemon child writes a V8 CPU profile under it. */
-  readonly profileDir?: string;
-  /** Aborting stops the run; children and temp files are cleaned up all the same. */
-  readonly signal?: AbortSignal;
-  /** Receives progress lines; default: none. */
-  readonly progress?: (line: string) => void;
 }
 
 /** How the index was rebuilt and how big it is. */
-export interface ReindexResult {
-  readonly records: number;
-  readonly seconds: number;
-  /** Message records per second (session events not counted). */
-  readonly messagesPerSecond: number;
-  readonly indexBytes: number;
-  /** index.db-wal (and -shm) left after the build; usually 0 (checkpointed on close). */
-  readonly walBytes: number;
-  /** (index + wal) / log bytes. */
-  readonly sizeRatio: number;
-}
+export type ReindexResult = Awaited<ReturnType<typeof rebuild>>;
+/** Wall time of whole `shearwater-persist` runs, each a fresh `deno run` process. */
+export type CommandTiming = Awaited<ReturnType<typeof timeSearchCommands>>;
 
 /** Everything one run measured. */
 export interface IndexBenchResult {
@@ -142,13 +129,9 @@ export async function runIndexBench(options: IndexBenchOptions): Promise<IndexBe
     const baseline = await baselineInsert(context, options.messages, seed);
     const search = await timeSearches(context, dataDir, { ...logs, phrases }, options, seed);
     context.progress(`whole commands, ${options.commandRuns} runs of each…`);
-    const commands = await timeCommands({
-      repoRoot: context.repoRoot,
-      dataDir,
-      textQueries: search.textQueries,
-      filterQueries: search.filterQueries,
+    const commands = await timeSearchCommands(context, dataDir, {
+      ...search,
       runs: options.commandRuns,
-      signal: context.signal,
     });
     await Deno.remove(dataDir, { recursive: true });
     const stream = await streamWhileRecording(context, options, seed);
@@ -191,7 +174,7 @@ async function rebuild(
   context: BenchContext,
   dataDir: string,
   logs: { readonly messages: number; readonly bytes: number },
-): Promise<ReindexResult> {
+) {
   context.progress("reindex (refreshIndex, fresh: true)…");
   const layout = dataDirLayout(dataDir);
   let reportedTenths = 0;
@@ -218,9 +201,12 @@ async function rebuild(
   return {
     records: result.records,
     seconds,
+    /** Message records per second (session events not counted). */
     messagesPerSecond: logs.messages / seconds,
     indexBytes,
+    /** index.db-wal (and -shm) left after the build; usually 0 (checkpointed on close). */
     walBytes,
+    /** (index + wal) / log bytes. */
     sizeRatio: (indexBytes + walBytes) / logs.bytes,
   };
 }
@@ -253,7 +239,7 @@ async function timeSearches(
   seed: number,
 ) {
   context.progress(`in-process searches, ${options.queries} full-text and filtered…`);
-  const random = seededRandom(seed + 2);
+  const random = mulberry32(seed + 2).next;
   const textQueries = buildTextQueries({
     vocabulary: new MessageCorpus({ seed }).vocabulary,
     phrases: logs.phrases,
@@ -275,6 +261,53 @@ async function timeSearches(
   } finally {
     index.close();
   }
+}
+
+/**
+ * `--version` and both searches as whole commands. Without a daemon each search first takes the
+ * index lock and checks the logs for anything new, as it would for a user.
+ */
+async function timeSearchCommands(
+  context: BenchContext,
+  dataDir: string,
+  options: { textQueries: TextQuery[]; filterQueries: FilterQuery[]; runs: number },
+) {
+  const { textQueries, filterQueries, runs } = options;
+  const common = ["--data-dir", dataDir, "--json"];
+  const at = <T>(items: readonly T[], run: number) => items[Math.max(0, run) % items.length]!;
+  const hits = { text: 0, filtered: 0 };
+  const spreads = await timeCommands([
+    { name: "version", args: () => ["--version"] },
+    {
+      name: "text",
+      args: (run) => ["search", at(textQueries, run).text, ...common],
+      okCodes: [0, 1], // 1: no results
+      onOutput: (stdout) => hits.text += jsonCount(stdout, "search --json"),
+    },
+    {
+      name: "filtered",
+      args: (run) => {
+        const filter = at(filterQueries, run);
+        const since = new Date(filter.sinceMs).toISOString();
+        const until = new Date(filter.untilMs).toISOString();
+        return ["search", "--sender", filter.sender, "--since", since, "--until", until, ...common];
+      },
+      okCodes: [0, 1],
+      onOutput: (stdout) => hits.filtered += jsonCount(stdout, "search --json"),
+    },
+  ], { runs, signal: context.signal });
+  return {
+    /** Runs of each kind. */
+    runs,
+    /** `main.ts --version`: the startup cost every command pays. */
+    version: spreads.version,
+    /** `search QUERY --json`, and `search --sender X --since … --until … --json`. */
+    textSearch: spreads.text,
+    filteredSearch: spreads.filtered,
+    /** Mean results printed by the text and the filtered searches. */
+    textMeanHits: runs ? hits.text / runs : 0,
+    filteredMeanHits: runs ? hits.filtered / runs : 0,
+  };
 }
 
 async function streamWhileRecording(

@@ -4,34 +4,40 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { formatCheckpointReport } from "./_checkpoint_report.ts";
 import { formatIndexReport } from "./_index_report.ts";
 import { formatRecorderReport } from "./_report.ts";
-import { defaultIndexBenchOptions, type IndexBenchOptions, runIndexBench } from "./index_bench.ts";
 import { runCheckpointBench } from "./checkpoint_bench.ts";
-import { formatCheckpointReport } from "./_checkpoint_report.ts";
+import { defaultIndexBenchOptions, type IndexBenchOptions, runIndexBench } from "./index_bench.ts";
 import {
   defaultRecorderCases,
   type RecorderBenchCase,
   runRecorderBench,
 } from "./recorder_bench.ts";
+import { formatStartupReport, runStartupBench } from "./startup_bench.ts";
 
 const HELP = `Usage: deno task bench [-- options]
 
-Runs two benchmarks, one after the other:
+Runs four benchmarks, one after the other:
 
-recorder  N messages of 200 B and 4 KB through the bundled broker to (a) a bare ZeroMQ
-          subscriber, (b) the daemon (group commit), (c) the daemon with --sync always.
-index     a generated month of agent chat (1,000,000 messages of about 300 B): reindex
-          rate against a plain FTS5 insert, index size, search latency in process and as
-          whole commands, and how far the daemon's indexer trails a 20,000 msg/s stream.
+recorder    N messages of 200 B and 4 KB through the bundled broker to (a) a bare ZeroMQ
+            subscriber, (b) the daemon (group commit), (c) the daemon with --sync always.
+index       a generated month of agent chat (1,000,000 messages of about 300 B): reindex
+            rate against a plain FTS5 insert, index size, search latency in process and as
+            whole commands, and how far the daemon's indexer trails a 20,000 msg/s stream.
+checkpoint  a checkpoint of 1k / 10k / 100k-message sessions against a durable copy of the
+            log, 100 checkpoints of a growing session, checkpoint list of 1,000 checkpoints.
+startup     whole commands (--version, status without a daemon, search, recent, checkpoint
+            list, hook claude session-start) against an empty deno run program.
 
 Options:
-  --only NAME          run only one benchmark: recorder, index or checkpoint
-  --quick              small sizes, done in about a minute (recorder: 5000 / 2000 / 1000
-                       messages; index: 50000 messages, 10 command runs, 3 s stream)
+  --only NAME          run only one benchmark: recorder, index, checkpoint or startup
+  --quick              small sizes, each done in about a minute (recorder: 5000 / 2000 / 1000
+                       messages; index: 50000 messages, 10 command runs, 3 s stream;
+                       checkpoint: 1k / 5k / 10k, 20 growing, 200 listed; startup: 10 runs)
   --json               print machine-readable results on stdout instead of the report: one
-                       object per benchmark ({"bench": "recorder" | "index", ...}), an array
-                       of both when both run
+                       object per benchmark ({"bench": "recorder" | "index" | ..., ...}), an
+                       array of them when several run
   --profile DIR        write V8 CPU profiles of each daemon child under DIR (the reindex runs
                        in the bench process: profile it with "deno run --cpu-prof bench/main.ts")
 
@@ -46,6 +52,9 @@ Index options:
   --index-messages N   messages in the generated logs (default 1000000)
   --stream-rate N      messages/s of the live stream (default 20000)
   --stream-seconds S   length of the live stream (default 10)
+
+Startup options:
+  --startup-runs N     timed runs of each command (default 20)
 
   -h, --help           show this help
 
@@ -68,9 +77,10 @@ const OPTIONS = {
   "index-messages": { type: "string" },
   "stream-rate": { type: "string" },
   "stream-seconds": { type: "string" },
+  "startup-runs": { type: "string" },
 } as const;
 
-const BENCHES = ["recorder", "index", "checkpoint"] as const;
+const BENCHES = ["recorder", "index", "checkpoint", "startup"] as const;
 type BenchName = typeof BENCHES[number];
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
@@ -96,6 +106,7 @@ async function main(args: string[]): Promise<number> {
       pollIntervalMs: wholeNumber("poll-ms", values["poll-ms"]),
       ratePerSecond: wholeNumber("rate", values.rate),
       index: indexOptions(values),
+      startupRuns: wholeNumber("startup-runs", values["startup-runs"]) ?? (values.quick ? 10 : 20),
     };
   } catch (error) {
     if (error instanceof UsageError) return usageFailure(error.message);
@@ -110,6 +121,7 @@ interface Settings {
   readonly pollIntervalMs: number | undefined;
   readonly ratePerSecond: number | undefined;
   readonly index: IndexBenchOptions;
+  readonly startupRuns: number;
 }
 
 async function run(values: Values, settings: Settings): Promise<number> {
@@ -128,11 +140,7 @@ async function run(values: Values, settings: Settings): Promise<number> {
     for (const bench of settings.benches) {
       if (abort.signal.aborted) break;
       try {
-        const { result, report } = bench === "recorder"
-          ? await runRecorder(settings, common)
-          : bench === "index"
-          ? await runIndex(settings, common)
-          : await runCheckpoint(values.quick ?? false, common);
+        const { result, report } = await runBench(bench, values.quick ?? false, settings, common);
         if (values.json) results.push({ bench, quick: values.quick ?? false, ...result });
         else console.log(report + "\n");
       } catch (error) {
@@ -161,34 +169,34 @@ type Common = {
   progress: (line: string) => void;
 };
 
-async function runRecorder(settings: Settings, common: Common) {
-  const result = await runRecorderBench({
-    cases: settings.cases,
-    pollIntervalMs: settings.pollIntervalMs,
-    ratePerSecond: settings.ratePerSecond,
-    ...common,
-  });
-  return { result, report: formatRecorderReport(result) };
-}
-
-async function runIndex(settings: Settings, common: Common) {
-  const result = await runIndexBench({
-    ...settings.index,
-    pollIntervalMs: settings.pollIntervalMs,
-    ...common,
-  });
-  return { result, report: formatIndexReport(result) };
-}
-
-async function runCheckpoint(quick: boolean, common: Common) {
-  const result = await runCheckpointBench({
-    quick,
-    json: false,
-    print: false,
-    signal: common.signal,
-    progress: common.progress,
-  });
-  return { result, report: formatCheckpointReport(result) };
+async function runBench(bench: BenchName, quick: boolean, settings: Settings, common: Common) {
+  switch (bench) {
+    case "recorder": {
+      const result = await runRecorderBench({
+        cases: settings.cases,
+        pollIntervalMs: settings.pollIntervalMs,
+        ratePerSecond: settings.ratePerSecond,
+        ...common,
+      });
+      return { result, report: formatRecorderReport(result) };
+    }
+    case "index": {
+      const result = await runIndexBench({
+        ...settings.index,
+        pollIntervalMs: settings.pollIntervalMs,
+        ...common,
+      });
+      return { result, report: formatIndexReport(result) };
+    }
+    case "checkpoint": {
+      const result = await runCheckpointBench({ quick, ...common });
+      return { result, report: formatCheckpointReport(result) };
+    }
+    case "startup": {
+      const result = await runStartupBench({ runs: settings.startupRuns, ...common });
+      return { result, report: formatStartupReport(result) };
+    }
+  }
 }
 
 function selectedBenches(only: string | undefined): readonly BenchName[] {

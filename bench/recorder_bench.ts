@@ -6,14 +6,19 @@
  * @module
  */
 import { CleanupStack } from "./_async.ts";
-import { createBenchContext } from "./_bench_context.ts";
 import { runDaemonScenario } from "./_daemon_scenario.ts";
-import type { BenchContext, ScenarioResult } from "./_scenario.ts";
+import {
+  type BenchContext,
+  type BenchContextOptions,
+  createBenchContext,
+  type ScenarioResult,
+} from "./_scenario.ts";
 import { runSubscriberScenario } from "./_subscriber_scenario.ts";
-import { checkTargets, compareToBaseline, type Comparison, type TargetCheck } from "./_targets.ts";
+import type { TargetCheck } from "./_format.ts";
+import { checkTargets, compareToBaseline, type Comparison } from "./_report.ts";
 
 export type { ScenarioKind, ScenarioResult } from "./_scenario.ts";
-export type { Comparison, TargetCheck } from "./_targets.ts";
+export type { Comparison } from "./_report.ts";
 
 /** One payload size and the burst lengths used with it. */
 export interface RecorderBenchCase {
@@ -24,19 +29,9 @@ export interface RecorderBenchCase {
   readonly alwaysMessages: number;
 }
 
-/** Options for {@link runRecorderBench}. */
-export interface RecorderBenchOptions {
+/** Options for {@link runRecorderBench}: the cases, and how to publish and poll. */
+export interface RecorderBenchOptions extends BenchContextOptions {
   readonly cases: readonly RecorderBenchCase[];
-  /** Pause between the end of one status answer and the next request; default 1. */
-  readonly pollIntervalMs?: number;
-  /** Publish at most this many messages per second; default: as fast as ZeroMQ takes them. */
-  readonly ratePerSecond?: number;
-  /** When set, each daemon child writes a V8 CPU profile into a folder under it. */
-  readonly profileDir?: string;
-  /** Aborting stops the run; children and temp files are cleaned up all the same. */
-  readonly signal?: AbortSignal;
-  /** Receives progress lines; default: none. */
-  readonly progress?: (line: string) => void;
 }
 
 /** Everything one run measured. */

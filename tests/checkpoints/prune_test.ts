@@ -2,7 +2,7 @@ import { type PruneRules, selectPrunable } from "../../src/checkpoints/prune.ts"
 import type { CheckpointManifest } from "../../src/store/checkpoint_store.ts";
 import { fileTimestamp } from "../../src/store/data_dir.ts";
 import { assert, assertEquals } from "../_assert.ts";
-import { mulberry32, type Prng, testSeed } from "../_prng.ts";
+import { mulberry32, type Prng, testSeed } from "../prng.ts";
 
 const NOW = new Date("2026-11-25T12:00:00.000Z");
 const HOUR_MS = 3_600_000;

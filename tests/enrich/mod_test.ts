@@ -14,7 +14,7 @@ import {
   type StoredFrame,
 } from "../../src/store/record.ts";
 import { assert, assertEquals } from "../_assert.ts";
-import { mulberry32, type Prng, testSeed } from "../_prng.ts";
+import { mulberry32, type Prng, testSeed } from "../prng.ts";
 
 const encoder = new TextEncoder();
 

@@ -8,7 +8,7 @@ import {
 import { fileTimestamp } from "../../src/store/data_dir.ts";
 import { checkRecordLine, encodeRecordLine, type RecordBody } from "../../src/store/record.ts";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
-import { mulberry32, type Prng, testSeed } from "../_prng.ts";
+import { mulberry32, type Prng, testSeed } from "../prng.ts";
 
 const encoder = new TextEncoder();
 const SESSION = "20261125_133107_959e";

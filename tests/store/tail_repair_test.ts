@@ -2,7 +2,7 @@ import { scanLog } from "../../src/store/log_reader.ts";
 import { checkRecordLine, encodeRecordLine } from "../../src/store/record.ts";
 import { readLastGoodRecord, repairLogTail } from "../../src/store/tail_repair.ts";
 import { assert, assertEquals } from "../_assert.ts";
-import { mulberry32, type Prng, testSeed } from "../_prng.ts";
+import { mulberry32, type Prng, testSeed } from "../prng.ts";
 
 const SESSION = "20261125_133107_959e";
 

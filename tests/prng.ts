@@ -1,13 +1,16 @@
 /**
- * A small seeded PRNG for randomized tests, so that a failing run can be replayed: each test
+ * The one seeded PRNG of the project, for randomized tests and for the benches' generated data
+ * (`bench/` imports it too, hence no `_` prefix). A failing test can be replayed: each test
  * prints its seed, and `SHEARWATER_TEST_SEED=<seed>` makes the next run use it again.
+ *
+ * @module
  */
 
-/** Seeded pseudo-random numbers (mulberry32: 32-bit state, good enough for test inputs). */
+/** Seeded pseudo-random numbers (mulberry32: 32-bit state, good enough for test and bench data). */
 export interface Prng {
   /** The seed this generator started from. */
   readonly seed: number;
-  /** A float in [0, 1). */
+  /** A float in [0, 1); a plain closure, so `const random = prng.next` works. */
   next(): number;
   /** An integer in [min, max] (both inclusive). */
   int(min: number, max: number): number;
