@@ -13,7 +13,7 @@ import { jsonCount, timeCommands } from "./_command_timing.ts";
 import { MessageCorpus } from "./_corpus.ts";
 import { count, type TargetCheck } from "./_format.ts";
 import { SessionLogWriter } from "./_log_generator.ts";
-import { median, type Spread, spreadOf, timed } from "./_stats.ts";
+import { median, spreadOf, timed } from "./_stats.ts";
 
 /** Options for {@link runCheckpointBench}. */
 export interface CheckpointBenchOptions {
