@@ -12,9 +12,30 @@ export function printError(text: string): void {
   Deno.stderr.writeSync(encoder.encode(text + "\n"));
 }
 
-/** Prints a value as indented JSON on stdout, for `--json`. */
+/** Prints a value as indented JSON on stdout, for `--json` ({@link jsonText}). */
 export function printJson(value: unknown): void {
-  printLine(JSON.stringify(value, null, 2));
+  printLine(jsonText(value, 2));
+}
+
+// Outside strings JSON holds only ASCII, so every match is inside a string and may be escaped.
+const JSON_UNSAFE = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * `JSON.stringify` that is safe on a terminal. JSON.stringify escapes C0 controls but leaves
+ * DEL, C1 controls, line separators and bidi controls raw; they are escaped too (`\u009b`), so
+ * the text parses to exactly the same value.
+ *
+ * @example
+ * ```ts
+ * jsonText({ sender: "\u009b2J" }); // '{"sender":"\\u009b2J"}'
+ * ```
+ */
+export function jsonText(value: unknown, space?: number): string {
+  return JSON.stringify(value, null, space).replace(JSON_UNSAFE, jsonEscape);
+}
+
+function jsonEscape(char: string): string {
+  return `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`;
 }
 
 /** ANSI styling that disappears when NO_COLOR is set or stdout is not a terminal. */

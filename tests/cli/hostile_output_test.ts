@@ -1,0 +1,122 @@
+import { assert, assertEquals } from "../_assert.ts";
+import { RUN_PERMISSIONS } from "../../src/cli/self_command.ts";
+import { MAIN_PATH, runCli, waitForDurable, warmUp, withRecordingRig } from "../_helpers.ts";
+
+const NO_SANITIZE = { sanitizeOps: false, sanitizeResources: false } as const;
+
+/** What a hostile agent puts on the bus: terminal escapes, BEL, NUL, CR, C1 and bidi controls. */
+const HOSTILE_SENDER = "\u001b[31mred\u001b]0;pwned\u0007";
+const HOSTILE_RECIPIENT = "\u009b2Jbob\u202eevil";
+const HOSTILE_CONTENT =
+  "kiwi \u001b[2J cleared\r overwritten \u0000after-nul \u2066iso\u2069 tail ⟦fake⟧";
+const NUL_TOPIC = "nul\u0000topic";
+
+/**
+ * Bytes a terminal acts on that must never come from data: C0 controls but newline, DEL, C1,
+ * line/paragraph separators and bidi controls. ESC is checked apart (our colours use it).
+ */
+// deno-lint-ignore no-control-regex
+const FORBIDDEN =
+  /[\u0000-\u0008\u000b-\u001a\u001c-\u001f\u007f-\u009f\u2028-\u202e\u2066-\u2069]/;
+
+/** Fails when `text` holds a control character, or an ESC that is not one of our own colours. */
+function assertNoControls(text: string, what: string): void {
+  const found = FORBIDDEN.exec(text);
+  assert(
+    found === null,
+    `${what}: control U+${found?.[0].codePointAt(0)?.toString(16)} in:\n${text}`,
+  );
+  const withoutOurColours = text.replace(/\u001b\[(?:0|1|2|31|32|33)m/g, "");
+  assert(!withoutOurColours.includes("\u001b"), `${what}: a raw ESC from data in:\n${text}`);
+}
+
+/** Runs the CLI with stdout on a pseudo-terminal (`script`), so colours are on. */
+async function runInTerminal(args: string[]): Promise<string> {
+  const command = [Deno.execPath(), "run", ...RUN_PERMISSIONS, MAIN_PATH, ...args]
+    .map((part) => `'${part}'`).join(" ");
+  const output = await new Deno.Command("script", {
+    args: ["-q", "-e", "-c", command, "/dev/null"],
+    stdin: "null",
+    env: { NO_COLOR: "" },
+  }).output();
+  assert(output.success, new TextDecoder().decode(output.stderr));
+  // The terminal turns each newline into CR LF: undo that, so a CR left is one from data.
+  return new TextDecoder().decode(output.stdout).replaceAll("\r\n", "\n");
+}
+
+Deno.test({
+  name: "recent, search, show, sessions and stats show hostile message data visibly, never raw",
+  ...NO_SANITIZE,
+  async fn() {
+    await withRecordingRig("hostile", {}, async (rig) => {
+      const { dataDir, publisher } = rig;
+      const baseline = await warmUp(publisher, dataDir);
+      await publisher.send([
+        "agents",
+        JSON.stringify({ from: HOSTILE_SENDER, to: HOSTILE_RECIPIENT, content: HOSTILE_CONTENT }),
+      ]);
+      await publisher.send([NUL_TOPIC, "kiwi before\u0000afterword\u001b[2J\rover"]);
+      await waitForDurable(dataDir, baseline, 2);
+      const dir = ["--data-dir", dataDir];
+
+      const json = await runCli(["recent", "2", ...dir, "--json"]);
+      assertEquals(json.code, 0, json.stderr);
+      assert(!/[\u0080-\u009f\u2028-\u202e\u2066-\u2069]/.test(json.stdout), "--json escapes C1");
+      const [hostile, nul] = JSON.parse(json.stdout).messages as Record<string, unknown>[];
+      assertEquals([hostile!.sender, hostile!.recipient], [HOSTILE_SENDER, HOSTILE_RECIPIENT]);
+      assertEquals([nul!.topic, nul!.preview], [
+        NUL_TOPIC,
+        "kiwi before\u0000afterword\u001b[2J over",
+      ]);
+
+      const recent = await runCli(["recent", "2", ...dir]);
+      assertEquals(recent.code, 0, recent.stderr);
+      assertNoControls(recent.stdout, "recent");
+      assert(
+        recent.stdout.includes("␛[31mred␛]0;pwned␇ → \\u{9b}2Jbob\\u{202e}evil"),
+        recent.stdout,
+      );
+      assert(recent.stdout.includes("␛[2J cleared overwritten ␀after-nul"), recent.stdout);
+      assert(recent.stdout.includes("[nul␀topic]"), recent.stdout);
+      assert(recent.stdout.includes("kiwi before␀afterword␛[2J over"), recent.stdout);
+
+      const search = await runCli(["search", "kiwi", ...dir]);
+      assertEquals(search.code, 0, search.stderr);
+      assertNoControls(search.stdout, "search");
+      assert(search.stdout.includes("␀after-nul \\u{2066}iso\\u{2069} tail"), search.stdout);
+      // Without colour a match is ⟦marked⟧; the same brackets in data cannot pass for one.
+      assert(search.stdout.includes("⟦kiwi⟧ ␛[2J"), search.stdout);
+      assert(search.stdout.includes("tail \\u{27e6}fake\\u{27e7}"), search.stdout);
+      const afterNul = await runCli(["search", "afterword", ...dir, "--json"]);
+      assertEquals(JSON.parse(afterNul.stdout).count, 1, "words after a NUL are searchable");
+
+      const show = await runCli(["show", String(hostile!.seq), ...dir]);
+      assertEquals(show.code, 0, show.stderr);
+      assertNoControls(show.stdout, "show");
+      assert(show.stdout.includes('"to": "\\u009b2Jbob\\u202eevil"'), show.stdout);
+      const showNul = await runCli(["show", String(nul!.seq), ...dir]);
+      assertNoControls(showNul.stdout, "show of the NUL topic");
+      assert(showNul.stdout.includes("topic     nul␀topic"), showNul.stdout);
+      assert(showNul.stdout.includes("kiwi before␀afterword␛[2J␍over"), showNul.stdout);
+
+      for (const command of [["sessions"], ["stats"]]) {
+        const result = await runCli([...command, ...dir]);
+        assertEquals(result.code, 0, result.stderr);
+        assertNoControls(result.stdout, command[0]!);
+        assert(result.stdout.includes("␛[31mred"), result.stdout);
+      }
+
+      const onTerminal: [string[], string][] = [
+        [["recent", "2"], "␛[31mred"],
+        [["search", "kiwi"], "␛[2J cleared"],
+        [["show", String(hostile!.seq)], '"from": "\\u001b[31mred'],
+      ];
+      for (const [command, expected] of onTerminal) {
+        const screen = await runInTerminal([...command, ...dir]);
+        assert(screen.includes("\u001b["), `${command[0]}: colours are on in a terminal`);
+        assertNoControls(screen, `${command[0]} on a terminal`);
+        assert(screen.includes(expected), screen);
+      }
+    });
+  },
+});
