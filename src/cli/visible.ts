@@ -20,8 +20,8 @@ function standIn(char: string): string {
 // deno-lint-ignore no-control-regex
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 // The same without newline and tab, for text shown with its layout.
-// deno-lint-ignore no-control-regex
 const UNSAFE_BUT_LAYOUT =
+  // deno-lint-ignore no-control-regex
   /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 /**

@@ -15,8 +15,8 @@ const NUL_TOPIC = "nul\u0000topic";
  * Bytes a terminal acts on that must never come from data: C0 controls but newline, DEL, C1,
  * line/paragraph separators and bidi controls. ESC is checked apart (our colours use it).
  */
-// deno-lint-ignore no-control-regex
 const FORBIDDEN =
+  // deno-lint-ignore no-control-regex
   /[\u0000-\u0008\u000b-\u001a\u001c-\u001f\u007f-\u009f\u2028-\u202e\u2066-\u2069]/;
 
 /** Fails when `text` holds a control character, or an ESC that is not one of our own colours. */
@@ -26,6 +26,7 @@ function assertNoControls(text: string, what: string): void {
     found === null,
     `${what}: control U+${found?.[0].codePointAt(0)?.toString(16)} in:\n${text}`,
   );
+  // deno-lint-ignore no-control-regex
   const withoutOurColours = text.replace(/\u001b\[(?:0|1|2|31|32|33)m/g, "");
   assert(!withoutOurColours.includes("\u001b"), `${what}: a raw ESC from data in:\n${text}`);
 }
