@@ -1,59 +1,18 @@
 import { assert, assertEquals } from "../_assert.ts";
-import { RUN_PERMISSIONS } from "../../src/cli/self_command.ts";
-import { messageRecord } from "../../src/enrich/mod.ts";
-import { encodeRecordLine } from "../../src/store/record.ts";
+import { runCli, tempDir, waitForDurable, warmUp, withRecordingRig } from "../_helpers.ts";
 import {
-  MAIN_PATH,
-  runCli,
-  tempDir,
-  waitForDurable,
-  warmUp,
-  withRecordingRig,
-} from "../_helpers.ts";
+  assertNoControls,
+  HOSTILE_CONTENT,
+  HOSTILE_LABEL,
+  HOSTILE_RECIPIENT,
+  HOSTILE_SENDER,
+  hostileDataDir,
+  NUL_TOPIC,
+  relabelCheckpoints,
+  runInTerminal,
+} from "./_hostile.ts";
 
 const NO_SANITIZE = { sanitizeOps: false, sanitizeResources: false } as const;
-
-/** What a hostile agent puts on the bus: terminal escapes, BEL, NUL, CR, C1 and bidi controls. */
-const HOSTILE_SENDER = "\u001b[31mred\u001b]0;pwned\u0007";
-const HOSTILE_RECIPIENT = "\u009b2Jbob\u202eevil";
-const HOSTILE_CONTENT =
-  "kiwi \u001b[2J cleared\r overwritten \u0000after-nul \u2066iso\u2069 tail ⟦fake⟧";
-const NUL_TOPIC = "nul\u0000topic";
-const utf8 = new TextEncoder();
-
-/**
- * Bytes a terminal acts on that must never come from data: C0 controls but newline, DEL, C1,
- * line/paragraph separators and bidi controls. ESC is checked apart (our colours use it).
- */
-const FORBIDDEN =
-  // deno-lint-ignore no-control-regex
-  /[\u0000-\u0008\u000b-\u001a\u001c-\u001f\u007f-\u009f\u2028-\u202e\u2066-\u2069]/;
-
-/** Fails when `text` holds a control character, or an ESC that is not one of our own colours. */
-export function assertNoControls(text: string, what: string): void {
-  const found = FORBIDDEN.exec(text);
-  assert(
-    found === null,
-    `${what}: control U+${found?.[0].codePointAt(0)?.toString(16)} in:\n${text}`,
-  );
-  // deno-lint-ignore no-control-regex
-  const withoutOurColours = text.replace(/\u001b\[(?:0|1|2|31|32|33)m/g, "");
-  assert(!withoutOurColours.includes("\u001b"), `${what}: a raw ESC from data in:\n${text}`);
-}
-
-/** Runs the CLI with stdout on a pseudo-terminal (`script`), so colours are on. */
-async function runInTerminal(args: string[]): Promise<string> {
-  const command = [Deno.execPath(), "run", ...RUN_PERMISSIONS, MAIN_PATH, ...args]
-    .map((part) => `'${part}'`).join(" ");
-  const output = await new Deno.Command("script", {
-    args: ["-q", "-e", "-c", command, "/dev/null"],
-    stdin: "null",
-    env: { NO_COLOR: "" },
-  }).output();
-  assert(output.success, new TextDecoder().decode(output.stderr));
-  // The terminal turns each newline into CR LF: undo that, so a CR left is one from data.
-  return new TextDecoder().decode(output.stdout).replaceAll("\r\n", "\n");
-}
 
 Deno.test({
   name: "recent, search, show, sessions and stats show hostile message data visibly, never raw",
@@ -131,63 +90,6 @@ Deno.test({
     });
   },
 });
-
-/** Writes a log of `count` messages from a hostile sender straight to a new data dir. */
-export async function hostileDataDir(root: string, count: number): Promise<string> {
-  const dataDir = `${root}/data`;
-  await Deno.mkdir(dataDir, { recursive: true });
-  const session = "20261125_100000_aaaa";
-  const lines = [encodeRecordLine({
-    v: 1,
-    seq: 1,
-    type: "session_start",
-    session,
-    received_at: "2026-11-25T10:00:00.000Z",
-  })];
-  for (let i = 0; i < count; i++) {
-    const payload = JSON.stringify({
-      from: HOSTILE_SENDER,
-      content: `note ${i} ${HOSTILE_CONTENT}`,
-    });
-    lines.push(encodeRecordLine(messageRecord([utf8.encode("agents"), utf8.encode(payload)], {
-      seq: i + 2,
-      session,
-      receivedAt: new Date(Date.parse("2026-11-25T10:00:01Z") + i * 1000),
-    })));
-  }
-  await Deno.writeFile(`${dataDir}/current_session.jsonl`, concat(lines), { mode: 0o600 });
-  return dataDir;
-}
-
-/**
- * Sets the label of every checkpoint manifest to `label` (with a valid checksum), the way an
- * older version or a hand edit could have stored it: `checkpoint create` may refuse it now.
- */
-export async function relabelCheckpoints(dataDir: string, label: string): Promise<void> {
-  for await (const entry of Deno.readDir(`${dataDir}/checkpoints`)) {
-    if (!entry.name.startsWith("checkpoint_") || !entry.name.endsWith(".json")) continue;
-    const path = `${dataDir}/checkpoints/${entry.name}`;
-    const { checksum: _old, ...body } = JSON.parse(await Deno.readTextFile(path));
-    body.label = label;
-    const digest = await crypto.subtle.digest("SHA-256", utf8.encode(JSON.stringify(body)));
-    const checksum = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0"))
-      .join("");
-    await Deno.writeTextFile(path, JSON.stringify({ ...body, checksum }, null, 2) + "\n");
-  }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
-}
-
-/** A checkpoint label holding what a terminal would act on. */
-export const HOSTILE_LABEL = "\u001b]0;pwned\u0007\u001b[2Jsaved\u202eevil";
 
 Deno.test("checkpoint list, show and the menu show hostile labels and senders visibly", async () => {
   const dir = await tempDir("hostile_checkpoint");
