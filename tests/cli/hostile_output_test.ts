@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../_assert.ts";
-import { runCli, tempDir, waitForDurable, warmUp, withRecordingRig } from "../_helpers.ts";
+import { runCli, tempDir, waitFor, waitForDurable, warmUp, withRecordingRig } from "../_helpers.ts";
 import {
   assertNoControls,
   HOSTILE_CONTENT,
@@ -27,6 +27,12 @@ Deno.test({
       ]);
       await publisher.send([NUL_TOPIC, "kiwi before\u0000afterword\u001b[2J\rover"]);
       await waitForDurable(dataDir, baseline, 2);
+      // Warm-ups still in flight count toward the baseline: wait for the last message itself.
+      const log = `${dataDir}/current_session.jsonl`;
+      await waitFor(
+        "the NUL-topic message in the log",
+        async () => (await Deno.readTextFile(log)).includes(`"topic":${JSON.stringify(NUL_TOPIC)}`),
+      );
       const dir = ["--data-dir", dataDir];
 
       const json = await runCli(["recent", "2", ...dir, "--json"]);

@@ -3,7 +3,7 @@ import { CheckpointStore } from "../../store/checkpoint_store.ts";
 import type { DataDirLayout } from "../../store/data_dir.ts";
 import { checkRecordLine } from "../../store/record.ts";
 import { loadCheckpointAnywhere } from "../checkpoint_command.ts";
-import { runChecks } from "../diag_command.ts";
+import { outputColumns, renderChecks, runChecks } from "../diag_command.ts";
 import { openIndexForReading } from "../index_access.ts";
 import { startNewSession } from "../new_session_command.ts";
 import { printLine, styler } from "../output.ts";
@@ -102,11 +102,8 @@ export async function diagnosticsAction(
   layout: DataDirLayout,
   endpoints: { frontend: string; backend: string },
 ): Promise<void> {
-  const style = styler();
-  const mark = { ok: style.green("ok  "), warn: style.yellow("warn"), fail: style.red("FAIL") };
-  for (const check of await runChecks(layout, endpoints.frontend, endpoints.backend)) {
-    printLine(`${mark[check.status]}  ${check.name.padEnd(15)} ${fit(check.detail, 58)}`);
-  }
+  const checks = await runChecks(layout, endpoints.frontend, endpoints.backend);
+  for (const line of renderChecks(checks, styler(), outputColumns())) printLine(line);
 }
 
 async function pageThrough(
