@@ -1,5 +1,16 @@
 import { assert, assertEquals } from "../_assert.ts";
-import { runCli, tempDir, waitFor, waitForDurable, warmUp, withRecordingRig } from "../_helpers.ts";
+import * as zmq from "zeromq";
+import {
+  killLockHolder,
+  runCli,
+  spawnCli,
+  startTestBroker,
+  tempDir,
+  waitFor,
+  waitForDurable,
+  warmUp,
+  withRecordingRig,
+} from "../_helpers.ts";
 import {
   assertNoControls,
   HOSTILE_CONTENT,
@@ -132,4 +143,41 @@ Deno.test("checkpoint list, show and the menu show hostile labels and senders vi
   } finally {
     await dir.cleanup();
   }
+});
+
+Deno.test({
+  name: "launch shows a hostile agent name (a subscription topic) visibly",
+  ...NO_SANITIZE,
+  async fn() {
+    const dir = await tempDir("hostile_launch");
+    const { endpoints, broker } = await startTestBroker();
+    const dataDir = `${dir.path}/data`;
+    const launcher = await spawnCli([
+      "launch",
+      ...["--data-dir", dataDir, "--frontend", endpoints.frontend, "--backend", endpoints.backend],
+      ...["--grace-ms", "200", "--once", "--no-menu"],
+    ], `${dir.path}/launch.log`);
+    const agent = new zmq.Subscriber({ linger: 0 });
+    const output = () => Deno.readTextFile(`${dir.path}/launch.log.out`).catch(() => "");
+    try {
+      await waitFor("the launcher to watch", async () => (await output()).includes("Watching"));
+      agent.subscribe(`agent.${HOSTILE_SENDER}`);
+      agent.connect(endpoints.backend);
+      await waitFor(
+        "the agent to be detected",
+        async () => (await output()).includes("Daemon started"),
+      );
+      agent.unsubscribe(`agent.${HOSTILE_SENDER}`);
+      assertEquals((await launcher.child.status).code, 0);
+      const said = await output();
+      assertNoControls(said, "launch");
+      assert(said.includes("Agent detected (topic:agent.␛[31mred␛]0;pwned␇)"), said);
+    } finally {
+      agent.close();
+      await launcher.kill();
+      await killLockHolder(`${dataDir}/daemon.lock`);
+      await broker.stop();
+      await dir.cleanup();
+    }
+  },
 });
