@@ -1,4 +1,5 @@
 import { colorEnabled } from "../config.ts";
+import { visible } from "./visible.ts";
 
 const encoder = new TextEncoder();
 
@@ -7,9 +8,12 @@ export function printLine(text = ""): void {
   Deno.stdout.writeSync(encoder.encode(text + "\n"));
 }
 
-/** Writes a message for the person at the terminal (stderr). */
+/**
+ * Writes a message for the person at the terminal (stderr). Error messages can quote data (an
+ * id, a file name, a reason read from a manifest): control characters are shown, never sent.
+ */
 export function printError(text: string): void {
-  Deno.stderr.writeSync(encoder.encode(text + "\n"));
+  Deno.stderr.writeSync(encoder.encode(visible(text, { keepLayout: true }) + "\n"));
 }
 
 /** Prints a value as indented JSON on stdout, for `--json` ({@link jsonText}). */

@@ -138,6 +138,11 @@ Deno.test("checkpoint list, show and the menu show hostile labels and senders vi
     assertNoControls(menu.stdout, "menu without a terminal");
     assert(menu.stdout.includes("| ␛]0;pwned␇␛[2Jsaved"), menu.stdout);
 
+    const unknown = await runCli(["checkpoint", "show", HOSTILE_LABEL, "--data-dir", dataDir]);
+    assert(unknown.code !== 0, "no such checkpoint");
+    assertNoControls(unknown.stderr, "an error quoting the hostile id");
+    assert(unknown.stderr.includes("␛]0;pwned␇"), unknown.stderr);
+
     const screen = await runInTerminal(["checkpoint", "show", "latest", "--data-dir", dataDir]);
     assertNoControls(screen, "checkpoint show on a terminal");
   } finally {
