@@ -18,6 +18,7 @@ import { confirmChange } from "./confirm.ts";
 import { askDaemon, layoutFromFlags } from "./daemon_link.ts";
 import { printJson, printLine, styler } from "./output.ts";
 import { fit, formatBytes, formatCount, formatTime } from "./render.ts";
+import { visible } from "./visible.ts";
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -170,7 +171,7 @@ async function show(store: CheckpointStore, id: string, values: Values): Promise
   const entry = await store.get(id);
   if (!entry.ok) {
     if (values.json) printJson(entryJson(entry));
-    else printLine(`Checkpoint ${entry.id} is damaged: ${entry.reason}`);
+    else printLine(`Checkpoint ${visible(entry.id)} is damaged: ${visible(entry.reason)}`);
     return ExitCode.failure;
   }
   const messages = [];
@@ -188,9 +189,9 @@ async function show(store: CheckpointStore, id: string, values: Values): Promise
   }
   const m = entry.manifest;
   const style = styler();
-  printLine(style.bold(`Checkpoint ${m.id}${m.label ? ` — ${m.label}` : ""}`));
-  printLine(`  created   ${m.created_at} (${m.trigger})`);
-  printLine(`  session   ${m.session}, seq ${m.first_seq}–${m.last_seq}`);
+  printLine(style.bold(visible(`Checkpoint ${m.id}${m.label ? ` — ${m.label}` : ""}`)));
+  printLine(visible(`  created   ${m.created_at} (${m.trigger})`));
+  printLine(`  session   ${visible(m.session)}, seq ${m.first_seq}–${m.last_seq}`);
   printLine(
     `  content   ${formatCount(m.message_count)} messages, ${
       formatBytes(m.bytes)
@@ -203,7 +204,9 @@ async function show(store: CheckpointStore, id: string, values: Values): Promise
   for (const record of messages) {
     const meta = (record.meta ?? {}) as { sender?: string; preview?: string };
     printLine(
-      `  #${record.seq} ${formatTime(Date.parse(record.received_at))} ${meta.sender ?? "?"}`,
+      `  #${record.seq} ${formatTime(Date.parse(record.received_at))} ${
+        fit(meta.sender ?? "?", 50)
+      }`,
     );
     printLine(`      ${fit(meta.preview ?? "", 72)}`);
   }
@@ -245,7 +248,7 @@ async function verify(
       printLine(
         result.ok
           ? `${style.green("ok     ")} ${result.id}`
-          : `${style.red("DAMAGED")} ${result.id}: ${result.problems.join("; ")}`,
+          : `${style.red("DAMAGED")} ${visible(`${result.id}: ${result.problems.join("; ")}`)}`,
       );
     }
     printLine(`${results.length} checked, ${bad.length} damaged.`);
@@ -261,12 +264,12 @@ async function load(
 ): Promise<number> {
   const entry = await store.get(id);
   if (!entry.ok) {
-    printLine(`Cannot load checkpoint ${entry.id}: ${entry.reason}`);
+    printLine(visible(`Cannot load checkpoint ${entry.id}: ${entry.reason}`));
     return ExitCode.failure;
   }
   const problems = await store.verify(entry.manifest);
   if (problems.length) {
-    printLine(`Cannot load checkpoint ${entry.id}: ${problems.join("; ")}`);
+    printLine(visible(`Cannot load checkpoint ${entry.id}: ${problems.join("; ")}`));
     return ExitCode.failure;
   }
   const question = `Load checkpoint ${entry.id} (${entry.manifest.message_count} messages)? ` +

@@ -4,12 +4,14 @@ import { CheckpointStore } from "../store/checkpoint_store.ts";
 import { type DataDirLayout, dataDirLayout } from "../store/data_dir.ts";
 import { readLockHolder } from "../store/data_dir_lock.ts";
 import { readJournal } from "../store/recovery_journal.ts";
+import { type BadLine, scanLogHeadlines } from "../store/log_reader.ts";
 import { readLastGoodRecord } from "../store/tail_repair.ts";
 import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
 import { type Command, COMMON_HELP } from "./command.ts";
 import { askDaemon, checkDataDir, configFromFlags } from "./daemon_link.ts";
 import { printJson, printLine, styler } from "./output.ts";
-import { fit, formatBytes } from "./render.ts";
+import { formatBytes } from "./render.ts";
+import { visibleLine } from "./visible.ts";
 import { endpointAcceptsConnections } from "./up_command.ts";
 
 const OPTIONS = {
@@ -18,6 +20,7 @@ const OPTIONS = {
   backend: { type: "string" },
 } as const;
 const INDEX_LAG_WARN = 20_000;
+const MAX_DAMAGED_LISTED = 5;
 
 /** One diagnostic line: what was checked, how it went, and what to do. */
 export interface Check {
@@ -57,16 +60,76 @@ Exit codes: 0 healthy (warnings allowed), 5 unhealthy, 2 bad arguments.
     if (values.json) {
       printJson({ healthy, checks });
     } else {
-      const style = styler();
-      const mark = { ok: style.green("ok  "), warn: style.yellow("warn"), fail: style.red("FAIL") };
-      for (const check of checks) {
-        printLine(`${mark[check.status]}  ${check.name.padEnd(15)} ${fit(check.detail, 58)}`);
-      }
-      printLine(healthy ? "Healthy." : style.red("Unhealthy: see the FAIL lines above."));
+      for (const line of renderChecks(checks, styler(), outputColumns())) printLine(line);
+      const warned = checks.some((check) => check.status === "warn");
+      printLine(
+        !healthy
+          ? styler().red("Unhealthy: see the FAIL lines above.")
+          : warned
+          ? "Healthy, with warnings: see the warn lines above."
+          : "Healthy.",
+      );
     }
     return healthy ? 0 : ExitCode.unhealthy;
   },
 };
+
+const DETAIL_COLUMN = 22;
+
+/**
+ * The lines of a check report: `ok    name            detail`. With `columns` (a terminal's
+ * width) a long detail wraps at word boundaries under the detail column; without, each check
+ * stays on one line, whole, for pipes and files. Details are made safe to print ({@link visible}).
+ */
+export function renderChecks(
+  checks: readonly Check[],
+  style: ReturnType<typeof styler>,
+  columns: number | undefined,
+): string[] {
+  const mark = { ok: style.green("ok  "), warn: style.yellow("warn"), fail: style.red("FAIL") };
+  const width = columns === undefined ? Infinity : Math.max(20, columns - DETAIL_COLUMN - 1);
+  return checks.flatMap((check) => {
+    const [first = "", ...rest] = wrap(visibleLine(check.detail), width);
+    return [
+      `${mark[check.status]}  ${check.name.padEnd(15)} ${first}`,
+      ...rest.map((line) => `${" ".repeat(DETAIL_COLUMN)}${line}`),
+    ];
+  });
+}
+
+/** The terminal's width when stdout is one, otherwise undefined (no wrapping). */
+export function outputColumns(): number | undefined {
+  if (!Deno.stdout.isTerminal()) return undefined;
+  try {
+    const { columns } = Deno.consoleSize();
+    return columns > 0 ? columns : 80; // a pseudo-terminal nobody sized reports 0
+  } catch (error) {
+    // A terminal that does not report its size: wrap at the classic width.
+    if (error instanceof Deno.errors.NotSupported || error instanceof Deno.errors.BadResource) {
+      return 80;
+    }
+    throw error;
+  }
+}
+
+function wrap(text: string, width: number): string[] {
+  if (text.length <= width) return [text];
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = "";
+    }
+    line = line ? `${line} ${word}` : word;
+    while (line.length > width) {
+      lines.push(line.slice(0, width));
+      line = line.slice(width);
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
+}
 
 /** Runs every check against a data dir and broker endpoints. */
 export async function runChecks(
@@ -121,6 +184,7 @@ async function logCheck(
   status: Record<string, unknown> | undefined,
 ): Promise<Check> {
   const size = await sizeOf(layout.currentLog);
+  const damaged = await damagedLines(layout.currentLog);
   const last = await readLastGoodRecord(layout.currentLog);
   const lastMessage = status?.last_message_at as string | null | undefined;
   const rate = status && status.received
@@ -129,13 +193,36 @@ async function logCheck(
         Math.max(1, (Date.now() - Date.parse(status.started_at as string)) / 1000)).toFixed(1)
     } msg/s since start`
     : "";
+  const summary = `${formatBytes(size)}, last seq ${last?.seq ?? "-"}, last message ${
+    lastMessage ?? last?.received_at ?? "none"
+  }${rate}`;
+  if (damaged.length === 0) return { name: "log", status: "ok", detail: summary };
+  const shown = damaged.slice(0, MAX_DAMAGED_LISTED).map((bad) =>
+    `byte ${bad.offset} (after seq ${bad.afterSeq ?? "-"}): ${bad.reason}`
+  );
+  if (damaged.length > shown.length) shown.push(`${damaged.length - shown.length} more`);
   return {
     name: "log",
-    status: "ok",
-    detail: `${formatBytes(size)}, last seq ${last?.seq ?? "-"}, last message ${
-      lastMessage ?? last?.received_at ?? "none"
-    }${rate}`,
+    status: "warn",
+    detail: `${summary}; ${damaged.length} DAMAGED line(s) in ${layout.currentLog}: ` +
+      `${shown.join("; ")}. Those records fail their checksum: search and recent mark them, ` +
+      "show and checkpoints leave them out. A checkpoint taken before the damage may hold " +
+      "intact copies (checkpoint list, checkpoint show ID); keep the log as it is for inspection",
   };
+}
+
+/** A line of the current log that fails its checksum, with the seq of the good line before. */
+interface DamagedLine extends BadLine {
+  readonly afterSeq: number | undefined;
+}
+
+/** Lines of a log that fail verification (a torn last line without newline is not one). */
+async function damagedLines(path: string): Promise<DamagedLine[]> {
+  const damaged: DamagedLine[] = [];
+  let lastSeq: number | undefined;
+  const onBadLine = (bad: BadLine) => damaged.push({ ...bad, afterSeq: lastSeq });
+  for await (const { headline } of scanLogHeadlines(path, { onBadLine })) lastSeq = headline.seq;
+  return damaged;
 }
 
 async function indexCheck(

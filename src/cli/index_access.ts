@@ -57,7 +57,7 @@ export async function openIndexForReading(
 }
 
 /** Reads the bytes of an index hit's log line as stored, unverified (to show a damaged line). */
-export async function readHitLine(layout: DataDirLayout, hit: IndexHit): Promise<Uint8Array> {
+export async function readHitBytes(layout: DataDirLayout, hit: IndexHit): Promise<Uint8Array> {
   return await readLineAt(`${layout.root}/${hit.file}`, hit.offset, hit.length);
 }
 

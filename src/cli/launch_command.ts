@@ -6,6 +6,7 @@ import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
 import { type Command, COMMON_HELP } from "./command.ts";
 import { menuCommand } from "./menu_command.ts";
 import { printLine } from "./output.ts";
+import { visible } from "./visible.ts";
 import { selfCommand } from "./self_command.ts";
 
 /** Longest grace period: a day (timers cannot wait beyond about 24.8 days anyway). */
@@ -70,7 +71,8 @@ Exit codes: 0 stopped (Ctrl+C, SIGTERM, or --once), 2 bad arguments.
       graceMs: integerFlag("grace-ms", values["grace-ms"], { max: MAX_GRACE_MS }) ?? 5000,
       ignoreTopics: ["", ...config.topics, ...(values["ignore-topic"] ?? [])],
       spawnDaemon: (layout) => spawnDetachedDaemon(layout, config.backend),
-      say: (line) => printLine(`[persistence] ${line}`),
+      // Agent names are subscription topics from the bus: shown visibly, like all message data.
+      say: (line) => printLine(`[persistence] ${visible(line)}`),
       onFirstAgent: interactive
         ? () => {
           menuCommand.run([

@@ -1,5 +1,6 @@
 import { colorEnabled } from "../config.ts";
 import { ExitCode, PersistError } from "../errors.ts";
+import { visible } from "./visible.ts";
 
 const encoder = new TextEncoder();
 
@@ -34,9 +35,12 @@ export function writeOutput(bytes: Uint8Array): void {
   }
 }
 
-/** Writes a message for the person at the terminal (stderr). */
+/**
+ * Writes a message for the person at the terminal (stderr). Error messages can quote data (an
+ * id, a file name, a reason read from a manifest): control characters are shown, never sent.
+ */
 export function printError(text: string): void {
-  const bytes = encoder.encode(text + "\n");
+  const bytes = encoder.encode(visible(text, { keepLayout: true }) + "\n");
   try {
     let written = 0;
     while (written < bytes.length) written += Deno.stderr.writeSync(bytes.subarray(written));
@@ -46,9 +50,30 @@ export function printError(text: string): void {
   }
 }
 
-/** Prints a value as indented JSON on stdout, for `--json`. */
+/** Prints a value as indented JSON on stdout, for `--json` ({@link jsonText}). */
 export function printJson(value: unknown): void {
-  printLine(JSON.stringify(value, null, 2));
+  printLine(jsonText(value, 2));
+}
+
+// Outside strings JSON holds only ASCII, so every match is inside a string and may be escaped.
+const JSON_UNSAFE = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * `JSON.stringify` that is safe on a terminal. JSON.stringify escapes C0 controls but leaves
+ * DEL, C1 controls, line separators and bidi controls raw; they are escaped too (`\u009b`), so
+ * the text parses to exactly the same value.
+ *
+ * @example
+ * ```ts
+ * jsonText({ sender: "\u009b2J" }); // '{"sender":"\\u009b2J"}'
+ * ```
+ */
+export function jsonText(value: unknown, space?: number): string {
+  return JSON.stringify(value, null, space).replace(JSON_UNSAFE, jsonEscape);
+}
+
+function jsonEscape(char: string): string {
+  return `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`;
 }
 
 /** ANSI styling that disappears when NO_COLOR is set or stdout is not a terminal. */

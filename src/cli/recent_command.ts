@@ -2,9 +2,11 @@ import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
 import { type Command, COMMON_HELP } from "./command.ts";
 import { layoutFromFlags } from "./daemon_link.ts";
 import { FILTER_HELP, FILTER_OPTIONS, filtersFromFlags } from "./filters.ts";
+import { damagedNote, readHitLine } from "./hit_line.ts";
 import { openIndexForReading } from "./index_access.ts";
 import { printJson, printLine, styler } from "./output.ts";
 import { fit, hitHeading } from "./render.ts";
+import { visibleLine } from "./visible.ts";
 import { UsageError } from "../errors.ts";
 
 const OPTIONS = { ...COMMON_OPTIONS, ...FILTER_OPTIONS, events: { type: "boolean" } } as const;
@@ -42,8 +44,17 @@ Exit codes: 0 shown (even none), 2 bad arguments.
         limit: count,
         includeEvents: values.events,
       }).reverse();
+      // The index row outlives damage to its log line: check each line before showing it.
+      const damaged: (string | null)[] = [];
+      for (const hit of hits) {
+        const line = await readHitLine(layout, hit);
+        damaged.push(line.ok ? null : line.reason);
+      }
       if (values.json) {
-        printJson({ count: hits.length, messages: hits });
+        printJson({
+          count: hits.length,
+          messages: hits.map((hit, i) => ({ ...hit, damaged: damaged[i] })),
+        });
         return 0;
       }
       if (hits.length === 0) {
@@ -51,10 +62,12 @@ Exit codes: 0 shown (even none), 2 bad arguments.
         return 0;
       }
       const style = styler();
-      for (const hit of hits) {
+      hits.forEach((hit, i) => {
         printLine(style.dim(hitHeading(hit)));
         printLine(`    ${fit(hit.preview ?? `(${hit.kind ?? hit.type}, ${hit.bytes} bytes)`, 74)}`);
-      }
+        const reason = damaged[i];
+        if (reason) printLine(`    ${style.red(visibleLine(damagedNote(reason)))}`);
+      });
       return 0;
     } finally {
       index.close();

@@ -1,4 +1,5 @@
 import type { IndexHit } from "../store/message_index.ts";
+import { visibleLine } from "./visible.ts";
 
 /** `2026-11-25 13:31:10` in UTC, for tables. */
 export function formatTime(ms: number): string {
@@ -18,9 +19,13 @@ export function formatCount(value: number): string {
   return value.toLocaleString("en-US");
 }
 
-/** Cuts text to `width` columns, with an ellipsis when cut. */
+/**
+ * One line of at most `width` columns, with an ellipsis when cut. Newlines and tabs become
+ * spaces and every other control character a visible stand-in ({@link visibleLine}): what comes
+ * out is safe to print, whatever the recorded data held.
+ */
 export function fit(text: string, width: number): string {
-  const flat = text.replace(/[\r\n\t]+/g, " ");
+  const flat = visibleLine(text);
   return flat.length <= width ? flat : flat.slice(0, Math.max(0, width - 1)) + "…";
 }
 

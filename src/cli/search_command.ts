@@ -3,10 +3,12 @@ import { indexEntryOf } from "../enrich/index_entry.ts";
 import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
 import { type Command, COMMON_HELP } from "./command.ts";
 import { layoutFromFlags } from "./daemon_link.ts";
-import { openIndexForReading, readHitRecord } from "./index_access.ts";
+import { damagedNote, readHitLine } from "./hit_line.ts";
+import { openIndexForReading } from "./index_access.ts";
 import { printJson, printLine, styler } from "./output.ts";
 import { fit, hitHeading } from "./render.ts";
-import { queryTerms, snippet } from "./snippet.ts";
+import { plainMark, queryTerms, snippet, visibleUnmarked } from "./snippet.ts";
+import { visibleLine } from "./visible.ts";
 import { FILTER_HELP, FILTER_OPTIONS, filtersFromFlags } from "./filters.ts";
 
 const OPTIONS = {
@@ -57,23 +59,30 @@ Exit codes: 0 results found, 1 no results, 2 bad query or arguments.
       const hits = index.search(request);
       const terms = text ? queryTerms(text) : [];
       const style = styler();
-      const mark = style.enabled ? style.bold : (term: string) => `[${term}]`;
+      // On a terminal a match is bold (data cannot forge bold: its ESC is shown as ␛); without
+      // colour it is ⟦bracketed⟧ and the data's own ⟦ ⟧ are escaped. --json keeps [plain] marks.
+      const [mark, show] = style.enabled ? [style.bold, visibleLine] : [plainMark, visibleUnmarked];
       const results = [];
       for (const hit of hits) {
-        let content: string | null = hit.preview;
-        try {
-          content = indexEntryOf((await readHitRecord(layout, hit)).record).content ?? hit.preview;
-        } catch (error) {
-          // The log moved or was damaged since indexing: show the stored preview instead.
-          content = `${hit.preview ?? ""} (log unreadable: ${(error as Error).message})`;
-        }
-        results.push({ hit, excerpt: snippet(content ?? "", terms, SNIPPET_WIDTH, mark) });
+        const line = await readHitLine(layout, hit);
+        // A line damaged since indexing is not trusted: the index's preview stands in, marked.
+        const content = (line.ok ? indexEntryOf(line.record).content : null) ?? hit.preview ?? "";
+        results.push({
+          hit,
+          damaged: line.ok ? null : line.reason,
+          excerpt: snippet(content, terms, SNIPPET_WIDTH, (term) => `[${term}]`),
+          shown: snippet(content, terms, SNIPPET_WIDTH, mark, show),
+        });
       }
       if (values.json) {
         printJson({
           query: text ?? null,
           count: hits.length,
-          results: results.map(({ hit, excerpt }) => ({ ...hit, snippet: excerpt })),
+          results: results.map(({ hit, damaged, excerpt }) => ({
+            ...hit,
+            damaged,
+            snippet: excerpt,
+          })),
         });
       } else if (hits.length === 0) {
         printLine(text ? `No messages match: ${text}` : "No messages match.");
@@ -82,9 +91,10 @@ Exit codes: 0 results found, 1 no results, 2 bad query or arguments.
           `${hits.length} message${hits.length === 1 ? "" : "s"}` +
             (text ? ` matching ${fit(text, 40)}` : "") + ", newest first:",
         );
-        for (const { hit, excerpt } of results) {
+        for (const { hit, damaged, shown } of results) {
           printLine(`  ${style.dim(hitHeading(hit))}`);
-          printLine(`      ${excerpt}`);
+          printLine(`      ${shown}`);
+          if (damaged !== null) printLine(`      ${style.red(visibleLine(damagedNote(damaged)))}`);
         }
       }
       return hits.length > 0 ? 0 : 1;

@@ -4,6 +4,7 @@ import { layoutFromFlags } from "./daemon_link.ts";
 import { openIndexForReading } from "./index_access.ts";
 import { printJson, printLine, styler } from "./output.ts";
 import { fit, formatBytes, formatCount, formatTime } from "./render.ts";
+import { visible } from "./visible.ts";
 
 /** `shearwater-persist sessions`: every session with its size and agents. */
 export const sessionsCommand: Command = {
@@ -47,7 +48,7 @@ Exit codes: 0 listed, 2 bad arguments.
         }`;
         const agents = session.agents.length ? session.agents.join(", ") : "-";
         printLine(
-          `${session.session.padEnd(22)}${span.padEnd(22)}${
+          `${visible(session.session).padEnd(22)}${span.padEnd(22)}${
             formatCount(session.messages).padStart(7)
           }${formatBytes(session.bytes).padStart(10)}  ${fit(agents, 16)}`,
         );

@@ -3,9 +3,10 @@ import { decodeStoredFrames, type StoredFrame } from "../store/record.ts";
 import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
 import { type Command, COMMON_HELP } from "./command.ts";
 import { layoutFromFlags } from "./daemon_link.ts";
-import { openIndexForReading, readHitLine, readHitRecord } from "./index_access.ts";
-import { printError, printJson, printLine, styler, writeOutput } from "./output.ts";
+import { openIndexForReading, readHitBytes, readHitRecord } from "./index_access.ts";
+import { jsonText, printError, printJson, printLine, styler, writeOutput } from "./output.ts";
 import { formatBytes, formatTime } from "./render.ts";
+import { visible } from "./visible.ts";
 
 const OPTIONS = { ...COMMON_OPTIONS, raw: { type: "boolean" } } as const;
 const FRAME_PREVIEW_BYTES = 4096;
@@ -62,7 +63,7 @@ data dir there.
       if (!(error instanceof DamagedDataError) || !values.raw) throw error;
       // --raw shows the evidence: the bytes as stored, marked as damaged on stderr.
       printError(`damaged: record ${seq}: ${error.message}; its bytes as stored follow on stdout`);
-      writeOutput(await readHitLine(layout, hit));
+      writeOutput(await readHitBytes(layout, hit));
       return ExitCode.damaged;
     }
     const { record, line } = read;
@@ -77,20 +78,23 @@ data dir there.
     const style = styler();
     printLine(style.bold(`Record #${record.seq} (${record.type})`));
     printLine(`  time      ${formatTime(Date.parse(record.received_at))} UTC`);
-    printLine(`  session   ${record.session}`);
-    printLine(`  stored    ${hit.file} at byte ${hit.offset} (${hit.length} bytes)`);
+    printLine(`  session   ${visible(record.session)}`);
+    printLine(`  stored    ${visible(hit.file)} at byte ${hit.offset} (${hit.length} bytes)`);
     if (record.type !== "message") {
       const { v: _v, seq: _s, type: _t, session: _se, received_at: _r, crc: _c, ...rest } = record;
-      printLine(indent(JSON.stringify(rest, null, 2)));
+      printLine(indent(jsonText(rest, 2)));
       return 0;
     }
-    printLine(`  topic     ${record.topic ?? "(binary)"}`);
-    printLine(`  meta      ${JSON.stringify(record.meta)}`);
+    printLine(
+      `  topic     ${typeof record.topic === "string" ? visible(record.topic) : "(binary)"}`,
+    );
+    printLine(`  meta      ${jsonText(record.meta)}`);
     const frames = record.frames as StoredFrame[];
     const bytes = decodeStoredFrames(frames);
     frames.forEach((frame, i) => {
       printLine(style.dim(`  frame ${i} (${formatBytes(bytes[i]!.length)})`));
-      printLine(indent(renderFrame(frame, bytes[i]!)));
+      // A body keeps its newlines and tabs; every other control is shown, never sent.
+      printLine(indent(visible(renderFrame(frame, bytes[i]!), { keepLayout: true })));
     });
     return 0;
   },
@@ -104,7 +108,7 @@ function renderFrame(frame: StoredFrame, bytes: Uint8Array): string {
   const trimmed = frame.trim();
   if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
     try {
-      return JSON.stringify(JSON.parse(trimmed), null, 2);
+      return jsonText(JSON.parse(trimmed), 2);
     } catch {
       // not JSON after all: shown as text below
     }

@@ -42,8 +42,12 @@ CREATE TABLE IF NOT EXISTS session_agents (
   PRIMARY KEY (session, sender)) WITHOUT ROWID;
 `;
 
-const HIT_COLUMNS = `r.seq, r.type, r.session, r.received_at, r.topic, r.sender, r.recipient,
-  r.kind, r.bytes, r.tokens, r.preview, f.path AS file, r.offset, r.length`;
+// Text that comes from messages is read back as bytes: SQLite keeps a string with a NUL whole,
+// but node:sqlite returns TEXT values cut at the first NUL. {@link text} decodes them.
+const HIT_COLUMNS = `r.seq, r.type, r.session, r.received_at, CAST(r.topic AS BLOB) AS topic,
+  CAST(r.sender AS BLOB) AS sender, CAST(r.recipient AS BLOB) AS recipient,
+  CAST(r.kind AS BLOB) AS kind, r.bytes, r.tokens, CAST(r.preview AS BLOB) AS preview,
+  f.path AS file, r.offset, r.length`;
 
 /** Thrown for a full-text query SQLite cannot parse; exit code 2. */
 export class BadQueryError extends PersistError {
@@ -366,7 +370,8 @@ export class SqliteIndex implements MessageIndex {
        LEFT JOIN files f ON f.first_seq = s.file_first_seq ORDER BY s.first_seq`,
     ).all() as Record<string, number | string | null>[];
     const agents = this.#statement(
-      "SELECT sender FROM session_agents WHERE session = ? ORDER BY messages DESC, sender",
+      `SELECT CAST(sender AS BLOB) AS sender FROM session_agents WHERE session = ?
+       ORDER BY messages DESC, sender`,
     );
     return rows.map((row) => ({
       session: row.session as string,
@@ -377,8 +382,8 @@ export class SqliteIndex implements MessageIndex {
       messages: row.messages as number,
       bytes: row.bytes as number,
       tokens: row.tokens as number,
-      agents: (agents.all(row.session as string) as { sender: string }[]).map((agent) =>
-        agent.sender
+      agents: (agents.all(row.session as string) as { sender: Uint8Array }[]).map((agent) =>
+        text(agent.sender)!
       ),
       file: (row.file as string | null) ?? null,
     }));
@@ -389,11 +394,12 @@ export class SqliteIndex implements MessageIndex {
     const whereSql = `WHERE ${where.join(" AND ")}`;
     const group = (expression: string, order: string, limit: number): GroupCount[] =>
       (this.#db.prepare(
-        `SELECT ${expression} AS key, count(*) AS messages, sum(r.bytes) AS bytes,
-          sum(r.tokens) AS tokens FROM records r ${whereSql}
+        `SELECT ${expression} AS key, CAST(${expression} AS BLOB) AS key_bytes,
+          count(*) AS messages, sum(r.bytes) AS bytes, sum(r.tokens) AS tokens
+         FROM records r ${whereSql}
          GROUP BY key ORDER BY ${order} LIMIT ?`,
-      ).all(...params, limit) as Record<string, number | string | null>[]).map((row) => ({
-        key: row.key === null ? "(unknown)" : String(row.key),
+      ).all(...params, limit) as HitRow[]).map((row) => ({
+        key: row.key === null ? "(unknown)" : text(row.key_bytes)!,
         messages: row.messages as number,
         bytes: (row.bytes as number | null) ?? 0,
         tokens: (row.tokens as number | null) ?? 0,
@@ -447,7 +453,15 @@ interface SessionDelta {
   agents: Map<string, number>;
 }
 
-type HitRow = Record<string, number | string | null>;
+type HitRow = Record<string, number | string | Uint8Array | null>;
+
+const utf8 = new TextDecoder();
+
+/** A text column read as `CAST(… AS BLOB)`, decoded whole (NULs included). */
+function text(value: number | string | Uint8Array | null | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  return value instanceof Uint8Array ? utf8.decode(value) : String(value);
+}
 
 function hitOf(row: HitRow): IndexHit {
   return {
@@ -455,13 +469,13 @@ function hitOf(row: HitRow): IndexHit {
     type: row.type as string,
     session: row.session as string,
     receivedAtMs: row.received_at as number,
-    topic: row.topic as string | null,
-    sender: row.sender as string | null,
-    recipient: row.recipient as string | null,
-    kind: row.kind as string | null,
+    topic: text(row.topic),
+    sender: text(row.sender),
+    recipient: text(row.recipient),
+    kind: text(row.kind),
     bytes: row.bytes as number,
     tokens: row.tokens as number,
-    preview: row.preview as string | null,
+    preview: text(row.preview),
     file: row.file as string,
     offset: row.offset as number,
     length: row.length as number,

@@ -4,6 +4,7 @@ import { messageRecord } from "../../src/enrich/mod.ts";
 import { encodeRecordLine } from "../../src/store/record.ts";
 import { RUN_PERMISSIONS } from "../../src/cli/self_command.ts";
 import { MAIN_PATH, runCli, tempDir, waitFor } from "../_helpers.ts";
+import { HOSTILE_LABEL, hostileDataDir, relabelCheckpoints } from "./_hostile.ts";
 
 const NO_SANITIZE = { sanitizeOps: false, sanitizeResources: false } as const;
 
@@ -126,6 +127,15 @@ class MenuTerminal {
     return last;
   }
 
+  /** The pane's title, as the program in it last set it (OSC 0/2). */
+  async title(): Promise<string> {
+    const output = await new Deno.Command("tmux", {
+      args: ["display-message", "-p", "-t", this.name, "#{pane_title}"],
+      stderr: "null",
+    }).output();
+    return new TextDecoder().decode(output.stdout);
+  }
+
   async keys(...keys: string[]): Promise<void> {
     for (const key of keys) {
       await this.#tmux(["send-keys", "-t", this.name, key]);
@@ -229,6 +239,50 @@ Deno.test({
       assert(end.includes("EXITED 0"), end);
       const archived = [...Deno.readDirSync(`${dataDir}/archive`)];
       assertEquals(archived.length, 1);
+    } finally {
+      await terminal.stop();
+      await dir.cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name: "menu in a real terminal: hostile labels and senders are shown visibly, never run",
+  ...NO_SANITIZE,
+  ignore: !tmuxAvailable && !runningInCi(),
+  async fn() {
+    assert(tmuxAvailable, "tmux is required in CI: .ci/run installs it");
+    const dir = await tempDir("menu_hostile");
+    const terminal = new MenuTerminal();
+    try {
+      const dataDir = await hostileDataDir(dir.path, 12);
+      const created = await runCli(["checkpoint", "create", "--data-dir", dataDir]);
+      assertEquals(created.code, 0, created.stderr);
+      await relabelCheckpoints(dataDir, HOSTILE_LABEL);
+      await terminal.start(dataDir);
+      const first = await terminal.waitFor("[Q]uit");
+      assert(first.includes("| ␛]0;pwned␇␛[2Jsaved"), first);
+      await terminal.keys("v");
+      const recent = await terminal.waitFor("note 11");
+      assert(recent.includes("␛[31mred␛]0;pwned␇"), recent);
+      assert(recent.includes("note 2 kiwi ␛[2J cleared"), `not cleared:\n${recent}`);
+      await terminal.keys("q");
+      await terminal.waitFor("Press any key");
+      await terminal.keys("x");
+      await terminal.waitFor("[Q]uit");
+      await terminal.keys("l");
+      const choose = await terminal.waitFor("Load which checkpoint?");
+      assert(choose.includes("␛]0;pwned␇␛[2Jsaved"), choose);
+      await terminal.keys("Enter");
+      const preview = await terminal.waitFor("Load it?");
+      assert(preview.includes("␛[31mred␛]0;pwned␇: note 11 kiwi ␛[2J"), preview);
+      await terminal.keys("C-c");
+      await terminal.waitFor("Press any key");
+      await terminal.keys("x");
+      await terminal.waitFor("[Q]uit");
+      assert(!(await terminal.title()).includes("pwned"), "the window title was not changed");
+      await terminal.keys("q");
+      assert((await terminal.waitFor("EXITED")).includes("EXITED 0"));
     } finally {
       await terminal.stop();
       await dir.cleanup();

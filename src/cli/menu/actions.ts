@@ -3,7 +3,8 @@ import { CheckpointStore } from "../../store/checkpoint_store.ts";
 import type { DataDirLayout } from "../../store/data_dir.ts";
 import { checkRecordLine } from "../../store/record.ts";
 import { loadCheckpointAnywhere } from "../checkpoint_command.ts";
-import { runChecks } from "../diag_command.ts";
+import { outputColumns, renderChecks, runChecks } from "../diag_command.ts";
+import { damagedNote, readHitLine } from "../hit_line.ts";
 import { openIndexForReading } from "../index_access.ts";
 import { startNewSession } from "../new_session_command.ts";
 import { printLine, styler } from "../output.ts";
@@ -71,7 +72,10 @@ export async function newSessionAction(layout: DataDirLayout): Promise<void> {
 export async function viewRecentAction(layout: DataDirLayout): Promise<void> {
   const index = await openIndexForReading(layout, { quiet: true });
   try {
-    await pageThrough((page) => index.search({ limit: (page + 1) * PAGE }).slice(page * PAGE));
+    await pageThrough(
+      layout,
+      (page) => index.search({ limit: (page + 1) * PAGE }).slice(page * PAGE),
+    );
   } finally {
     index.close();
   }
@@ -84,7 +88,7 @@ export async function searchAction(layout: DataDirLayout): Promise<void> {
   const index = await openIndexForReading(layout, { quiet: true });
   try {
     let first = true;
-    await pageThrough((page) => {
+    await pageThrough(layout, (page) => {
       const hits = index.search({ text: term, limit: (page + 1) * PAGE }).slice(page * PAGE);
       if (first && hits.length === 0) printLine(`No messages match ${JSON.stringify(term)}.`);
       first = false;
@@ -102,14 +106,12 @@ export async function diagnosticsAction(
   layout: DataDirLayout,
   endpoints: { frontend: string; backend: string },
 ): Promise<void> {
-  const style = styler();
-  const mark = { ok: style.green("ok  "), warn: style.yellow("warn"), fail: style.red("FAIL") };
-  for (const check of await runChecks(layout, endpoints.frontend, endpoints.backend)) {
-    printLine(`${mark[check.status]}  ${check.name.padEnd(15)} ${fit(check.detail, 58)}`);
-  }
+  const checks = await runChecks(layout, endpoints.frontend, endpoints.backend);
+  for (const line of renderChecks(checks, styler(), outputColumns())) printLine(line);
 }
 
 async function pageThrough(
+  layout: DataDirLayout,
   pageOf: (page: number) => ReturnType<Awaited<ReturnType<typeof openIndexForReading>>["search"]>,
 ): Promise<void> {
   const style = styler();
@@ -118,6 +120,8 @@ async function pageThrough(
     for (const hit of hits) {
       printLine(style.dim(hitHeading(hit)));
       printLine(`    ${fit(hit.preview ?? `(${hit.type}, ${hit.bytes} bytes)`, 74)}`);
+      const line = await readHitLine(layout, hit);
+      if (!line.ok) printLine(`    ${style.red(fit(damagedNote(line.reason), 200))}`);
     }
     if (hits.length < PAGE) return;
     printLine(style.dim("  [Enter] older  [q] back"));
