@@ -32,6 +32,10 @@ export interface Config {
   readonly checkpointMinutes: number;
   /** Checkpoints kept by automatic retention (the newest of each session is always kept). */
   readonly checkpointKeep: number;
+  /** Frames larger than this are stored as blob files beside the log, not inside the line. */
+  readonly blobThresholdBytes: number;
+  /** Messages larger than this (all frames) are kept only as an `oversized` record. */
+  readonly maxMessageBytes: number;
 }
 
 /** Values given on the command line; any may be missing. */
@@ -54,6 +58,8 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   checkpointEvery: 1000,
   checkpointMinutes: 10,
   checkpointKeep: 50,
+  blobThresholdBytes: 1024 * 1024,
+  maxMessageBytes: 1024 * 1024 * 1024,
 });
 
 /** Environment variables read by {@link resolveConfig}, for help text and the README. */
@@ -71,6 +77,8 @@ export const CONFIG_ENV_VARS = {
   checkpointEvery: "SHEARWATER_CHECKPOINT_EVERY",
   checkpointMinutes: "SHEARWATER_CHECKPOINT_MINUTES",
   checkpointKeep: "SHEARWATER_CHECKPOINT_KEEP",
+  blobThresholdBytes: "SHEARWATER_BLOB_THRESHOLD_BYTES",
+  maxMessageBytes: "SHEARWATER_MAX_MESSAGE_BYTES",
 } as const satisfies Record<keyof Config, string>;
 
 const CONFIG_FILE_ENV = "SHEARWATER_CONFIG";
@@ -175,7 +183,9 @@ export function parseSetting(key: keyof Config, raw: string, source: string): un
     case "heartbeatMs":
     case "checkpointEvery":
     case "checkpointMinutes":
-    case "checkpointKeep": {
+    case "checkpointKeep":
+    case "blobThresholdBytes":
+    case "maxMessageBytes": {
       const value = Number(raw);
       if (!Number.isInteger(value)) {
         throw new UsageError(`Invalid ${key} from ${source}: "${raw}" is not a whole number`);
@@ -227,6 +237,11 @@ function validateConfig(config: Config): Config {
   for (const key of ["checkpointEvery", "checkpointMinutes", "checkpointKeep"] as const) {
     if (!Number.isInteger(config[key]) || config[key] < 0 || config[key] > 100_000_000) {
       throw new UsageError(`Invalid ${key} ${config[key]}: use a whole number from 0`);
+    }
+  }
+  for (const key of ["blobThresholdBytes", "maxMessageBytes"] as const) {
+    if (!Number.isSafeInteger(config[key]) || config[key] < 1) {
+      throw new UsageError(`Invalid ${key} ${config[key]}: use a whole number of bytes from 1`);
     }
   }
   if (!["debug", "info", "warn", "error"].includes(config.logLevel)) {
