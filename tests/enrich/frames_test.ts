@@ -61,7 +61,11 @@ Deno.test("decodeFrame() keeps the first 4 KiB of a text blob as its head, never
 });
 
 Deno.test("oversizedRecord() keeps size, frame sizes, the SHA-256 of all frames and the first bytes", () => {
-  const frames = [encoder.encode("huge.topic"), new Uint8Array(10_000).fill(7), encoder.encode("z")];
+  const frames = [
+    encoder.encode("huge.topic"),
+    new Uint8Array(10_000).fill(7),
+    encoder.encode("z"),
+  ];
   const body = oversizedRecord(frames, PLACEMENT, { maxMessageBytes: 5000 });
   assertEquals(body.type, "oversized");
   assertEquals(body.topic, "huge.topic");
