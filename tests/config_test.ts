@@ -302,3 +302,30 @@ Deno.test("resolveConfig() does not share its lists with the caller's flags", ()
   assertEquals(config.topics, ["a"]);
   assert(!("configFile" in config), "configFile is not a setting");
 });
+
+Deno.test("resolveConfig() reads blob threshold and max message size from flag, env and file", () => {
+  const defaults = resolveConfig({}, NO_ENV);
+  assertEquals([defaults.blobThresholdBytes, defaults.maxMessageBytes], [1048576, 1073741824]);
+  withConfigFile({ blobThresholdBytes: 4096, maxMessageBytes: "5000000" }, (path) => {
+    const fromFile = resolveConfig({ configFile: path }, NO_ENV);
+    assertEquals([fromFile.blobThresholdBytes, fromFile.maxMessageBytes], [4096, 5000000]);
+    const fromEnv = resolveConfig({ configFile: path }, {
+      SHEARWATER_BLOB_THRESHOLD_BYTES: "2048",
+      SHEARWATER_MAX_MESSAGE_BYTES: "9000",
+    });
+    assertEquals([fromEnv.blobThresholdBytes, fromEnv.maxMessageBytes], [2048, 9000]);
+    const fromFlags = resolveConfig({ configFile: path, maxMessageBytes: 77 }, NO_ENV);
+    assertEquals(fromFlags.maxMessageBytes, 77);
+  });
+});
+
+Deno.test("resolveConfig() rejects a blob threshold or max message size below 1 byte", () => {
+  for (const key of ["blobThresholdBytes", "maxMessageBytes"] as const) {
+    assertThrows(() => resolveConfig({ [key]: 0 }, NO_ENV), UsageError, `Invalid ${key} 0`);
+  }
+  assertThrows(
+    () => resolveConfig({}, { SHEARWATER_MAX_MESSAGE_BYTES: "1 GiB" }),
+    UsageError,
+    "SHEARWATER_MAX_MESSAGE_BYTES",
+  );
+});

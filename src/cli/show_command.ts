@@ -21,7 +21,8 @@ export const showCommand: Command = {
 
 Finds record SEQ through the index and prints it from the log (its checksum is
 verified first): metadata, then every frame; JSON payloads are pretty-printed,
-binary frames shown as size and base64.
+binary frames shown as size and base64. Frames stored as blobs are read from
+<data-dir>/blobs/ and checked against their hash first (text printed in full).
 
 Options:
   --raw              print the log line exactly as stored
