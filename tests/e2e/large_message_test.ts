@@ -155,3 +155,59 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name: "daemon checkpoint create → verify → load carries a blob, and verify reports it altered",
+  ...NO_SANITIZE,
+  async fn() {
+    await withRecordingRig("blob_cp", {
+      daemonArgs: ["--blob-threshold-bytes", "4096", "--checkpoint-every", "0"],
+    }, async (rig) => {
+      const { dataDir, publisher } = rig;
+      const big = new Uint8Array(100_000).map((_, i) => (i * 31) & 0xff);
+      const sha = sha256(big);
+      let baseline = await warmUp(publisher, dataDir);
+      await publisher.send([encoder.encode("big.bin"), big]);
+      await waitForDurable(dataDir, baseline, 1);
+      const created = await runCli(["checkpoint", "create", "--json", "--data-dir", dataDir]);
+      assertEquals(created.code, 0, created.stderr);
+      const manifest = JSON.parse(created.stdout);
+      assertEquals(manifest.blobs, [{ sha256: sha, bytes: big.length }]);
+      const verified = await runCli(["checkpoint", "verify", manifest.id, "--data-dir", dataDir]);
+      assertEquals(verified.code, 0, verified.stdout + verified.stderr);
+
+      await Deno.remove(`${dataDir}/blobs/${sha}`); // the checkpoint's own copy must suffice
+      const loaded = await runCli([
+        "checkpoint",
+        "load",
+        manifest.id,
+        "--yes",
+        "--data-dir",
+        dataDir,
+      ]);
+      assertEquals(loaded.code, 0, loaded.stderr);
+      baseline = await warmUp(publisher, dataDir);
+      await sendSmall(rig, 3);
+      await waitForDurable(dataDir, baseline, 3);
+      const records = await readRecords(`${dataDir}/current_session.jsonl`);
+      const [restored] = messagesOn(records, "big.bin");
+      assert(restored?.restored_from !== undefined, "the big message was restored");
+      const frames = decodeStoredFrames(restored.frames as StoredFrame[], {
+        blobDir: `${dataDir}/blobs`,
+      });
+      assertEquals(sha256(frames[1]!), sha);
+
+      const carried = `${dataDir}/checkpoints/blobs/${sha}`;
+      const altered = big.slice();
+      altered[0] = altered[0]! ^ 1;
+      await Deno.remove(carried);
+      await Deno.writeFile(carried, altered);
+      const damaged = await runCli(["checkpoint", "verify", manifest.id, "--data-dir", dataDir]);
+      assert(damaged.code !== 0, "verify of an altered blob must fail");
+      assert(
+        (damaged.stdout + damaged.stderr).includes(`blob ${sha.slice(0, 12)} is damaged`),
+        damaged.stdout + damaged.stderr,
+      );
+    });
+  },
+});
