@@ -211,3 +211,36 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "daemon keeps a message as oversized when its blob cannot be written, and goes on",
+  ...NO_SANITIZE,
+  async fn() {
+    await withRecordingRig(
+      "blob_fail",
+      { daemonArgs: ["--blob-threshold-bytes", "4096"] },
+      async (rig) => {
+        const { dataDir, publisher } = rig;
+        await Deno.writeTextFile(`${dataDir}/blobs`, "a file where the blob folder should be");
+        const big = new Uint8Array(50_000).fill(0xfe);
+        const baseline = await warmUp(publisher, dataDir);
+        await publisher.send([encoder.encode("big.bin"), big]);
+        await sendSmall(rig, 5);
+        await waitForDurable(dataDir, baseline, 6);
+        assertEquals((await rig.daemon.kill("SIGTERM")).code, 0);
+        const records = await readRecords(`${dataDir}/current_session.jsonl`);
+        const [record] = records.filter((r) => r.type === "oversized");
+        assertEquals(record?.sha256, sha256(encoder.encode("big.bin"), big));
+        assert(
+          (record!.reason as string).includes("could not be written as a blob"),
+          String(record!.reason),
+        );
+        assertSmallAfter(records, record!, 5);
+        assert(
+          (await Deno.readTextFile(rig.daemon.logPath)).includes("blob_write_failed"),
+          "the daemon logs the failure",
+        );
+      },
+    );
+  },
+});
