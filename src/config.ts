@@ -82,6 +82,8 @@ export const CONFIG_ENV_VARS = {
 } as const satisfies Record<keyof Config, string>;
 
 const CONFIG_FILE_ENV = "SHEARWATER_CONFIG";
+/** Largest blob threshold: an inline frame, JSON-escaped, must fit in one JavaScript string. */
+const MAX_BLOB_THRESHOLD_BYTES = 64 * 1024 * 1024;
 
 /**
  * Merges flags > SHEARWATER_* environment > JSON config file > defaults into a frozen,
@@ -239,10 +241,19 @@ function validateConfig(config: Config): Config {
       throw new UsageError(`Invalid ${key} ${config[key]}: use a whole number from 0`);
     }
   }
-  for (const key of ["blobThresholdBytes", "maxMessageBytes"] as const) {
-    if (!Number.isSafeInteger(config[key]) || config[key] < 1) {
-      throw new UsageError(`Invalid ${key} ${config[key]}: use a whole number of bytes from 1`);
-    }
+  if (
+    !Number.isSafeInteger(config.blobThresholdBytes) || config.blobThresholdBytes < 1 ||
+    config.blobThresholdBytes > MAX_BLOB_THRESHOLD_BYTES
+  ) {
+    throw new UsageError(
+      `Invalid blobThresholdBytes ${config.blobThresholdBytes}: use 1 to ${MAX_BLOB_THRESHOLD_BYTES} ` +
+        "(64 MiB; larger frames are better kept as blobs)",
+    );
+  }
+  if (!Number.isSafeInteger(config.maxMessageBytes) || config.maxMessageBytes < 1) {
+    throw new UsageError(
+      `Invalid maxMessageBytes ${config.maxMessageBytes}: use a whole number of bytes from 1`,
+    );
   }
   if (!["debug", "info", "warn", "error"].includes(config.logLevel)) {
     throw new UsageError(`Invalid log level "${config.logLevel}": use debug, info, warn or error`);

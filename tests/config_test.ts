@@ -319,10 +319,15 @@ Deno.test("resolveConfig() reads blob threshold and max message size from flag, 
   });
 });
 
-Deno.test("resolveConfig() rejects a blob threshold or max message size below 1 byte", () => {
+Deno.test("resolveConfig() rejects a blob threshold or max message size out of range", () => {
   for (const key of ["blobThresholdBytes", "maxMessageBytes"] as const) {
     assertThrows(() => resolveConfig({ [key]: 0 }, NO_ENV), UsageError, `Invalid ${key} 0`);
   }
+  assertThrows(
+    () => resolveConfig({ blobThresholdBytes: 64 * 1024 * 1024 + 1 }, NO_ENV),
+    UsageError,
+    "use 1 to 67108864",
+  );
   assertThrows(
     () => resolveConfig({}, { SHEARWATER_MAX_MESSAGE_BYTES: "1 GiB" }),
     UsageError,

@@ -64,7 +64,8 @@ Options:
   --checkpoint-keep K  automatic retention keeps K checkpoints, default 50
                        (the newest of each session is always kept)
   --blob-threshold-bytes N  frames over N bytes are stored as blob files in
-                       <data-dir>/blobs/, default 1048576 (1 MiB)
+                       <data-dir>/blobs/, default 1048576 (1 MiB), at most
+                       67108864 (64 MiB)
                        (env SHEARWATER_BLOB_THRESHOLD_BYTES)
   --max-message-bytes N  a message over N bytes (all frames) is kept only as
                        an "oversized" record (size, SHA-256, first 4 KiB),

@@ -8,7 +8,7 @@ import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import type { RecordBody } from "../store/record.ts";
 import { RECORD_FORMAT_VERSION } from "../version.ts";
-import { decodeFrame, type DecodeFrameOptions } from "./frames.ts";
+import { decodeFrame, type DecodeFrameOptions, DEFAULT_BLOB_THRESHOLD_BYTES } from "./frames.ts";
 import { enrichFrames, splitMessage } from "./metadata.ts";
 
 export {
@@ -34,8 +34,16 @@ export interface RecordPlacement {
 }
 
 /**
+ * Most bytes of frames kept inside one message's log line; larger frames go to blobs until the
+ * rest fits. With JSON escaping (at worst 6 characters per byte) the line stays well under
+ * V8's longest string, however many frames under the blob threshold a message has.
+ */
+export const MAX_INLINE_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+/**
  * Builds the v1 `message` record for a multipart bus message: every frame kept losslessly,
- * topic and metadata extracted.
+ * topic and metadata extracted. Frames over the blob threshold become blob references, and so
+ * do the largest others when together they exceed {@link MAX_INLINE_MESSAGE_BYTES}.
  *
  * @example
  * ```ts
@@ -47,7 +55,10 @@ export function messageRecord(
   placement: RecordPlacement,
   options: DecodeFrameOptions = {},
 ): RecordBody {
-  const decoded = frames.map((frame) => decodeFrame(frame, options));
+  const blobbed = framesToBlob(frames, options);
+  const decoded = frames.map((frame, i) =>
+    decodeFrame(frame, blobbed.has(i) ? { blobThresholdBytes: -1 } : options)
+  );
   const parts = splitMessage(decoded);
   return {
     v: RECORD_FORMAT_VERSION,
@@ -59,6 +70,24 @@ export function messageRecord(
     frames: decoded.map((frame) => frame.stored),
     meta: enrichFrames(decoded, parts),
   };
+}
+
+/** Indexes of frames under the threshold that must still go to blobs (largest first). */
+function framesToBlob(frames: readonly Uint8Array[], options: DecodeFrameOptions): Set<number> {
+  const threshold = options.blobThresholdBytes ?? DEFAULT_BLOB_THRESHOLD_BYTES;
+  let inlineBytes = 0;
+  for (const frame of frames) if (frame.length <= threshold) inlineBytes += frame.length;
+  const chosen = new Set<number>();
+  if (inlineBytes <= MAX_INLINE_MESSAGE_BYTES) return chosen; // the usual case: one pass, no sort
+  const bySize = frames.map((frame, i) => ({ i, bytes: frame.length }))
+    .filter((frame) => frame.bytes <= threshold)
+    .sort((a, b) => b.bytes - a.bytes || a.i - b.i);
+  for (const frame of bySize) {
+    if (inlineBytes <= MAX_INLINE_MESSAGE_BYTES) break;
+    chosen.add(frame.i);
+    inlineBytes -= frame.bytes;
+  }
+  return chosen;
 }
 
 /** Bytes of an oversized message kept in its record (`head_b64`). */

@@ -79,3 +79,19 @@ Deno.test("oversizedRecord() keeps size, frame sizes, the SHA-256 of all frames 
   assertEquals(head[4095], 7);
   assert(checkRecordLine(encodeRecordLine(body)).ok);
 });
+
+Deno.test("messageRecord() blobs the largest frames of a 420 MB message made of 1 MiB frames", () => {
+  // No frame is over the threshold, but inline they would make a line past V8's string limit.
+  const frame = new Uint8Array(1024 * 1024);
+  for (let i = 0; i < frame.length; i += 512) frame[i] = 0xff; // not UTF-8
+  const frames = [encoder.encode("many.frames"), ...Array.from({ length: 420 }, () => frame)];
+  const body = messageRecord(frames, PLACEMENT);
+  const line = encodeRecordLine(body); // before: JSON.stringify past V8's string limit
+  assert(line.length < 100 * 1024 * 1024, `log line of ${line.length} bytes`);
+  const stored = body.frames as unknown[];
+  const blobbed: unknown[] = stored.filter((item) => typeof item === "object" && "blob" in item!);
+  assertEquals(blobbed.length, 420 - 63); // inline: the topic and 63 MiB, under 64 MiB
+  assertEquals(stored[0], "many.frames");
+  assertEquals(blobbed[0], { blob: sha256(frame), bytes: frame.length });
+  assert(checkRecordLine(line).ok);
+});
