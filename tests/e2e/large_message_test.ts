@@ -91,6 +91,12 @@ Deno.test({
         const raw = await runCli(["show", String(bigText!.seq), "--raw", "--data-dir", dataDir]);
         assertEquals(raw.code, 0, raw.stderr);
         assert(raw.stdout.length < 16 * 1024 && raw.stdout.includes(`"blob":"${sha256(text)}"`));
+
+        await Deno.remove(`${blobDir}/${sha256(binary)}`);
+        const lost = await runCli(["show", String(bigBin!.seq), "--data-dir", dataDir]);
+        assertEquals(lost.code, 1, lost.stderr);
+        assert(lost.stderr.includes(`Cannot read blob ${sha256(binary)}`), lost.stderr);
+        assert(!lost.stderr.includes("internal error"), lost.stderr);
       },
     );
   },
