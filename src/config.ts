@@ -32,6 +32,10 @@ export interface Config {
   readonly checkpointMinutes: number;
   /** Checkpoints kept by automatic retention (the newest of each session is always kept). */
   readonly checkpointKeep: number;
+  /** Frames larger than this are stored as blob files beside the log, not inside the line. */
+  readonly blobThresholdBytes: number;
+  /** Messages larger than this (all frames) are kept only as an `oversized` record. */
+  readonly maxMessageBytes: number;
 }
 
 /** Values given on the command line; any may be missing. */
@@ -54,6 +58,8 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   checkpointEvery: 1000,
   checkpointMinutes: 10,
   checkpointKeep: 50,
+  blobThresholdBytes: 1024 * 1024,
+  maxMessageBytes: 1024 * 1024 * 1024,
 });
 
 /** Environment variables read by {@link resolveConfig}, for help text and the README. */
@@ -71,9 +77,13 @@ export const CONFIG_ENV_VARS = {
   checkpointEvery: "SHEARWATER_CHECKPOINT_EVERY",
   checkpointMinutes: "SHEARWATER_CHECKPOINT_MINUTES",
   checkpointKeep: "SHEARWATER_CHECKPOINT_KEEP",
+  blobThresholdBytes: "SHEARWATER_BLOB_THRESHOLD_BYTES",
+  maxMessageBytes: "SHEARWATER_MAX_MESSAGE_BYTES",
 } as const satisfies Record<keyof Config, string>;
 
 const CONFIG_FILE_ENV = "SHEARWATER_CONFIG";
+/** Largest blob threshold: an inline frame, JSON-escaped, must fit in one JavaScript string. */
+const MAX_BLOB_THRESHOLD_BYTES = 64 * 1024 * 1024;
 
 /** Allowed range of a whole-number setting or argument. */
 export interface NumberRange {
@@ -88,6 +98,8 @@ export const NUMBER_SETTINGS = {
   checkpointEvery: { min: 0, max: 100_000_000 },
   checkpointMinutes: { min: 0, max: 100_000_000 },
   checkpointKeep: { min: 0, max: 100_000_000 },
+  blobThresholdBytes: { min: 1, max: MAX_BLOB_THRESHOLD_BYTES },
+  maxMessageBytes: { min: 1, max: Number.MAX_SAFE_INTEGER },
 } as const satisfies { readonly [K in keyof Config]?: NumberRange };
 
 /**
@@ -238,6 +250,8 @@ export function parseSetting(key: keyof Config, raw: string, source: string): un
     case "checkpointEvery":
     case "checkpointMinutes":
     case "checkpointKeep":
+    case "blobThresholdBytes":
+    case "maxMessageBytes":
       return parseWholeNumber(raw, `${key} from ${source}`, NUMBER_SETTINGS[key]);
     case "indexing":
       if (!["true", "false", "1", "0"].includes(raw)) {

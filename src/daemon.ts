@@ -162,6 +162,9 @@ export class Daemon {
         syncMode: config.syncMode,
         syncMs: config.syncMs,
         logLevel: config.logLevel,
+        blobDir: layout.blobsDir,
+        blobThresholdBytes: config.blobThresholdBytes,
+        maxMessageBytes: config.maxMessageBytes,
         logger,
         onFatal: (message) => {
           logger.error("record_writer_failed", { error: message });

@@ -329,3 +329,35 @@ Deno.test("resolveConfig() reads numbers with one parser: decimal digits in rang
     assert(error.message.includes(`"0x100": expected a whole number from 50 to 600000`));
   });
 });
+
+Deno.test("resolveConfig() reads blob threshold and max message size from flag, env and file", () => {
+  const defaults = resolveConfig({}, NO_ENV);
+  assertEquals([defaults.blobThresholdBytes, defaults.maxMessageBytes], [1048576, 1073741824]);
+  withConfigFile({ blobThresholdBytes: 4096, maxMessageBytes: "5000000" }, (path) => {
+    const fromFile = resolveConfig({ configFile: path }, NO_ENV);
+    assertEquals([fromFile.blobThresholdBytes, fromFile.maxMessageBytes], [4096, 5000000]);
+    const fromEnv = resolveConfig({ configFile: path }, {
+      SHEARWATER_BLOB_THRESHOLD_BYTES: "2048",
+      SHEARWATER_MAX_MESSAGE_BYTES: "9000",
+    });
+    assertEquals([fromEnv.blobThresholdBytes, fromEnv.maxMessageBytes], [2048, 9000]);
+    const fromFlags = resolveConfig({ configFile: path, maxMessageBytes: 77 }, NO_ENV);
+    assertEquals(fromFlags.maxMessageBytes, 77);
+  });
+});
+
+Deno.test("resolveConfig() rejects a blob threshold or max message size out of range", () => {
+  for (const key of ["blobThresholdBytes", "maxMessageBytes"] as const) {
+    assertThrows(() => resolveConfig({ [key]: 0 }, NO_ENV), UsageError, `Invalid ${key} 0`);
+  }
+  assertThrows(
+    () => resolveConfig({ blobThresholdBytes: 64 * 1024 * 1024 + 1 }, NO_ENV),
+    UsageError,
+    "expected a whole number from 1 to 67108864",
+  );
+  assertThrows(
+    () => resolveConfig({}, { SHEARWATER_MAX_MESSAGE_BYTES: "1 GiB" }),
+    UsageError,
+    "SHEARWATER_MAX_MESSAGE_BYTES",
+  );
+});

@@ -9,7 +9,8 @@ export interface RestoreTarget {
 /**
  * The records that recreate a checkpoint's conversation in a new session: each message of the
  * checkpoint, frames and metadata unchanged (byte-exact), with a new seq and session and a
- * `restored_from` pointer to the original. Daemon events of the old session are not replayed.
+ * `restored_from` pointer to the original (an `oversized` record stays one). Daemon events of the
+ * old session are not replayed.
  *
  * @example
  * ```ts
@@ -26,7 +27,7 @@ export function* restoredRecords(
     if (!check.ok) throw new Error(`checkpoint line failed verification: ${check.reason}`);
     const { crc: _crc, v, seq: originalSeq, type, session: originalSession, received_at, ...rest } =
       check.record;
-    if (type !== "message") continue;
+    if (type !== "message" && type !== "oversized") continue; // what crossed the bus
     yield {
       v,
       seq: seq++,

@@ -28,6 +28,8 @@ export async function restoredSessionRecords(
     archivedTo: string | null;
   },
 ): Promise<RecordBody[]> {
+  // The blobs first: a restored record never names a blob the data dir does not hold.
+  await store.restoreBlobs(manifest);
   const lines: Uint8Array[] = [];
   for await (const line of store.lines(manifest)) lines.push(line.slice());
   const start: RecordBody = {

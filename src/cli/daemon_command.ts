@@ -22,6 +22,8 @@ const OPTIONS = {
   "checkpoint-minutes": { type: "string" },
   "checkpoint-keep": { type: "string" },
   "log-file": { type: "string" },
+  "blob-threshold-bytes": { type: "string" },
+  "max-message-bytes": { type: "string" },
 } as const;
 
 /** `shearwater-persist daemon`: the recorder. */
@@ -62,6 +64,14 @@ Options:
                        messages, default 10 (0: off)
   --checkpoint-keep K  automatic retention keeps K checkpoints, default 50
                        (the newest of each session is always kept)
+  --blob-threshold-bytes N  frames over N bytes are stored as blob files in
+                       <data-dir>/blobs/, default 1048576 (1 MiB), at most
+                       67108864 (64 MiB)
+                       (env SHEARWATER_BLOB_THRESHOLD_BYTES)
+  --max-message-bytes N  a message over N bytes (all frames) is kept only as
+                       an "oversized" record (size, SHA-256, first 4 KiB),
+                       default 1073741824 (1 GiB)
+                       (env SHEARWATER_MAX_MESSAGE_BYTES)
   --config FILE        JSON config file (env SHEARWATER_CONFIG)
   -h, --help           show this help
 
@@ -104,6 +114,16 @@ the data dir.
         "checkpoint-keep",
         values["checkpoint-keep"],
         NUMBER_SETTINGS.checkpointKeep,
+      ),
+      blobThresholdBytes: integerFlag(
+        "blob-threshold-bytes",
+        values["blob-threshold-bytes"],
+        NUMBER_SETTINGS.blobThresholdBytes,
+      ),
+      maxMessageBytes: integerFlag(
+        "max-message-bytes",
+        values["max-message-bytes"],
+        NUMBER_SETTINGS.maxMessageBytes,
       ),
     });
     checkDataDir(config.dataDir, { mustExist: false });

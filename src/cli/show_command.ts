@@ -1,4 +1,6 @@
+import { Buffer } from "node:buffer";
 import { DamagedDataError, ExitCode, UsageError } from "../errors.ts";
+import { type BlobFrame, isBlobFrame } from "../store/blob_store.ts";
 import { decodeStoredFrames, type StoredFrame } from "../store/record.ts";
 import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
 import { type Command, COMMON_HELP } from "./command.ts";
@@ -10,6 +12,7 @@ import { visible } from "./visible.ts";
 
 const OPTIONS = { ...COMMON_OPTIONS, raw: { type: "boolean" } } as const;
 const FRAME_PREVIEW_BYTES = 4096;
+const encoder = new TextEncoder();
 
 /** `shearwater-persist show SEQ`: one full record, read from the log. */
 export const showCommand: Command = {
@@ -19,7 +22,8 @@ export const showCommand: Command = {
 
 Finds record SEQ through the index and prints it from the log (its checksum is
 verified first): metadata, then every frame; JSON payloads are pretty-printed,
-binary frames shown as size and base64.
+binary frames shown as size and base64. Frames stored as blobs are read from
+<data-dir>/blobs/ and checked against their hash first (text printed in full).
 
 Options:
   --raw              print the log line exactly as stored
@@ -90,8 +94,13 @@ data dir there.
     );
     printLine(`  meta      ${jsonText(record.meta)}`);
     const frames = record.frames as StoredFrame[];
-    const bytes = decodeStoredFrames(frames);
+    const bytes = decodeStoredFrames(frames, { blobDir: layout.blobsDir });
     frames.forEach((frame, i) => {
+      if (isBlobFrame(frame)) {
+        printLine(style.dim(`  frame ${i} (${formatBytes(bytes[i]!.length)}, blob ${frame.blob})`));
+        printBlobFrame(frame, bytes[i]!);
+        return;
+      }
       printLine(style.dim(`  frame ${i} (${formatBytes(bytes[i]!.length)})`));
       // A body keeps its newlines and tabs; every other control is shown, never sent.
       printLine(indent(visible(renderFrame(frame, bytes[i]!), { keepLayout: true })));
@@ -100,7 +109,46 @@ data dir there.
   },
 };
 
-function renderFrame(frame: StoredFrame, bytes: Uint8Array): string {
+const BLOB_PRINT_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Prints a blob frame (already checked against its hash): text in full, streamed in chunks so
+ * a frame too large for one JavaScript string still prints; binary as size and base64 start.
+ */
+function printBlobFrame(frame: BlobFrame, bytes: Uint8Array): void {
+  if (frame.head === undefined || !isUtf8(bytes)) {
+    const start = bytes.subarray(0, (FRAME_PREVIEW_BYTES / 4) * 3);
+    const shown = Buffer.from(start.buffer, start.byteOffset, start.byteLength).toString("base64");
+    printLine(indent(`<binary, base64> ${shown}${start.length < bytes.length ? "…" : ""}`));
+    return;
+  }
+  const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+  let atLineStart = true;
+  for (let at = 0; at < bytes.length; at += BLOB_PRINT_CHUNK_BYTES) {
+    const text = decoder.decode(bytes.subarray(at, at + BLOB_PRINT_CHUNK_BYTES), { stream: true });
+    // Like inline frames: newlines and tabs kept, every other control shown, never sent.
+    const shown = visible(text, { keepLayout: true });
+    const indented = (atLineStart ? "    " : "") + shown.replaceAll("\n", "\n    ");
+    atLineStart = shown.endsWith("\n");
+    writeOutput(encoder.encode(atLineStart ? indented.slice(0, -4) : indented));
+  }
+  if (!atLineStart) printLine();
+}
+
+function isUtf8(bytes: Uint8Array): boolean {
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  try {
+    for (let at = 0; at < bytes.length; at += BLOB_PRINT_CHUNK_BYTES) {
+      decoder.decode(bytes.subarray(at, at + BLOB_PRINT_CHUNK_BYTES), { stream: true });
+    }
+    decoder.decode();
+    return true;
+  } catch {
+    return false; // not text after all: shown as binary
+  }
+}
+
+function renderFrame(frame: Exclude<StoredFrame, BlobFrame>, bytes: Uint8Array): string {
   if (typeof frame !== "string") {
     const shown = frame.b64.slice(0, FRAME_PREVIEW_BYTES);
     return `<binary, base64> ${shown}${shown.length < frame.b64.length ? "…" : ""}`;

@@ -1,3 +1,4 @@
+import { isBlobFrame } from "../store/blob_store.ts";
 import type { LogRecord, StoredFrame } from "../store/record.ts";
 import type { DecodedFrame } from "./frames.ts";
 import { extractFields, type MessageMeta, splitMessage } from "./metadata.ts";
@@ -45,7 +46,9 @@ export function indexEntryOf(record: LogRecord): IndexEntry {
     sender: meta.sender ?? null,
     recipient: meta.recipient ?? null,
     kind: meta.kind ?? null,
-    bytes: typeof meta.bytes === "number" ? meta.bytes : 0,
+    bytes: typeof meta.bytes === "number" ? meta.bytes : typeof record.bytes === "number" // an `oversized` record
+      ? record.bytes
+      : 0,
     tokens: typeof meta.tokens === "number" ? meta.tokens : 0,
     preview: meta.preview ?? null,
   };
@@ -61,10 +64,11 @@ export function indexEntryOf(record: LogRecord): IndexEntry {
 
 function searchableContent(frames: unknown, format: string | undefined): string | null {
   if (!Array.isArray(frames) || format === "binary" || format === "empty") return null;
-  // Only the text matters here: binary frames (stored as base64) have none.
+  // Only the text matters here: binary frames (stored as base64) have none, and a blob frame
+  // is searched by the start the record keeps of it (`head`), never read whole.
   const decoded: DecodedFrame[] = (frames as StoredFrame[]).map((frame) => ({
     stored: frame,
-    text: typeof frame === "string" ? frame : null,
+    text: typeof frame === "string" ? frame : isBlobFrame(frame) ? frame.head ?? null : null,
     bytes: 0,
   }));
   const { payloadText } = splitMessage(decoded);

@@ -1,4 +1,4 @@
-import type { DecodedFrame } from "./frames.ts";
+import { BLOB_HEAD_BYTES, type DecodedFrame } from "./frames.ts";
 
 /** What enrichment learned about a message; every field but the sizes may be missing. */
 export interface MessageMeta {
@@ -78,6 +78,22 @@ export function enrichFrames(
 ): MessageMeta {
   let bytes = 0;
   for (const frame of frames) bytes += frame.bytes;
+  const meta = enrichParts(frames, parts, bytes);
+  if (!frames.some((frame) => frame.blob)) return meta;
+  // Only the first bytes of a blob frame were looked at: say so, and estimate from the size.
+  return {
+    ...meta,
+    tokens: meta.format === "binary" ? 0 : Math.ceil(bytes / 4),
+    note:
+      `frames over the blob threshold stored as blobs: metadata from their first ${BLOB_HEAD_BYTES} bytes`,
+  };
+}
+
+function enrichParts(
+  frames: readonly DecodedFrame[],
+  parts: MessageParts,
+  bytes: number,
+): MessageMeta {
   const { payloadText } = parts;
   if (bytes === 0) return { format: "empty", bytes, tokens: 0 };
   if (payloadText === null) {

@@ -2,7 +2,7 @@
  * Packs a batch of writer items into one ArrayBuffer that can be transferred to the writer
  * thread without a structured clone per frame (measured: cloning item objects cost more than
  * enriching them). Layout per item: u8 kind (0 line, 1 message), f64 seq, f64 receivedAtMs,
- * u32 part count, then per part u32 length and the bytes.
+ * u32 part count, then per part f64 length (frames may exceed 4 GiB) and the bytes.
  */
 
 /** An item before packing: event line or bus message frames. */
@@ -24,13 +24,14 @@ export interface UnpackedItem {
 }
 
 const ITEM_HEADER_BYTES = 1 + 8 + 8 + 4;
+const PART_HEADER_BYTES = 8;
 
 /** Packs items (in order) into one buffer. */
 export function packBatch(items: readonly PackItem[]): ArrayBuffer {
   let total = 0;
   for (const item of items) {
     total += ITEM_HEADER_BYTES;
-    for (const part of item.parts) total += 4 + part.length;
+    for (const part of item.parts) total += PART_HEADER_BYTES + part.length;
   }
   const buffer = new ArrayBuffer(total);
   const view = new DataView(buffer);
@@ -43,9 +44,9 @@ export function packBatch(items: readonly PackItem[]): ArrayBuffer {
     view.setUint32(at + 17, item.parts.length);
     at += ITEM_HEADER_BYTES;
     for (const part of item.parts) {
-      view.setUint32(at, part.length);
-      bytes.set(part, at + 4);
-      at += 4 + part.length;
+      view.setFloat64(at, part.length);
+      bytes.set(part, at + PART_HEADER_BYTES);
+      at += PART_HEADER_BYTES + part.length;
     }
   }
   return buffer;
@@ -64,9 +65,9 @@ export function unpackBatch(buffer: ArrayBuffer): UnpackedItem[] {
     at += ITEM_HEADER_BYTES;
     const parts: Uint8Array[] = [];
     for (let i = 0; i < count; i++) {
-      const length = view.getUint32(at);
-      parts.push(new Uint8Array(buffer, at + 4, length));
-      at += 4 + length;
+      const length = view.getFloat64(at);
+      parts.push(new Uint8Array(buffer, at + PART_HEADER_BYTES, length));
+      at += PART_HEADER_BYTES + length;
     }
     items.push({ kind, seq, receivedAtMs, parts });
   }

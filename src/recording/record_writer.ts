@@ -1,4 +1,7 @@
+import { DEFAULT_BLOB_THRESHOLD_BYTES, oversizedRecord } from "../enrich/mod.ts";
 import { type Logger, type LogLevel, writeForwarded } from "../logger.ts";
+import { parentDir } from "../store/data_dir.ts";
+import { encodeRecordLine } from "../store/record.ts";
 import { packBatch, type PackItem } from "./_batch_codec.ts";
 import type { WriterEvent, WriterRequest } from "./record_writer_worker.ts";
 
@@ -7,6 +10,12 @@ export interface RecordWriterOptions {
   readonly syncMode: "interval" | "always";
   readonly syncMs: number;
   readonly logLevel: LogLevel;
+  /** Folder of blob files; default `blobs/` beside the log. */
+  readonly blobDir?: string;
+  /** Frames over this many bytes go to blob files; default 1 MiB. */
+  readonly blobThresholdBytes?: number;
+  /** Messages over this many bytes are kept only as an `oversized` record; default 1 GiB. */
+  readonly maxMessageBytes?: number;
   /** Longest time appended items wait on this thread before they go to the writer. */
   readonly handoffMs?: number;
   /** Bytes after which appended items go to the writer at once. */
@@ -22,6 +31,7 @@ export interface RecordWriterOptions {
 const DEFAULT_HANDOFF_MS = 1;
 const DEFAULT_HANDOFF_BYTES = 256 * 1024;
 const DEFAULT_MAX_IN_FLIGHT_BYTES = 256 * 1024 * 1024;
+const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024 * 1024;
 
 /**
  * The receiving thread's side of the session log. Bus messages (raw frames plus their seq) and
@@ -54,10 +64,12 @@ export class RecordWriter {
   #size = 0;
   #durableSeq = 0;
   #lastError: string | undefined;
+  readonly #maxMessageBytes: number;
 
   private constructor(worker: Worker, options: RecordWriterOptions) {
     this.#worker = worker;
     this.#options = options;
+    this.#maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     worker.onmessage = (event: MessageEvent<WriterEvent>) => this.#onEvent(event.data);
     worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();
@@ -119,6 +131,15 @@ export class RecordWriter {
   appendMessage(frames: Uint8Array[], seq: number, session: string, receivedAtMs: number): void {
     let bytes = 0;
     for (const frame of frames) bytes += frame.length;
+    if (bytes > this.#maxMessageBytes) {
+      // Rare: hashed here rather than copied to the writer thread. The line carries its session.
+      const receivedAt = new Date(receivedAtMs);
+      const body = oversizedRecord(frames, { seq, session, receivedAt }, {
+        maxMessageBytes: this.#maxMessageBytes,
+      });
+      this.appendLine(encodeRecordLine(body), seq);
+      return;
+    }
     if (session !== this.#pendingSession) {
       this.#handOver(); // one session per batch
       this.#pendingSession = session;
@@ -149,6 +170,9 @@ export class RecordWriter {
       syncMode: this.#options.syncMode,
       syncMs: this.#options.syncMs,
       logLevel: this.#options.logLevel,
+      blobDir: this.#options.blobDir ?? `${parentDir(path)}/blobs`,
+      blobThresholdBytes: this.#options.blobThresholdBytes ?? DEFAULT_BLOB_THRESHOLD_BYTES,
+      maxMessageBytes: this.#maxMessageBytes,
     });
     if (done.type !== "done") return;
     this.#path = path;

@@ -8,11 +8,17 @@
  * @module
  */
 /// <reference lib="deno.worker" />
-import { messageRecord } from "../enrich/mod.ts";
-import { createForwardingLogger, type ForwardedLogEntry, type LogLevel } from "../logger.ts";
+import { messageRecord, oversizedRecord } from "../enrich/mod.ts";
+import {
+  createForwardingLogger,
+  type ForwardedLogEntry,
+  type Logger,
+  type LogLevel,
+} from "../logger.ts";
+import { isBlobFrame, writeBlobSync } from "../store/blob_store.ts";
 import { MessageLog } from "../store/message_log.ts";
-import { encodeRecordLine } from "../store/record.ts";
-import { unpackBatch } from "./_batch_codec.ts";
+import { encodeRecordLine, type StoredFrame } from "../store/record.ts";
+import { unpackBatch, type UnpackedItem } from "./_batch_codec.ts";
 
 /** Requests the worker handles, in order. */
 export type WriterRequest =
@@ -23,6 +29,10 @@ export type WriterRequest =
     readonly syncMode: "interval" | "always";
     readonly syncMs: number;
     readonly logLevel: LogLevel;
+    /** Folder of the blob files (frames over `blobThresholdBytes`). */
+    readonly blobDir: string;
+    readonly blobThresholdBytes: number;
+    readonly maxMessageBytes: number;
   }
   | { readonly type: "append"; readonly batch: ArrayBuffer; readonly session: string }
   | { readonly type: "flush"; readonly id: number }
@@ -42,6 +52,8 @@ export type WriterEvent =
   | { readonly type: "log"; readonly entry: ForwardedLogEntry };
 
 let log: MessageLog | undefined;
+let settings: Extract<WriterRequest, { type: "open" }> | undefined;
+let logger: Logger | undefined;
 let chain: Promise<void> = Promise.resolve();
 
 self.onmessage = (event: MessageEvent<WriterRequest>) => {
@@ -59,21 +71,47 @@ self.onmessage = (event: MessageEvent<WriterRequest>) => {
 function appendBatch(batch: ArrayBuffer, session: string): void {
   if (!log) throw new Error("record writer: append before open");
   for (const item of unpackBatch(batch)) {
-    const line = item.kind === 0 ? item.parts[0]! : encodeRecordLine(
-      messageRecord(item.parts, {
-        seq: item.seq,
-        session,
-        receivedAt: new Date(item.receivedAtMs),
-      }),
-    );
+    const line = item.kind === 0 ? item.parts[0]! : messageLine(item, session);
     log.append(line, item.seq);
   }
+}
+
+/**
+ * Encodes a bus message. Frames over the blob threshold are written (and fsynced) as blob files
+ * first, so a record never names a blob that is not on disk. If a blob cannot be written the
+ * message is recorded as `oversized` (size, hash, first bytes) and recording goes on.
+ */
+function messageLine(item: UnpackedItem, session: string): Uint8Array {
+  const placement = { seq: item.seq, session, receivedAt: new Date(item.receivedAtMs) };
+  const body = messageRecord(item.parts, placement, {
+    blobThresholdBytes: settings!.blobThresholdBytes,
+  });
+  const frames = body.frames as StoredFrame[];
+  try {
+    frames.forEach((frame, i) => {
+      if (isBlobFrame(frame)) writeBlobSync(settings!.blobDir, frame.blob, item.parts[i]!);
+    });
+  } catch (error) {
+    if (!isFileSystemError(error)) throw error;
+    const message = (error as Error).message;
+    logger?.error("blob_write_failed", { seq: item.seq, error: message });
+    return encodeRecordLine(oversizedRecord(item.parts, placement, {
+      maxMessageBytes: settings!.maxMessageBytes,
+      reason: `a frame could not be written as a blob: ${message}: content not kept`,
+    }));
+  }
+  return encodeRecordLine(body);
+}
+
+function isFileSystemError(error: unknown): boolean {
+  return Object.values(Deno.errors).some((type) => error instanceof type);
 }
 
 async function handle(request: Exclude<WriterRequest, { type: "append" }>): Promise<void> {
   switch (request.type) {
     case "open": {
-      const logger = createForwardingLogger(
+      settings = request;
+      logger = createForwardingLogger(
         { component: "record-writer", level: request.logLevel },
         (entry) => post({ type: "log", entry }),
       );

@@ -1,7 +1,15 @@
 import { createHash } from "node:crypto";
 import { PersistError } from "../errors.ts";
 import {
+  blobPath,
+  type BlobRef,
+  blobRefsInLine,
+  checkBlobFile,
+  ensureBlobDirSync,
+} from "./blob_store.ts";
+import {
   fileTimestamp,
+  parentDir,
   PRIVATE_DIR_MODE,
   PRIVATE_FILE_MODE,
   syncDirectory,
@@ -20,6 +28,8 @@ export interface SegmentRef {
   readonly records: number;
   /** What the segment holds, so later checkpoints can reuse it without reading it again. */
   readonly summary?: SegmentSummary;
+  /** Blobs its records refer to (absent when none). */
+  readonly blobs?: readonly BlobRef[];
 }
 
 /** Counts of one segment's records. */
@@ -63,6 +73,11 @@ export interface CheckpointManifest {
   readonly title: string;
   readonly parent: CheckpointParent;
   readonly segments: readonly SegmentRef[];
+  /**
+   * Blob files its records refer to, kept in `checkpoints/blobs/<sha256>` (absent when none):
+   * the checkpoint carries them, so it stays loadable whatever happens to the data dir's blobs.
+   */
+  readonly blobs?: readonly BlobRef[];
   /** SHA-256 (hex) of this manifest as JSON without the `checksum` field. */
   readonly checksum: string;
 }
@@ -113,10 +128,20 @@ const encoder = new TextEncoder();
 export class CheckpointStore {
   readonly dir: string;
   readonly segmentsDir: string;
+  /** The checkpoints' own copies of the blobs they need. */
+  readonly blobsDir: string;
+  /** The data dir's blob store: where create copies blobs from and load restores them to. */
+  readonly dataBlobsDir: string;
 
-  constructor(dir: string) {
+  /**
+   * `dir` is the data dir's `checkpoints/` folder; the data dir's blob store is `blobs/` beside
+   * it unless `options.dataBlobsDir` says otherwise.
+   */
+  constructor(dir: string, options: { dataBlobsDir?: string } = {}) {
     this.dir = dir;
     this.segmentsDir = `${dir}/segments`;
+    this.blobsDir = `${dir}/blobs`;
+    this.dataBlobsDir = options.dataBlobsDir ?? `${parentDir(dir.replace(/\/+$/, ""))}/blobs`;
   }
 
   /**
@@ -142,13 +167,19 @@ export class CheckpointStore {
     );
     let lines: Uint8Array[] = [];
     let segmentSummary = new Summary();
+    let segmentBlobs = new Map<string, BlobRef>();
     let lineBytes = 0;
     const flushSegment = () => {
       if (lines.length === 0) return;
-      writes.push(this.#writeSegment(lines, lineBytes, segmentSummary.toSegmentSummary()));
+      writes.push(
+        this.#writeSegment(lines, lineBytes, segmentSummary.toSegmentSummary(), [
+          ...segmentBlobs.values(),
+        ]),
+      );
       lines = [];
       lineBytes = 0;
       segmentSummary = new Summary();
+      segmentBlobs = new Map();
     };
     const scan = scanLogHeadlines(options.logPath, { fromOffset: reused.endOffset });
     for await (const placed of scan) {
@@ -156,6 +187,7 @@ export class CheckpointStore {
       summary.add(placed.headline);
       segmentSummary.add(placed.headline);
       lines.push(placed.line);
+      for (const ref of blobRefsInLine(placed.line)) segmentBlobs.set(ref.sha256, ref);
       lineBytes += placed.length;
       if (lines.length === SEGMENT_RECORDS) flushSegment();
     }
@@ -168,6 +200,9 @@ export class CheckpointStore {
         { code: "checkpoint_empty" },
       );
     }
+    const blobs = blobsOf(segments);
+    // Before the manifest that names them: a visible checkpoint always has its blobs.
+    await this.#carryBlobs(blobs);
     const now = options.now ?? new Date();
     const id = await this.#freeId(fileTimestamp(now));
     const body = {
@@ -188,6 +223,7 @@ export class CheckpointStore {
       title: summary.title(),
       parent: { session: summary.session, checkpoint: options.parentCheckpoint },
       segments,
+      ...(blobs.length > 0 ? { blobs } : {}),
     };
     const manifest: CheckpointManifest = {
       ...body,
@@ -262,7 +298,38 @@ export class CheckpointStore {
         problems.push(`segment ${segment.sha256.slice(0, 12)} is damaged (hash mismatch)`);
       }
     }
+    for (const blob of manifest.blobs ?? []) {
+      const problem = await checkBlobFile(this.#blobPath(blob.sha256), blob);
+      if (problem !== null) problems.push(`blob ${blob.sha256.slice(0, 12)} is ${problem}`);
+    }
     return problems;
+  }
+
+  /**
+   * Puts the blobs a checkpoint carries into the data dir's blob store (before its records are
+   * restored into a session), each checked against its hash first. A blob already there with
+   * the right hash is kept.
+   */
+  async restoreBlobs(manifest: CheckpointManifest): Promise<void> {
+    const blobs = manifest.blobs ?? [];
+    if (blobs.length === 0) return;
+    ensureBlobDirSync(this.dataBlobsDir);
+    for (const blob of blobs) {
+      const target = blobPath(this.dataBlobsDir, blob.sha256);
+      if ((await checkBlobFile(target, blob)) === null) continue;
+      const source = this.#blobPath(blob.sha256);
+      const problem = await checkBlobFile(source, blob);
+      if (problem !== null) {
+        throw new PersistError(
+          `Cannot restore checkpoint ${manifest.id}: blob ${
+            blob.sha256.slice(0, 12)
+          } is ${problem}`,
+          { code: "checkpoint_damaged" },
+        );
+      }
+      await placeFile(source, target);
+    }
+    await syncDirectory(this.dataBlobsDir);
   }
 
   /** The checkpoint's log lines, in order, verified against the segment hashes. */
@@ -324,8 +391,10 @@ export class CheckpointStore {
     for (const entry of await this.list()) {
       if (entry.ok) {
         for (const segment of entry.manifest.segments) referenced.add(segment.sha256);
+        for (const blob of entry.manifest.blobs ?? []) referenced.add(blob.sha256);
       } else return { segmentsRemoved: 0 }; // a damaged manifest might refer to any: keep all
     }
+    await this.#removeUnreferencedBlobs(referenced);
     let segmentsRemoved = 0;
     for await (const entry of Deno.readDir(this.segmentsDir)) {
       const hash = entry.name.replace(/\.jsonl$/, "");
@@ -337,10 +406,10 @@ export class CheckpointStore {
     return { segmentsRemoved };
   }
 
-  /** Bytes used on disk by manifests and segments. */
+  /** Bytes used on disk by manifests, segments and blobs. */
   async diskBytes(): Promise<number> {
     let total = 0;
-    for (const dir of [this.dir, this.segmentsDir]) {
+    for (const dir of [this.dir, this.segmentsDir, this.blobsDir]) {
       try {
         for await (const entry of Deno.readDir(dir)) {
           if (entry.isFile) total += (await Deno.stat(`${dir}/${entry.name}`)).size;
@@ -400,10 +469,44 @@ export class CheckpointStore {
     return { segments, endOffset: offset };
   }
 
+  /** Copies (hard-links when possible) each blob not yet carried from the data dir's store. */
+  async #carryBlobs(blobs: readonly BlobRef[]): Promise<void> {
+    if (blobs.length === 0) return;
+    ensureBlobDirSync(this.blobsDir);
+    for (const blob of blobs) {
+      const target = this.#blobPath(blob.sha256);
+      if (await exists(target)) continue; // content-addressed: checked by verify
+      const source = blobPath(this.dataBlobsDir, blob.sha256);
+      const problem = await checkBlobFile(source, blob);
+      if (problem !== null) {
+        throw new PersistError(
+          `Cannot create a checkpoint: blob ${blob.sha256} that the session refers to is ${problem} ` +
+            `in "${this.dataBlobsDir}"`,
+          { code: "blob_missing" },
+        );
+      }
+      await placeFile(source, target);
+    }
+    await syncDirectory(this.blobsDir);
+  }
+
+  async #removeUnreferencedBlobs(referenced: ReadonlySet<string>): Promise<void> {
+    try {
+      for await (const entry of Deno.readDir(this.blobsDir)) {
+        if (entry.isFile && /^[0-9a-f]{64}$/.test(entry.name) && !referenced.has(entry.name)) {
+          await Deno.remove(`${this.blobsDir}/${entry.name}`);
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+
   async #writeSegment(
     lines: Uint8Array[],
     totalBytes: number,
     summary: SegmentSummary,
+    blobs: readonly BlobRef[],
   ): Promise<SegmentRef> {
     const bytes = new Uint8Array(totalBytes);
     let at = 0;
@@ -420,7 +523,8 @@ export class CheckpointStore {
       // The folder is fsynced once, before the manifest that refers to the segment is written.
       await writeFileAtomically(path, bytes, { syncFolder: false });
     }
-    return { sha256, bytes: totalBytes, records: lines.length, summary };
+    const ref = { sha256, bytes: totalBytes, records: lines.length, summary };
+    return blobs.length > 0 ? { ...ref, blobs } : ref;
   }
 
   async #freeId(base: string): Promise<string> {
@@ -436,9 +540,13 @@ export class CheckpointStore {
   }
 
   async #removeTemporaries(): Promise<void> {
-    for (const dir of [this.dir, this.segmentsDir]) {
-      for await (const entry of Deno.readDir(dir)) {
-        if (entry.name.includes(".tmp-")) await Deno.remove(`${dir}/${entry.name}`);
+    for (const dir of [this.dir, this.segmentsDir, this.blobsDir]) {
+      try {
+        for await (const entry of Deno.readDir(dir)) {
+          if (entry.name.includes(".tmp-")) await Deno.remove(`${dir}/${entry.name}`);
+        }
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error; // no blobs folder yet
       }
     }
   }
@@ -449,6 +557,10 @@ export class CheckpointStore {
 
   #segmentPath(sha256: string): string {
     return `${this.segmentsDir}/${sha256}.jsonl`;
+  }
+
+  #blobPath(sha256: string): string {
+    return blobPath(this.blobsDir, sha256);
   }
 }
 
@@ -539,6 +651,38 @@ async function readExactly(
     read += n;
   }
   return out;
+}
+
+/** Every blob the segments refer to, once each, in order of first use. */
+function blobsOf(segments: readonly SegmentRef[]): BlobRef[] {
+  const blobs = new Map<string, BlobRef>();
+  for (const segment of segments) {
+    for (const blob of segment.blobs ?? []) blobs.set(blob.sha256, blob);
+  }
+  return [...blobs.values()];
+}
+
+/**
+ * Makes `target` a durable copy of the immutable file `source`: a hard link when both are on
+ * one file system (no second copy of a large blob), else a copy via a temporary name. The
+ * caller fsyncs the target's folder.
+ */
+async function placeFile(source: string, target: string): Promise<void> {
+  const temp = `${target}.tmp-${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    await Deno.link(source, temp);
+  } catch (error) {
+    if (!(error instanceof Error) || !("code" in error) || error.code !== "EXDEV") throw error;
+    await Deno.copyFile(source, temp);
+    await Deno.chmod(temp, PRIVATE_FILE_MODE);
+    const file = await Deno.open(temp, { read: true, write: true });
+    try {
+      await file.syncData();
+    } finally {
+      file.close();
+    }
+  }
+  await Deno.rename(temp, target);
 }
 
 async function exists(path: string): Promise<boolean> {

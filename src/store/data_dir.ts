@@ -4,6 +4,8 @@ export interface DataDirLayout {
   readonly currentLog: string;
   readonly archiveDir: string;
   readonly checkpointsDir: string;
+  /** Content-addressed files of frames too large for a log line (`blobs/<sha256>`). */
+  readonly blobsDir: string;
   readonly indexDir: string;
   readonly recoveryDir: string;
   readonly recoveryJournal: string;
@@ -32,6 +34,7 @@ export function dataDirLayout(root: string): DataDirLayout {
     currentLog: join("current_session.jsonl"),
     archiveDir: join("archive"),
     checkpointsDir: join("checkpoints"),
+    blobsDir: join("blobs"),
     indexDir: join("metadata_index"),
     recoveryDir: join("recovery"),
     recoveryJournal: join("recovery", "crash_recovery.jsonl"),

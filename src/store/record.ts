@@ -1,13 +1,19 @@
 import { Buffer } from "node:buffer";
 import { crc32 } from "node:zlib";
+import { PersistError } from "../errors.ts";
 import { RECORD_FORMAT_VERSION } from "../version.ts";
+import { type BlobFrame, isBlobFrame, readBlobSync } from "./blob_store.ts";
 
-/** One frame as stored: the text when the bytes are valid UTF-8, otherwise base64. */
-export type StoredFrame = string | { readonly b64: string };
+/**
+ * One frame as stored: the text when the bytes are valid UTF-8, otherwise base64; a frame over
+ * the blob threshold is a reference to a blob file (`{ blob, bytes, head? }`).
+ */
+export type StoredFrame = string | { readonly b64: string } | BlobFrame;
 
 /** Kinds of record in the log: bus messages and the daemon's own events. */
 export type RecordType =
   | "message"
+  | "oversized"
   | "session_start"
   | "session_end"
   | "daemon_start"
@@ -188,11 +194,42 @@ function isRecord(value: unknown): value is LogRecord {
     typeof record.received_at === "string" && typeof record.crc === "string";
 }
 
-/** Turns stored frames back into the exact bytes that crossed the bus. */
-export function decodeStoredFrames(frames: readonly StoredFrame[]): Uint8Array[] {
-  return frames.map((frame) =>
-    typeof frame === "string" ? encoder.encode(frame) : decodeBase64(frame.b64)
-  );
+/** Where {@link decodeStoredFrames} finds blob files. */
+export interface DecodeFramesOptions {
+  /** The data dir's blob folder (`DataDirLayout.blobsDir`); needed for blob frames. */
+  readonly blobDir?: string;
+}
+
+/**
+ * Turns stored frames back into the exact bytes that crossed the bus: text, base64, or a blob
+ * read from `blobDir` and checked against its hash. The one decoder for `show`, export and
+ * replay. A missing or altered blob (or a blob frame without `blobDir`) is a
+ * {@link PersistError}, never silently replaced.
+ *
+ * @example
+ * ```ts
+ * const bytes = decodeStoredFrames(record.frames as StoredFrame[], { blobDir: layout.blobsDir });
+ * ```
+ */
+export function decodeStoredFrames(
+  frames: readonly StoredFrame[],
+  options: DecodeFramesOptions = {},
+): Uint8Array[] {
+  return frames.map((frame) => {
+    if (typeof frame === "string") return encoder.encode(frame);
+    if (isBlobFrame(frame)) {
+      if (options.blobDir === undefined) {
+        throw new Error(`decodeStoredFrames: blob frame ${frame.blob} but no blobDir given`);
+      }
+      return readBlobSync(options.blobDir, { sha256: frame.blob, bytes: frame.bytes });
+    }
+    if (typeof frame === "object" && frame !== null && typeof frame.b64 === "string") {
+      return decodeBase64(frame.b64);
+    }
+    throw new PersistError(`Cannot decode a stored frame: ${JSON.stringify(frame).slice(0, 80)}`, {
+      code: "record_damaged",
+    });
+  });
 }
 
 function decodeBase64(text: string): Uint8Array {

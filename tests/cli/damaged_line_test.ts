@@ -118,6 +118,7 @@ Deno.test("diag reports damaged lines in the middle of the log, with where and w
     for (const columns of [80, 160]) {
       const screen = await runInTerminal(["diag", ...flags], columns);
       assertNoControls(screen, "diag");
+      // deno-lint-ignore no-control-regex
       const plain = screen.replace(/\u001b\[[0-9;]*m/g, "");
       for (const line of plain.split("\n")) {
         assert(line.length <= columns, `wider than ${columns}: ${line}`);

@@ -61,13 +61,16 @@ Deno.test({
       const odd = messagesOn(await readRecords(`${dataDir}/current_session.jsonl`), "odd");
       assertEquals(odd.length, sent.length);
       odd.forEach((record, i) => {
-        const frames = decodeStoredFrames(record.frames as StoredFrame[]);
+        const frames = decodeStoredFrames(record.frames as StoredFrame[], {
+          blobDir: `${dataDir}/blobs`,
+        });
         assertEquals(frames.length, sent[i]!.length, `frame count of message ${i}`);
         frames.forEach((frame, f) =>
           assert(equalBytes(frame, sent[i]![f]!), `message ${i} frame ${f}`)
         );
       });
       assertEquals((odd[0]!.frames as unknown[])[1], { b64: "//4AgMM=" });
+      assertEquals(((odd[4]!.frames as unknown[])[1] as { bytes: number }).bytes, big.length);
       assertEquals((odd[0]!.meta as { format: string }).format, "binary");
       assertEquals((odd[1]!.meta as { format: string }).format, "text");
     });

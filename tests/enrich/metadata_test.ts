@@ -12,8 +12,13 @@ import { assert, assertEquals } from "../_assert.ts";
 
 const encoder = new TextEncoder();
 
+/** Frames decoded inline whatever their size (a blob threshold above them, as configurable). */
 function frames(...parts: (string | Uint8Array)[]): DecodedFrame[] {
-  return parts.map((part) => decodeFrame(typeof part === "string" ? encoder.encode(part) : part));
+  return parts.map((part) =>
+    decodeFrame(typeof part === "string" ? encoder.encode(part) : part, {
+      blobThresholdBytes: Number.MAX_SAFE_INTEGER,
+    })
+  );
 }
 
 /** Enriches a two-frame message: topic "agent.test" and `payload` as JSON text. */

@@ -165,7 +165,7 @@ Deno.test("enrichFrames() and messageRecord() never throw on random frames", () 
     const frames = Array.from({ length: random.int(0, 60) }, () => randomFrame(random));
     const context = `seed ${seed}, trial ${trial}`;
     try {
-      const meta = enrichFrames(frames.map(decodeFrame));
+      const meta = enrichFrames(frames.map((frame) => decodeFrame(frame)));
       const body = messageRecord(frames, { ...PLACEMENT, seq: trial + 1 });
       assertEquals(body.meta, meta);
       assert(["json", "text", "binary", "empty"].includes(meta.format), meta.format);
