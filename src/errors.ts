@@ -29,6 +29,8 @@ export const ExitCode = {
   busy: 3,
   notRunning: 4,
   unhealthy: 5,
+  /** Done, but not all of it: e.g. a checkpoint saved without log lines that failed their CRC. */
+  incomplete: 7,
   internal: 70,
 } as const;
 
