@@ -139,7 +139,7 @@ export interface FullVerifyNote {
 export const FULL_VERIFY_DUE_MS = 7 * 86_400_000;
 const VERIFY_NOTE = ".last_full_verify.json";
 
-/** Lines per segment: full segments of a growing session are identical, so they are shared. */
+/** Most lines per segment: cuts fall on every multiple of it (and at each checkpoint's end). */
 export const SEGMENT_RECORDS = 2048;
 const MANIFEST_PREFIX = "checkpoint_";
 const TITLE_CHARS = 60;
@@ -150,11 +150,12 @@ const encoder = new TextEncoder();
  *
  * A checkpoint is a manifest plus content-addressed segments (`checkpoints/segments/<sha256>.jsonl`,
  * the exact log lines). A session's log is cut into segments every {@link SEGMENT_RECORDS} lines
- * from its start, so checkpoints of a growing session share every full segment and disk grows
- * linearly, not quadratically. Checkpoints never refer to the session log, so they stay loadable
- * after it is archived or deleted; copying `checkpoints/` copies them. Every file is written
- * to a temporary name, fsynced, renamed and its folder fsynced: a crash never leaves half a
- * checkpoint visible.
+ * from its start and at the end of each checkpoint; the next checkpoint of the growing session
+ * reuses them all and adds segments for the new lines only, so each line is stored once and the
+ * segments never take more than the log. Checkpoints never refer to the session log, so they
+ * stay loadable after it is archived or deleted; copying `checkpoints/` copies them. Every file
+ * is written to a temporary name, fsynced, renamed and its folder fsynced: a crash never leaves
+ * half a checkpoint visible.
  *
  * @example
  * ```ts
