@@ -166,6 +166,8 @@ const encoder = new TextEncoder();
 export class CheckpointStore {
   readonly dir: string;
   readonly segmentsDir: string;
+  /** Segments found whole by hashing, by the fingerprint of their file then. */
+  readonly #hashedWhole = new Map<string, string>();
 
   constructor(dir: string) {
     this.dir = dir;
@@ -369,13 +371,14 @@ export class CheckpointStore {
 
   /** Checks the manifest checksum and every segment's hash; returns the problems found. */
   async verify(manifest: CheckpointManifest): Promise<string[]> {
-    return await this.#verify(manifest, new Map());
+    return await this.#verify(manifest, new Map(), { rehash: true });
   }
 
   /** {@link verify} with a cache of segment results, for checking many checkpoints at once. */
   async #verify(
     manifest: CheckpointManifest,
     checked: Map<string, string | null>,
+    options: { rehash?: boolean } = {},
   ): Promise<string[]> {
     const problems: string[] = [];
     const { checksum, ...body } = manifest;
@@ -385,7 +388,7 @@ export class CheckpointStore {
     for (const segment of manifest.segments) {
       let problem = checked.get(segment.sha256);
       if (problem === undefined) {
-        problem = await this.#segmentProblem(segment);
+        problem = await this.#segmentProblem(segment, options);
         checked.set(segment.sha256, problem);
       }
       if (problem !== null) problems.push(`segment ${segment.sha256.slice(0, 12)} ${problem}`);
@@ -393,11 +396,27 @@ export class CheckpointStore {
     return problems;
   }
 
-  /** What is wrong with a segment's file (`is missing`, `is damaged …`), or null. */
-  async #segmentProblem(segment: SegmentRef): Promise<string | null> {
+  /**
+   * What is wrong with a segment's file (`is missing`, `is damaged …`), or null. A file this
+   * store instance hashed before is not hashed again while its size, inode and modification
+   * time are unchanged and that time lies well before the hashing (as git trusts its index),
+   * unless `rehash`: a long-lived daemon then reads each shared segment once, not per checkpoint.
+   */
+  async #segmentProblem(
+    segment: SegmentRef,
+    options: { rehash?: boolean } = {},
+  ): Promise<string | null> {
+    const path = this.#segmentPath(segment.sha256);
+    const before = await statOrNull(path);
+    if (before === null) return "is missing";
+    const known = this.#hashedWhole.get(segment.sha256);
+    if (!options.rehash && known !== undefined && known === trustedFingerprint(before)) {
+      return null;
+    }
+    this.#hashedWhole.delete(segment.sha256);
     let bytes: Uint8Array;
     try {
-      bytes = await Deno.readFile(this.#segmentPath(segment.sha256));
+      bytes = await Deno.readFile(path);
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
       return "is missing";
@@ -406,6 +425,11 @@ export class CheckpointStore {
       return `is damaged (${bytes.length} bytes, expected ${segment.bytes})`;
     }
     if ((await sha256Hex(bytes)) !== segment.sha256) return "is damaged (hash mismatch)";
+    // Trust later only a file whose last change is well before this hash and that did not
+    // change while it was read.
+    const after = await statOrNull(path);
+    const trusted = after && trustedFingerprint(after);
+    if (trusted && trusted === fingerprint(before)) this.#hashedWhole.set(segment.sha256, trusted);
     return null;
   }
 
@@ -745,6 +769,36 @@ async function readExactly(
     read += n;
   }
   return out;
+}
+
+/**
+ * A file changed this recently could change again without its times showing it (Deno reports
+ * ctime in whole seconds): such a file is always hashed.
+ */
+const RACY_CHANGE_MS = 2000;
+
+function fingerprint(info: Deno.FileInfo): string {
+  return `${info.size}:${info.ino}:${info.mtime?.getTime()}:${info.ctime?.getTime()}`;
+}
+
+/**
+ * The fingerprint, when the file's last change (mtime, and ctime, which no one can set back)
+ * lies more than {@link RACY_CHANGE_MS} in the past; any later change then shows in it.
+ */
+function trustedFingerprint(info: Deno.FileInfo): string | undefined {
+  const mtimeMs = info.mtime?.getTime();
+  const ctimeMs = info.ctime?.getTime();
+  if (mtimeMs === undefined || ctimeMs === undefined) return undefined;
+  return Date.now() - Math.max(mtimeMs, ctimeMs) > RACY_CHANGE_MS ? fingerprint(info) : undefined;
+}
+
+async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
+  try {
+    return await Deno.stat(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
 }
 
 /** A file's size, or null when it does not exist. */

@@ -816,6 +816,39 @@ Deno.test("prune() keeps checkpoints a full verify finds damaged, with their seg
   });
 });
 
+Deno.test("a segment hashed whole earlier is hashed again once it changes, even with its old mtime", async () => {
+  await withStore(async ({ store, logPath }) => {
+    const log = await writeLog(logPath, sessionLines(SEGMENT_RECORDS + 50));
+    const first = await store.create(createOf(logPath, log.length - 300, { now: NOW }));
+    const old = new Date(Date.now() - 60_000);
+    for (const segment of first.segments) {
+      await Deno.utime(segmentFile(store, segment.sha256), old, old);
+    }
+    // Older than the store's racy window (ctime cannot be set back): this create hashes the
+    // reused segments and remembers them as whole.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const second = await store.create(
+      createOf(logPath, log.length, { now: new Date(NOW.getTime() + 1000) }),
+    );
+    const victim = segmentFile(store, first.segments[0]!.sha256);
+    await flipByte(victim, 5);
+    await Deno.utime(victim, old, old);
+    // Past the racy window again: only the changed ctime tells the file apart now.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const result = await store.prune([first.id]);
+    assertEquals(result.removed, []);
+    assertEquals(result.keptDamaged.map((kept) => kept.id), [first.id]);
+    const repaired: string[] = [];
+    const third = await store.create({
+      ...createOf(logPath, log.length, { now: new Date(NOW.getTime() + 2000) }),
+      onSegmentRepaired: ({ sha256 }) => repaired.push(sha256),
+    });
+    assertEquals(repaired, [first.segments[0]!.sha256]);
+    assertEquals(await store.verify(third), []);
+    assertEquals(await store.verify(second), []);
+  });
+});
+
 Deno.test("create() refuses a label with a control character (C0, DEL, C1) with exit code 2", async () => {
   await withStore(async ({ store, logPath }) => {
     const log = await writeLog(logPath, sessionLines(5));
