@@ -303,7 +303,11 @@ export class Daemon {
       trigger,
       label,
       parentCheckpoint: this.#parentCheckpoint,
+      onSegmentRepaired: (repair) => this.#logger.warn("checkpoint_segment_repaired", repair),
     });
+    if (manifest.omitted?.length) {
+      this.#logger.warn("checkpoint_incomplete", { id: manifest.id, omitted: manifest.omitted });
+    }
     this.#messagesSinceCheckpoint = 0;
     this.#lastCheckpointAt = Date.now();
     this.#logger.info("checkpoint_created", {
@@ -479,7 +483,12 @@ export class Daemon {
       const entries = await this.#checkpoints.list();
       const manifests = entries.flatMap((entry) => entry.ok ? [entry.manifest] : []);
       const doomed = selectPrunable(manifests, { keep: checkpointKeep }, new Date());
-      if (doomed.length) await this.#checkpoints.remove(doomed.map((m) => m.id));
+      if (doomed.length === 0) return;
+      // prune() verifies each one first: a damaged checkpoint is kept as evidence.
+      const pruned = await this.#checkpoints.prune(doomed.map((m) => m.id));
+      for (const kept of pruned.keptDamaged) {
+        this.#logger.warn("damaged_checkpoint_kept", { id: kept.id, problems: kept.problems });
+      }
     } catch (error) {
       this.#logger.error("auto_checkpoint_failed", { error });
     }

@@ -38,6 +38,8 @@ export const ExitCode = {
   notRunning: 4,
   /** `diag` found something broken. */
   unhealthy: 5,
+  /** Done, but not all of it: e.g. a checkpoint saved without log lines that failed their CRC. */
+  incomplete: 7,
   /** Stored data failed its checksum (e.g. `show` of a damaged log line). */
   damaged: 65,
   /** The data dir (or another path the command needs) does not exist or is not a directory. */

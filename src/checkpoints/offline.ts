@@ -12,6 +12,7 @@ import {
   type CheckpointManifest,
   CheckpointStore,
   type CheckpointTrigger,
+  type CreateOptions,
 } from "../store/checkpoint_store.ts";
 import { MessageLog } from "../store/message_log.ts";
 import { encodeRecordLine, type RecordBody } from "../store/record.ts";
@@ -83,6 +84,7 @@ export async function createCheckpointOffline(
   layout: DataDirLayout,
   trigger: CheckpointTrigger,
   label: string | null,
+  options: Pick<CreateOptions, "onSegmentRepaired"> = {},
 ): Promise<CheckpointManifest> {
   let size: number;
   try {
@@ -100,6 +102,7 @@ export async function createCheckpointOffline(
     trigger,
     label,
     parentCheckpoint: await parentCheckpointOf(layout.currentLog),
+    onSegmentRepaired: options.onSegmentRepaired,
   });
 }
 

@@ -4,11 +4,14 @@ import {
   withDataDirLock,
 } from "../checkpoints/offline.ts";
 import { selectPrunable } from "../checkpoints/prune.ts";
-import { DaemonNotRunningError, ExitCode, UsageError } from "../errors.ts";
+import { DaemonNotRunningError, DataDirBusyError, ExitCode, UsageError } from "../errors.ts";
 import {
+  checkLabel,
   type CheckpointEntry,
   type CheckpointManifest,
   CheckpointStore,
+  FULL_VERIFY_DUE_MS,
+  type OmittedLine,
 } from "../store/checkpoint_store.ts";
 import type { DataDirLayout } from "../store/data_dir.ts";
 import { checkRecordLine } from "../store/record.ts";
@@ -16,7 +19,7 @@ import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
 import { type Command, COMMON_HELP } from "./command.ts";
 import { confirmChange } from "./confirm.ts";
 import { askDaemon, layoutFromFlags } from "./daemon_link.ts";
-import { printJson, printLine, styler } from "./output.ts";
+import { printError, printJson, printLine, styler } from "./output.ts";
 import { fit, formatBytes, formatCount, formatTime } from "./render.ts";
 import { visible } from "./visible.ts";
 
@@ -66,8 +69,16 @@ ID is a checkpoint id (YYYYMMDD_HHMMSS), a unique prefix of one, or "latest".
 Options:
 ${COMMON_HELP}
 
+A checkpoint leaves out log lines that fail their checksum; create then says so
+on stderr and exits 7, and list, show and verify mark the checkpoint incomplete.
+list checks that every segment exists with the right size; verify reads and
+hashes them all (list says when that was last done). Labels are printable text:
+control characters are refused. Retention never deletes a damaged checkpoint.
+
 Exit codes: 0 done, 1 verify found damage or the checkpoint is unusable,
-2 bad arguments (load/prune off a terminal without --yes included).
+2 bad arguments (load/prune off a terminal without --yes, a label with control
+characters included), 3 the data dir stayed locked by another process,
+7 create saved an incomplete checkpoint (or verify found one, and no damage).
 `,
   async run(args) {
     const { values, positionals } = parseCommandArgs("checkpoint", args, OPTIONS, true);
@@ -107,20 +118,14 @@ function requireId(rest: string[], action: string): string {
   return rest[0];
 }
 
+/** How long `checkpoint create` waits for another process's hold on the data dir. */
+const LOCK_WAIT_MS = 30_000;
+const LOCK_RETRY_MS = 50;
+
 async function create(layout: DataDirLayout, values: Values): Promise<number> {
   const label = values.label ?? null;
-  let manifest: CheckpointManifest;
-  try {
-    manifest = (await askDaemon(layout, { cmd: "checkpoint", label }, { timeoutMs: 60_000 }))
-      .checkpoint as CheckpointManifest;
-  } catch (error) {
-    if (!(error instanceof DaemonNotRunningError)) throw error;
-    manifest = await withDataDirLock(
-      layout,
-      "checkpoint",
-      () => createCheckpointOffline(layout, "manual", label),
-    );
-  }
+  checkLabel(label); // before asking anyone: exit 2
+  const manifest = await createWaitingForLock(layout, label);
   if (values.json) printJson(manifest);
   else {
     printLine(
@@ -128,13 +133,84 @@ async function create(layout: DataDirLayout, values: Values): Promise<number> {
         `${formatBytes(manifest.bytes)}.`,
     );
   }
-  return 0;
+  const omitted = manifest.omitted ?? [];
+  if (omitted.length === 0) return 0;
+  printError(
+    `warning: Checkpoint ${manifest.id} is incomplete: ${describeOmitted(omitted)} ` +
+      `(the session log has damaged lines; the checkpoint keeps everything else)`,
+  );
+  return ExitCode.incomplete;
+}
+
+/**
+ * Creates a checkpoint through the daemon, or offline; while another process (another
+ * offline `checkpoint create`, a daemon starting) holds the data dir, retries for up to
+ * {@link LOCK_WAIT_MS} before giving up with its exit code 3.
+ */
+async function createWaitingForLock(
+  layout: DataDirLayout,
+  label: string | null,
+): Promise<CheckpointManifest> {
+  const started = Date.now();
+  let told = false;
+  for (;;) {
+    try {
+      return (await askDaemon(layout, { cmd: "checkpoint", label }, { timeoutMs: 60_000 }))
+        .checkpoint as CheckpointManifest;
+    } catch (error) {
+      if (!(error instanceof DaemonNotRunningError)) throw error;
+    }
+    try {
+      return await withDataDirLock(
+        layout,
+        "checkpoint",
+        () =>
+          createCheckpointOffline(layout, "manual", label, {
+            onSegmentRepaired: ({ sha256, problem }) =>
+              printError(
+                `note: Rewrote segment ${sha256.slice(0, 12)} from the log: it ${problem}`,
+              ),
+          }),
+      );
+    } catch (error) {
+      if (!(error instanceof DataDirBusyError) || Date.now() - started >= LOCK_WAIT_MS) {
+        throw error;
+      }
+      if (!told && Date.now() - started > 1000) {
+        printError(`Waiting for the data dir: ${error.message}`);
+        told = true;
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS * (1 + Math.random())));
+  }
+}
+
+/** `1 damaged log line left out: seq 57 (checksum mismatch …)`, for messages. */
+export function describeOmitted(omitted: readonly OmittedLine[]): string {
+  const shown = omitted.slice(0, 3).map((line) => {
+    const seq = line.seq !== null
+      ? `seq ${line.seq}`
+      : `between seq ${line.after_seq ?? "start"} and ${line.before_seq ?? "end"}`;
+    return `${seq} at byte ${line.offset} (${line.reason})`;
+  });
+  const more = omitted.length > 3 ? `, and ${omitted.length - 3} more` : "";
+  const lines = omitted.length === 1 ? "1 damaged log line" : `${omitted.length} damaged log lines`;
+  return `${lines} left out: ${shown.join(", ")}${more}`;
 }
 
 async function list(store: CheckpointStore, values: Values): Promise<number> {
   const entries = await store.list();
+  const lastVerify = await store.lastFullVerify();
+  const verifyDue = entries.length > 0 &&
+    (lastVerify === null || Date.now() - Date.parse(lastVerify.at) > FULL_VERIFY_DUE_MS);
   if (values.json) {
-    printJson({ count: entries.length, checkpoints: entries.map(entryJson) });
+    printJson({
+      count: entries.length,
+      damaged: entries.filter((entry) => !entry.ok).length,
+      last_full_verify: lastVerify,
+      full_verify_due: verifyDue,
+      checkpoints: entries.map(entryJson),
+    });
     return 0;
   }
   if (entries.length === 0) {
@@ -143,6 +219,19 @@ async function list(store: CheckpointStore, values: Values): Promise<number> {
   }
   const style = styler();
   entries.forEach((entry, i) => printLine(listRow(entry, i + 1, style)));
+  const damaged = entries.filter((entry) => !entry.ok).length;
+  if (damaged) {
+    printLine(
+      style.red(`${damaged} damaged: kept as evidence (retention never deletes them).`),
+    );
+  }
+  if (verifyDue) {
+    printLine(style.dim(
+      `Segments checked for presence and size only; a full verify is due (last: ${
+        lastVerify ? lastVerify.at.slice(0, 10) : "never"
+      }): run "shearwater-persist checkpoint verify".`,
+    ));
+  }
   return 0;
 }
 
@@ -155,14 +244,16 @@ export function listRow(
   const index = `[${number}]`.padStart(5);
   if (!entry.ok) return style.red(`${index} ${entry.id}  DAMAGED: ${fit(entry.reason, 50)}`);
   const m = entry.manifest;
+  // A checkpoint that left damaged log lines out says so next to its message count.
+  const omitted = m.omitted?.length ? `, ${m.omitted.length} LEFT OUT` : "";
   const head = `${index} ${formatTime(Date.parse(m.created_at)).slice(0, 16)} | ` +
-    `${formatCount(m.message_count)} msgs | ${formatBytes(m.bytes)} | ${m.trigger}`;
+    `${formatCount(m.message_count)} msgs${omitted} | ${formatBytes(m.bytes)} | ${m.trigger}`;
   return fit(`${head} | ${m.label ?? m.title}`, 79);
 }
 
 function entryJson(entry: CheckpointEntry) {
   return entry.ok
-    ? { damaged: false, ...entry.manifest }
+    ? { damaged: false, incomplete: (entry.manifest.omitted?.length ?? 0) > 0, ...entry.manifest }
     : { id: entry.id, damaged: true, reason: entry.reason };
 }
 
@@ -200,6 +291,9 @@ async function show(store: CheckpointStore, id: string, values: Values): Promise
   printLine(`  agents    ${fit(m.agents.join(", ") || "-", 66)}`);
   printLine(`  topics    ${fit(m.topics.join(", ") || "-", 66)}`);
   printLine(`  lineage   ${fit([m.id, ...lineage].join(" ← "), 66)}`);
+  if (m.omitted?.length) {
+    printLine(style.red(`  INCOMPLETE ${describeOmitted(m.omitted)}`));
+  }
   printLine(style.bold(`Last ${messages.length} messages`));
   for (const record of messages) {
     const meta = (record.meta ?? {}) as { sender?: string; preview?: string };
@@ -237,23 +331,56 @@ async function verify(
   const entries = id ? [await store.get(id)] : await store.list();
   const results = [];
   for (const entry of entries) {
-    const problems = entry.ok ? await store.verify(entry.manifest) : [entry.reason];
-    results.push({ id: entry.id, ok: problems.length === 0, problems });
+    const manifest = entry.manifest;
+    const problems = entry.ok
+      ? await store.verify(entry.manifest)
+      : manifest
+      ? await store.verify(manifest) // the cheap check failed: say everything a full one finds
+      : [entry.reason];
+    const omitted = problems.length === 0 ? manifest?.omitted ?? [] : [];
+    results.push({
+      id: entry.id,
+      ok: problems.length === 0,
+      incomplete: omitted.length > 0,
+      problems,
+      omitted,
+    });
   }
   const bad = results.filter((result) => !result.ok);
-  if (values.json) printJson({ checked: results.length, damaged: bad.length, results });
-  else {
+  const incomplete = results.filter((result) => result.incomplete);
+  if (!id) {
+    await store.noteFullVerify({
+      at: new Date().toISOString(),
+      checked: results.length,
+      damaged: bad.length,
+    });
+  }
+  if (values.json) {
+    printJson({
+      checked: results.length,
+      damaged: bad.length,
+      incomplete: incomplete.length,
+      results,
+    });
+  } else {
     const style = styler();
     for (const result of results) {
       printLine(
-        result.ok
-          ? `${style.green("ok     ")} ${result.id}`
-          : `${style.red("DAMAGED")} ${visible(`${result.id}: ${result.problems.join("; ")}`)}`,
+        !result.ok
+          ? `${style.red("DAMAGED")} ${visible(`${result.id}: ${result.problems.join("; ")}`)}`
+          : result.incomplete
+          ? `${style.yellow("ok     ")} ${visible(result.id)}: INCOMPLETE, ${
+            describeOmitted(result.omitted)
+          }`
+          : `${style.green("ok     ")} ${result.id}`,
       );
     }
-    printLine(`${results.length} checked, ${bad.length} damaged.`);
+    printLine(
+      `${results.length} checked, ${bad.length} damaged` +
+        (incomplete.length ? `, ${incomplete.length} incomplete.` : "."),
+    );
   }
-  return bad.length === 0 ? 0 : ExitCode.failure;
+  return bad.length > 0 ? ExitCode.failure : incomplete.length > 0 ? ExitCode.incomplete : 0;
 }
 
 async function load(
@@ -349,12 +476,24 @@ async function prune(store: CheckpointStore, values: Values): Promise<number> {
     printLine("Nothing deleted.");
     return 0;
   }
-  const { segmentsRemoved } = await store.remove(doomed.map((m) => m.id));
+  const { removed, keptDamaged, segmentsRemoved } = await store.prune(doomed.map((m) => m.id));
   if (values.json) {
-    printJson({ deleted: doomed.map((m) => m.id), segments_removed: segmentsRemoved });
-  } else {printLine(
-      `Deleted ${doomed.length} checkpoint(s) and ${segmentsRemoved} unused segment(s).`,
-    );}
+    printJson({
+      deleted: removed,
+      kept_damaged: keptDamaged,
+      segments_removed: segmentsRemoved,
+    });
+  } else {
+    printLine(
+      `Deleted ${removed.length} checkpoint(s) and ${segmentsRemoved} unused segment(s).`,
+    );
+  }
+  for (const kept of keptDamaged) {
+    printError(
+      `warning: Kept checkpoint ${kept.id}: it is damaged (${kept.problems.join("; ")}); ` +
+        "retention never deletes a damaged checkpoint",
+    );
+  }
   return 0;
 }
 

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { PersistError } from "../errors.ts";
+import { ExitCode, PersistError } from "../errors.ts";
 import {
   blobPath,
   type BlobRef,
@@ -15,7 +15,7 @@ import {
   syncDirectory,
   writeFileAtomically,
 } from "./data_dir.ts";
-import { readFirstRecord, scanLogHeadlines } from "./log_reader.ts";
+import { type BadLine, readFirstRecord, scanLogHeadlines } from "./log_reader.ts";
 import type { RecordHeadline } from "./record.ts";
 
 /** Why a checkpoint was taken. */
@@ -78,8 +78,29 @@ export interface CheckpointManifest {
    * the checkpoint carries them, so it stays loadable whatever happens to the data dir's blobs.
    */
   readonly blobs?: readonly BlobRef[];
+  /**
+   * Log lines that failed verification and were left out (absent in manifests written before
+   * this field existed: none were recorded then). Non-empty means the checkpoint is incomplete.
+   */
+  readonly omitted?: readonly OmittedLine[];
   /** SHA-256 (hex) of this manifest as JSON without the `checksum` field. */
   readonly checksum: string;
+}
+
+/** A session-log line a checkpoint left out because it failed verification. */
+export interface OmittedLine {
+  /** Byte offset of the line in the session log. */
+  readonly offset: number;
+  /** Length of the line in bytes, newline included. */
+  readonly bytes: number;
+  /** Why it failed, e.g. a checksum mismatch. */
+  readonly reason: string;
+  /** The seq the damaged line claims, when one can be read from it (not trusted). */
+  readonly seq: number | null;
+  /** Seq of the last good record before the line (null at the start of the log). */
+  readonly after_seq: number | null;
+  /** Seq of the first good record after the line (null at the end of the checkpoint). */
+  readonly before_seq: number | null;
 }
 
 /** A listed checkpoint: its manifest, or why it cannot be trusted. */
@@ -90,7 +111,24 @@ export type CheckpointEntry =
     readonly file: string;
     readonly manifest: CheckpointManifest;
   }
-  | { readonly ok: false; readonly id: string; readonly file: string; readonly reason: string };
+  | {
+    readonly ok: false;
+    readonly id: string;
+    readonly file: string;
+    readonly reason: string;
+    /** The manifest, when it is intact but its segments are not (missing, wrong size). */
+    readonly manifest?: CheckpointManifest;
+  };
+
+/** What {@link CheckpointStore.prune} did. */
+export interface PruneResult {
+  /** Ids whose manifests were deleted. */
+  readonly removed: readonly string[];
+  /** Ids kept because a full verify found them damaged (retention never deletes evidence). */
+  readonly keptDamaged: readonly { readonly id: string; readonly problems: readonly string[] }[];
+  /** Segment files no remaining manifest refers to, deleted. */
+  readonly segmentsRemoved: number;
+}
 
 /** Options of {@link CheckpointStore.create}. */
 export interface CreateOptions {
@@ -100,9 +138,23 @@ export interface CreateOptions {
   readonly label: string | null;
   readonly parentCheckpoint: string | null;
   readonly now?: Date;
+  /** Told about each shared segment found damaged or missing and rewritten from the log. */
+  readonly onSegmentRepaired?: (repair: { sha256: string; problem: string }) => void;
 }
 
-/** Lines per segment: full segments of a growing session are identical, so they are shared. */
+/** What the last full verify of all checkpoints found. */
+export interface FullVerifyNote {
+  /** When it ran (ISO 8601). */
+  readonly at: string;
+  readonly checked: number;
+  readonly damaged: number;
+}
+
+/** A full verify is due when none ran for this long: `list` only checks sizes. */
+export const FULL_VERIFY_DUE_MS = 7 * 86_400_000;
+const VERIFY_NOTE = ".last_full_verify.json";
+
+/** Most lines per segment: cuts fall on every multiple of it (and at each checkpoint's end). */
 export const SEGMENT_RECORDS = 2048;
 const MANIFEST_PREFIX = "checkpoint_";
 const TITLE_CHARS = 60;
@@ -113,11 +165,12 @@ const encoder = new TextEncoder();
  *
  * A checkpoint is a manifest plus content-addressed segments (`checkpoints/segments/<sha256>.jsonl`,
  * the exact log lines). A session's log is cut into segments every {@link SEGMENT_RECORDS} lines
- * from its start, so checkpoints of a growing session share every full segment and disk grows
- * linearly, not quadratically. Checkpoints never refer to the session log, so they stay loadable
- * after it is archived or deleted; copying `checkpoints/` copies them. Every file is written
- * to a temporary name, fsynced, renamed and its folder fsynced: a crash never leaves half a
- * checkpoint visible.
+ * from its start and at the end of each checkpoint; the next checkpoint of the growing session
+ * reuses them all and adds segments for the new lines only, so each line is stored once and the
+ * segments never take more than the log. Checkpoints never refer to the session log, so they
+ * stay loadable after it is archived or deleted; copying `checkpoints/` copies them. Every file
+ * is written to a temporary name, fsynced, renamed and its folder fsynced: a crash never leaves
+ * half a checkpoint visible.
  *
  * @example
  * ```ts
@@ -132,6 +185,8 @@ export class CheckpointStore {
   readonly blobsDir: string;
   /** The data dir's blob store: where create copies blobs from and load restores them to. */
   readonly dataBlobsDir: string;
+  /** Segments found whole by hashing, by the fingerprint of their file then. */
+  readonly #hashedWhole = new Map<string, string>();
 
   /**
    * `dir` is the data dir's `checkpoints/` folder; the data dir's blob store is `blobs/` beside
@@ -154,13 +209,15 @@ export class CheckpointStore {
   }
 
   async #create(options: CreateOptions): Promise<CheckpointManifest> {
+    checkLabel(options.label);
     await Deno.mkdir(this.segmentsDir, { recursive: true, mode: PRIVATE_DIR_MODE });
     await this.#removeTemporaries();
     const summary = new Summary();
-    // Full segments of this session's newest checkpoint are reused when the log still holds
-    // exactly their bytes (checked by hash): a growing session is only read from there on.
-    const reused = await this.#reusablePrefix(options.logPath, options.endOffset);
-    for (const segment of reused.segments) summary.addSegment(segment.summary!);
+    // Segments of this session's newest checkpoint are reused when the log still holds exactly
+    // their bytes (checked by hash) and their files are intact (rewritten from the log when
+    // not): a growing session is only read from there on, and no line is stored twice.
+    const reused = await this.#reusablePrefix(options);
+    for (const segment of reused.segments) summary.addSegment(segment);
     // Segments are hashed and written concurrently (their fsyncs overlap), in manifest order.
     const writes: Promise<SegmentRef>[] = reused.segments.map((segment) =>
       Promise.resolve(segment)
@@ -172,25 +229,55 @@ export class CheckpointStore {
     const flushSegment = () => {
       if (lines.length === 0) return;
       writes.push(
-        this.#writeSegment(lines, lineBytes, segmentSummary.toSegmentSummary(), [
-          ...segmentBlobs.values(),
-        ]),
+        this.#writeSegment(
+          lines,
+          lineBytes,
+          segmentSummary.toSegmentSummary(),
+          [...segmentBlobs.values()],
+          options,
+        ),
       );
       lines = [];
       lineBytes = 0;
       segmentSummary = new Summary();
       segmentBlobs = new Map();
     };
-    const scan = scanLogHeadlines(options.logPath, { fromOffset: reused.endOffset });
+    const bad: BadLine[] = [];
+    const omitted: OmittedLine[] = [];
+    const settleBad = async (beforeSeq: number | null) => {
+      for (const line of bad.splice(0)) {
+        omitted.push({
+          offset: line.offset,
+          bytes: line.length,
+          reason: line.reason,
+          seq: await claimedSeq(options.logPath, line),
+          after_seq: summary.records === 0 ? null : summary.lastSeq,
+          before_seq: beforeSeq,
+        });
+      }
+    };
+    const scan = scanLogHeadlines(options.logPath, {
+      fromOffset: reused.endOffset,
+      onBadLine: (line) => {
+        if (line.offset + line.length <= options.endOffset) bad.push(line);
+      },
+    });
     for await (const placed of scan) {
       if (placed.offset + placed.length > options.endOffset) break;
+      if (bad.length) {
+        flushSegment(); // a segment never spans a left-out line: the next checkpoint reuses it
+        await settleBad(placed.headline.seq);
+      }
       summary.add(placed.headline);
       segmentSummary.add(placed.headline);
-      lines.push(placed.line);
+      lines.push(placed.line); // a view into a chunk the scan never reuses
       for (const ref of blobRefsInLine(placed.line)) segmentBlobs.set(ref.sha256, ref);
       lineBytes += placed.length;
-      if (lines.length === SEGMENT_RECORDS) flushSegment();
+      // Cuts fall every SEGMENT_RECORDS records from the session's start, and at the end of
+      // each checkpoint: the next checkpoint reuses this one's segments, tail included.
+      if (summary.records % SEGMENT_RECORDS === 0) flushSegment();
     }
+    await settleBad(null);
     flushSegment();
     const segments = await Promise.all(writes);
     await syncDirectory(this.segmentsDir);
@@ -224,6 +311,7 @@ export class CheckpointStore {
       parent: { session: summary.session, checkpoint: options.parentCheckpoint },
       segments,
       ...(blobs.length > 0 ? { blobs } : {}),
+      omitted: [...reused.omitted, ...omitted],
     };
     const manifest: CheckpointManifest = {
       ...body,
@@ -253,8 +341,49 @@ export class CheckpointStore {
     }
     names.sort(compareIds).reverse();
     const entries: CheckpointEntry[] = [];
-    for (const name of names) entries.push(await this.#readEntry(name));
+    const sizes = new Map<string, number | null>(); // segments are shared: stat each once
+    for (const name of names) {
+      const entry = await this.#readEntry(name);
+      if (!entry.ok) {
+        entries.push(entry);
+        continue;
+      }
+      const problems = await this.#cheapCheck(entry.manifest, sizes);
+      entries.push(
+        problems.length === 0 ? entry : {
+          ok: false,
+          id: entry.id,
+          file: entry.file,
+          reason: problems.join("; "),
+          manifest: entry.manifest,
+        },
+      );
+    }
     return entries;
+  }
+
+  /** Segment files that are missing or of the wrong size (no hashing: see {@link verify}). */
+  async #cheapCheck(
+    manifest: CheckpointManifest,
+    sizes: Map<string, number | null>,
+  ): Promise<string[]> {
+    const problems: string[] = [];
+    for (const segment of manifest.segments) {
+      let size = sizes.get(segment.sha256);
+      if (size === undefined) {
+        size = await fileSize(this.#segmentPath(segment.sha256));
+        sizes.set(segment.sha256, size);
+      }
+      if (size === null) problems.push(`segment ${segment.sha256.slice(0, 12)} is missing`);
+      else if (size !== segment.bytes) {
+        problems.push(
+          `segment ${
+            segment.sha256.slice(0, 12)
+          } is damaged (${size} bytes, expected ${segment.bytes})`,
+        );
+      }
+    }
+    return problems;
   }
 
   /** The checkpoint with this id (or `latest`, or a unique id prefix). */
@@ -280,23 +409,27 @@ export class CheckpointStore {
 
   /** Checks the manifest checksum and every segment's hash; returns the problems found. */
   async verify(manifest: CheckpointManifest): Promise<string[]> {
+    return await this.#verify(manifest, new Map(), { rehash: true });
+  }
+
+  /** {@link verify} with a cache of segment results, for checking many checkpoints at once. */
+  async #verify(
+    manifest: CheckpointManifest,
+    checked: Map<string, string | null>,
+    options: { rehash?: boolean } = {},
+  ): Promise<string[]> {
     const problems: string[] = [];
     const { checksum, ...body } = manifest;
     if ((await sha256Hex(encoder.encode(JSON.stringify(body)))) !== checksum) {
       problems.push("manifest checksum does not match its content");
     }
     for (const segment of manifest.segments) {
-      let bytes: Uint8Array;
-      try {
-        bytes = await Deno.readFile(this.#segmentPath(segment.sha256));
-      } catch (error) {
-        if (!(error instanceof Deno.errors.NotFound)) throw error;
-        problems.push(`segment ${segment.sha256.slice(0, 12)} is missing`);
-        continue;
+      let problem = checked.get(segment.sha256);
+      if (problem === undefined) {
+        problem = await this.#segmentProblem(segment, options);
+        checked.set(segment.sha256, problem);
       }
-      if ((await sha256Hex(bytes)) !== segment.sha256 || bytes.length !== segment.bytes) {
-        problems.push(`segment ${segment.sha256.slice(0, 12)} is damaged (hash mismatch)`);
-      }
+      if (problem !== null) problems.push(`segment ${segment.sha256.slice(0, 12)} ${problem}`);
     }
     for (const blob of manifest.blobs ?? []) {
       const problem = await checkBlobFile(this.#blobPath(blob.sha256), blob);
@@ -330,6 +463,43 @@ export class CheckpointStore {
       await placeFile(source, target);
     }
     await syncDirectory(this.dataBlobsDir);
+  }
+
+  /**
+   * What is wrong with a segment's file (`is missing`, `is damaged …`), or null. A file this
+   * store instance hashed before is not hashed again while its size, inode and modification
+   * time are unchanged and that time lies well before the hashing (as git trusts its index),
+   * unless `rehash`: a long-lived daemon then reads each shared segment once, not per checkpoint.
+   */
+  async #segmentProblem(
+    segment: SegmentRef,
+    options: { rehash?: boolean } = {},
+  ): Promise<string | null> {
+    const path = this.#segmentPath(segment.sha256);
+    const before = await statOrNull(path);
+    if (before === null) return "is missing";
+    const known = this.#hashedWhole.get(segment.sha256);
+    if (!options.rehash && known !== undefined && known === trustedFingerprint(before)) {
+      return null;
+    }
+    this.#hashedWhole.delete(segment.sha256);
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(path);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      return "is missing";
+    }
+    if (bytes.length !== segment.bytes) {
+      return `is damaged (${bytes.length} bytes, expected ${segment.bytes})`;
+    }
+    if ((await sha256Hex(bytes)) !== segment.sha256) return "is damaged (hash mismatch)";
+    // Trust later only a file whose last change is well before this hash and that did not
+    // change while it was read.
+    const after = await statOrNull(path);
+    const trusted = after && trustedFingerprint(after);
+    if (trusted && trusted === fingerprint(before)) this.#hashedWhole.set(segment.sha256, trusted);
+    return null;
   }
 
   /** The checkpoint's log lines, in order, verified against the segment hashes. */
@@ -368,6 +538,28 @@ export class CheckpointStore {
     return await this.#withLock(() => this.#remove(ids));
   }
 
+  /**
+   * Retention: deletes the checkpoints `ids` except those a full {@link verify} (run under the
+   * store lock, right before deleting) finds damaged — those stay as evidence — then the
+   * segments no remaining manifest refers to.
+   */
+  async prune(ids: readonly string[]): Promise<PruneResult> {
+    return await this.#withLock(async () => {
+      const keptDamaged: { id: string; problems: string[] }[] = [];
+      const removable: string[] = [];
+      const checked = new Map<string, string | null>();
+      for (const id of ids) {
+        if (await fileSize(this.#manifestPath(id)) === null) continue; // already gone
+        const entry = await this.#readEntry(`${MANIFEST_PREFIX}${id}.json`);
+        const problems = entry.ok ? await this.#verify(entry.manifest, checked) : [entry.reason];
+        if (problems.length) keptDamaged.push({ id, problems });
+        else removable.push(id);
+      }
+      const { segmentsRemoved } = await this.#remove(removable);
+      return { removed: removable, keptDamaged, segmentsRemoved };
+    });
+  }
+
   async #withLock<T>(work: () => Promise<T>): Promise<T> {
     await Deno.mkdir(this.dir, { recursive: true, mode: PRIVATE_DIR_MODE });
     const file = await Deno.open(`${this.dir}/.lock`, {
@@ -389,10 +581,10 @@ export class CheckpointStore {
     await syncDirectory(this.dir);
     const referenced = new Set<string>();
     for (const entry of await this.list()) {
-      if (entry.ok) {
-        for (const segment of entry.manifest.segments) referenced.add(segment.sha256);
-        for (const blob of entry.manifest.blobs ?? []) referenced.add(blob.sha256);
-      } else return { segmentsRemoved: 0 }; // a damaged manifest might refer to any: keep all
+      // A manifest that cannot be read might refer to any segment or blob: then keep them all.
+      if (!entry.manifest) return { segmentsRemoved: 0 };
+      for (const segment of entry.manifest.segments) referenced.add(segment.sha256);
+      for (const blob of entry.manifest.blobs ?? []) referenced.add(blob.sha256);
     }
     await this.#removeUnreferencedBlobs(referenced);
     let segmentsRemoved = 0;
@@ -404,6 +596,26 @@ export class CheckpointStore {
       }
     }
     return { segmentsRemoved };
+  }
+
+  /** When a full verify of every checkpoint last ran, and what it found; null if never. */
+  async lastFullVerify(): Promise<FullVerifyNote | null> {
+    try {
+      const note = JSON.parse(await Deno.readTextFile(`${this.dir}/${VERIFY_NOTE}`));
+      return typeof note?.at === "string" && typeof note?.damaged === "number" ? note : null;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound || error instanceof SyntaxError) return null;
+      throw error;
+    }
+  }
+
+  /** Notes that every checkpoint was just verified (read by `list` to say when one is due). */
+  async noteFullVerify(note: FullVerifyNote): Promise<void> {
+    await Deno.mkdir(this.dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+    await writeFileAtomically(
+      `${this.dir}/${VERIFY_NOTE}`,
+      encoder.encode(JSON.stringify(note) + "\n"),
+    );
   }
 
   /** Bytes used on disk by manifests, segments and blobs. */
@@ -441,32 +653,50 @@ export class CheckpointStore {
   }
 
   async #reusablePrefix(
-    logPath: string,
-    endOffset: number,
-  ): Promise<{ segments: SegmentRef[]; endOffset: number }> {
-    const first = await readFirstRecord(logPath);
-    if (!first) return { segments: [], endOffset: 0 };
+    options: CreateOptions,
+  ): Promise<{ segments: SegmentRef[]; omitted: OmittedLine[]; endOffset: number }> {
+    const none = { segments: [], omitted: [], endOffset: 0 };
+    const first = await readFirstRecord(options.logPath);
+    if (!first) return none;
+    // A checkpoint listed as damaged for a missing segment still has a trustworthy manifest
+    // (its checksum holds), and the log can rebuild what it lost.
     const previous = (await this.list()).find((entry) =>
-      entry.ok && entry.manifest.session === first.record.session
-    );
-    if (!previous?.ok) return { segments: [], endOffset: 0 };
+      entry.manifest?.session === first.record.session
+    )?.manifest;
+    if (!previous) return none;
     const segments: SegmentRef[] = [];
+    const omitted: OmittedLine[] = [];
+    const skippable = [...(previous.omitted ?? [])].sort((a, b) => a.offset - b.offset);
     let offset = 0;
-    const file = await Deno.open(logPath, { read: true });
+    const file = await Deno.open(options.logPath, { read: true });
     try {
-      for (const segment of previous.manifest.segments) {
-        if (segment.records !== SEGMENT_RECORDS || !segment.summary) break;
-        if (offset + segment.bytes > endOffset) break;
+      for (const segment of previous.segments) {
+        // Lines the previous checkpoint left out sit between its segments: step over them.
+        while (
+          skippable[0]?.offset === offset && offset + skippable[0].bytes <= options.endOffset
+        ) {
+          offset += skippable[0].bytes;
+          omitted.push(skippable.shift()!);
+        }
+        if (!segment.summary) break;
+        if (offset + segment.bytes > options.endOffset) break;
         const bytes = await readExactly(file, offset, segment.bytes);
         if (bytes === undefined || (await sha256Hex(bytes)) !== segment.sha256) break;
-        if (!(await exists(this.#segmentPath(segment.sha256)))) break;
+        // Reusing a segment vouches for it in a new manifest: check the file, not just its name.
+        const problem = await this.#segmentProblem(segment);
+        if (problem !== null) {
+          await writeFileAtomically(this.#segmentPath(segment.sha256), bytes, {
+            syncFolder: false,
+          });
+          options.onSegmentRepaired?.({ sha256: segment.sha256, problem });
+        }
         segments.push(segment);
         offset += segment.bytes;
       }
     } finally {
       file.close();
     }
-    return { segments, endOffset: offset };
+    return { segments, omitted, endOffset: offset };
   }
 
   /** Copies (hard-links when possible) each blob not yet carried from the data dir's store. */
@@ -507,6 +737,7 @@ export class CheckpointStore {
     totalBytes: number,
     summary: SegmentSummary,
     blobs: readonly BlobRef[],
+    options: CreateOptions,
   ): Promise<SegmentRef> {
     const bytes = new Uint8Array(totalBytes);
     let at = 0;
@@ -515,16 +746,15 @@ export class CheckpointStore {
       at += line.length;
     }
     const sha256 = await sha256Hex(bytes);
-    const path = this.#segmentPath(sha256);
-    try {
-      await Deno.stat(path); // content-addressed: an existing segment is this very content
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-      // The folder is fsynced once, before the manifest that refers to the segment is written.
-      await writeFileAtomically(path, bytes, { syncFolder: false });
+    const segment = { sha256, bytes: totalBytes, records: lines.length, summary };
+    // Content-addressed: an intact file of this name is this very content. A damaged one is
+    // replaced (the folder is fsynced once, before the manifest that refers to it is written).
+    const problem = await this.#segmentProblem(segment);
+    if (problem !== null) {
+      await writeFileAtomically(this.#segmentPath(sha256), bytes, { syncFolder: false });
+      if (problem !== "is missing") options.onSegmentRepaired?.({ sha256, problem });
     }
-    const ref = { sha256, bytes: totalBytes, records: lines.length, summary };
-    return blobs.length > 0 ? { ...ref, blobs } : ref;
+    return blobs.length > 0 ? { ...segment, blobs } : segment;
   }
 
   async #freeId(base: string): Promise<string> {
@@ -601,9 +831,10 @@ class Summary {
     if (meta.preview) this.#pushPreview(meta.preview);
   }
 
-  addSegment(segment: SegmentSummary): void {
+  addSegment(ref: SegmentRef): void {
+    const segment = ref.summary!;
     if (this.records === 0) this.firstSeq = segment.first_seq;
-    this.records += SEGMENT_RECORDS;
+    this.records += ref.records;
     this.session = segment.session;
     this.lastSeq = segment.last_seq;
     this.messages += segment.messages;
@@ -686,12 +917,94 @@ async function placeFile(source: string, target: string): Promise<void> {
 }
 
 async function exists(path: string): Promise<boolean> {
+  return (await statOrNull(path)) !== null;
+}
+
+/**
+ * A file changed this recently could change again without its times showing it (Deno reports
+ * ctime in whole seconds): such a file is always hashed.
+ */
+const RACY_CHANGE_MS = 2000;
+
+function fingerprint(info: Deno.FileInfo): string {
+  return `${info.size}:${info.ino}:${info.mtime?.getTime()}:${info.ctime?.getTime()}`;
+}
+
+/**
+ * The fingerprint, when the file's last change (mtime, and ctime, which no one can set back)
+ * lies more than {@link RACY_CHANGE_MS} in the past; any later change then shows in it.
+ */
+function trustedFingerprint(info: Deno.FileInfo): string | undefined {
+  const mtimeMs = info.mtime?.getTime();
+  const ctimeMs = info.ctime?.getTime();
+  if (mtimeMs === undefined || ctimeMs === undefined) return undefined;
+  return Date.now() - Math.max(mtimeMs, ctimeMs) > RACY_CHANGE_MS ? fingerprint(info) : undefined;
+}
+
+async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
   try {
-    await Deno.stat(path);
-    return true;
+    return await Deno.stat(path);
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
+    if (error instanceof Deno.errors.NotFound) return null;
     throw error;
+  }
+}
+
+/** A file's size, or null when it does not exist. */
+async function fileSize(path: string): Promise<number | null> {
+  try {
+    return (await Deno.stat(path)).size;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
+}
+
+const CLAIMED_SEQ_BYTES = 64;
+
+/** The seq a damaged line claims (`{"v":1,"seq":N,…`), or null when it cannot be read. */
+async function claimedSeq(logPath: string, line: BadLine): Promise<number | null> {
+  const file = await Deno.open(logPath, { read: true });
+  try {
+    const head = await readExactly(file, line.offset, Math.min(line.length, CLAIMED_SEQ_BYTES));
+    const match = head && /"seq":(\d{1,15})[,}]/.exec(new TextDecoder().decode(head));
+    return match ? Number(match[1]) : null;
+  } finally {
+    file.close();
+  }
+}
+
+/** Longest checkpoint label accepted, in UTF-16 code units. */
+export const MAX_LABEL_CHARS = 200;
+
+/**
+ * Refuses a label that could drive a terminal or break a listing: control characters (C0,
+ * DEL, C1) anywhere, or more than {@link MAX_LABEL_CHARS}. Throws a PersistError with exit 2.
+ *
+ * @example
+ * ```ts
+ * checkLabel("before refactor"); // fine
+ * checkLabel("\u001b[2J"); // throws: the label contains a control character
+ * ```
+ */
+export function checkLabel(label: string | null): void {
+  if (label === null) return;
+  // deno-lint-ignore no-control-regex
+  const control = /[\u0000-\u001f\u007f-\u009f]/.exec(label);
+  if (control) {
+    const code = control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0");
+    throw new PersistError(
+      `Cannot use this checkpoint label: it contains the control character U+${code} at ` +
+        `position ${control.index + 1} (use printable text)`,
+      { code: "invalid_label", exitCode: ExitCode.usage },
+    );
+  }
+  if (label.length > MAX_LABEL_CHARS) {
+    throw new PersistError(
+      `Cannot use this checkpoint label: it has ${label.length} characters, more than ` +
+        `${MAX_LABEL_CHARS}`,
+      { code: "invalid_label", exitCode: ExitCode.usage },
+    );
   }
 }
 

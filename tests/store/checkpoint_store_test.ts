@@ -222,6 +222,7 @@ Deno.test("create() fills the manifest from the records it copied", async () => 
       topics: ["agent.claude", "agent.codex", "agent.gemini", "bin.blob"],
       title: long.slice(0, 59) + "…",
       parent: { session: SESSION, checkpoint: "20261124_090000" },
+      omitted: [],
     });
     assertEquals(segments.length, 1);
     assertEquals(segments[0]!.records, 7);
@@ -293,6 +294,40 @@ Deno.test("create() leaves out a line that fails its checksum", async () => {
   });
 });
 
+Deno.test("create() names the lines it left out in the manifest, and so does the next one", async () => {
+  await withStore(async ({ store, logPath }) => {
+    const lines = sessionLines(SEGMENT_RECORDS + 20);
+    const damaged = lines[5]!.slice();
+    damaged[60] = damaged[60]! ^ 0x04; // inside the frames: the seq still reads
+    assert(!checkRecordLine(damaged).ok);
+    const first = concat([...lines.slice(0, 5), damaged, ...lines.slice(6, 100)]);
+    await Deno.writeFile(logPath, first);
+    const reason = checkRecordLine(damaged);
+    assert(!reason.ok && reason.reason.startsWith("checksum mismatch"));
+    const expected = {
+      offset: concat(lines.slice(0, 5)).length,
+      bytes: damaged.length,
+      reason: reason.reason,
+      seq: 6,
+      after_seq: 5,
+      before_seq: 7,
+    };
+    const manifest = await store.create(createOf(logPath, first.length, { now: NOW }));
+    assertEquals(manifest.omitted, [expected]);
+    assertEquals(manifest.message_count, 98);
+
+    // The log grows: the next checkpoint reuses the segments around the damaged line and
+    // still says the line is missing.
+    await Deno.writeFile(logPath, concat(lines.slice(100)), { append: true });
+    const size = (await Deno.stat(logPath)).size;
+    const next = await store.create(createOf(logPath, size, { now: new Date(NOW.getTime() + 1) }));
+    assertEquals(next.omitted, [expected]);
+    assertEquals(next.record_count, lines.length - 1);
+    assertEquals(next.segments.slice(0, manifest.segments.length), manifest.segments);
+    assertEquals(await store.verify(next), []);
+  });
+});
+
 Deno.test("create() of an empty, missing or torn-only log throws PersistError", async () => {
   await withStore(async ({ store, logPath }) => {
     const error = await assertRejects(
@@ -317,10 +352,10 @@ Deno.test("create() of an empty, missing or torn-only log throws PersistError", 
 // ---------------------------------------------------------------------------------------------
 // Sharing segments across the checkpoints of a growing session
 
-Deno.test("create() shares full segments: 100 checkpoints of a growing session", async () => {
+Deno.test("create() stores each line once: 30 checkpoints of a growing session use less disk than its log", async () => {
   await withStore(async ({ store, logPath }) => {
     const random = mulberry32(testSeed("create() growth"));
-    const checkpoints = 100;
+    const checkpoints = 30;
     const file = await Deno.open(logPath, { write: true, create: true, append: true });
     const manifests: CheckpointManifest[] = [];
     let seq = 1;
@@ -328,7 +363,8 @@ Deno.test("create() shares full segments: 100 checkpoints of a growing session",
     try {
       for (let n = 0; n < checkpoints; n++) {
         const batch = seq === 1 ? [startLine(seq++)] : [];
-        for (let i = random.int(100, 200); i > 0; i--) {
+        // About one automatic checkpoint per 1,000 messages, as the daemon's default.
+        for (let i = random.int(600, 1400); i > 0; i--) {
           batch.push(chatLine(seq++, `turn ${seq} ${"y".repeat(random.int(0, 80))}`));
         }
         const bytes = concat(batch);
@@ -344,43 +380,40 @@ Deno.test("create() shares full segments: 100 checkpoints of a growing session",
     const final = manifests.at(-1)!;
     assertEquals(final.record_count, seq - 1);
     assertEquals(await readBack(store, final), await Deno.readFile(logPath));
+    assert(final.record_count >= 5 * SEGMENT_RECORDS, "grow the log past a few full segments");
 
-    // Every checkpoint's full segments are the final checkpoint's segments, shared.
-    const fullSegments = Math.floor(final.record_count / SEGMENT_RECORDS);
-    assert(fullSegments >= 5, `only ${fullSegments} full segments: grow the log`);
-    let partials = 0;
-    for (const manifest of manifests) {
-      const full = Math.floor(manifest.record_count / SEGMENT_RECORDS);
-      for (let k = 0; k < full; k++) {
-        assertEquals(manifest.segments[k]!.sha256, final.segments[k]!.sha256);
-      }
-      const partial = manifest.record_count % SEGMENT_RECORDS;
-      if (partial !== 0) partials++;
-      assertEquals(manifest.segments.length, full + (partial === 0 ? 0 : 1));
-    }
+    // Disk: the segments hold every line exactly once, so they take the log's size; the
+    // manifests add a little. (Before: each checkpoint kept its own partial tail segment, and
+    // 50 automatic checkpoints took 178 MB for a 131 MB log.)
     const segmentNames = await fileNames(store.segmentsDir);
-    assertEquals(segmentNames.length, fullSegments + partials);
-
-    // Disk use is exactly the distinct segments plus the manifests: no copy per checkpoint.
-    const distinct = new Map<string, number>();
-    for (const manifest of manifests) {
-      for (const segment of manifest.segments) distinct.set(segment.sha256, segment.bytes);
+    let segmentBytes = 0;
+    for (const name of segmentNames) {
+      segmentBytes += (await Deno.stat(`${store.segmentsDir}/${name}`)).size;
     }
-    assertEquals(segmentNames, [...distinct.keys()].map((sha) => `${sha}.jsonl`).sort());
-    let manifestBytes = 0;
-    for (const name of await fileNames(store.dir)) {
-      if (name.endsWith(".json")) manifestBytes += (await Deno.stat(`${store.dir}/${name}`)).size;
-    }
-    const segmentBytes = [...distinct.values()].reduce((sum, bytes) => sum + bytes, 0);
     const diskBytes = await store.diskBytes();
-    assertEquals(diskBytes, segmentBytes + manifestBytes);
     const fullCopies = manifests.reduce((sum, manifest) => sum + manifest.bytes, 0);
     console.log(
-      `growth: ${final.record_count} records, ${checkpoints} checkpoints, ` +
-        `${diskBytes} bytes on disk = ${(100 * diskBytes / fullCopies).toFixed(1)}% of full copies`,
+      `growth: ${final.record_count} records, ${checkpoints} checkpoints, log ${size} bytes, ` +
+        `segments ${segmentBytes} bytes, all files ${diskBytes} bytes ` +
+        `(${(100 * diskBytes / fullCopies).toFixed(1)}% of full copies)`,
     );
-    // What remains besides the log itself is one partial segment (< SEGMENT_RECORDS lines) each.
-    assert(diskBytes < 0.2 * fullCopies, `${diskBytes} bytes is not far below ${fullCopies}`);
+    assert(segmentBytes <= size, `segments take ${segmentBytes} bytes for a ${size}-byte log`);
+    assert(diskBytes < 1.1 * size, `${diskBytes} bytes on disk for a ${size}-byte log`);
+    // Each checkpoint's segments are the start of the next one's: the tail of one checkpoint is
+    // reused by the next, never copied again.
+    for (let n = 1; n < manifests.length; n++) {
+      const earlier = manifests[n - 1]!.segments.map((segment) => segment.sha256);
+      const later = manifests[n]!.segments.map((segment) => segment.sha256);
+      assertEquals(later.slice(0, earlier.length), earlier, `checkpoint ${n}`);
+    }
+    // Cuts fall on every SEGMENT_RECORDS-th record too, so no segment spans that boundary.
+    let records = 0;
+    for (const segment of final.segments) {
+      const before = Math.floor(records / SEGMENT_RECORDS);
+      records += segment.records;
+      assert(Math.floor((records - 1) / SEGMENT_RECORDS) === before, "segment spans a boundary");
+    }
+    assertEquals(segmentNames, final.segments.map((segment) => `${segment.sha256}.jsonl`).sort());
   });
 });
 
@@ -508,6 +541,54 @@ Deno.test("verify() reports a segment with one flipped byte and lines() refuses 
   });
 });
 
+Deno.test("create() rewrites a shared segment with a flipped byte from the log", async () => {
+  await withStore(async ({ store, logPath }) => {
+    const random = mulberry32(testSeed("create() repairs a reused segment"));
+    const lines = sessionLines(SEGMENT_RECORDS + 300);
+    await writeLog(logPath, lines.slice(0, SEGMENT_RECORDS + 100));
+    const first = await store.create(
+      createOf(logPath, (await Deno.stat(logPath)).size, { now: NOW }),
+    );
+    for (const victim of first.segments) {
+      await flipByte(segmentFile(store, victim.sha256), random.int(0, victim.bytes - 1));
+    }
+    assertEquals((await store.verify(first)).length, first.segments.length);
+
+    await Deno.writeFile(logPath, concat(lines.slice(SEGMENT_RECORDS + 100)), { append: true });
+    const log = await Deno.readFile(logPath);
+    const repaired: string[] = [];
+    const next = await store.create({
+      ...createOf(logPath, log.length, { now: new Date(NOW.getTime() + 1000) }),
+      onSegmentRepaired: ({ sha256, problem }) => repaired.push(`${sha256} ${problem}`),
+    });
+    assertEquals(next.segments.slice(0, first.segments.length), first.segments, "reused");
+    assertEquals(
+      repaired,
+      first.segments.map((segment) => `${segment.sha256} is damaged (hash mismatch)`),
+    );
+    assertEquals(await store.verify(next), []);
+    assertEquals(await store.verify(first), [], "the older checkpoint is whole again");
+    assertEquals(await readBack(store, next), log);
+  });
+});
+
+Deno.test("create() rewrites a missing shared segment from the log", async () => {
+  await withStore(async ({ store, logPath }) => {
+    const lines = sessionLines(SEGMENT_RECORDS + 300);
+    const log = await writeLog(logPath, lines);
+    const first = await store.create(createOf(logPath, log.length - 500, { now: NOW }));
+    await Deno.remove(segmentFile(store, first.segments[0]!.sha256));
+    const listed = await store.list();
+    assertEquals(listed[0]!.ok, false);
+    const next = await store.create(
+      createOf(logPath, log.length, { now: new Date(NOW.getTime() + 1000) }),
+    );
+    assertEquals(next.segments.slice(0, first.segments.length), first.segments);
+    assertEquals(await store.verify(next), []);
+    assertEquals((await store.list()).map((entry) => entry.ok), [true, true]);
+  });
+});
+
 Deno.test("verify() reports a missing segment", async () => {
   await withStore(async ({ store, logPath }) => {
     const log = await writeLog(logPath, sessionLines(SEGMENT_RECORDS + 50));
@@ -614,10 +695,16 @@ Deno.test("remove() deletes manifests and only the segments nobody else uses", a
     const big = await store.create(
       createOf(logPath, log.length, { now: new Date(NOW.getTime() + 1000) }),
     );
-    assertEquals(small.segments[0], big.segments[0]);
+    assertEquals(big.segments.slice(0, small.segments.length), small.segments);
     assertEquals((await fileNames(store.segmentsDir)).length, 3);
+    const otherLog = `${logPath}.other`;
+    const otherBytes = await writeLog(otherLog, sessionLines(5, { session: OTHER_SESSION }));
+    const elsewhere = await store.create(
+      createOf(otherLog, otherBytes.length, { now: new Date(NOW.getTime() - 1000) }),
+    );
 
-    assertEquals(await store.remove([small.id]), { segmentsRemoved: 1 });
+    assertEquals(await store.remove([small.id]), { segmentsRemoved: 0 }, "big uses them all");
+    assertEquals(await store.remove([elsewhere.id]), { segmentsRemoved: 1 });
     assertEquals((await okManifests(store)).map((m) => m.id), [big.id]);
     assertEquals(await store.verify(big), []);
     assertEquals(await readBack(store, big), log);
@@ -627,7 +714,7 @@ Deno.test("remove() deletes manifests and only the segments nobody else uses", a
       createOf(logPath, 500, { now: new Date(NOW.getTime() + 2000) }),
     );
     assertEquals(await store.remove([big.id, other.id]), { segmentsRemoved: 0 });
-    assertEquals((await fileNames(store.segmentsDir)).length, 3, "damaged manifest: keep all");
+    assertEquals((await fileNames(store.segmentsDir)).length, 4, "damaged manifest: keep all");
   });
 });
 
@@ -662,6 +749,130 @@ Deno.test("remove() while create() runs keeps the new checkpoint's segments", as
       assertEquals(await store.verify(manifest), [], `attempt ${attempt}`);
       assertEquals(await readBack(store, manifest), log);
     }
+  });
+});
+
+Deno.test("list() reports a checkpoint whose segment is missing or cut short as damaged", async () => {
+  await withStore(async ({ root, store, logPath }) => {
+    const log = await writeLog(logPath, sessionLines(SEGMENT_RECORDS + 50));
+    const otherLog = `${root}/other.jsonl`;
+    const other = await writeLog(otherLog, sessionLines(40, { session: OTHER_SESSION }));
+    const third = `${root}/third.jsonl`;
+    const thirdBytes = await writeLog(third, sessionLines(30, { session: "20261125_150000_cafe" }));
+    const missing = await store.create(createOf(logPath, log.length, { now: NOW }));
+    const short = await store.create(
+      createOf(otherLog, other.length, { now: new Date(NOW.getTime() + 1000) }),
+    );
+    const intact = await store.create(
+      createOf(third, thirdBytes.length, { now: new Date(NOW.getTime() + 2000) }),
+    );
+    const gone = missing.segments[1]!;
+    await Deno.remove(segmentFile(store, gone.sha256));
+    const cut = short.segments[0]!;
+    await Deno.truncate(segmentFile(store, cut.sha256), cut.bytes - 7);
+
+    const entries = await store.list();
+    assertEquals(entries.map((entry) => [entry.id, entry.ok]), [
+      [intact.id, true],
+      [short.id, false],
+      [missing.id, false],
+    ]);
+    const reasons = entries.map((entry) => entry.ok ? "" : entry.reason);
+    assertEquals(
+      reasons[1],
+      `segment ${cut.sha256.slice(0, 12)} is damaged (${
+        cut.bytes - 7
+      } bytes, expected ${cut.bytes})`,
+    );
+    assertEquals(reasons[2], `segment ${gone.sha256.slice(0, 12)} is missing`);
+    const got = await store.get(missing.id);
+    assert(!got.ok && got.manifest?.id === missing.id, "the intact manifest comes along");
+    assertEquals((await store.get("latest")).id, intact.id);
+  });
+});
+
+Deno.test("prune() keeps checkpoints a full verify finds damaged, with their segments", async () => {
+  await withStore(async ({ root, store, logPath }) => {
+    const log = await writeLog(logPath, sessionLines(60));
+    const otherLog = `${root}/other.jsonl`;
+    const other = await writeLog(otherLog, sessionLines(40, { session: OTHER_SESSION }));
+    const flipped = await store.create(createOf(logPath, log.length, { now: NOW }));
+    const healthy = await store.create(
+      createOf(otherLog, other.length, { now: new Date(NOW.getTime() + 1000) }),
+    );
+    const victim = segmentFile(store, flipped.segments[0]!.sha256);
+    await flipByte(victim, 100);
+    assertEquals((await store.list()).map((entry) => entry.ok), [true, true], "size is right");
+
+    const result = await store.prune([flipped.id, healthy.id]);
+    assertEquals(result.removed, [healthy.id]);
+    assertEquals(result.keptDamaged, [{
+      id: flipped.id,
+      problems: [`segment ${flipped.segments[0]!.sha256.slice(0, 12)} is damaged (hash mismatch)`],
+    }]);
+    assertEquals(result.segmentsRemoved, 1);
+    assertEquals((await store.list()).map((entry) => entry.id), [flipped.id]);
+    assert((await Deno.stat(victim)).isFile, "the damaged segment stays as evidence");
+  });
+});
+
+Deno.test("a segment hashed whole earlier is hashed again once it changes, even with its old mtime", async () => {
+  await withStore(async ({ store, logPath }) => {
+    const log = await writeLog(logPath, sessionLines(SEGMENT_RECORDS + 50));
+    const first = await store.create(createOf(logPath, log.length - 300, { now: NOW }));
+    const old = new Date(Date.now() - 60_000);
+    for (const segment of first.segments) {
+      await Deno.utime(segmentFile(store, segment.sha256), old, old);
+    }
+    // Older than the store's racy window (ctime cannot be set back): this create hashes the
+    // reused segments and remembers them as whole.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const second = await store.create(
+      createOf(logPath, log.length, { now: new Date(NOW.getTime() + 1000) }),
+    );
+    const victim = segmentFile(store, first.segments[0]!.sha256);
+    await flipByte(victim, 5);
+    await Deno.utime(victim, old, old);
+    // Past the racy window again: only the changed ctime tells the file apart now.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const result = await store.prune([first.id]);
+    assertEquals(result.removed, []);
+    assertEquals(result.keptDamaged.map((kept) => kept.id), [first.id]);
+    const repaired: string[] = [];
+    const third = await store.create({
+      ...createOf(logPath, log.length, { now: new Date(NOW.getTime() + 2000) }),
+      onSegmentRepaired: ({ sha256 }) => repaired.push(sha256),
+    });
+    assertEquals(repaired, [first.segments[0]!.sha256]);
+    assertEquals(await store.verify(third), []);
+    assertEquals(await store.verify(second), []);
+  });
+});
+
+Deno.test("create() refuses a label with a control character (C0, DEL, C1) with exit code 2", async () => {
+  await withStore(async ({ store, logPath }) => {
+    const log = await writeLog(logPath, sessionLines(5));
+    for (
+      const label of [
+        "\u001b[2J",
+        "red\u001b]0;pwned\u0007",
+        "nul\0",
+        "del\u007f",
+        "c1\u0085",
+        "tab\there",
+        "new\nline",
+      ]
+    ) {
+      const error = await assertRejects(
+        () => store.create({ ...createOf(logPath, log.length), label }),
+        PersistError,
+        "control character",
+      );
+      assertEquals([error.code, error.exitCode], ["invalid_label", 2]);
+    }
+    assertEquals(await store.list(), []);
+    const fine = await store.create({ ...createOf(logPath, log.length), label: "café ✓ — 日本語" });
+    assertEquals(fine.label, "café ✓ — 日本語");
   });
 });
 
