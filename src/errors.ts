@@ -29,6 +29,12 @@ export const ExitCode = {
   busy: 3,
   notRunning: 4,
   unhealthy: 5,
+  /**
+   * The daemon ended abnormally: a thread failed fatally, received messages could not be
+   * written before the stop deadline (disk full), or its data dir or log vanished under it. A
+   * supervisor should restart it; the journal and the daemon's log say why.
+   */
+  daemonFailed: 6,
   internal: 70,
 } as const;
 

@@ -58,7 +58,11 @@ export interface CliProcess {
  * Spawns `deno run main.ts <args>` as a real process (the real deno binary, so the PID is the
  * one to kill). stderr goes to `logPath`, stdout to `logPath.out`.
  */
-export async function spawnCli(args: string[], logPath: string): Promise<CliProcess> {
+export async function spawnCli(
+  args: string[],
+  logPath: string,
+  options: { env?: Record<string, string> } = {},
+): Promise<CliProcess> {
   const stderrLog = await Deno.open(logPath, { write: true, create: true, append: true });
   const stdoutLog = await Deno.open(`${logPath}.out`, { write: true, create: true, append: true });
   const command = new Deno.Command(Deno.execPath(), {
@@ -66,6 +70,7 @@ export async function spawnCli(args: string[], logPath: string): Promise<CliProc
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
+    env: options.env,
   });
   const child = command.spawn();
   // Copy chunk by chunk with writeSync, so the files show output as soon as it is written.
@@ -146,10 +151,12 @@ export async function startDaemon(
   dataDir: string,
   backend: string,
   extraArgs: string[] = [],
+  options: { env?: Record<string, string> } = {},
 ): Promise<CliProcess> {
   const daemon = await spawnCli(
     ["daemon", "--data-dir", dataDir, "--backend", backend, ...extraArgs],
     `${dataDir}.daemon.log`,
+    options,
   );
   let exited = false;
   daemon.child.status.then(() => exited = true);
@@ -267,18 +274,20 @@ export interface RecordingRig {
  */
 export async function withRecordingRig(
   name: string,
-  options: { daemonArgs?: string[] },
+  options: { daemonArgs?: string[]; daemonEnv?: Record<string, string>; dataDir?: string },
   fn: (rig: RecordingRig) => Promise<void>,
 ): Promise<void> {
   const dir = await tempDir(name);
   const { endpoints, broker } = await startTestBroker();
-  const dataDir = `${dir.path}/data`;
+  const dataDir = options.dataDir ?? `${dir.path}/data`;
   const rig: RecordingRig = {
     dir: dir.path,
     dataDir,
     endpoints,
     publisher: connectPublisher(endpoints.frontend),
-    daemon: await startDaemon(dataDir, endpoints.backend, options.daemonArgs),
+    daemon: await startDaemon(dataDir, endpoints.backend, options.daemonArgs, {
+      env: options.daemonEnv,
+    }),
     async restartDaemon(args?: string[]) {
       rig.daemon = await startDaemon(dataDir, endpoints.backend, args);
       return rig.daemon;

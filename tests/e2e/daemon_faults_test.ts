@@ -4,7 +4,18 @@
  * a real tmpfs where a full disk is needed.
  */
 import { assert, assertEquals } from "../_assert.ts";
-import { daemonStatus, waitFor, waitForDurable, warmUp, withRecordingRig } from "../_helpers.ts";
+import { ExitCode } from "../../src/errors.ts";
+import { readJournal } from "../../src/store/recovery_journal.ts";
+import {
+  type CliProcess,
+  daemonStatus,
+  messagesOn,
+  readRecords,
+  waitFor,
+  waitForDurable,
+  warmUp,
+  withRecordingRig,
+} from "../_helpers.ts";
 
 const NO_SANITIZE = { sanitizeOps: false, sanitizeResources: false } as const;
 
@@ -36,3 +47,67 @@ Deno.test({
     }
   },
 });
+
+/** Waits for a process to exit (failing the test after `timeoutMs`) and returns its status. */
+async function exitWithin(
+  process: CliProcess,
+  timeoutMs: number,
+): Promise<Deno.CommandStatus> {
+  let status: Deno.CommandStatus | undefined;
+  process.child.status.then((done) => status = done);
+  await waitFor("the daemon to exit by itself", () => status !== undefined, timeoutMs);
+  return await process.kill(); // already exited: collects its output
+}
+
+async function lastJournalStop(dataDir: string): Promise<Record<string, unknown> | undefined> {
+  const journal = await readJournal(`${dataDir}/recovery/crash_recovery.jsonl`);
+  return journal.entries.findLast((entry) => entry.event === "stop");
+}
+
+for (
+  const fault of [
+    { thread: "writer", expect: "record writer thread failed" },
+    { thread: "receive", expect: "receive loop failed" },
+  ]
+) {
+  Deno.test({
+    name: `daemon exits ${ExitCode.daemonFailed} after a fatal ${fault.thread} error, ` +
+      "keeping what it recorded before and journaling why",
+    ...NO_SANITIZE,
+    async fn() {
+      await withRecordingRig(`fatal_${fault.thread}`, {
+        daemonEnv: { SHEARWATER_DEBUG_FAULT: `${fault.thread}:boom` },
+      }, async (rig) => {
+        const baseline = await warmUp(rig.publisher, rig.dataDir);
+        for (let i = 0; i < 50; i++) await rig.publisher.send(["before", `before ${i}`]);
+        await waitForDurable(rig.dataDir, baseline, 50);
+        await rig.publisher.send(["boom", "this message makes a daemon thread fail"]);
+        const status = await exitWithin(rig.daemon, 20_000);
+        assertEquals(status.code, ExitCode.daemonFailed);
+
+        const records = await readRecords(`${rig.dataDir}/current_session.jsonl`);
+        assertEquals(messagesOn(records, "before").length, 50);
+        const stop = await lastJournalStop(rig.dataDir);
+        assert(stop !== undefined, "the journal has the stop");
+        assertEquals(stop.exit_code, ExitCode.daemonFailed);
+        assert(String(stop.failure).includes(fault.expect), `journal says why: ${stop.failure}`);
+        const log = await Deno.readTextFile(rig.daemon.logPath);
+        assert(log.includes('"fatal"'), "the daemon's log has the fatal error");
+
+        // The next start (as a supervisor does) records the failure as a gap, and records on.
+        await rig.restartDaemon();
+        const again = await warmUp(rig.publisher, rig.dataDir);
+        await rig.publisher.send(["after", "after the restart"]);
+        await waitForDurable(rig.dataDir, again, 1);
+        const after = await readRecords(`${rig.dataDir}/current_session.jsonl`);
+        const gap = after.find((record) => record.type === "gap");
+        assert(
+          String(gap?.reason).startsWith("daemon stopped after a failure"),
+          `gap: ${gap?.reason}`,
+        );
+        assertEquals(messagesOn(after, "after").length, 1);
+        assertEquals((await rig.daemon.kill("SIGTERM")).code, 0);
+      });
+    },
+  });
+}
