@@ -56,6 +56,14 @@ export interface DaemonStatus {
 
 type EventFields = Record<string, unknown>;
 
+/** How a stop went, as answered to a control `stop` request with `wait: true`. */
+export interface StopReport {
+  readonly exit_code: number;
+  /** Received messages that could not be written (a full disk, a failed writer thread). */
+  readonly unwritten_messages: number;
+  readonly failure: string | null;
+}
+
 /** How long shutdown waits for the indexer to finish its batch (it is safe to cut short). */
 const INDEXER_STOP_TIMEOUT_MS = 1000;
 /** Longest stretch of continuous receiving before timers and control requests get a turn. */
@@ -119,6 +127,9 @@ export class Daemon {
   /** Why the daemon is failing (a fatal error), or undefined. */
   #failure: string | undefined;
   #resolveDone!: (exitCode: number) => void;
+  #resolveStopReport!: (report: StopReport) => void;
+  /** How the stop went, known once the log is closed (answered to `stop` with `wait`). */
+  readonly #stopReport = new Promise<StopReport>((resolve) => this.#resolveStopReport = resolve);
   /**
    * Resolves with the process exit code once the daemon has stopped (by {@link stop}, a control
    * `stop`, or a failure): 0 after a clean stop, {@link ExitCode.daemonFailed} after a fatal
@@ -443,6 +454,11 @@ export class Daemon {
       await this.#emergencyCheckpoint();
     }
     const exitCode = this.#failure === undefined ? ExitCode.ok : ExitCode.daemonFailed;
+    this.#resolveStopReport({
+      exit_code: exitCode,
+      unwritten_messages: unwritten,
+      failure: this.#failure ?? null,
+    });
     await this.#journalStop({ reason, exitCode, unwritten });
     await indexerStopped;
     await this.#control?.close();
@@ -720,9 +736,21 @@ export class Daemon {
         if (!this.#indexer) return { ok: true, indexing: false };
         this.#indexer.release();
         return { ok: true, indexing: true };
-      case "stop":
+      case "stop": {
         queueMicrotask(() => this.stop("stop command"));
-        return { ok: true, pid: Deno.pid };
+        if (request.wait !== true) return { ok: true, pid: Deno.pid };
+        // The caller waits for the outcome: how many received messages could not be written.
+        const report = await Promise.race([
+          this.#stopReport,
+          this.done.then(() => undefined),
+        ]);
+        return report ? { ok: true, pid: Deno.pid, ...report } : {
+          ok: true,
+          pid: Deno.pid,
+          exit_code: ExitCode.daemonFailed,
+          failure: "stop timed out",
+        };
+      }
       default:
         return {
           ok: false,

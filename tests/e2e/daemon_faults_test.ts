@@ -11,6 +11,8 @@ import {
   daemonStatus,
   messagesOn,
   readRecords,
+  runCli,
+  tempDir,
   waitFor,
   waitForDurable,
   warmUp,
@@ -111,3 +113,115 @@ for (
     },
   });
 }
+
+/** Mounts a small tmpfs at a new folder; undefined when mounting is not permitted here. */
+async function mountSmallTmpfs(
+  sizeMb: number,
+): Promise<{ path: string; cleanup(): Promise<void> } | undefined> {
+  const outer = await tempDir("tmpfs");
+  const path = `${outer.path}/mnt`;
+  await Deno.mkdir(path);
+  const mounted = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", `size=${sizeMb}m,mode=0700`, "tmpfs", path],
+    stdout: "null",
+    stderr: "null",
+  }).output().catch(() => undefined);
+  if (!mounted?.success) {
+    await outer.cleanup();
+    return undefined;
+  }
+  return {
+    path,
+    async cleanup() {
+      await new Deno.Command("umount", { args: [path] }).output();
+      await outer.cleanup();
+    },
+  };
+}
+
+/** True when this process may mount a tmpfs (root in a container that allows it). */
+async function canMountTmpfs(): Promise<boolean> {
+  const probe = await mountSmallTmpfs(1);
+  await probe?.cleanup();
+  return probe !== undefined;
+}
+
+const TMPFS_OK = await canMountTmpfs();
+if (!TMPFS_OK) {
+  console.error(
+    "ignoring the full-disk tests: mounting a tmpfs is not permitted here (needs root)",
+  );
+}
+
+/** Fills the file system holding `dir` to the last byte; returns the filler's path. */
+async function fillDisk(dir: string): Promise<string> {
+  const path = `${dir}/filler.bin`;
+  const file = await Deno.open(path, { write: true, createNew: true });
+  try {
+    for (const chunk of [new Uint8Array(64 * 1024), new Uint8Array(512), new Uint8Array(1)]) {
+      for (;;) {
+        try {
+          await file.write(chunk);
+        } catch (error) {
+          if (!/space|ENOSPC/i.test((error as Error).message)) throw error;
+          break;
+        }
+      }
+    }
+  } finally {
+    file.close();
+  }
+  return path;
+}
+
+Deno.test({
+  name: `stop on a full disk ends within its deadline, exits ${ExitCode.daemonFailed} and ` +
+    "counts the received messages it could not write",
+  ...NO_SANITIZE,
+  ignore: !TMPFS_OK,
+  async fn() {
+    const tmpfs = (await mountSmallTmpfs(2))!;
+    try {
+      await withRecordingRig("full_disk", {
+        dataDir: tmpfs.path,
+        daemonArgs: ["--no-index", "--checkpoint-every", "0", "--checkpoint-minutes", "0"],
+      }, async (rig) => {
+        const baseline = await warmUp(rig.publisher, rig.dataDir);
+        for (let i = 0; i < 20; i++) await rig.publisher.send(["kept", `kept ${i}`]);
+        await waitForDurable(rig.dataDir, baseline, 20);
+        await fillDisk(rig.dataDir);
+        const lostCount = 200;
+        for (let i = 0; i < lostCount; i++) {
+          await rig.publisher.send(["lost", `lost ${i} ${"x".repeat(1000)}`]);
+        }
+        await waitFor("the daemon to receive everything and fail to write", async () => {
+          const status = await daemonStatus(rig.dataDir);
+          return (status?.received as number) >= baseline + 20 + lostCount &&
+            /disk is full/.test(String(status?.last_write_error));
+        }, 30_000);
+
+        const stopping = runCli(["stop", "--data-dir", rig.dataDir]);
+        const exit = await exitWithin(rig.daemon, 15_000);
+        const stop = await stopping;
+        assertEquals(exit.code, ExitCode.daemonFailed);
+        assertEquals(stop.code, ExitCode.daemonFailed, `stop: ${stop.stdout}${stop.stderr}`);
+
+        const records = await readRecords(`${rig.dataDir}/current_session.jsonl`);
+        assertEquals(messagesOn(records, "kept").length, 20);
+        const written = messagesOn(records, "lost").length;
+        const unwritten = lostCount - written;
+        assert(unwritten > 0, "the full disk left messages unwritten");
+        assert(
+          stop.stderr.includes(`${unwritten} received messages could not be written`),
+          `stop says how many: ${stop.stderr}`,
+        );
+        const log = await Deno.readTextFile(rig.daemon.logPath);
+        const line = log.split("\n").find((entry) => entry.includes('"messages_not_written"'));
+        assert(line !== undefined, "the daemon's stderr says how many");
+        assertEquals(JSON.parse(line).messages, unwritten);
+      });
+    } finally {
+      await tmpfs.cleanup();
+    }
+  },
+});
