@@ -115,6 +115,9 @@ export class Daemon {
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #receiving: Promise<void> = Promise.resolve();
   #rotating: Promise<void> | undefined;
+  /** Counts session rotations, so a file check that overlapped one is not trusted. */
+  #rotations = 0;
+  #checkingFiles = false;
   #checkpointing: Promise<unknown> | undefined;
   readonly #checkpoints: CheckpointStore;
   #parentCheckpoint: string | null = null;
@@ -379,6 +382,7 @@ export class Daemon {
       await this.#rotating;
     } finally {
       this.#rotating = undefined;
+      this.#rotations++;
     }
     this.#logger.info("session_rotated", result);
     return result;
@@ -689,7 +693,52 @@ export class Daemon {
     this.#log.appendLine(encodeRecordLine(body), seq);
   }
 
+  /**
+   * A data dir deleted or a log renamed under the daemon would leave it writing into files
+   * nobody can see, while `status` says no daemon runs and a second one could start: compare
+   * what the log and lock paths lead to with the files held open, and stop with a non-zero exit
+   * when they differ (a supervisor then starts afresh on the paths as they are now).
+   */
+  async #checkFilesInPlace(): Promise<void> {
+    if (this.#checkingFiles || this.#stopping || this.#rotating) return;
+    this.#checkingFiles = true;
+    try {
+      const rotations = this.#rotations;
+      const problem = await this.#filesOutOfPlace();
+      if (problem && !this.#stopping && !this.#rotating && rotations === this.#rotations) {
+        this.#logger.error("data_dir_changed", { problem, data_dir: this.#layout.root });
+        this.fail(problem);
+      }
+    } finally {
+      this.#checkingFiles = false;
+    }
+  }
+
+  async #filesOutOfPlace(): Promise<string | undefined> {
+    const held = [
+      { path: this.#layout.currentLog, identity: this.#log.fileIdentity },
+      { path: this.#layout.lockFile, identity: await this.#lock.identity() },
+    ];
+    for (const { path, identity } of held) {
+      if (!identity) continue;
+      let info: Deno.FileInfo;
+      try {
+        info = await Deno.stat(path);
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+        return `"${path}" was deleted or renamed under the running daemon`;
+      }
+      if (info.dev !== identity.dev || info.ino !== identity.ino) {
+        return `"${path}" was replaced by another file under the running daemon`;
+      }
+    }
+    return undefined;
+  }
+
   #writeHeartbeat(): void {
+    this.#checkFilesInPlace().catch((error) => {
+      this.#logger.error("file_check_failed", { error });
+    });
     this.#journal.append({
       event: "heartbeat",
       at: new Date().toISOString(),

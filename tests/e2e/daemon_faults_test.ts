@@ -225,3 +225,49 @@ Deno.test({
     }
   },
 });
+
+for (
+  const change of [
+    {
+      what: "current_session.jsonl renamed",
+      apply: (dataDir: string) =>
+        Deno.rename(`${dataDir}/current_session.jsonl`, `${dataDir}/renamed.jsonl`),
+      keptIn: (dataDir: string) => `${dataDir}/renamed.jsonl`,
+    },
+    {
+      what: "data dir deleted",
+      apply: (dataDir: string) => Deno.remove(dataDir, { recursive: true }),
+      keptIn: undefined,
+    },
+  ]
+) {
+  Deno.test({
+    name: `daemon notices the ${change.what} under it and stops with exit ${ExitCode.daemonFailed}`,
+    ...NO_SANITIZE,
+    async fn() {
+      await withRecordingRig("moved", { daemonArgs: ["--heartbeat-ms", "200"] }, async (rig) => {
+        const baseline = await warmUp(rig.publisher, rig.dataDir);
+        for (let i = 0; i < 30; i++) await rig.publisher.send(["before", `before ${i}`]);
+        await waitForDurable(rig.dataDir, baseline, 30);
+        await change.apply(rig.dataDir);
+        const exit = await exitWithin(rig.daemon, 15_000);
+        assertEquals(exit.code, ExitCode.daemonFailed);
+        const log = await Deno.readTextFile(rig.daemon.logPath);
+        assert(log.includes('"data_dir_changed"'), "the daemon's log says why");
+        if (change.keptIn) {
+          const records = await readRecords(change.keptIn(rig.dataDir));
+          assertEquals(messagesOn(records, "before").length, 30);
+          const stop = await lastJournalStop(rig.dataDir);
+          assert(/renamed|deleted/.test(String(stop?.failure)), `journal: ${stop?.failure}`);
+          // A new daemon starts afresh on the path as it is now, and records on.
+          await rig.restartDaemon();
+          const again = await warmUp(rig.publisher, rig.dataDir);
+          await rig.publisher.send(["after", "after"]);
+          await waitForDurable(rig.dataDir, again, 1);
+          const after = await readRecords(`${rig.dataDir}/current_session.jsonl`);
+          assertEquals(messagesOn(after, "after").length, 1);
+        }
+      });
+    },
+  });
+}
