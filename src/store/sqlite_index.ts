@@ -57,6 +57,20 @@ export class BadQueryError extends PersistError {
   }
 }
 
+/**
+ * True when an error says the disk (or SQLite's database) is full: a passing condition, never
+ * a reason to set the index aside.
+ *
+ * @example
+ * ```ts
+ * if (isDiskFullError(error)) await sleep(backoffMs);
+ * ```
+ */
+export function isDiskFullError(error: unknown): boolean {
+  const message = (error as Error)?.message ?? "";
+  return /database or disk is full|SQLITE_FULL|No space left|ENOSPC/i.test(message);
+}
+
 /** Thrown when index.db is not a usable index (corrupt, foreign, other schema version). */
 export class IndexUnusableError extends PersistError {
   constructor(path: string, reason: string, cause?: unknown) {
@@ -96,6 +110,7 @@ export class SqliteIndex implements MessageIndex {
     try {
       db = new DatabaseSync(path, { readOnly: options.readOnly });
     } catch (error) {
+      if (isDiskFullError(error)) throw error;
       throw new IndexUnusableError(path, (error as Error).message, error);
     }
     const index = new SqliteIndex(path, db);
@@ -103,7 +118,7 @@ export class SqliteIndex implements MessageIndex {
       index.#prepare(options.readOnly);
     } catch (error) {
       db.close();
-      if (error instanceof IndexUnusableError) throw error;
+      if (error instanceof IndexUnusableError || isDiskFullError(error)) throw error;
       throw new IndexUnusableError(path, (error as Error).message, error);
     }
     return index;
@@ -223,7 +238,9 @@ export class SqliteIndex implements MessageIndex {
       );
       this.#db.exec("COMMIT");
     } catch (error) {
-      this.#db.exec("ROLLBACK");
+      // A COMMIT that fails on a full disk has already rolled back: a second ROLLBACK would
+      // replace the real error with "cannot rollback - no transaction is active".
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       throw error;
     }
   }
@@ -303,7 +320,9 @@ export class SqliteIndex implements MessageIndex {
       for (const { session } of sessions) this.#recomputeSession(session);
       this.#db.exec("COMMIT");
     } catch (error) {
-      this.#db.exec("ROLLBACK");
+      // A COMMIT that fails on a full disk has already rolled back: a second ROLLBACK would
+      // replace the real error with "cannot rollback - no transaction is active".
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       throw error;
     }
   }

@@ -271,3 +271,75 @@ for (
     },
   });
 }
+
+/** Log entries of the daemon (JSON lines on its stderr) with this `event`. */
+async function logEvents(logPath: string, event: string): Promise<Record<string, unknown>[]> {
+  const text = await Deno.readTextFile(logPath);
+  return text.split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line))
+    .filter((entry) => entry.event === event);
+}
+
+Deno.test({
+  name:
+    "indexer on a full disk reports 'disk full' once, backs off, and resumes when space is back",
+  ...NO_SANITIZE,
+  ignore: !TMPFS_OK,
+  async fn() {
+    const tmpfs = (await mountSmallTmpfs(4))!;
+    try {
+      await withRecordingRig("index_full", {
+        dataDir: tmpfs.path,
+        daemonArgs: ["--no-index", "--checkpoint-every", "0", "--checkpoint-minutes", "0"],
+      }, async (rig) => {
+        const baseline = await warmUp(rig.publisher, rig.dataDir);
+        const count = 1500;
+        for (let i = 0; i < count; i++) {
+          const words = Array.from({ length: 60 }, (_, w) => `word${i}x${w}`).join(" ");
+          await rig.publisher.send([
+            "chat",
+            JSON.stringify({ from: `agent${i % 7}`, text: words }),
+          ]);
+        }
+        await waitForDurable(rig.dataDir, baseline, count);
+        const stopped = await runCli(["stop", "--data-dir", rig.dataDir]);
+        assertEquals(stopped.code, 0, stopped.stderr);
+        await rig.daemon.kill();
+        // Full, but for a little room: the daemon can start and journal, the index cannot grow.
+        const filler = await fillDisk(rig.dataDir);
+        const size = (await Deno.stat(filler)).size;
+        await Deno.truncate(filler, size - 64 * 1024);
+
+        const daemon = await rig.restartDaemon([
+          "--log-level",
+          "debug",
+          "--checkpoint-every",
+          "0",
+          "--checkpoint-minutes",
+          "0",
+        ]);
+        await waitFor("the indexer to retry twice after 'disk full'", async () => {
+          return (await logEvents(daemon.logPath, "index_disk_full_retry")).length >= 2;
+        }, 30_000);
+        assertEquals((await logEvents(daemon.logPath, "index_disk_full")).length, 1);
+        assertEquals((await logEvents(daemon.logPath, "indexer_failed")).length, 0);
+        const log = await Deno.readTextFile(daemon.logPath);
+        assert(!log.includes("cannot rollback"), "no 'cannot rollback' noise");
+        const index = (await daemonStatus(rig.dataDir))?.index as Record<string, unknown>;
+        assertEquals(index.state, "waiting");
+        assert(String(index.detail).includes("disk full"), `detail: ${index.detail}`);
+
+        await Deno.remove(filler);
+        const seq = (await daemonStatus(rig.dataDir))?.durable_seq as number;
+        await waitFor("the indexer to catch up once there is room", async () => {
+          const index = (await daemonStatus(rig.dataDir))?.index as { last_seq: number } | null;
+          return (index?.last_seq ?? 0) >= seq - 5;
+        }, 60_000);
+        assertEquals((await logEvents(daemon.logPath, "index_resumed")).length, 1);
+        const records = await readRecords(`${rig.dataDir}/current_session.jsonl`);
+        assertEquals(messagesOn(records, "chat").length, count);
+      });
+    } finally {
+      await tmpfs.cleanup();
+    }
+  },
+});
