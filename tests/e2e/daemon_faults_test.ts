@@ -4,6 +4,7 @@
  * a real tmpfs where a full disk is needed.
  */
 import { assert, assertEquals } from "../_assert.ts";
+import { sendControlRequest } from "../../src/control/client.ts";
 import { ExitCode } from "../../src/errors.ts";
 import { readJournal } from "../../src/store/recovery_journal.ts";
 import {
@@ -201,6 +202,13 @@ Deno.test({
         }, 30_000);
 
         const stopping = runCli(["stop", "--data-dir", rig.dataDir]);
+        // While it stops (retrying the full disk), the daemon no longer claims to be running.
+        await waitFor("status to be refused while the daemon stops", async () => {
+          const answer = await sendControlRequest(`${rig.dataDir}/control.sock`, {
+            cmd: "status",
+          }).catch(() => undefined);
+          return answer?.ok === false && answer.code === "daemon_stopping";
+        });
         const exit = await exitWithin(rig.daemon, 15_000);
         const stop = await stopping;
         assertEquals(exit.code, ExitCode.daemonFailed);
@@ -334,7 +342,10 @@ Deno.test({
           const index = (await daemonStatus(rig.dataDir))?.index as { last_seq: number } | null;
           return (index?.last_seq ?? 0) >= seq - 5;
         }, 60_000);
-        assertEquals((await logEvents(daemon.logPath, "index_resumed")).length, 1);
+        await waitFor("the indexer to say it resumed", async () => {
+          return (await logEvents(daemon.logPath, "index_resumed")).length > 0;
+        });
+        assertEquals((await logEvents(daemon.logPath, "index_disk_full")).length, 1);
         const records = await readRecords(`${rig.dataDir}/current_session.jsonl`);
         assertEquals(messagesOn(records, "chat").length, count);
       });
