@@ -8,12 +8,14 @@ import { sendControlRequest } from "../../src/control/client.ts";
 import { ExitCode } from "../../src/errors.ts";
 import { readJournal } from "../../src/store/recovery_journal.ts";
 import {
+  canMountTmpfs,
   type CliProcess,
   daemonStatus,
+  fillDisk,
   messagesOn,
+  mountSmallTmpfs,
   readRecords,
   runCli,
-  tempDir,
   waitFor,
   waitForDurable,
   warmUp,
@@ -115,64 +117,11 @@ for (
   });
 }
 
-/** Mounts a small tmpfs at a new folder; undefined when mounting is not permitted here. */
-async function mountSmallTmpfs(
-  sizeMb: number,
-): Promise<{ path: string; cleanup(): Promise<void> } | undefined> {
-  const outer = await tempDir("tmpfs");
-  const path = `${outer.path}/mnt`;
-  await Deno.mkdir(path);
-  const mounted = await new Deno.Command("mount", {
-    args: ["-t", "tmpfs", "-o", `size=${sizeMb}m,mode=0700`, "tmpfs", path],
-    stdout: "null",
-    stderr: "null",
-  }).output().catch(() => undefined);
-  if (!mounted?.success) {
-    await outer.cleanup();
-    return undefined;
-  }
-  return {
-    path,
-    async cleanup() {
-      await new Deno.Command("umount", { args: [path] }).output();
-      await outer.cleanup();
-    },
-  };
-}
-
-/** True when this process may mount a tmpfs (root in a container that allows it). */
-async function canMountTmpfs(): Promise<boolean> {
-  const probe = await mountSmallTmpfs(1);
-  await probe?.cleanup();
-  return probe !== undefined;
-}
-
 const TMPFS_OK = await canMountTmpfs();
 if (!TMPFS_OK) {
   console.error(
     "ignoring the full-disk tests: mounting a tmpfs is not permitted here (needs root)",
   );
-}
-
-/** Fills the file system holding `dir` to the last byte; returns the filler's path. */
-async function fillDisk(dir: string): Promise<string> {
-  const path = `${dir}/filler.bin`;
-  const file = await Deno.open(path, { write: true, createNew: true });
-  try {
-    for (const chunk of [new Uint8Array(64 * 1024), new Uint8Array(512), new Uint8Array(1)]) {
-      for (;;) {
-        try {
-          await file.write(chunk);
-        } catch (error) {
-          if (!/space|ENOSPC/i.test((error as Error).message)) throw error;
-          break;
-        }
-      }
-    }
-  } finally {
-    file.close();
-  }
-  return path;
 }
 
 Deno.test({
