@@ -821,10 +821,22 @@ export async function runDaemon(config: Config, logger: Logger): Promise<number>
   let daemon: Daemon | undefined;
   let stopRequested: string | undefined;
   let fatal: string | undefined;
+  // A start stuck (e.g. its first records waiting for room on a full disk) still ends on a
+  // signal, within the same deadline as a stop.
+  let giveUpStart!: (exitCode: number) => void;
+  const startAbandoned = new Promise<number>((resolve) => giveUpStart = resolve);
+  let startDeadline: ReturnType<typeof setTimeout> | undefined;
   const handlers = (["SIGINT", "SIGTERM"] as const).map((signal) => {
     const handler = () => {
       stopRequested ??= `signal ${signal}`;
-      daemon?.stop(stopRequested);
+      if (daemon) {
+        daemon.stop(stopRequested);
+      } else {
+        startDeadline ??= setTimeout(() => {
+          logger.error("stop_deadline_passed", { during: "start", deadline_ms: STOP_DEADLINE_MS });
+          giveUpStart(ExitCode.daemonFailed);
+        }, STOP_DEADLINE_MS);
+      }
     };
     Deno.addSignalListener(signal, handler);
     return [signal, handler] as const;
@@ -846,7 +858,10 @@ export async function runDaemon(config: Config, logger: Logger): Promise<number>
   globalThis.addEventListener("unhandledrejection", onRejection);
   globalThis.addEventListener("error", onError);
   try {
-    daemon = await Daemon.start(config, logger);
+    const started = await Promise.race([Daemon.start(config, logger), startAbandoned]);
+    clearTimeout(startDeadline);
+    if (typeof started === "number") return started;
+    daemon = started;
     if (fatal) daemon.fail(fatal);
     else if (stopRequested) daemon.stop(stopRequested);
     return await daemon.done;

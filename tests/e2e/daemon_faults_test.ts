@@ -16,6 +16,8 @@ import {
   mountSmallTmpfs,
   readRecords,
   runCli,
+  spawnCli,
+  startTestBroker,
   waitFor,
   waitForDurable,
   warmUp,
@@ -299,6 +301,38 @@ Deno.test({
         assertEquals(messagesOn(records, "chat").length, count);
       });
     } finally {
+      await tmpfs.cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    `SIGTERM ends a daemon whose start waits on a full disk, with exit ${ExitCode.daemonFailed}`,
+  ...NO_SANITIZE,
+  ignore: !TMPFS_OK,
+  async fn() {
+    const tmpfs = (await mountSmallTmpfs(1))!;
+    const { endpoints, broker } = await startTestBroker();
+    let daemon: CliProcess | undefined;
+    try {
+      // One page left: enough for the lock file, none for the log's first records.
+      const filler = await fillDisk(tmpfs.path);
+      await Deno.truncate(filler, (await Deno.stat(filler)).size - 4096);
+      daemon = await spawnCli(
+        ["daemon", "--data-dir", tmpfs.path, "--backend", endpoints.backend],
+        `${tmpfs.path}.daemon.log`,
+      );
+      await waitFor("the daemon to fail writing its first records", async () => {
+        const log = await Deno.readTextFile(daemon!.logPath).catch(() => "");
+        return log.includes('"log_write_failed"');
+      });
+      daemon.child.kill("SIGTERM");
+      const exit = await exitWithin(daemon, 15_000);
+      assertEquals(exit.code, ExitCode.daemonFailed);
+    } finally {
+      await daemon?.kill();
+      await broker.stop();
       await tmpfs.cleanup();
     }
   },
