@@ -15,6 +15,7 @@ import {
   messagesOn,
   mountSmallTmpfs,
   readRecords,
+  type RecordingRig,
   runCli,
   spawnCli,
   startTestBroker,
@@ -238,73 +239,91 @@ async function logEvents(logPath: string, event: string): Promise<Record<string,
     .filter((entry) => entry.event === event);
 }
 
-Deno.test({
-  name:
-    "indexer on a full disk reports 'disk full' once, backs off, and resumes when space is back",
-  ...NO_SANITIZE,
-  ignore: !TMPFS_OK,
-  async fn() {
-    const tmpfs = (await mountSmallTmpfs(4))!;
-    try {
-      await withRecordingRig("index_full", {
-        dataDir: tmpfs.path,
-        daemonArgs: ["--no-index", "--checkpoint-every", "0", "--checkpoint-minutes", "0"],
-      }, async (rig) => {
-        const baseline = await warmUp(rig.publisher, rig.dataDir);
-        const count = 1500;
-        for (let i = 0; i < count; i++) {
-          const words = Array.from({ length: 60 }, (_, w) => `word${i}x${w}`).join(" ");
-          await rig.publisher.send([
-            "chat",
-            JSON.stringify({ from: `agent${i % 7}`, text: words }),
-          ]);
-        }
-        await waitForDurable(rig.dataDir, baseline, count);
-        const stopped = await runCli(["stop", "--data-dir", rig.dataDir]);
-        assertEquals(stopped.code, 0, stopped.stderr);
-        await rig.daemon.kill();
-        // Full, but for a little room: the daemon can start and journal, the index cannot grow.
-        const filler = await fillDisk(rig.dataDir);
-        const size = (await Deno.stat(filler)).size;
-        await Deno.truncate(filler, size - 64 * 1024);
+const NO_CHECKPOINTS = ["--checkpoint-every", "0", "--checkpoint-minutes", "0"];
 
-        const daemon = await rig.restartDaemon([
-          "--log-level",
-          "debug",
-          "--checkpoint-every",
-          "0",
-          "--checkpoint-minutes",
-          "0",
-        ]);
-        await waitFor("the indexer to retry twice after 'disk full'", async () => {
-          return (await logEvents(daemon.logPath, "index_disk_full_retry")).length >= 2;
-        }, 30_000);
-        assertEquals((await logEvents(daemon.logPath, "index_disk_full")).length, 1);
-        assertEquals((await logEvents(daemon.logPath, "indexer_failed")).length, 0);
-        const log = await Deno.readTextFile(daemon.logPath);
-        assert(!log.includes("cannot rollback"), "no 'cannot rollback' noise");
-        const index = (await daemonStatus(rig.dataDir))?.index as Record<string, unknown>;
-        assertEquals(index.state, "waiting");
-        assert(String(index.detail).includes("disk full"), `detail: ${index.detail}`);
+/** Publishes `count` wordy chat messages and waits until they are all on disk. */
+async function recordChat(rig: RecordingRig, from: number, count: number): Promise<void> {
+  const baseline = await warmUp(rig.publisher, rig.dataDir);
+  for (let i = from; i < from + count; i++) {
+    const words = Array.from({ length: 60 }, (_, w) => `word${i}x${w}`).join(" ");
+    await rig.publisher.send(["chat", JSON.stringify({ from: `agent${i % 7}`, text: words })]);
+  }
+  await waitForDurable(rig.dataDir, baseline, count);
+}
 
-        await Deno.remove(filler);
-        const seq = (await daemonStatus(rig.dataDir))?.durable_seq as number;
-        await waitFor("the indexer to catch up once there is room", async () => {
-          const index = (await daemonStatus(rig.dataDir))?.index as { last_seq: number } | null;
-          return (index?.last_seq ?? 0) >= seq - 5;
-        }, 60_000);
-        await waitFor("the indexer to say it resumed", async () => {
-          return (await logEvents(daemon.logPath, "index_resumed")).length > 0;
+/** Stops the rig's daemon with the `stop` command, which must report a clean stop. */
+async function stopCleanly(rig: RecordingRig): Promise<void> {
+  const stopped = await runCli(["stop", "--data-dir", rig.dataDir]);
+  assertEquals(stopped.code, 0, stopped.stderr);
+  await rig.daemon.kill();
+}
+
+/** Waits until the daemon's index holds everything up to (nearly) its durable seq. */
+async function indexCaughtUp(dataDir: string, timeoutMs = 15_000): Promise<void> {
+  const seq = (await daemonStatus(dataDir))?.durable_seq as number;
+  await waitFor("the index to catch up", async () => {
+    const index = (await daemonStatus(dataDir))?.index as { last_seq: number } | null;
+    return (index?.last_seq ?? 0) >= seq - 5;
+  }, timeoutMs);
+}
+
+for (const existingIndex of [false, true]) {
+  Deno.test({
+    name: `indexer on a full disk (${existingIndex ? "existing" : "new"} index) reports ` +
+      "'disk full' once, backs off, keeps the index, and resumes when space is back",
+    ...NO_SANITIZE,
+    ignore: !TMPFS_OK,
+    async fn() {
+      const tmpfs = (await mountSmallTmpfs(4))!;
+      try {
+        await withRecordingRig("index_full", {
+          dataDir: tmpfs.path,
+          daemonArgs: existingIndex ? NO_CHECKPOINTS : ["--no-index", ...NO_CHECKPOINTS],
+        }, async (rig) => {
+          let count = 0;
+          if (existingIndex) {
+            // An index that exists and is up to date: then its commits are what fails.
+            await recordChat(rig, 0, 50);
+            await indexCaughtUp(rig.dataDir);
+            count = 50;
+            await stopCleanly(rig);
+            await rig.restartDaemon(["--no-index", ...NO_CHECKPOINTS]);
+          }
+          await recordChat(rig, count, 1500);
+          count += 1500;
+          await stopCleanly(rig);
+          // Full, but for a little room: the daemon can start and journal, the index cannot grow.
+          const filler = await fillDisk(rig.dataDir);
+          await Deno.truncate(filler, (await Deno.stat(filler)).size - 64 * 1024);
+
+          const daemon = await rig.restartDaemon(["--log-level", "debug", ...NO_CHECKPOINTS]);
+          await waitFor("the indexer to retry twice after 'disk full'", async () => {
+            return (await logEvents(daemon.logPath, "index_disk_full_retry")).length >= 2;
+          }, 30_000);
+          assertEquals((await logEvents(daemon.logPath, "index_disk_full")).length, 1);
+          assertEquals((await logEvents(daemon.logPath, "indexer_failed")).length, 0);
+          assertEquals((await logEvents(daemon.logPath, "index_set_aside")).length, 0);
+          const log = await Deno.readTextFile(daemon.logPath);
+          assert(!log.includes("cannot rollback"), "no 'cannot rollback' noise");
+          const index = (await daemonStatus(rig.dataDir))?.index as Record<string, unknown>;
+          assertEquals(index.state, "waiting");
+          assert(String(index.detail).includes("disk full"), `detail: ${index.detail}`);
+
+          await Deno.remove(filler);
+          await indexCaughtUp(rig.dataDir, 60_000);
+          await waitFor("the indexer to say it resumed", async () => {
+            return (await logEvents(daemon.logPath, "index_resumed")).length > 0;
+          });
+          assertEquals((await logEvents(daemon.logPath, "index_disk_full")).length, 1);
+          const records = await readRecords(`${rig.dataDir}/current_session.jsonl`);
+          assertEquals(messagesOn(records, "chat").length, count);
         });
-        assertEquals((await logEvents(daemon.logPath, "index_disk_full")).length, 1);
-        const records = await readRecords(`${rig.dataDir}/current_session.jsonl`);
-        assertEquals(messagesOn(records, "chat").length, count);
-      });
-    } finally {
-      await tmpfs.cleanup();
-    }
-  },
-});
+      } finally {
+        await tmpfs.cleanup();
+      }
+    },
+  });
+}
 
 Deno.test({
   name:
