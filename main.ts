@@ -3,8 +3,9 @@
  *
  * @module
  */
-import { main } from "./src/cli/main.ts";
+import { main, restrictUmask } from "./src/cli/main.ts";
 
 if (import.meta.main) {
+  restrictUmask();
   Deno.exit(await main(Deno.args));
 }

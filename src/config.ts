@@ -36,7 +36,25 @@ export interface Config {
   readonly blobThresholdBytes: number;
   /** Messages larger than this (all frames) are kept only as an `oversized` record. */
   readonly maxMessageBytes: number;
+  /**
+   * Debug fault injection, for tests of the daemon's fatal-error path only; set from
+   * {@link DEBUG_FAULT_ENV} and never from flags or the config file. Undefined in normal use.
+   */
+  readonly debugFault?: DebugFault;
 }
+
+/**
+ * A deliberate failure of one daemon thread, to test that a fatal error ends the process with
+ * a non-zero exit: `writer:TOPIC` makes the writer thread throw on the first message whose
+ * topic (first frame) is TOPIC; `receive:TOPIC` makes the receive loop throw on it.
+ */
+export interface DebugFault {
+  readonly thread: "writer" | "receive";
+  readonly topic: string;
+}
+
+/** Environment variable holding a {@link DebugFault} (`writer:TOPIC` or `receive:TOPIC`). */
+export const DEBUG_FAULT_ENV = "SHEARWATER_DEBUG_FAULT";
 
 /** Values given on the command line; any may be missing. */
 export type ConfigFlags = { readonly [K in keyof Config]?: Config[K] } & {
@@ -79,7 +97,7 @@ export const CONFIG_ENV_VARS = {
   checkpointKeep: "SHEARWATER_CHECKPOINT_KEEP",
   blobThresholdBytes: "SHEARWATER_BLOB_THRESHOLD_BYTES",
   maxMessageBytes: "SHEARWATER_MAX_MESSAGE_BYTES",
-} as const satisfies Record<keyof Config, string>;
+} as const satisfies Record<Exclude<keyof Config, "debugFault">, string>;
 
 const CONFIG_FILE_ENV = "SHEARWATER_CONFIG";
 /** Largest blob threshold: an inline frame, JSON-escaped, must fit in one JavaScript string. */
@@ -163,6 +181,8 @@ export function resolveConfig(
   const fromEnv = configFromEnv(env);
   const merged = { ...DEFAULT_CONFIG, ...fromFile, ...fromEnv, ...withoutUndefined(flags) };
   delete (merged as { configFile?: string }).configFile;
+  const debugFault = parseDebugFault(env[DEBUG_FAULT_ENV]);
+  if (debugFault) (merged as { debugFault?: DebugFault }).debugFault = debugFault;
   return Object.freeze(validateConfig(merged as Config));
 }
 
@@ -176,6 +196,17 @@ export function colorEnabled(stream: { isTerminal(): boolean } = Deno.stdout): b
 export function runningInCi(): boolean {
   const value = Deno.env.get("CI");
   return value !== undefined && value !== "" && value !== "false" && value !== "0";
+}
+
+function parseDebugFault(raw: string | undefined): DebugFault | undefined {
+  if (raw === undefined || raw === "") return undefined;
+  const match = /^(writer|receive):(.+)$/s.exec(raw);
+  if (!match) {
+    throw new UsageError(
+      `Invalid ${DEBUG_FAULT_ENV} "${raw}": use writer:TOPIC or receive:TOPIC (tests only)`,
+    );
+  }
+  return { thread: match[1] as DebugFault["thread"], topic: match[2]! };
 }
 
 function readEnvironment(): Record<string, string> {

@@ -24,7 +24,7 @@ import {
   CheckpointStore,
   type CheckpointTrigger,
 } from "./store/checkpoint_store.ts";
-import { PersistError } from "./errors.ts";
+import { ExitCode, PersistError } from "./errors.ts";
 import { encodeRecordLine, type RecordBody, type RecordType } from "./store/record.ts";
 import { type PreviousRun, RecoveryJournal } from "./store/recovery_journal.ts";
 import { archiveCurrentLog, highestStoredSeq, newSessionId } from "./store/session_archive.ts";
@@ -62,6 +62,14 @@ export interface DaemonStatus {
 
 type EventFields = Record<string, unknown>;
 
+/** How a stop went, as answered to a control `stop` request with `wait: true`. */
+export interface StopReport {
+  readonly exit_code: number;
+  /** Received messages that could not be written (a full disk, a failed writer thread). */
+  readonly unwritten_messages: number;
+  readonly failure: string | null;
+}
+
 /** How long shutdown waits for the indexer to finish its batch (it is safe to cut short). */
 const INDEXER_STOP_TIMEOUT_MS = 1000;
 /** Longest stretch of continuous receiving before timers and control requests get a turn. */
@@ -71,6 +79,16 @@ const TOPIC_DECODER = new TextDecoder();
 const CLIENT_TRIGGERS: readonly CheckpointTrigger[] = ["manual", "session-end"];
 /** How often the automatic checkpoint policy is checked. */
 const CHECKPOINT_POLICY_CHECK_MS = 1000;
+/**
+ * How long a stop lets the writer retry failed writes (a full disk) before it writes what fits
+ * and counts the rest as unwritten.
+ */
+const STOP_WRITE_DEADLINE_MS = 3000;
+/**
+ * Longest a stop may take, whatever hangs: then `done` resolves with {@link ExitCode.daemonFailed}
+ * and the process exits. Below the 10 s the `stop` command waits.
+ */
+const STOP_DEADLINE_MS = 6000;
 
 /**
  * A running recorder. Start with {@link Daemon.start}; it records until {@link Daemon.stop}.
@@ -103,6 +121,9 @@ export class Daemon {
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #receiving: Promise<void> = Promise.resolve();
   #rotating: Promise<void> | undefined;
+  /** Counts session rotations, so a file check that overlapped one is not trusted. */
+  #rotations = 0;
+  #checkingFiles = false;
   #checkpointing: Promise<unknown> | undefined;
   readonly #checkpoints: CheckpointStore;
   #parentCheckpoint: string | null = null;
@@ -110,10 +131,20 @@ export class Daemon {
   #lastCheckpointAt = Date.now();
   #checkpointTimer: ReturnType<typeof setInterval> | undefined;
   #autoCheckpointRunning = false;
-  #stopping: Promise<void> | undefined;
-  #resolveDone!: () => void;
-  /** Resolves once the daemon has stopped (by {@link stop}, a control `stop`, or a failure). */
-  readonly done: Promise<void>;
+  #stopping: Promise<number> | undefined;
+  #stopReason = "";
+  /** Why the daemon is failing (a fatal error), or undefined. */
+  #failure: string | undefined;
+  #resolveDone!: (exitCode: number) => void;
+  #resolveStopReport!: (report: StopReport) => void;
+  /** How the stop went, known once the log is closed (answered to `stop` with `wait`). */
+  readonly #stopReport = new Promise<StopReport>((resolve) => this.#resolveStopReport = resolve);
+  /**
+   * Resolves with the process exit code once the daemon has stopped (by {@link stop}, a control
+   * `stop`, or a failure): 0 after a clean stop, {@link ExitCode.daemonFailed} after a fatal
+   * error, with received messages left unwritten, or when the stop deadline passed.
+   */
+  readonly done: Promise<number>;
 
   private constructor(parts: {
     config: Config;
@@ -135,7 +166,7 @@ export class Daemon {
     this.#seq = parts.seq;
     this.#excludePatterns = parts.config.exclude.map(globToRegExp);
     this.#checkpoints = new CheckpointStore(parts.layout.checkpointsDir);
-    this.done = new Promise((resolve) => this.#resolveDone = resolve);
+    this.done = new Promise<number>((resolve) => this.#resolveDone = resolve);
   }
 
   /**
@@ -168,8 +199,9 @@ export class Daemon {
         logger,
         onFatal: (message) => {
           logger.error("record_writer_failed", { error: message });
-          queueMicrotask(() => daemonRef?.stop(`record writer failed: ${message}`));
+          queueMicrotask(() => daemonRef?.fail(message));
         },
+        faultTopic: config.debugFault?.thread === "writer" ? config.debugFault.topic : undefined,
       });
       const session = repair.lastRecord?.session ?? newSessionId(new Date());
       const daemon = new Daemon({
@@ -182,6 +214,7 @@ export class Daemon {
         session,
         seq: highest,
       });
+      daemonRef = daemon;
       daemon.#parentCheckpoint = await parentCheckpointOf(layout.currentLog);
       await daemon.#recordStartup(previous, repair);
       await daemon.#startServices();
@@ -362,48 +395,119 @@ export class Daemon {
       await this.#rotating;
     } finally {
       this.#rotating = undefined;
+      this.#rotations++;
     }
     this.#logger.info("session_rotated", result);
     return result;
   }
 
   /**
-   * Stops receiving, writes a `shutdown` record, flushes and fsyncs, journals a clean stop and
-   * releases the lock. Safe to call more than once.
+   * Stops receiving, writes a `shutdown` record, flushes and fsyncs, journals the stop and
+   * releases the lock. Safe to call more than once. Bounded: failed writes (a full disk) are
+   * retried for at most {@link STOP_WRITE_DEADLINE_MS}, then what fits is written and the rest
+   * counted; whatever hangs, {@link done} resolves within {@link STOP_DEADLINE_MS}. Resolves with
+   * the exit code, as {@link done} does.
    */
-  stop(reason: string): Promise<void> {
-    this.#stopping ??= this.#shutdown(reason);
-    return this.#stopping;
+  stop(reason: string): Promise<number> {
+    if (!this.#stopping) {
+      this.#stopReason = reason;
+      const deadline = setTimeout(() => {
+        this.#logger.error("stop_deadline_passed", { reason, deadline_ms: STOP_DEADLINE_MS });
+        this.#resolveDone(ExitCode.daemonFailed);
+      }, STOP_DEADLINE_MS);
+      this.#stopping = this.#shutdown(reason).catch((error) => {
+        this.#logger.error("stop_failed", { error });
+        return ExitCode.daemonFailed;
+      }).finally(() => clearTimeout(deadline));
+      this.#stopping.then((code) => this.#resolveDone(code));
+    }
+    return this.done;
   }
 
-  async #shutdown(reason: string): Promise<void> {
+  /**
+   * Ends the daemon after a fatal error in one of its threads (writer, receive loop, an
+   * unexpected rejection): records why, flushes what it can within the stop deadline, and
+   * {@link done} resolves with {@link ExitCode.daemonFailed}, so that the process exits non-zero
+   * and a supervisor restarts it.
+   */
+  fail(reason: string): Promise<number> {
+    if (this.#failure === undefined) {
+      this.#failure = reason;
+      this.#logger.error("fatal", { reason, action: "stopping with a non-zero exit" });
+    }
+    return this.stop(`fatal: ${reason}`);
+  }
+
+  async #shutdown(reason: string): Promise<number> {
     this.#logger.info("stopping", { reason });
+    const writeDeadline = Date.now() + STOP_WRITE_DEADLINE_MS;
     clearInterval(this.#heartbeat);
     clearInterval(this.#checkpointTimer);
     this.#subscriber?.close();
+    // Ends flushes stuck retrying on a full disk, so that nothing below waits for ever.
+    this.#log.giveUpWritesAfter(STOP_WRITE_DEADLINE_MS);
     const indexerStopped = this.#indexer?.stop(INDEXER_STOP_TIMEOUT_MS);
-    await this.#receiving;
-    while (this.#rotating) await this.#rotating;
-    await this.#checkpointing;
-    this.#appendNow("shutdown", { reason, received: this.#received, excluded: this.#excluded });
-    await this.#log.terminate();
-    if (reason.startsWith("signal") && this.#messagesSinceCheckpoint > 0) {
+    await settleBy(this.#receiving, writeDeadline);
+    while (this.#rotating && await settleBy(this.#rotating, writeDeadline));
+    await settleBy(this.#checkpointing, writeDeadline);
+    if (!this.#log.failure) {
+      this.#appendNow("shutdown", { reason, received: this.#received, excluded: this.#excluded });
+    }
+    const report = await this.#log.terminate();
+    const unwritten = report.unwrittenMessages;
+    if (unwritten > 0 || report.unwrittenRecords > 0) {
+      this.#failure ??= `cannot write ${report.unwrittenRecords} records: ${
+        this.#log.lastError ?? "unknown write error"
+      }`;
+      this.#logger.error("messages_not_written", {
+        messages: unwritten,
+        records: report.unwrittenRecords,
+        received: this.#received,
+        durable_seq: this.#log.durableSeq,
+        error: this.#log.lastError ?? this.#failure,
+      });
+    }
+    if (!this.#failure && reason.startsWith("signal") && this.#messagesSinceCheckpoint > 0) {
       await this.#emergencyCheckpoint();
     }
-    await this.#journal.append({
-      event: "stop",
-      at: new Date().toISOString(),
-      pid: Deno.pid,
-      session: this.#session,
-      durable_seq: this.#log.durableSeq,
-      reason,
+    const exitCode = this.#failure === undefined ? ExitCode.ok : ExitCode.daemonFailed;
+    this.#resolveStopReport({
+      exit_code: exitCode,
+      unwritten_messages: unwritten,
+      failure: this.#failure ?? null,
     });
-    this.#journal.close();
+    await this.#journalStop({ reason, exitCode, unwritten });
     await indexerStopped;
     await this.#control?.close();
     this.#lock.release();
-    this.#logger.info("stopped", { durable_seq: this.#log.durableSeq });
-    this.#resolveDone();
+    this.#logger.info("stopped", {
+      durable_seq: this.#log.durableSeq,
+      exit_code: exitCode,
+      ...(this.#failure ? { failure: this.#failure, unwritten_messages: unwritten } : {}),
+    });
+    return exitCode;
+  }
+
+  /** Journals the stop; on a full disk or a deleted data dir that may fail, which is logged. */
+  async #journalStop(
+    { reason, exitCode, unwritten }: { reason: string; exitCode: number; unwritten: number },
+  ): Promise<void> {
+    try {
+      await this.#journal.append({
+        event: "stop",
+        at: new Date().toISOString(),
+        pid: Deno.pid,
+        session: this.#session,
+        durable_seq: this.#log.durableSeq,
+        reason,
+        exit_code: exitCode,
+        ...(this.#failure ? { failure: this.#failure, unwritten_messages: unwritten } : {}),
+      });
+    } catch (error) {
+      this.#logger.error("journal_write_failed", { event: "stop", error });
+    } finally {
+      this.#journal.close();
+    }
   }
 
   async #emergencyCheckpoint(): Promise<void> {
@@ -423,7 +527,11 @@ export class Daemon {
     if (previous.unclean || repair.setAsideBytes > 0) {
       const lastAlive = latestTime(previous.last?.at, repair.lastRecord?.received_at);
       this.#appendNow("gap", {
-        reason: previous.unclean ? "daemon stopped without a clean shutdown" : "torn log tail",
+        reason: !previous.unclean
+          ? "torn log tail"
+          : previous.last?.failure !== undefined
+          ? `daemon stopped after a failure: ${previous.last.failure}`
+          : "daemon stopped without a clean shutdown",
         from: lastAlive ?? null,
         to: now.toISOString(),
         last_durable_seq: previous.maxDurableSeq,
@@ -519,7 +627,7 @@ export class Daemon {
     });
     this.#receiving = this.#receiveLoop(this.#subscriber).catch((error) => {
       this.#logger.error("receive_failed", { error });
-      this.stop(`receive loop failed: ${(error as Error).message}`);
+      this.fail(`receive loop failed: ${(error as Error).message}`);
     });
     this.#logger.info("started", {
       pid: Deno.pid,
@@ -532,8 +640,14 @@ export class Daemon {
 
   async #receiveLoop(subscriber: BusSubscriber): Promise<void> {
     const always = this.#config.syncMode === "always";
+    const faultTopic = this.#config.debugFault?.thread === "receive"
+      ? new TextEncoder().encode(this.#config.debugFault.topic)
+      : undefined;
     let lastYieldAt = performance.now();
     for await (const frames of subscriber.messages()) {
+      if (faultTopic && TOPIC_DECODER.decode(frames[0]) === this.#config.debugFault!.topic) {
+        throw new Error("debug fault injected by SHEARWATER_DEBUG_FAULT (receive loop)");
+      }
       const receivedAt = new Date();
       if (performance.now() - lastYieldAt > YIELD_EVERY_MS) {
         // While ZeroMQ has messages queued, receiving never returns to the event loop; let
@@ -597,7 +711,52 @@ export class Daemon {
     this.#log.appendLine(encodeRecordLine(body), seq);
   }
 
+  /**
+   * A data dir deleted or a log renamed under the daemon would leave it writing into files
+   * nobody can see, while `status` says no daemon runs and a second one could start: compare
+   * what the log and lock paths lead to with the files held open, and stop with a non-zero exit
+   * when they differ (a supervisor then starts afresh on the paths as they are now).
+   */
+  async #checkFilesInPlace(): Promise<void> {
+    if (this.#checkingFiles || this.#stopping || this.#rotating) return;
+    this.#checkingFiles = true;
+    try {
+      const rotations = this.#rotations;
+      const problem = await this.#filesOutOfPlace();
+      if (problem && !this.#stopping && !this.#rotating && rotations === this.#rotations) {
+        this.#logger.error("data_dir_changed", { problem, data_dir: this.#layout.root });
+        this.fail(problem);
+      }
+    } finally {
+      this.#checkingFiles = false;
+    }
+  }
+
+  async #filesOutOfPlace(): Promise<string | undefined> {
+    const held = [
+      { path: this.#layout.currentLog, identity: this.#log.fileIdentity },
+      { path: this.#layout.lockFile, identity: await this.#lock.identity() },
+    ];
+    for (const { path, identity } of held) {
+      if (!identity) continue;
+      let info: Deno.FileInfo;
+      try {
+        info = await Deno.stat(path);
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+        return `"${path}" was deleted or renamed under the running daemon`;
+      }
+      if (info.dev !== identity.dev || info.ino !== identity.ino) {
+        return `"${path}" was replaced by another file under the running daemon`;
+      }
+    }
+    return undefined;
+  }
+
   #writeHeartbeat(): void {
+    this.#checkFilesInPlace().catch((error) => {
+      this.#logger.error("file_check_failed", { error });
+    });
     this.#journal.append({
       event: "heartbeat",
       at: new Date().toISOString(),
@@ -614,6 +773,14 @@ export class Daemon {
       return {
         ok: false,
         error: `Unknown control command ${JSON.stringify(cmd)}: use ${CONTROL_COMMANDS.join(", ")}`,
+      };
+    }
+    if (this.#stopping && cmd !== "stop") {
+      // A dying daemon must not look like a running one: it records nothing more.
+      return {
+        ok: false,
+        code: "daemon_stopping",
+        error: `daemon PID ${Deno.pid} is stopping (${this.#stopReason}) and records nothing more`,
       };
     }
     switch (cmd) {
@@ -643,9 +810,21 @@ export class Daemon {
         if (!this.#indexer) return { ok: true, indexing: false };
         this.#indexer.release();
         return { ok: true, indexing: true };
-      case "stop":
+      case "stop": {
         queueMicrotask(() => this.stop("stop command"));
-        return { ok: true, pid: Deno.pid };
+        if (request.wait !== true) return { ok: true, pid: Deno.pid };
+        // The caller waits for the outcome: how many received messages could not be written.
+        const report = await Promise.race([
+          this.#stopReport,
+          this.done.then(() => undefined),
+        ]);
+        return report ? { ok: true, pid: Deno.pid, ...report } : {
+          ok: true,
+          pid: Deno.pid,
+          exit_code: ExitCode.daemonFailed,
+          failure: "stop timed out",
+        };
+      }
       default: {
         // Every command in CONTROL_COMMANDS has its case above, or this does not compile.
         const unhandled: never = cmd;
@@ -656,30 +835,80 @@ export class Daemon {
 }
 
 /**
- * Runs the daemon until SIGINT/SIGTERM or a control `stop`, then shuts down cleanly.
- * Returns the process exit code.
+ * Runs the daemon until SIGINT/SIGTERM, a control `stop` or a fatal error, then shuts down
+ * within the stop deadline. Returns the process exit code: 0 after a clean stop,
+ * {@link ExitCode.daemonFailed} after a fatal error (an unexpected rejection included) or
+ * with received messages left unwritten.
  */
 export async function runDaemon(config: Config, logger: Logger): Promise<number> {
   // Listen before starting: a signal during start-up stops the daemon once it has started,
   // instead of killing it half-way through recovery.
   let daemon: Daemon | undefined;
   let stopRequested: string | undefined;
+  let fatal: string | undefined;
+  // A start stuck (e.g. its first records waiting for room on a full disk) still ends on a
+  // signal, within the same deadline as a stop.
+  let giveUpStart!: (exitCode: number) => void;
+  const startAbandoned = new Promise<number>((resolve) => giveUpStart = resolve);
+  let startDeadline: ReturnType<typeof setTimeout> | undefined;
   const handlers = (["SIGINT", "SIGTERM"] as const).map((signal) => {
     const handler = () => {
       stopRequested ??= `signal ${signal}`;
-      daemon?.stop(stopRequested);
+      if (daemon) {
+        daemon.stop(stopRequested);
+      } else {
+        startDeadline ??= setTimeout(() => {
+          logger.error("stop_deadline_passed", { during: "start", deadline_ms: STOP_DEADLINE_MS });
+          giveUpStart(ExitCode.daemonFailed);
+        }, STOP_DEADLINE_MS);
+      }
     };
     Deno.addSignalListener(signal, handler);
     return [signal, handler] as const;
   });
+  // Anything thrown and not caught is fatal: end with a non-zero exit, never live on unwritten.
+  const onFatal = (kind: string, error: unknown) => {
+    logger.error(kind, { error });
+    fatal ??= `${kind}: ${(error as Error)?.message ?? String(error)}`;
+    daemon?.fail(fatal);
+  };
+  const onRejection = (event: PromiseRejectionEvent) => {
+    event.preventDefault();
+    onFatal("unhandled_rejection", event.reason);
+  };
+  const onError = (event: ErrorEvent) => {
+    event.preventDefault();
+    onFatal("uncaught_error", event.error ?? event.message);
+  };
+  globalThis.addEventListener("unhandledrejection", onRejection);
+  globalThis.addEventListener("error", onError);
   try {
-    daemon = await Daemon.start(config, logger);
-    if (stopRequested) daemon.stop(stopRequested);
-    await daemon.done;
+    const started = await Promise.race([Daemon.start(config, logger), startAbandoned]);
+    clearTimeout(startDeadline);
+    if (typeof started === "number") return started;
+    daemon = started;
+    if (fatal) daemon.fail(fatal);
+    else if (stopRequested) daemon.stop(stopRequested);
+    return await daemon.done;
   } finally {
     for (const [signal, handler] of handlers) Deno.removeSignalListener(signal, handler);
+    globalThis.removeEventListener("unhandledrejection", onRejection);
+    globalThis.removeEventListener("error", onError);
   }
-  return 0;
+}
+
+/** Waits for `promise` until `deadline` (epoch ms); true when it settled in time. */
+async function settleBy(promise: Promise<unknown> | undefined, deadline: number): Promise<boolean> {
+  if (!promise) return true;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([promise.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Turns a topic glob (`*` any run, `?` one character) into an anchored RegExp. */

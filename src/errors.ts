@@ -38,6 +38,12 @@ export const ExitCode = {
   notRunning: 4,
   /** `diag` found something broken. */
   unhealthy: 5,
+  /**
+   * The daemon ended abnormally: a thread failed fatally, received messages could not be
+   * written before the stop deadline (disk full), or its data dir or log vanished under it. A
+   * supervisor should restart it; the journal and the daemon's log say why.
+   */
+  daemonFailed: 75,
   /** Done, but not all of it: e.g. a checkpoint saved without log lines that failed their CRC. */
   incomplete: 7,
   /** Stored data failed its checksum (e.g. `show` of a damaged log line). */

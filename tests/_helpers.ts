@@ -58,7 +58,11 @@ export interface CliProcess {
  * Spawns `deno run main.ts <args>` as a real process (the real deno binary, so the PID is the
  * one to kill). stderr goes to `logPath`, stdout to `logPath.out`.
  */
-export async function spawnCli(args: string[], logPath: string): Promise<CliProcess> {
+export async function spawnCli(
+  args: string[],
+  logPath: string,
+  options: { env?: Record<string, string> } = {},
+): Promise<CliProcess> {
   const stderrLog = await Deno.open(logPath, { write: true, create: true, append: true });
   const stdoutLog = await Deno.open(`${logPath}.out`, { write: true, create: true, append: true });
   const command = new Deno.Command(Deno.execPath(), {
@@ -66,6 +70,7 @@ export async function spawnCli(args: string[], logPath: string): Promise<CliProc
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
+    env: options.env,
   });
   const child = command.spawn();
   // Copy chunk by chunk with writeSync, so the files show output as soon as it is written.
@@ -146,10 +151,12 @@ export async function startDaemon(
   dataDir: string,
   backend: string,
   extraArgs: string[] = [],
+  options: { env?: Record<string, string> } = {},
 ): Promise<CliProcess> {
   const daemon = await spawnCli(
     ["daemon", "--data-dir", dataDir, "--backend", backend, ...extraArgs],
     `${dataDir}.daemon.log`,
+    options,
   );
   let exited = false;
   daemon.child.status.then(() => exited = true);
@@ -267,18 +274,20 @@ export interface RecordingRig {
  */
 export async function withRecordingRig(
   name: string,
-  options: { daemonArgs?: string[] },
+  options: { daemonArgs?: string[]; daemonEnv?: Record<string, string>; dataDir?: string },
   fn: (rig: RecordingRig) => Promise<void>,
 ): Promise<void> {
   const dir = await tempDir(name);
   const { endpoints, broker } = await startTestBroker();
-  const dataDir = `${dir.path}/data`;
+  const dataDir = options.dataDir ?? `${dir.path}/data`;
   const rig: RecordingRig = {
     dir: dir.path,
     dataDir,
     endpoints,
     publisher: connectPublisher(endpoints.frontend),
-    daemon: await startDaemon(dataDir, endpoints.backend, options.daemonArgs),
+    daemon: await startDaemon(dataDir, endpoints.backend, options.daemonArgs, {
+      env: options.daemonEnv,
+    }),
     async restartDaemon(args?: string[]) {
       rig.daemon = await startDaemon(dataDir, endpoints.backend, args);
       return rig.daemon;
@@ -292,4 +301,64 @@ export async function withRecordingRig(
     await broker.stop();
     await dir.cleanup();
   }
+}
+
+/** Mounts a small tmpfs at a new folder; undefined when mounting is not permitted here. */
+export async function mountSmallTmpfs(
+  sizeMb: number,
+): Promise<{ path: string; cleanup(): Promise<void> } | undefined> {
+  const outer = await tempDir("tmpfs");
+  const path = `${outer.path}/mnt`;
+  await Deno.mkdir(path);
+  const mounted = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", `size=${sizeMb}m,mode=0700`, "tmpfs", path],
+    stdout: "null",
+    stderr: "null",
+  }).output().catch(() => undefined);
+  if (!mounted?.success) {
+    await outer.cleanup();
+    return undefined;
+  }
+  return {
+    path,
+    async cleanup() {
+      await new Deno.Command("umount", { args: [path] }).output();
+      await outer.cleanup();
+    },
+  };
+}
+
+/** True when this process may mount a tmpfs (root in a container that allows it). */
+export async function canMountTmpfs(): Promise<boolean> {
+  const probe = await mountSmallTmpfs(1);
+  await probe?.cleanup();
+  return probe !== undefined;
+}
+
+const TMPFS_OK = await canMountTmpfs();
+if (!TMPFS_OK) {
+  console.error(
+    "ignoring the full-disk tests: mounting a tmpfs is not permitted here (needs root)",
+  );
+}
+
+/** Fills the file system holding `dir` to the last byte; returns the filler's path. */
+export async function fillDisk(dir: string): Promise<string> {
+  const path = `${dir}/filler.bin`;
+  const file = await Deno.open(path, { write: true, createNew: true });
+  try {
+    for (const chunk of [new Uint8Array(64 * 1024), new Uint8Array(512), new Uint8Array(1)]) {
+      for (;;) {
+        try {
+          await file.write(chunk);
+        } catch (error) {
+          if (!/space|ENOSPC/i.test((error as Error).message)) throw error;
+          break;
+        }
+      }
+    }
+  } finally {
+    file.close();
+  }
+  return path;
 }

@@ -80,8 +80,13 @@ plus one fsync after it arrives; a crash loses at most that window. On SIGINT
 or SIGTERM an emergency checkpoint is saved when there are messages since the
 last one. Stop with Ctrl+C, SIGTERM or "shearwater-persist stop".
 
+A stop takes at most 6 s. A fatal error in any of its threads, received
+messages it could not write before the stop deadline (disk full), or its data
+dir or log deleted or renamed under it end the daemon with exit 75, so that a
+supervisor restarts it; the journal and the log say why.
+
 Exit codes: 0 clean stop, 1 failure, 2 bad arguments, 3 another daemon holds
-the data dir.
+the data dir, 75 ended abnormally (see above).
 `,
   async run(args) {
     const { values } = parseCommandArgs("daemon", args, OPTIONS);

@@ -20,6 +20,9 @@ import { menuCommand } from "./menu_command.ts";
 import { launchCommand } from "./launch_command.ts";
 import { hookCommand } from "./hook_command.ts";
 
+/** Umask of every shearwater-persist process: no access for group and others. */
+const PRIVATE_UMASK = 0o077;
+
 /** Every subcommand, in the order `--help` lists them. */
 export const COMMANDS: readonly Command[] = [
   upCommand,
@@ -56,6 +59,21 @@ Run "shearwater-persist <command> --help" for a command's options.
 Every command takes --data-dir (env SHEARWATER_DATA_DIR,
 default conversation_logs).
 `;
+}
+
+/**
+ * Sets the process umask to 0o077, so every file this process creates (SQLite's `-wal` and
+ * `-shm` files included, which are opened by SQLite and not by us) is 0600 and every folder 0700
+ * from birth. Called once at process start, before any command runs.
+ *
+ * @example
+ * ```ts
+ * restrictUmask();
+ * Deno.exit(await main(Deno.args));
+ * ```
+ */
+export function restrictUmask(): void {
+  Deno.umask(PRIVATE_UMASK);
 }
 
 /**

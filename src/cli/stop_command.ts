@@ -3,7 +3,7 @@ import { isLockHeld } from "../store/data_dir_lock.ts";
 import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
 import { type Command, COMMON_HELP } from "./command.ts";
 import { askDaemon, layoutFromFlags } from "./daemon_link.ts";
-import { printJson, printLine } from "./output.ts";
+import { printError, printJson, printLine } from "./output.ts";
 
 const STOP_WAIT_MS = 10_000;
 
@@ -15,12 +15,15 @@ export const stopCommand: Command = {
 
 Asks the daemon on the data dir to stop: it stops receiving, flushes and
 fsyncs the log, journals a clean stop and exits. Waits until it has released
-the data dir.
+the data dir. On a full disk the daemon writes what fits within its stop
+deadline; the received messages it could not write are counted on stderr.
 
 Options:
 ${COMMON_HELP}
 
-Exit codes: 0 stopped, 4 no daemon was running, 1 it did not stop within 10 s.
+Exit codes: 0 stopped, 4 no daemon was running, 1 it did not stop within 10 s,
+75 it stopped, but not cleanly (received messages not written, or a fatal
+error).
 `,
   async run(args) {
     const { values } = parseCommandArgs("stop", args, COMMON_OPTIONS);
@@ -30,8 +33,10 @@ Exit codes: 0 stopped, 4 no daemon was running, 1 it did not stop within 10 s.
     }
     const layout = layoutFromFlags(values, { mustExist: false });
     let pid: unknown;
+    let answer: Record<string, unknown>;
     try {
-      pid = (await askDaemon(layout, { cmd: "stop" })).pid;
+      answer = await askDaemon(layout, { cmd: "stop", wait: true }, { timeoutMs: STOP_WAIT_MS });
+      pid = answer.pid;
     } catch (error) {
       if (!(error instanceof DaemonNotRunningError)) throw error;
       if (values.json) printJson({ stopped: false, running: false });
@@ -47,7 +52,23 @@ Exit codes: 0 stopped, 4 no daemon was running, 1 it did not stop within 10 s.
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    if (values.json) printJson({ stopped: true, pid });
+    const unwritten = typeof answer.unwritten_messages === "number" ? answer.unwritten_messages : 0;
+    if (typeof answer.exit_code === "number" && answer.exit_code !== 0) {
+      if (values.json) {
+        printJson({
+          stopped: true,
+          clean: false,
+          pid,
+          unwritten_messages: unwritten,
+          failure: answer.failure,
+        });
+      }
+      printError(
+        `error: Daemon PID ${pid} stopped, but not cleanly: ${unwritten} received messages could not be written (${answer.failure})`,
+      );
+      return ExitCode.daemonFailed;
+    }
+    if (values.json) printJson({ stopped: true, clean: true, pid, unwritten_messages: 0 });
     else printLine(`Daemon PID ${pid} stopped cleanly.`);
     return 0;
   },

@@ -38,6 +38,8 @@ export type ControlResponse =
 export type ControlHandler = (request: ControlRequest) => Promise<ControlResponse>;
 
 const MAX_REQUEST_BYTES = 64 * 1024;
+/** How long {@link ControlServer.close} lets requests in progress finish their answers. */
+const CLOSE_WAIT_MS = 1000;
 
 /**
  * Listens on a Unix socket in the data dir and answers newline-delimited JSON requests, one per
@@ -48,11 +50,18 @@ export class ControlServer {
   readonly #listener: Deno.UnixListener;
   readonly #path: string;
   readonly #serving: Promise<void>;
+  readonly #active: Set<Promise<void>>;
 
-  private constructor(listener: Deno.UnixListener, path: string, serving: Promise<void>) {
+  private constructor(
+    listener: Deno.UnixListener,
+    path: string,
+    serving: Promise<void>,
+    active: Set<Promise<void>>,
+  ) {
     this.#listener = listener;
     this.#path = path;
     this.#serving = serving;
+    this.#active = active;
   }
 
   /**
@@ -75,14 +84,24 @@ export class ControlServer {
     }
     const listener = Deno.listen({ transport: "unix", path });
     await Deno.chmod(path, 0o600);
-    const serving = acceptLoop(listener, handler, logger);
-    return new ControlServer(listener, path, serving);
+    const active = new Set<Promise<void>>();
+    const serving = acceptLoop(listener, handler, logger, active);
+    return new ControlServer(listener, path, serving, active);
   }
 
-  /** Stops listening and removes the socket file. */
+  /**
+   * Stops listening and removes the socket file. Answers in progress (a `stop` waiting for its
+   * outcome) get up to a second to be written.
+   */
   async close(): Promise<void> {
     this.#listener.close();
     await this.#serving;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.#active]),
+      new Promise((resolve) => timer = setTimeout(resolve, CLOSE_WAIT_MS)),
+    ]);
+    clearTimeout(timer);
     try {
       await Deno.remove(this.#path);
     } catch (error) {
@@ -95,12 +114,14 @@ async function acceptLoop(
   listener: Deno.UnixListener,
   handler: ControlHandler,
   logger: Logger,
+  active: Set<Promise<void>>,
 ): Promise<void> {
   try {
     for await (const connection of listener) {
-      serveConnection(connection, handler, logger).catch((error) => {
+      const serving = serveConnection(connection, handler, logger).catch((error) => {
         logger.warn("control_connection_failed", { error: (error as Error).message });
-      });
+      }).finally(() => active.delete(serving));
+      active.add(serving);
     }
   } catch (error) {
     if (!(error instanceof Deno.errors.BadResource)) throw error;

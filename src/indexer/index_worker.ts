@@ -12,10 +12,18 @@ import { createForwardingLogger, type LogLevel } from "../logger.ts";
 import { DataDirBusyError } from "../errors.ts";
 import { dataDirLayout } from "../store/data_dir.ts";
 import { LogIndexer } from "./log_indexer.ts";
-import { type IndexWriter, isCorruptionError, openIndexWriter } from "./open_index.ts";
+import {
+  type IndexWriter,
+  isCorruptionError,
+  isDiskFullError,
+  openIndexWriter,
+} from "./open_index.ts";
 
 const POLL_MS = 200;
 const LOCK_RETRY_MS = 1000;
+/** First and longest wait before indexing again after the disk was full. */
+const DISK_FULL_FIRST_BACKOFF_MS = 1000;
+const DISK_FULL_MAX_BACKOFF_MS = 60_000;
 
 let stopping = false;
 let releaseRequested = false;
@@ -46,6 +54,31 @@ async function run(dataDir: string, logLevel: LogLevel): Promise<void> {
   let indexer: LogIndexer | undefined;
   let setAsideBecause: string | undefined;
   let reported = false;
+  let diskFullBackoffMs = 0;
+  /**
+   * A full disk: say so once, close the index (its WAL gives its space back to the log, which
+   * goes first), and try again later with a growing wait.
+   */
+  const pauseForFullDisk = async (error: unknown) => {
+    try {
+      writer?.close();
+    } catch (closeError) {
+      logger.warn("index_close_failed", { error: (closeError as Error).message });
+    }
+    writer = undefined;
+    if (diskFullBackoffMs === 0) {
+      logger.warn("index_disk_full", {
+        error: (error as Error).message,
+        action: "indexing paused while the disk is full; the log goes first",
+      });
+      diskFullBackoffMs = DISK_FULL_FIRST_BACKOFF_MS;
+    } else {
+      diskFullBackoffMs = Math.min(DISK_FULL_MAX_BACKOFF_MS, diskFullBackoffMs * 2);
+    }
+    logger.debug("index_disk_full_retry", { next_try_ms: diskFullBackoffMs });
+    self.postMessage({ type: "waiting", reason: "disk full: indexing paused" });
+    await sleep(diskFullBackoffMs);
+  };
   while (!stopping) {
     if (releaseRequested && writer) {
       writer.close();
@@ -70,6 +103,10 @@ async function run(dataDir: string, logLevel: LogLevel): Promise<void> {
           onBatch: (lastSeq) => self.postMessage({ type: "progress", lastSeq }),
         });
       } catch (error) {
+        if (isDiskFullError(error)) {
+          await pauseForFullDisk(error);
+          continue;
+        }
         if (!(error instanceof DataDirBusyError)) throw error;
         self.postMessage({ type: "waiting", reason: error.message });
         await sleep(LOCK_RETRY_MS);
@@ -82,7 +119,15 @@ async function run(dataDir: string, logLevel: LogLevel): Promise<void> {
         self.postMessage({ type: "progress", lastSeq: writer.index.lastSeq() });
         reported = true;
       }
+      if (diskFullBackoffMs > 0) {
+        logger.info("index_resumed", { after: "disk full" });
+        diskFullBackoffMs = 0;
+      }
     } catch (error) {
+      if (isDiskFullError(error)) {
+        await pauseForFullDisk(error);
+        continue;
+      }
       if (!isCorruptionError(error)) throw error;
       writer.close();
       writer = undefined;

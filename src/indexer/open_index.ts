@@ -3,6 +3,8 @@ import { type DataDirLayout, fileTimestamp } from "../store/data_dir.ts";
 import { DataDirLock } from "../store/data_dir_lock.ts";
 import { IndexUnusableError, SqliteIndex } from "../store/sqlite_index.ts";
 
+export { isDiskFullError } from "../store/sqlite_index.ts";
+
 /** Path of the index database in a data dir. */
 export function indexPath(layout: DataDirLayout): string {
   return `${layout.indexDir}/index.db`;

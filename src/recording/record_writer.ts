@@ -5,6 +5,20 @@ import { encodeRecordLine } from "../store/record.ts";
 import { packBatch, type PackItem } from "./_batch_codec.ts";
 import type { WriterEvent, WriterRequest } from "./record_writer_worker.ts";
 
+/** Messages that were received but could not be written when the writer closed. */
+export interface WriterCloseReport {
+  /** Received messages that are not in the log. */
+  readonly unwrittenMessages: number;
+  /** All records (messages and daemon events) that are not in the log. */
+  readonly unwrittenRecords: number;
+}
+
+/** Device and inode of the file the writer has open. */
+export interface FileIdentity {
+  readonly dev: number;
+  readonly ino: number | null;
+}
+
 /** Options for {@link RecordWriter.open}. */
 export interface RecordWriterOptions {
   readonly syncMode: "interval" | "always";
@@ -24,6 +38,8 @@ export interface RecordWriterOptions {
   readonly maxInFlightBytes?: number;
   /** Called when the writer thread fails (a bug): recording cannot go on. */
   readonly onFatal?: (message: string) => void;
+  /** Debug fault injection (SHEARWATER_DEBUG_FAULT): the writer throws on this topic. */
+  readonly faultTopic?: string;
   /** Receives the writer thread's log entries. */
   readonly logger?: Logger;
 }
@@ -65,6 +81,13 @@ export class RecordWriter {
   #durableSeq = 0;
   #lastError: string | undefined;
   readonly #maxMessageBytes: number;
+  #failed: string | undefined;
+  #identity: FileIdentity | undefined;
+  /** Handed-over batches not yet durable: their last seq and how many messages they hold. */
+  #inFlight: { lastSeq: number; messages: number }[] = [];
+  #pendingMessages = 0;
+  /** Messages appended after the writer thread failed: never written. */
+  #lostMessages = 0;
 
   private constructor(worker: Worker, options: RecordWriterOptions) {
     this.#worker = worker;
@@ -73,10 +96,11 @@ export class RecordWriter {
     worker.onmessage = (event: MessageEvent<WriterEvent>) => this.#onEvent(event.data);
     worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();
-      this.#lastError = `record writer thread failed: ${event.message}`;
-      for (const waiter of this.#waiting.values()) waiter.reject(new Error(this.#lastError));
+      this.#failed = `record writer thread failed: ${event.message}`;
+      this.#lastError = this.#failed;
+      for (const waiter of this.#waiting.values()) waiter.reject(new Error(this.#failed));
       this.#waiting.clear();
-      options.onFatal?.(this.#lastError);
+      options.onFatal?.(this.#failed);
     };
   }
 
@@ -117,6 +141,16 @@ export class RecordWriter {
     return this.pendingBytes < (this.#options.maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES);
   }
 
+  /** Why the writer thread died, or undefined while it runs. */
+  get failure(): string | undefined {
+    return this.#failed;
+  }
+
+  /** Device and inode of the open log file, as the writer saw it when it opened it. */
+  get fileIdentity(): FileIdentity | undefined {
+    return this.#identity;
+  }
+
   /** The last write error the writer reported, cleared by the next fsync. */
   get lastError(): string | undefined {
     return this.#lastError;
@@ -144,6 +178,7 @@ export class RecordWriter {
       this.#handOver(); // one session per batch
       this.#pendingSession = session;
     }
+    this.#pendingMessages++;
     this.#queue({ kind: 1, seq, receivedAtMs, parts: frames }, bytes);
   }
 
@@ -173,17 +208,60 @@ export class RecordWriter {
       blobDir: this.#options.blobDir ?? `${parentDir(path)}/blobs`,
       blobThresholdBytes: this.#options.blobThresholdBytes ?? DEFAULT_BLOB_THRESHOLD_BYTES,
       maxMessageBytes: this.#maxMessageBytes,
+      faultTopic: this.#options.faultTopic,
     });
     if (done.type !== "done") return;
     this.#path = path;
     this.#size = done.size;
+    this.#identity = done.dev === undefined ? undefined : { dev: done.dev, ino: done.ino ?? null };
   }
 
-  /** Closes the file (flushing) and stops the writer thread. */
-  async terminate(): Promise<void> {
-    if (this.#path !== "") await this.closeFile();
+  /**
+   * Makes the writer stop retrying failed writes (disk full) `afterMs` from now: what fits is
+   * written, the rest is counted by {@link terminate}. For a shutdown that must end.
+   */
+  giveUpWritesAfter(afterMs: number): void {
+    if (this.#failed) return;
+    this.#worker.postMessage({ type: "give_up", afterMs } satisfies WriterRequest);
+  }
+
+  /**
+   * Closes the file (flushing) and stops the writer thread. Returns what could not be written:
+   * after {@link giveUpWritesAfter} on a full disk, or everything not durable when the writer
+   * thread had failed.
+   */
+  async terminate(): Promise<WriterCloseReport> {
+    let report: WriterCloseReport = { unwrittenMessages: 0, unwrittenRecords: 0 };
+    if (this.#path !== "" && !this.#failed) {
+      this.#handOver();
+      try {
+        const done = await this.#request({ type: "close", id: 0 });
+        if (done.type === "done") {
+          this.#noteDurable(done.durableSeq, done.size);
+          report = {
+            unwrittenMessages: done.unwritten?.messages ?? 0,
+            unwrittenRecords: done.unwritten?.records ?? 0,
+          };
+        }
+      } catch (error) {
+        if (!this.#failed) throw error; // the thread died while closing: count below
+      }
+    }
+    if (this.#failed) report = this.#notDurable();
     this.#path = "";
     this.#worker.terminate();
+    return report;
+  }
+
+  /** What is not durable, as far as this thread knows (after the writer thread died). */
+  #notDurable(): WriterCloseReport {
+    const inFlight = this.#inFlight.filter((batch) => batch.lastSeq > this.#durableSeq);
+    return {
+      unwrittenMessages: inFlight.reduce((sum, batch) => sum + batch.messages, 0) +
+        this.#pendingMessages + this.#lostMessages,
+      unwrittenRecords: Math.max(0, this.#handedOverSeq - this.#durableSeq) +
+        this.#pending.length,
+    };
   }
 
   #queue(item: PackItem, bytes: number): void {
@@ -208,6 +286,13 @@ export class RecordWriter {
     }
     if (this.#pending.length === 0) return;
     const items = this.#pending;
+    if (this.#failed) {
+      this.#lostMessages += this.#pendingMessages;
+      this.#pending = [];
+      this.#pendingBytes = 0;
+      this.#pendingMessages = 0;
+      return;
+    }
     const batch = packBatch(items);
     this.#worker.postMessage(
       { type: "append", batch, session: this.#pendingSession } satisfies WriterRequest,
@@ -217,13 +302,19 @@ export class RecordWriter {
       ? this.#pendingBytes
       : this.#handedOverBytes + this.#pendingBytes;
     this.#handedOverSeq = items.at(-1)!.seq;
+    this.#inFlight.push({ lastSeq: this.#handedOverSeq, messages: this.#pendingMessages });
     this.#pending = [];
     this.#pendingBytes = 0;
+    this.#pendingMessages = 0;
   }
 
   #request(request: WriterRequest & { id: number }): Promise<WriterEvent> {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
+      if (this.#failed) {
+        reject(new Error(this.#failed));
+        return;
+      }
       this.#waiting.set(id, { resolve, reject });
       this.#worker.postMessage({ ...request, id });
     });
@@ -253,6 +344,9 @@ export class RecordWriter {
 
   #noteDurable(durableSeq: number, size: number): void {
     if (durableSeq > this.#durableSeq) this.#durableSeq = durableSeq;
+    while (this.#inFlight.length > 0 && this.#inFlight[0]!.lastSeq <= this.#durableSeq) {
+      this.#inFlight.shift();
+    }
     this.#size = size;
     this.#lastError = undefined;
   }

@@ -16,7 +16,7 @@ import {
   type LogLevel,
 } from "../logger.ts";
 import { isBlobFrame, writeBlobSync } from "../store/blob_store.ts";
-import { MessageLog } from "../store/message_log.ts";
+import { MessageLog, type UnwrittenReport } from "../store/message_log.ts";
 import { encodeRecordLine, type StoredFrame } from "../store/record.ts";
 import { unpackBatch, type UnpackedItem } from "./_batch_codec.ts";
 
@@ -33,10 +33,14 @@ export type WriterRequest =
     readonly blobDir: string;
     readonly blobThresholdBytes: number;
     readonly maxMessageBytes: number;
+    /** Debug fault injection (SHEARWATER_DEBUG_FAULT): throw on a message of this topic. */
+    readonly faultTopic?: string;
   }
   | { readonly type: "append"; readonly batch: ArrayBuffer; readonly session: string }
   | { readonly type: "flush"; readonly id: number }
-  | { readonly type: "close"; readonly id: number };
+  | { readonly type: "close"; readonly id: number }
+  /** Stop retrying failed writes after `afterMs` (a shutdown deadline); handled at once. */
+  | { readonly type: "give_up"; readonly afterMs: number };
 
 /** Messages the worker sends back. */
 export type WriterEvent =
@@ -45,6 +49,10 @@ export type WriterEvent =
     readonly id: number;
     readonly durableSeq: number;
     readonly size: number;
+    /** The open file's identity (open) or what could not be written (close). */
+    readonly ino?: number | null;
+    readonly dev?: number;
+    readonly unwritten?: UnwrittenReport;
   }
   | { readonly type: "failed"; readonly id: number; readonly message: string }
   | { readonly type: "durable"; readonly durableSeq: number; readonly size: number }
@@ -55,12 +63,18 @@ let log: MessageLog | undefined;
 let settings: Extract<WriterRequest, { type: "open" }> | undefined;
 let logger: Logger | undefined;
 let chain: Promise<void> = Promise.resolve();
+let faultTopic: Uint8Array | undefined;
 
 self.onmessage = (event: MessageEvent<WriterRequest>) => {
   const request = event.data;
   if (request.type === "append") {
     // Synchronous, so appends never wait behind an fsync: only open/flush/close are chained.
     appendBatch(request.batch, request.session);
+    return;
+  }
+  if (request.type === "give_up") {
+    // Not chained: a flush stuck retrying on a full disk is what it has to end.
+    log?.giveUpAfter(request.afterMs);
     return;
   }
   chain = chain.then(() => handle(request)).catch((error) => {
@@ -71,8 +85,11 @@ self.onmessage = (event: MessageEvent<WriterRequest>) => {
 function appendBatch(batch: ArrayBuffer, session: string): void {
   if (!log) throw new Error("record writer: append before open");
   for (const item of unpackBatch(batch)) {
+    if (faultTopic && item.kind === 1 && sameBytes(item.parts[0], faultTopic)) {
+      throw new Error("debug fault injected by SHEARWATER_DEBUG_FAULT (writer thread)");
+    }
     const line = item.kind === 0 ? item.parts[0]! : messageLine(item, session);
-    log.append(line, item.seq);
+    log.append(line, item.seq, item.kind);
   }
 }
 
@@ -107,10 +124,15 @@ function isFileSystemError(error: unknown): boolean {
   return Object.values(Deno.errors).some((type) => error instanceof type);
 }
 
-async function handle(request: Exclude<WriterRequest, { type: "append" }>): Promise<void> {
+async function handle(
+  request: Exclude<WriterRequest, { type: "append" | "give_up" }>,
+): Promise<void> {
   switch (request.type) {
     case "open": {
       settings = request;
+      faultTopic = request.faultTopic === undefined
+        ? undefined
+        : new TextEncoder().encode(request.faultTopic);
       logger = createForwardingLogger(
         { component: "record-writer", level: request.logLevel },
         (entry) => post({ type: "log", entry }),
@@ -123,7 +145,8 @@ async function handle(request: Exclude<WriterRequest, { type: "append" }>): Prom
         onWriteError: (error) => post({ type: "write_error", message: error.message }),
       });
       log = opened;
-      post({ type: "done", id: request.id, durableSeq: 0, size: opened.sizeBytes });
+      const identity = await opened.identity();
+      post({ type: "done", id: request.id, durableSeq: 0, size: opened.sizeBytes, ...identity });
       return;
     }
     case "flush":
@@ -141,10 +164,15 @@ async function handle(request: Exclude<WriterRequest, { type: "append" }>): Prom
         id: request.id,
         durableSeq: current.durableSeq,
         size: current.sizeBytes,
+        unwritten: current.unwritten,
       });
       return;
     }
   }
+}
+
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array): boolean {
+  return a !== undefined && a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
 
 function post(event: WriterEvent): void {

@@ -61,6 +61,12 @@ export class DataDirLock {
     return new DataDirLock(file, path);
   }
 
+  /** Device and inode of the lock file held open, to tell whether its path still leads to it. */
+  async identity(): Promise<{ dev: number; ino: number | null }> {
+    const info = await this.#file.stat();
+    return { dev: info.dev, ino: info.ino };
+  }
+
   /** Releases the lock and closes the file. */
   release(): void {
     this.#file.unlockSync();

@@ -17,6 +17,16 @@ export interface MessageLogOptions {
   readonly logger: Logger;
 }
 
+/** What a log that gave up retrying could not write (see {@link MessageLog.giveUpAfter}). */
+export interface UnwrittenReport {
+  /** Lines (records) that were appended but never written. */
+  readonly records: number;
+  /** Of those, the lines that held received messages (as counted by `append`). */
+  readonly messages: number;
+  /** Seq of the first unwritten line, or undefined when everything was written. */
+  readonly firstSeq: number | undefined;
+}
+
 const DEFAULT_MAX_BATCH_BYTES = 1024 * 1024;
 const RETRY_DELAY_MS = 500;
 
@@ -26,7 +36,9 @@ const RETRY_DELAY_MS = 500;
  * durable once {@link MessageLog.durableSeq} reaches its sequence number.
  *
  * A failed write is rolled back (the file is truncated to its last good size) and retried, so a
- * disk-full error delays lines but never tears or drops them.
+ * disk-full error delays lines but never tears or drops them — until {@link giveUpAfter} sets a
+ * deadline (a stop must end): past it, what fits is written line by line, the rest is counted
+ * in {@link unwritten} and dropped.
  *
  * @example
  * ```ts
@@ -41,6 +53,9 @@ export class MessageLog {
   readonly #options: MessageLogOptions;
   readonly #maxBatchBytes: number;
   #pending: Uint8Array[] = [];
+  /** Seq and message count of each pending line, in step with #pending. */
+  #pendingSeqs: number[] = [];
+  #pendingMessages: number[] = [];
   #pendingBytes = 0;
   #pendingLastSeq = 0;
   #oldestPendingAt = 0;
@@ -50,6 +65,9 @@ export class MessageLog {
   #durableSeq = 0;
   #closed = false;
   #lastError: Error | undefined;
+  #giveUpAt: number | undefined;
+  #wakeRetry: (() => void) | undefined;
+  #unwritten = { records: 0, messages: 0, firstSeq: undefined as number | undefined };
 
   private constructor(path: string, file: Deno.FsFile, size: number, options: MessageLogOptions) {
     this.path = path;
@@ -92,19 +110,44 @@ export class MessageLog {
     return this.#lastError;
   }
 
+  /** Device and inode of the open file, to tell whether its path still leads to it. */
+  async identity(): Promise<{ dev: number; ino: number | null }> {
+    const info = await this.#file.stat();
+    return { dev: info.dev, ino: info.ino };
+  }
+
+  /** What was dropped after giving up (all zero unless {@link giveUpAfter} was called). */
+  get unwritten(): UnwrittenReport {
+    return { ...this.#unwritten };
+  }
+
+  /**
+   * Stops retrying failed writes `ms` from now (a shutdown deadline): a batch still failing then
+   * is written line by line as far as it fits, and the rest is dropped and counted in
+   * {@link unwritten}. Later batches get one attempt each.
+   */
+  giveUpAfter(ms: number): void {
+    const at = performance.now() + ms;
+    this.#giveUpAt = Math.min(this.#giveUpAt ?? at, at);
+    this.#wakeRetry?.();
+  }
+
   /**
    * Queues one encoded line (or several joined, `seq` being the last one's). `seq` must be
    * higher than any appended before. In `interval` mode the line is written and fsynced within
    * `syncMs` (plus one fsync); in `always` mode as soon as possible, and a caller that wants
-   * one fsync per message awaits {@link flush} after each append.
+   * one fsync per message awaits {@link flush} after each append. `messages` is how many
+   * received messages the line holds (for {@link unwritten}); 0 for daemon events.
    */
-  append(line: Uint8Array, seq: number): void {
+  append(line: Uint8Array, seq: number, messages = 0): void {
     if (this.#closed) throw new Error(`MessageLog.append after close: ${this.path}`);
     if (seq <= this.#pendingLastSeq) {
       throw new Error(`MessageLog.append: seq ${seq} not above ${this.#pendingLastSeq}`);
     }
     if (this.#pending.length === 0) this.#oldestPendingAt = performance.now();
     this.#pending.push(line);
+    this.#pendingSeqs.push(seq);
+    this.#pendingMessages.push(messages);
     this.#pendingBytes += line.length;
     this.#pendingLastSeq = seq;
     if (this.#pendingBytes >= this.#maxBatchBytes && this.#timer !== undefined) {
@@ -128,12 +171,13 @@ export class MessageLog {
     }
   }
 
-  /** Flushes, then closes the file. Further appends throw. */
-  async close(): Promise<void> {
+  /** Flushes, then closes the file. Further appends throw. Returns what could not be written. */
+  async close(): Promise<UnwrittenReport> {
     await this.flush();
     this.#closed = true;
     this.#clearTimer();
     this.#file.close();
+    return this.unwritten;
   }
 
   #schedule(): void {
@@ -161,8 +205,12 @@ export class MessageLog {
   async #writeBatch(): Promise<void> {
     if (this.#pending.length === 0) return;
     const lines = this.#pending;
+    const seqs = this.#pendingSeqs;
+    const messages = this.#pendingMessages;
     const lastSeq = this.#pendingLastSeq;
     this.#pending = [];
+    this.#pendingSeqs = [];
+    this.#pendingMessages = [];
     const batchBytes = this.#pendingBytes;
     this.#pendingBytes = 0;
     const batch = lines.length === 1 ? lines[0]! : concat(lines, batchBytes);
@@ -183,11 +231,70 @@ export class MessageLog {
           error: this.#lastError.message,
         });
         await this.#rollBackTo(this.#size);
-        await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
+        if (this.#giveUpAt !== undefined && performance.now() >= this.#giveUpAt) {
+          await this.#writeWhatFits(lines, seqs, messages);
+          return;
+        }
+        await this.#sleepBeforeRetry();
       }
     }
     this.#durableSeq = lastSeq;
     this.#options.onDurable?.(lastSeq);
+  }
+
+  /** Waits before the next attempt; {@link giveUpAfter} cuts the wait short. */
+  async #sleepBeforeRetry(): Promise<void> {
+    const left = this.#giveUpAt === undefined
+      ? RETRY_DELAY_MS
+      : Math.min(RETRY_DELAY_MS, Math.max(0, this.#giveUpAt - performance.now()));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, left);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wakeRetry = done;
+    });
+    this.#wakeRetry = undefined;
+  }
+
+  /** Last attempt after giving up: lines one by one until one fails; the rest are counted. */
+  async #writeWhatFits(lines: Uint8Array[], seqs: number[], messages: number[]): Promise<void> {
+    let written = 0;
+    for (; written < lines.length; written++) {
+      try {
+        await writeAll(this.#file, lines[written]!);
+        this.#size += lines[written]!.length;
+      } catch (error) {
+        this.#options.logger.error("log_write_given_up", {
+          path: this.path,
+          error: describeWriteError(this.path, error).message,
+        });
+        await this.#rollBackTo(this.#size);
+        break;
+      }
+    }
+    let synced = written > 0;
+    if (synced) {
+      try {
+        await this.#file.syncData();
+      } catch (error) {
+        synced = false;
+        this.#options.logger.error("log_sync_failed", {
+          path: this.path,
+          error: describeWriteError(this.path, error).message,
+        });
+      }
+    }
+    if (synced) {
+      this.#durableSeq = seqs[written - 1]!;
+      this.#options.onDurable?.(this.#durableSeq);
+    }
+    if (written < lines.length) {
+      this.#unwritten.records += lines.length - written;
+      this.#unwritten.messages += messages.slice(written).reduce((sum, n) => sum + n, 0);
+      this.#unwritten.firstSeq ??= seqs[written];
+    }
   }
 
   async #rollBackTo(size: number): Promise<void> {

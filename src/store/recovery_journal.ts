@@ -12,7 +12,10 @@ export interface JournalEntry {
 
 /** What the journal says about how the previous daemon ended. */
 export interface PreviousRun {
-  /** True when a daemon started and never journaled a clean stop. */
+  /**
+   * True when a daemon started and never journaled a stop, or journaled a stop with a `failure`
+   * (a fatal error, or received messages it could not write).
+   */
   readonly unclean: boolean;
   /** The last start, heartbeat or stop entry, if the journal has any. */
   readonly last: JournalEntry | undefined;
@@ -75,7 +78,8 @@ export class RecoveryJournal {
     }
     const last = entries.entries.findLast((entry) => LIFECYCLE_EVENTS.has(entry.event));
     return {
-      unclean: last !== undefined && last.event !== "stop",
+      // A stop after a fatal error or with messages left unwritten is not clean either.
+      unclean: last !== undefined && (last.event !== "stop" || last.failure !== undefined),
       last,
       maxDurableSeq,
       unreadableLines: entries.unreadableLines,

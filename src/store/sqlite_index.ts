@@ -61,6 +61,20 @@ export class BadQueryError extends PersistError {
   }
 }
 
+/**
+ * True when an error says the disk (or SQLite's database) is full: a passing condition, never
+ * a reason to set the index aside.
+ *
+ * @example
+ * ```ts
+ * if (isDiskFullError(error)) await sleep(backoffMs);
+ * ```
+ */
+export function isDiskFullError(error: unknown): boolean {
+  const message = (error as Error)?.message ?? "";
+  return /database or disk is full|SQLITE_FULL|No space left|ENOSPC/i.test(message);
+}
+
 /** Thrown when index.db is not a usable index (corrupt, foreign, other schema version). */
 export class IndexUnusableError extends PersistError {
   constructor(path: string, reason: string, cause?: unknown) {
@@ -100,6 +114,7 @@ export class SqliteIndex implements MessageIndex {
     try {
       db = new DatabaseSync(path, { readOnly: options.readOnly });
     } catch (error) {
+      if (isDiskFullError(error)) throw error;
       throw new IndexUnusableError(path, (error as Error).message, error);
     }
     const index = new SqliteIndex(path, db);
@@ -107,7 +122,7 @@ export class SqliteIndex implements MessageIndex {
       index.#prepare(options.readOnly);
     } catch (error) {
       db.close();
-      if (error instanceof IndexUnusableError) throw error;
+      if (error instanceof IndexUnusableError || isDiskFullError(error)) throw error;
       throw new IndexUnusableError(path, (error as Error).message, error);
     }
     return index;
@@ -227,7 +242,9 @@ export class SqliteIndex implements MessageIndex {
       );
       this.#db.exec("COMMIT");
     } catch (error) {
-      this.#db.exec("ROLLBACK");
+      // A COMMIT that fails on a full disk has already rolled back: a second ROLLBACK would
+      // replace the real error with "cannot rollback - no transaction is active".
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       throw error;
     }
   }
@@ -307,7 +324,9 @@ export class SqliteIndex implements MessageIndex {
       for (const { session } of sessions) this.#recomputeSession(session);
       this.#db.exec("COMMIT");
     } catch (error) {
-      this.#db.exec("ROLLBACK");
+      // A COMMIT that fails on a full disk has already rolled back: a second ROLLBACK would
+      // replace the real error with "cannot rollback - no transaction is active".
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       throw error;
     }
   }

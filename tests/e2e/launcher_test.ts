@@ -1,5 +1,7 @@
 import * as zmq from "zeromq";
 import { assert, assertEquals } from "../_assert.ts";
+import { ExitCode } from "../../src/errors.ts";
+import { readJournal } from "../../src/store/recovery_journal.ts";
 import {
   connectPublisher,
   daemonStatus,
@@ -83,6 +85,64 @@ Deno.test({
         assert(output.includes(line), `launcher said "${line}":\n${output}`);
       }
     } finally {
+      publisher.close();
+      await launcher.kill();
+      await killLockHolder(`${dataDir}/daemon.lock`);
+      await broker.stop();
+      await dir.cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name: "launch restarts a daemon that ended itself with a non-zero exit after a fatal error",
+  ...NO_SANITIZE,
+  async fn() {
+    const dir = await tempDir("launch_fatal");
+    const { endpoints, broker } = await startTestBroker();
+    const dataDir = `${dir.path}/data`;
+    // The daemons the launcher spawns inherit its environment, the debug fault included.
+    const launcher = await spawnCli(
+      [
+        "launch",
+        "--data-dir",
+        dataDir,
+        "--frontend",
+        endpoints.frontend,
+        "--backend",
+        endpoints.backend,
+        "--no-menu",
+      ],
+      `${dir.path}/launch.log`,
+      { env: { SHEARWATER_DEBUG_FAULT: "writer:boom" } },
+    );
+    const agent = new zmq.Subscriber({ linger: 0 });
+    const publisher = connectPublisher(endpoints.frontend);
+    try {
+      agent.subscribe("agent.test");
+      agent.connect(endpoints.backend);
+      await waitFor("the launcher to start the daemon", async () => {
+        return (await daemonStatus(dataDir)) !== undefined;
+      }, 20_000);
+      const first = await daemonStatus(dataDir);
+      await waitFor("messages to be recorded", async () => {
+        await publisher.send(["agent.test", JSON.stringify({ from: "tester", content: "hi" })]);
+        return ((await daemonStatus(dataDir))?.received as number) > 0;
+      });
+      await publisher.send(["boom", "makes the writer thread fail"]);
+      await waitFor("the supervisor to restart the failed daemon", async () => {
+        const status = await daemonStatus(dataDir);
+        return status !== undefined && status.pid !== first!.pid;
+      }, 30_000);
+      const journal = await readJournal(`${dataDir}/recovery/crash_recovery.jsonl`);
+      const stop = journal.entries.find((entry) => entry.event === "stop");
+      assertEquals(stop?.pid, first!.pid);
+      assertEquals(stop?.exit_code, ExitCode.daemonFailed);
+      const records = await readRecords(`${dataDir}/current_session.jsonl`);
+      const gap = records.find((record) => record.type === "gap");
+      assert(String(gap?.reason).startsWith("daemon stopped after a failure"), `${gap?.reason}`);
+    } finally {
+      agent.close();
       publisher.close();
       await launcher.kill();
       await killLockHolder(`${dataDir}/daemon.lock`);

@@ -2,6 +2,7 @@ import { silentLogger } from "../../src/logger.ts";
 import { MessageLog, type MessageLogOptions } from "../../src/store/message_log.ts";
 import { encodeRecordLine } from "../../src/store/record.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
+import { canMountTmpfs, fillDisk, mountSmallTmpfs } from "../_helpers.ts";
 
 const decoder = new TextDecoder();
 
@@ -242,4 +243,40 @@ Deno.test("MessageLog.open() fails on a path in a missing folder", async () => {
       Deno.errors.NotFound,
     );
   });
+});
+
+const TMPFS_OK = await canMountTmpfs();
+
+Deno.test({
+  name:
+    "MessageLog.giveUpAfter() on a full disk writes what fits, whole lines, and counts the rest",
+  ignore: !TMPFS_OK, // mounting a tmpfs needs root
+  async fn() {
+    const tmpfs = (await mountSmallTmpfs(1))!;
+    try {
+      const path = `${tmpfs.path}/current_session.jsonl`;
+      const log = await MessageLog.open(path, ALWAYS);
+      log.append(line(1), 1, 1);
+      await log.flush();
+      await fillDisk(tmpfs.path);
+      for (let seq = 2; seq <= 200; seq++) log.append(line(seq), seq, seq % 2);
+      const flushing = log.flush(); // retries the full disk until it gives up
+      await eventually("a write error", () => log.lastError !== undefined);
+      log.giveUpAfter(0);
+      await flushing;
+      const report = await log.close();
+      const text = decoder.decode(await Deno.readFile(path));
+      assert(text.endsWith("\n"), "no torn line");
+      const written = text.split("\n").length - 1;
+      assert(report.records > 0, "the full disk left lines unwritten");
+      assertEquals(written + report.records, 200);
+      assertEquals(report.firstSeq, written + 1);
+      let messages = 0;
+      for (let seq = written + 1; seq <= 200; seq++) messages += seq % 2;
+      assertEquals(report.messages, messages);
+      assertEquals(log.durableSeq, written);
+    } finally {
+      await tmpfs.cleanup();
+    }
+  },
 });
