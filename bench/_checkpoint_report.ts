@@ -152,7 +152,7 @@ function growingLines(result: CheckpointBenchResult): string[] {
     `the final log; ${g.checkpoints} full copies = ${formatBytes(g.fullCopiesBytes)}`,
     `            disk / full copies = ${g.diskToFullCopies.toFixed(3)}`,
     `  segments  ${g.lastManifestSegments} in the last manifest, ${g.segmentFiles} files in ` +
-    "segments/ (every checkpoint adds its own partial last segment)",
+    "segments/ (zstd; each log line stored once, reused by later checkpoints)",
     `  naive     ${g.checkpoints} full copies ${estimate} at this run's copy rate ` +
     "(estimate from the largest size, not timed)",
     `            checkpoints total / naive estimate = ${fixed(g.createToEstimatedCopies, 2)}`,

@@ -327,7 +327,7 @@ Deno.test("loadCheckpointOffline() of a damaged checkpoint fails before changing
       label: null,
       parentCheckpoint: null,
     });
-    const segment = `${store.segmentsDir}/${damaged.segments[0]!.sha256}.jsonl`;
+    const segment = store.segmentFilePath(damaged.segments[0]!);
     const bytes = await Deno.readFile(segment);
     bytes[10] = bytes[10]! ^ 0x01;
     await Deno.writeFile(segment, bytes);

@@ -286,8 +286,20 @@ async function withSessionDataDir(
   });
 }
 
+/** The file of segment `sha256`: `.jsonl.zst` as written now, or an older plain `.jsonl`. */
+function segmentFileIn(dataDir: string, sha256: string): string {
+  const plain = `${dataDir}/checkpoints/segments/${sha256}.jsonl`;
+  try {
+    Deno.statSync(`${plain}.zst`);
+    return `${plain}.zst`;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    return plain;
+  }
+}
+
 async function flipSegmentByte(dataDir: string, sha256: string, offset: number): Promise<void> {
-  const path = `${dataDir}/checkpoints/segments/${sha256}.jsonl`;
+  const path = segmentFileIn(dataDir, sha256);
   const bytes = await Deno.readFile(path);
   bytes[offset] = bytes[offset]! ^ 0x01;
   await Deno.writeFile(path, bytes);
@@ -382,7 +394,7 @@ Deno.test("a checkpoint with a missing segment is listed as damaged, in the menu
       "--data-dir",
       dataDir,
     ])) as unknown as CheckpointManifest;
-    await Deno.remove(`${dataDir}/checkpoints/segments/${first.segments[0]!.sha256}.jsonl`);
+    await Deno.remove(segmentFileIn(dataDir, first.segments[0]!.sha256));
 
     const list = await runCli(["checkpoint", "list", "--data-dir", dataDir]);
     assertEquals(list.code, 0);
@@ -517,7 +529,7 @@ Deno.test({
         }
         const older = await cliJson(["checkpoint", "show", ids[0]!, "--data-dir", dataDir]);
         const segment = (older.segments as { sha256: string }[])[0]!.sha256;
-        const path = `${dataDir}/checkpoints/segments/${segment}.jsonl`;
+        const path = segmentFileIn(dataDir, segment);
         const bytes = await Deno.readFile(path);
         bytes[20] = bytes[20]! ^ 0x01;
         await Deno.writeFile(path, bytes);
