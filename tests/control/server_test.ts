@@ -1,11 +1,7 @@
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { tempDir } from "../_helpers.ts";
-import {
-  callDaemon,
-  sendControlRequest,
-  sendRawControlRequest,
-} from "../../src/control/client.ts";
-import { type ControlledDaemon, controlHandler } from "../../src/control/dispatch.ts";
+import { callDaemon, sendControlRequest, sendRawControlRequest } from "../../src/control/client.ts";
+import { controlHandler, type ControlledDaemon } from "../../src/control/dispatch.ts";
 import type { DaemonStatus, StopReport } from "../../src/control/protocol.ts";
 import { ControlServer } from "../../src/control/server.ts";
 import { DaemonNotRunningError, PersistError } from "../../src/errors.ts";
