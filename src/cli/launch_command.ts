@@ -1,10 +1,11 @@
 import { Launcher } from "../launcher.ts";
 import { createJsonLogger } from "../logger.ts";
 import { spawnDetachedDaemon } from "../daemon_process.ts";
+import { dataDirLayout } from "../store/data_dir.ts";
 import { checkDataDir, configFromFlags } from "./daemon_link.ts";
 import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
 import { type Command, COMMON_HELP } from "./command.ts";
-import { menuCommand } from "./menu_command.ts";
+import { runMenu } from "./menu/run.ts";
 import { printLine } from "./output.ts";
 import { visible } from "./visible.ts";
 
@@ -74,14 +75,7 @@ Exit codes: 0 stopped (Ctrl+C, SIGTERM, or --once), 2 bad arguments.
       say: (line) => printLine(`[persistence] ${visible(line)}`),
       onFirstAgent: interactive
         ? () => {
-          menuCommand.run([
-            "--data-dir",
-            config.dataDir,
-            "--frontend",
-            config.frontend,
-            "--backend",
-            config.backend,
-          ])
+          runMenu(dataDirLayout(config.dataDir), config)
             .catch((error) => logger.error("menu_failed", { error }));
         }
         : undefined,

@@ -4,7 +4,7 @@ import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
 import { type Command, COMMON_HELP } from "./command.ts";
 import { printError, printLine, styler } from "./output.ts";
 import { selfCommand } from "./self_command.ts";
-import { menuCommand } from "./menu_command.ts";
+import { runMenu } from "./menu/run.ts";
 import { runDemo } from "../demo.ts";
 import {
   askDaemon,
@@ -93,14 +93,7 @@ Exit codes: 0 stopped by Ctrl+C/SIGTERM, 1 a child process failed.
     if (values.demo) await runDemoSession(config);
     if (Deno.stdin.isTerminal() && Deno.stdout.isTerminal() && !values["no-menu"]) {
       // The blueprint's startup screen: choose a checkpoint or a new session, then record on.
-      await menuCommand.run([
-        "--data-dir",
-        config.dataDir,
-        "--frontend",
-        config.frontend,
-        "--backend",
-        config.backend,
-      ]);
+      await runMenu(layout, config);
     }
     printLine(style.dim("Recording. Publish to the frontend; press Ctrl+C to stop."));
     const results = await Promise.all(
