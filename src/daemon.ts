@@ -5,13 +5,9 @@
  * @module
  */
 import type { Config } from "./config.ts";
-import {
-  CONTROL_COMMANDS,
-  type ControlRequest,
-  type ControlResponse,
-  ControlServer,
-  isControlCommand,
-} from "./control/server.ts";
+import { controlHandler } from "./control/dispatch.ts";
+import type { DaemonStatus, StopReport } from "./control/protocol.ts";
+import { ControlServer } from "./control/server.ts";
 import { IndexWorkerHandle } from "./indexer/index_worker_handle.ts";
 import type { Logger } from "./logger.ts";
 import { type DataDirLayout, ensureDataDir } from "./store/data_dir.ts";
@@ -30,53 +26,16 @@ import { type PreviousRun, RecoveryJournal } from "./store/recovery_journal.ts";
 import { archiveCurrentLog, highestStoredSeq, newSessionId } from "./store/session_archive.ts";
 import { repairLogTail, type TailRepair } from "./store/tail_repair.ts";
 import { BusSubscriber, type LinkEvent } from "./transport/subscriber.ts";
+import { globToRegExp } from "./transport/topic_glob.ts";
 import { RECORD_FORMAT_VERSION, VERSION } from "./version.ts";
 
-/** A snapshot of what the daemon is doing, as answered to `status`. */
-export interface DaemonStatus {
-  readonly pid: number;
-  readonly version: string;
-  readonly started_at: string;
-  readonly data_dir: string;
-  readonly backend: string;
-  readonly session: string;
-  readonly seq: number;
-  readonly durable_seq: number;
-  readonly received: number;
-  readonly excluded: number;
-  readonly last_message_at: string | null;
-  readonly broker_connected: boolean;
-  readonly broker_last_change_at: string | null;
-  readonly log_path: string;
-  readonly log_bytes: number;
-  readonly sync_mode: string;
-  readonly sync_ms: number;
-  readonly last_write_error: string | null;
-  readonly index: {
-    readonly state: string;
-    readonly last_seq: number;
-    readonly lag: number;
-    readonly detail: string | null;
-  } | null;
-}
-
 type EventFields = Record<string, unknown>;
-
-/** How a stop went, as answered to a control `stop` request with `wait: true`. */
-export interface StopReport {
-  readonly exit_code: number;
-  /** Received messages that could not be written (a full disk, a failed writer thread). */
-  readonly unwritten_messages: number;
-  readonly failure: string | null;
-}
 
 /** How long shutdown waits for the indexer to finish its batch (it is safe to cut short). */
 const INDEXER_STOP_TIMEOUT_MS = 1000;
 /** Longest stretch of continuous receiving before timers and control requests get a turn. */
 const YIELD_EVERY_MS = 50;
 const TOPIC_DECODER = new TextDecoder();
-/** Checkpoint triggers a control client may ask for. */
-const CLIENT_TRIGGERS: readonly CheckpointTrigger[] = ["manual", "session-end"];
 /** How often the automatic checkpoint policy is checked. */
 const CHECKPOINT_POLICY_CHECK_MS = 1000;
 /**
@@ -255,6 +214,32 @@ export class Daemon {
         }
         : null,
     };
+  }
+
+  /** Why the daemon is stopping (a control `stop`, a signal, a failure), or undefined. */
+  get stoppingReason(): string | undefined {
+    return this.#stopping ? this.#stopReason : undefined;
+  }
+
+  /** Flushes and fsyncs what was received so far; resolves with the durable seq. */
+  async flush(): Promise<number> {
+    await this.#log.flush();
+    return this.#log.durableSeq;
+  }
+
+  /** Asks the indexer to let go of the index (a `reindex` wants it); false without indexer. */
+  releaseIndex(): boolean {
+    if (!this.#indexer) return false;
+    this.#indexer.release();
+    return true;
+  }
+
+  /**
+   * How the stop went, once the log is closed; undefined when the stop deadline passed first.
+   * Call after {@link stop}.
+   */
+  stopOutcome(): Promise<StopReport | undefined> {
+    return Promise.race([this.#stopReport, this.done.then(() => undefined)]);
   }
 
   /**
@@ -609,7 +594,7 @@ export class Daemon {
     );
     this.#control = await ControlServer.start(
       this.#layout.controlSocket,
-      (request) => this.#handleControl(request),
+      controlHandler(this),
       this.#logger,
     );
     this.#heartbeat = setInterval(() => this.#writeHeartbeat(), this.#config.heartbeatMs);
@@ -766,72 +751,6 @@ export class Daemon {
       received: this.#received,
     }).catch((error) => this.#logger.error("heartbeat_failed", { error }));
   }
-
-  async #handleControl(request: ControlRequest): Promise<ControlResponse> {
-    const cmd = request.cmd;
-    if (!isControlCommand(cmd)) {
-      return {
-        ok: false,
-        error: `Unknown control command ${JSON.stringify(cmd)}: use ${CONTROL_COMMANDS.join(", ")}`,
-      };
-    }
-    if (this.#stopping && cmd !== "stop") {
-      // A dying daemon must not look like a running one: it records nothing more.
-      return {
-        ok: false,
-        code: "daemon_stopping",
-        error: `daemon PID ${Deno.pid} is stopping (${this.#stopReason}) and records nothing more`,
-      };
-    }
-    switch (cmd) {
-      case "status":
-        return { ok: true, status: this.status() };
-      case "new-session": {
-        const reason = typeof request.reason === "string" ? request.reason : "new-session command";
-        return { ok: true, ...(await this.newSession(reason)) };
-      }
-      case "flush":
-        await this.#log.flush();
-        return { ok: true, durable_seq: this.#log.durableSeq };
-      case "checkpoint": {
-        const label = typeof request.label === "string" ? request.label : null;
-        const trigger = request.trigger ?? "manual";
-        if (!CLIENT_TRIGGERS.includes(trigger as CheckpointTrigger)) {
-          return { ok: false, error: `Unknown checkpoint trigger ${JSON.stringify(trigger)}` };
-        }
-        return {
-          ok: true,
-          checkpoint: await this.createCheckpoint(trigger as CheckpointTrigger, label),
-        };
-      }
-      case "load-checkpoint":
-        return { ok: true, ...(await this.loadCheckpoint(String(request.id))) };
-      case "index-release":
-        if (!this.#indexer) return { ok: true, indexing: false };
-        this.#indexer.release();
-        return { ok: true, indexing: true };
-      case "stop": {
-        queueMicrotask(() => this.stop("stop command"));
-        if (request.wait !== true) return { ok: true, pid: Deno.pid };
-        // The caller waits for the outcome: how many received messages could not be written.
-        const report = await Promise.race([
-          this.#stopReport,
-          this.done.then(() => undefined),
-        ]);
-        return report ? { ok: true, pid: Deno.pid, ...report } : {
-          ok: true,
-          pid: Deno.pid,
-          exit_code: ExitCode.daemonFailed,
-          failure: "stop timed out",
-        };
-      }
-      default: {
-        // Every command in CONTROL_COMMANDS has its case above, or this does not compile.
-        const unhandled: never = cmd;
-        throw new Error(`Control command ${unhandled} has no handler`);
-      }
-    }
-  }
 }
 
 /**
@@ -909,15 +828,6 @@ async function settleBy(promise: Promise<unknown> | undefined, deadline: number)
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** Turns a topic glob (`*` any run, `?` one character) into an anchored RegExp. */
-export function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(
-    /\?/g,
-    ".",
-  );
-  return new RegExp(`^${escaped}$`, "s");
 }
 
 function latestTime(...times: (string | undefined)[]): string | undefined {

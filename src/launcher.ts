@@ -7,6 +7,7 @@
  */
 import type { Config } from "./config.ts";
 import { sendControlRequest } from "./control/client.ts";
+import { stopDaemon, waitForDaemon } from "./daemon_process.ts";
 import { DaemonNotRunningError } from "./errors.ts";
 import type { Logger } from "./logger.ts";
 import { type DataDirLayout, dataDirLayout, ensureDataDir } from "./store/data_dir.ts";
@@ -163,45 +164,36 @@ export class Launcher {
     this.#options.say?.(
       `Daemon started in the background, PID ${pid} (log: ${this.#layout.root}/daemon.log)`,
     );
-    const deadline = Date.now() + STOP_WAIT_MS;
-    while (Date.now() < deadline) {
-      try {
-        await sendControlRequest(this.#layout.controlSocket, { cmd: "status" }, {
-          timeoutMs: 1000,
-        });
-        return;
-      } catch (error) {
-        if (!(error instanceof DaemonNotRunningError)) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+    try {
+      await waitForDaemon(this.#layout, { timeoutMs: STOP_WAIT_MS });
+    } catch (error) {
+      if (!(error instanceof DaemonNotRunningError)) throw error;
+      this.#options.logger.error("daemon_start_timeout", { pid });
     }
-    this.#options.logger.error("daemon_start_timeout", { pid });
   }
 
   async #endSession(reason: string): Promise<void> {
     if (!this.#sessionActive || this.#topics.size + this.#presence.size > 0) return;
     this.#sessionActive = false;
+    let released: boolean;
     try {
       const answer = await sendControlRequest(
         this.#layout.controlSocket,
         { cmd: "checkpoint", trigger: "session-end", label: reason },
         { timeoutMs: 60_000 },
       );
-      const id = answer.ok ? (answer.checkpoint as { id: string }).id : `failed: ${answer.error}`;
+      const id = answer.ok ? answer.checkpoint.id : `failed: ${answer.error}`;
       this.#options.say?.(`Session saved: checkpoint ${id}`);
-      await sendControlRequest(this.#layout.controlSocket, { cmd: "stop" }, { timeoutMs: 5000 });
+      released = (await stopDaemon(this.#layout, { wait: false, timeoutMs: STOP_WAIT_MS }))
+        .released;
     } catch (error) {
       if (!(error instanceof DaemonNotRunningError)) throw error;
       this.#options.say?.("No daemon was running at session end");
       return;
     }
-    const deadline = Date.now() + STOP_WAIT_MS;
-    while (await isLockHeld(this.#layout.lockFile)) {
-      if (Date.now() > deadline) {
-        this.#options.logger.error("daemon_stop_timeout", {});
-        return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    if (!released) {
+      this.#options.logger.error("daemon_stop_timeout", {});
+      return;
     }
     this.#options.say?.("Daemon stopped gracefully");
     this.#options.onSessionEnded?.();

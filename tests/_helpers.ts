@@ -6,6 +6,7 @@ import * as zmq from "zeromq";
 import { startBroker } from "../src/broker.ts";
 import { RUN_PERMISSIONS } from "../src/cli/self_command.ts";
 import { sendControlRequest } from "../src/control/client.ts";
+import type { DaemonStatus } from "../src/control/protocol.ts";
 import { checkRecordLine, type LogRecord } from "../src/store/record.ts";
 import { readLockHolder } from "../src/store/data_dir_lock.ts";
 
@@ -135,12 +136,12 @@ export async function waitFor(
 }
 
 /** Daemon status through its control socket, or undefined when it does not answer. */
-export async function daemonStatus(dataDir: string): Promise<Record<string, unknown> | undefined> {
+export async function daemonStatus(dataDir: string): Promise<DaemonStatus | undefined> {
   try {
     const response = await sendControlRequest(`${dataDir}/control.sock`, { cmd: "status" }, {
       timeoutMs: 2000,
     });
-    return response.ok ? response.status as Record<string, unknown> : undefined;
+    return response.ok ? response.status : undefined;
   } catch {
     return undefined;
   }

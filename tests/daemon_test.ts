@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "./_assert.ts";
-import { sendControlRequest } from "../src/control/client.ts";
+import { sendRawControlRequest } from "../src/control/client.ts";
 import { brokerEndpoints, startDaemon, tempDir } from "./_helpers.ts";
 
 const NO_SANITIZE = { sanitizeOps: false, sanitizeResources: false } as const;
@@ -13,7 +13,7 @@ Deno.test({
     const daemon = await startDaemon(dataDir, brokerEndpoints().backend);
     try {
       const socket = `${dataDir}/control.sock`;
-      const unknown = await sendControlRequest(socket, { cmd: "frobnicate" });
+      const unknown = await sendRawControlRequest(socket, { cmd: "frobnicate" });
       assertEquals(unknown.ok, false);
       const error = (unknown as { error: string }).error;
       assert(error.startsWith('Unknown control command "frobnicate": use '), error);
@@ -31,12 +31,12 @@ Deno.test({
       assertEquals([...listed].sort(), [...accepted].sort(), error);
       // Each listed command is one the daemon dispatches (not "unknown"); `stop` comes last.
       for (const cmd of ["status", "flush", "checkpoint", "index-release", "new-session"]) {
-        const answer = await sendControlRequest(socket, { cmd });
+        const answer = await sendRawControlRequest(socket, { cmd });
         assert(answer.ok, `${cmd}: ${JSON.stringify(answer)}`);
       }
-      const load = await sendControlRequest(socket, { cmd: "load-checkpoint", id: "no-such" });
+      const load = await sendRawControlRequest(socket, { cmd: "load-checkpoint", id: "no-such" });
       assert(!JSON.stringify(load).includes("Unknown control command"), JSON.stringify(load));
-      assert((await sendControlRequest(socket, { cmd: "stop" })).ok);
+      assert((await sendRawControlRequest(socket, { cmd: "stop" })).ok);
       assertEquals((await daemon.child.status).code, 0);
     } finally {
       await daemon.kill();

@@ -1,26 +1,9 @@
 import { type Config, resolveConfig } from "../config.ts";
-import { sendControlRequest } from "../control/client.ts";
-import type { ControlRequest } from "../control/server.ts";
 import { ExitCode, operatingError, PersistError } from "../errors.ts";
 import { type DataDirLayout, dataDirLayout } from "../store/data_dir.ts";
 
-/**
- * Sends a control request to the daemon running on `layout`; a refused request becomes a
- * {@link PersistError} with the daemon's message.
- */
-export async function askDaemon(
-  layout: DataDirLayout,
-  request: ControlRequest,
-  options: { timeoutMs?: number } = {},
-): Promise<Record<string, unknown>> {
-  const response = await sendControlRequest(layout.controlSocket, request, options);
-  if (!response.ok) {
-    throw new PersistError(`The daemon refused "${request.cmd}": ${response.error}`, {
-      code: response.code ?? "control_refused",
-    });
-  }
-  return response as Record<string, unknown>;
-}
+// Commands asked the daemon through this module before the protocol was typed.
+export { askDaemon } from "../daemon_process.ts";
 
 /**
  * Resolves the data dir from `--data-dir`/`--config` flag values, checks it with

@@ -1,4 +1,6 @@
 import { sendControlRequest } from "../control/client.ts";
+import type { ClientTrigger, DaemonStatus } from "../control/protocol.ts";
+import { spawnDetachedDaemon } from "../daemon_process.ts";
 import { UsageError } from "../errors.ts";
 import { CheckpointStore } from "../store/checkpoint_store.ts";
 import { type DataDirLayout, dataDirLayout, ensureDataDir } from "../store/data_dir.ts";
@@ -6,7 +8,6 @@ import { isLockHeld } from "../store/data_dir_lock.ts";
 import { configFromFlags } from "./daemon_link.ts";
 import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
 import { type Command, COMMON_HELP } from "./command.ts";
-import { spawnDetachedDaemon } from "./launch_command.ts";
 import { printError, printLine } from "./output.ts";
 
 const EVENTS: Record<string, readonly string[]> = {
@@ -135,12 +136,12 @@ async function sessionStart(
 ): Promise<string> {
   await ensureDataDir(layout.root);
   let daemonLine: string;
-  let status: Record<string, unknown> | undefined;
+  let status: DaemonStatus | undefined;
   try {
     const answer = await sendControlRequest(layout.controlSocket, { cmd: "status" }, {
       timeoutMs: CONTROL_TIMEOUT_MS,
     });
-    status = answer.ok ? answer.status as Record<string, unknown> : undefined;
+    status = answer.ok ? answer.status : undefined;
     daemonLine = `Recording is on (daemon PID ${status?.pid}).`;
   } catch {
     if (await isLockHeld(layout.lockFile)) {
@@ -174,7 +175,7 @@ async function sessionStart(
 
 async function askForCheckpoint(
   layout: DataDirLayout,
-  trigger: string,
+  trigger: ClientTrigger,
   label: string,
 ): Promise<string> {
   const request = sendControlRequest(layout.controlSocket, { cmd: "checkpoint", trigger, label }, {
@@ -188,7 +189,7 @@ async function askForCheckpoint(
     const answer = await Promise.race([request, timeout]);
     if (answer === "late") return `checkpoint "${label}" requested (still being written)`;
     return answer.ok
-      ? `checkpoint ${(answer.checkpoint as { id: string }).id} saved (${label})`
+      ? `checkpoint ${answer.checkpoint.id} saved (${label})`
       : `checkpoint not saved: ${answer.error}`;
   } catch (error) {
     return `no checkpoint: ${(error as Error).message}`;

@@ -1,13 +1,13 @@
 import { Launcher } from "../launcher.ts";
 import { createJsonLogger } from "../logger.ts";
-import type { DataDirLayout } from "../store/data_dir.ts";
+import { spawnDetachedDaemon } from "../daemon_process.ts";
+import { dataDirLayout } from "../store/data_dir.ts";
 import { checkDataDir, configFromFlags } from "./daemon_link.ts";
 import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
 import { type Command, COMMON_HELP } from "./command.ts";
-import { menuCommand } from "./menu_command.ts";
+import { runMenu } from "./menu/run.ts";
 import { printLine } from "./output.ts";
 import { visible } from "./visible.ts";
-import { selfCommand } from "./self_command.ts";
 
 /** Longest grace period: a day (timers cannot wait beyond about 24.8 days anyway). */
 const MAX_GRACE_MS = 86_400_000;
@@ -75,14 +75,7 @@ Exit codes: 0 stopped (Ctrl+C, SIGTERM, or --once), 2 bad arguments.
       say: (line) => printLine(`[persistence] ${visible(line)}`),
       onFirstAgent: interactive
         ? () => {
-          menuCommand.run([
-            "--data-dir",
-            config.dataDir,
-            "--frontend",
-            config.frontend,
-            "--backend",
-            config.backend,
-          ])
+          runMenu(dataDirLayout(config.dataDir), config)
             .catch((error) => logger.error("menu_failed", { error }));
         }
         : undefined,
@@ -98,25 +91,3 @@ Exit codes: 0 stopped (Ctrl+C, SIGTERM, or --once), 2 bad arguments.
     return 0;
   },
 };
-
-/** Starts `daemon` as a detached process that outlives this one; returns its PID. */
-export function spawnDetachedDaemon(layout: DataDirLayout, backend: string): number {
-  const [command, ...args] = selfCommand([
-    "daemon",
-    "--data-dir",
-    layout.root,
-    "--backend",
-    backend,
-    "--log-file",
-    `${layout.root}/daemon.log`,
-  ]);
-  const child = new Deno.Command(command!, {
-    args,
-    detached: true,
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  child.unref();
-  return child.pid;
-}

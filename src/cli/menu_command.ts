@@ -4,16 +4,8 @@ import { checkDataDir, configFromFlags } from "./daemon_link.ts";
 import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
 import { type Command, COMMON_HELP } from "./command.ts";
 import { listRow } from "./checkpoint_command.ts";
-import { printError, printLine, styler } from "./output.ts";
-import {
-  diagnosticsAction,
-  loadAction,
-  newSessionAction,
-  searchAction,
-  viewRecentAction,
-} from "./menu/actions.ts";
-import { readKey } from "./menu/keys.ts";
-import { MENU_ACTIONS, type MenuAction, renderMenu } from "./menu/screen.ts";
+import { printLine, styler } from "./output.ts";
+import { runMenu } from "./menu/run.ts";
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -50,7 +42,7 @@ Exit codes: 0 quit, 6 no terminal (nothing interactive was shown).
       return 0;
     }
     const config = configFromFlags(values);
-    // Not mustExist: `up` shows the menu while the daemon it just started creates the data dir.
+    // Not mustExist: a daemon just started (by `up`, `launch`) may not have created it yet.
     checkDataDir(config.dataDir, { mustExist: false });
     const layout = dataDirLayout(config.dataDir);
     const store = new CheckpointStore(layout.checkpointsDir);
@@ -58,63 +50,9 @@ Exit codes: 0 quit, 6 no terminal (nothing interactive was shown).
       printNonInteractive(await store.list(), config.dataDir);
       return MENU_NO_TERMINAL_EXIT;
     }
-    let cursor = 0;
-    let selected: number | undefined;
-    for (;;) {
-      const checkpoints = await store.list();
-      clearScreen();
-      printLine(renderMenu(checkpoints, { cursor, selected, style: styler() }));
-      const key = (await readKey()).toLowerCase();
-      let action: MenuAction | undefined;
-      if (key === "ctrl-c" || key === "escape") action = "q";
-      else if (key === "up") cursor = (cursor + MENU_ACTIONS.length - 1) % MENU_ACTIONS.length;
-      else if (key === "down") cursor = (cursor + 1) % MENU_ACTIONS.length;
-      else if (key === "enter") action = MENU_ACTIONS[cursor]!.key;
-      else if (/^[1-9]$/.test(key) && Number(key) <= checkpoints.length) {
-        selected = Number(key) - 1;
-        cursor = 0;
-      } else action = MENU_ACTIONS.find((candidate) => candidate.key === key)?.key;
-      if (action === undefined) continue;
-      if (action === "q") {
-        printLine("Bye.");
-        return 0;
-      }
-      cursor = MENU_ACTIONS.findIndex((candidate) => candidate.key === action);
-      clearScreen();
-      try {
-        await runAction(action, layout, config, selected);
-      } catch (error) {
-        printError(`error: ${(error as Error).message}`);
-      }
-      printLine(styler().dim("\nPress any key to return to the menu."));
-      if ((await readKey()) === "ctrl-c") return 0;
-    }
+    return await runMenu(layout, config);
   },
 };
-
-async function runAction(
-  action: MenuAction,
-  layout: ReturnType<typeof dataDirLayout>,
-  config: { frontend: string; backend: string },
-  selected: number | undefined,
-): Promise<void> {
-  switch (action) {
-    case "l":
-      return await loadAction(layout, selected);
-    case "n":
-      return await newSessionAction(layout);
-    case "v":
-      return await viewRecentAction(layout);
-    case "s":
-      return await searchAction(layout);
-    case "d":
-      return await diagnosticsAction(layout, config);
-  }
-}
-
-function clearScreen(): void {
-  Deno.stdout.writeSync(new TextEncoder().encode("\x1b[2J\x1b[H"));
-}
 
 function printNonInteractive(
   checkpoints: Awaited<ReturnType<CheckpointStore["list"]>>,

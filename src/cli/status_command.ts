@@ -1,8 +1,10 @@
+import type { DaemonStatus } from "../control/protocol.ts";
+import { askDaemon } from "../daemon_process.ts";
 import { DaemonNotRunningError, ExitCode } from "../errors.ts";
 import { readLockHolder } from "../store/data_dir_lock.ts";
 import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
 import { type Command, COMMON_HELP } from "./command.ts";
-import { askDaemon, layoutFromFlags } from "./daemon_link.ts";
+import { layoutFromFlags } from "./daemon_link.ts";
 import { printJson, printLine, styler } from "./output.ts";
 
 /** `shearwater-persist status`: what the running daemon is doing. */
@@ -27,9 +29,9 @@ Exit codes: 0 a daemon is running, 4 no daemon runs on this data dir.
       return 0;
     }
     const layout = layoutFromFlags(values, { mustExist: false });
-    let status: Record<string, unknown>;
+    let status: DaemonStatus;
     try {
-      status = (await askDaemon(layout, { cmd: "status" })).status as Record<string, unknown>;
+      status = (await askDaemon(layout, { cmd: "status" })).status;
     } catch (error) {
       if (!(error instanceof DaemonNotRunningError)) throw error;
       const exists = dataDirExists(layout.root);
@@ -68,7 +70,7 @@ Exit codes: 0 a daemon is running, 4 no daemon runs on this data dir.
     printLine(`Messages    ${status.received} received, ${status.excluded} excluded`);
     printLine(`Last msg    ${status.last_message_at ?? "none yet"}`);
     printLine(`Log         ${status.log_path} (${status.log_bytes} bytes)`);
-    const index = status.index as { state: string; last_seq: number; lag: number } | null;
+    const index = status.index;
     printLine(
       index
         ? `Index       ${index.state}, up to seq ${index.last_seq} (lag ${index.lag})`

@@ -1,8 +1,8 @@
+import { stopDaemon, type StopOutcome } from "../daemon_process.ts";
 import { DaemonNotRunningError, ExitCode } from "../errors.ts";
-import { isLockHeld } from "../store/data_dir_lock.ts";
 import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
 import { type Command, COMMON_HELP } from "./command.ts";
-import { askDaemon, layoutFromFlags } from "./daemon_link.ts";
+import { layoutFromFlags } from "./daemon_link.ts";
 import { printError, printJson, printLine } from "./output.ts";
 
 const STOP_WAIT_MS = 10_000;
@@ -32,28 +32,24 @@ error).
       return 0;
     }
     const layout = layoutFromFlags(values, { mustExist: false });
-    let pid: unknown;
-    let answer: Record<string, unknown>;
+    let outcome: StopOutcome;
     try {
-      answer = await askDaemon(layout, { cmd: "stop", wait: true }, { timeoutMs: STOP_WAIT_MS });
-      pid = answer.pid;
+      outcome = await stopDaemon(layout, { wait: true, timeoutMs: STOP_WAIT_MS });
     } catch (error) {
       if (!(error instanceof DaemonNotRunningError)) throw error;
       if (values.json) printJson({ stopped: false, running: false });
       else printLine(`No daemon is running on "${layout.root}": nothing to stop.`);
       return ExitCode.notRunning;
     }
-    const deadline = Date.now() + STOP_WAIT_MS;
-    while (await isLockHeld(layout.lockFile)) {
-      if (Date.now() > deadline) {
-        if (values.json) printJson({ stopped: false, running: true, pid });
-        else printLine(`Daemon PID ${pid} did not stop within ${STOP_WAIT_MS / 1000} s.`);
-        return ExitCode.failure;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    const { answer, released } = outcome;
+    const pid = answer.pid;
+    if (!released) {
+      if (values.json) printJson({ stopped: false, running: true, pid });
+      else printLine(`Daemon PID ${pid} did not stop within ${STOP_WAIT_MS / 1000} s.`);
+      return ExitCode.failure;
     }
-    const unwritten = typeof answer.unwritten_messages === "number" ? answer.unwritten_messages : 0;
-    if (typeof answer.exit_code === "number" && answer.exit_code !== 0) {
+    const unwritten = answer.unwritten_messages ?? 0;
+    if (answer.exit_code !== undefined && answer.exit_code !== 0) {
       if (values.json) {
         printJson({
           stopped: true,

@@ -4,10 +4,15 @@ import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
 import { type Command, COMMON_HELP } from "./command.ts";
 import { printError, printLine, styler } from "./output.ts";
 import { selfCommand } from "./self_command.ts";
-import { menuCommand } from "./menu_command.ts";
+import { runMenu } from "./menu/run.ts";
 import { runDemo } from "../demo.ts";
-import { DaemonNotRunningError } from "../errors.ts";
-import { askDaemon, checkDataDir, configFromFlags } from "./daemon_link.ts";
+import {
+  askDaemon,
+  daemonArguments,
+  endpointAcceptsConnections,
+  waitForDaemon,
+} from "../daemon_process.ts";
+import { checkDataDir, configFromFlags } from "./daemon_link.ts";
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -16,6 +21,9 @@ const OPTIONS = {
   "no-menu": { type: "boolean" },
   demo: { type: "boolean" },
 } as const;
+
+/** How long `up --demo` waits for the daemon it started to answer. */
+const DEMO_DAEMON_WAIT_MS = 15_000;
 
 /** `shearwater-persist up`: broker (if none is reachable) + daemon, in the foreground. */
 export const upCommand: Command = {
@@ -66,15 +74,7 @@ Exit codes: 0 stopped by Ctrl+C/SIGTERM, 1 a child process failed.
     if (await isLockHeld(layout.lockFile)) {
       printLine(`Daemon      already running on ${config.dataDir}: using it`);
     } else {
-      const child = spawnSelf([
-        "daemon",
-        "--data-dir",
-        config.dataDir,
-        "--backend",
-        config.backend,
-        "--log-file",
-        `${config.dataDir}/daemon.log`,
-      ]);
+      const child = spawnSelf(daemonArguments(config.dataDir, config.backend));
       children.push({ name: "daemon", child });
       printLine(`Daemon      started, PID ${child.pid}, recording into ${config.dataDir}/`);
       printLine(`            (its log: ${config.dataDir}/daemon.log)`);
@@ -93,14 +93,7 @@ Exit codes: 0 stopped by Ctrl+C/SIGTERM, 1 a child process failed.
     if (values.demo) await runDemoSession(config);
     if (Deno.stdin.isTerminal() && Deno.stdout.isTerminal() && !values["no-menu"]) {
       // The blueprint's startup screen: choose a checkpoint or a new session, then record on.
-      await menuCommand.run([
-        "--data-dir",
-        config.dataDir,
-        "--frontend",
-        config.frontend,
-        "--backend",
-        config.backend,
-      ]);
+      await runMenu(layout, config);
     }
     printLine(style.dim("Recording. Publish to the frontend; press Ctrl+C to stop."));
     const results = await Promise.all(
@@ -122,7 +115,7 @@ Exit codes: 0 stopped by Ctrl+C/SIGTERM, 1 a child process failed.
 
 async function runDemoSession(config: { frontend: string; backend: string; dataDir: string }) {
   const layout = dataDirLayout(config.dataDir);
-  await waitForDaemon(layout);
+  await waitForDaemon(layout, { timeoutMs: DEMO_DAEMON_WAIT_MS });
   await runDemo({
     frontend: config.frontend,
     backend: config.backend,
@@ -131,44 +124,12 @@ async function runDemoSession(config: { frontend: string; backend: string; dataD
     say: (line) => printLine(line),
   });
   await new Promise((resolve) => setTimeout(resolve, 500)); // last messages become durable
-  const answer = await askDaemon(layout, { cmd: "checkpoint", label: "demo conversation" });
-  const checkpoint = answer.checkpoint as { id: string; message_count: number };
+  const { checkpoint } = await askDaemon(layout, { cmd: "checkpoint", label: "demo conversation" });
   printLine(`Demo: checkpoint ${checkpoint.id} saved (${checkpoint.message_count} messages).`);
   printLine('Try: shearwater-persist search "disk full", recent, checkpoint list.');
-}
-
-async function waitForDaemon(layout: ReturnType<typeof dataDirLayout>): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    try {
-      await askDaemon(layout, { cmd: "status" }, { timeoutMs: 1000 });
-      return;
-    } catch (error) {
-      if (!(error instanceof DaemonNotRunningError) || Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
 }
 
 function spawnSelf(args: string[]): Deno.ChildProcess {
   const [command, ...rest] = selfCommand(args);
   return new Deno.Command(command!, { args: rest, stdin: "null" }).spawn();
-}
-
-/** True when something accepts TCP connections at a `tcp://host:port` endpoint. */
-export async function endpointAcceptsConnections(endpoint: string): Promise<boolean> {
-  const match = /^tcp:\/\/([^:]+|\[[^\]]+\]):(\d+)$/.exec(endpoint);
-  if (!match) return false;
-  const hostname = match[1]!.replace(/^\[|\]$/g, "");
-  try {
-    const connection = await Deno.connect({
-      hostname: hostname === "*" ? "127.0.0.1" : hostname,
-      port: Number(match[2]),
-    });
-    connection.close();
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.ConnectionRefused) return false;
-    throw error;
-  }
 }

@@ -1,24 +1,94 @@
 import { readLine, writeLine } from "./_line_io.ts";
 import { DaemonNotRunningError, PersistError } from "../errors.ts";
-import type { ControlRequest, ControlResponse } from "./server.ts";
+import type {
+  ControlAnswer,
+  ControlCommand,
+  ControlProtocol,
+  ControlRefusal,
+  ControlReply,
+} from "./protocol.ts";
 
 const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
+/** Options of a control call. */
+export interface ControlCallOptions {
+  /** How long to wait for the answer; default 5000. */
+  readonly timeoutMs?: number;
+}
+
 /**
- * Sends one request to the daemon's control socket and returns its answer. Throws
- * {@link DaemonNotRunningError} when nothing listens there, and a {@link PersistError} when the
- * daemon does not answer within `timeoutMs`.
+ * The request of command `C` as a caller writes it. `C` is inferred from `cmd`, so the answer's
+ * type follows the request, and a field of the wrong type or name does not compile.
+ */
+export type RequestFor<C extends ControlCommand> =
+  & { readonly cmd: C }
+  & ControlProtocol[C]["request"];
+
+/**
+ * Sends one request to the daemon's control socket and returns its answer, typed by the command.
+ * Throws {@link DaemonNotRunningError} when nothing listens there, and a {@link PersistError}
+ * when the daemon does not answer within `timeoutMs`.
  *
  * @example
  * ```ts
- * const status = await sendControlRequest(layout.controlSocket, { cmd: "status" });
+ * const reply = await sendControlRequest(layout.controlSocket, { cmd: "status" });
+ * if (reply.ok) console.log(reply.status.durable_seq);
  * ```
  */
-export async function sendControlRequest(
+export async function sendControlRequest<C extends ControlCommand>(
   socketPath: string,
-  request: ControlRequest,
-  options: { timeoutMs?: number } = {},
-): Promise<ControlResponse> {
+  request: RequestFor<C>,
+  options: ControlCallOptions = {},
+): Promise<ControlReply<C>> {
+  return JSON.parse(await exchange(socketPath, request, options)) as ControlReply<C>;
+}
+
+/**
+ * Like {@link sendControlRequest}, but a refusal (`ok: false`) throws a {@link PersistError}
+ * with the daemon's message and code, so the caller gets the answer's fields directly.
+ *
+ * @example
+ * ```ts
+ * const { checkpoint } = await callDaemon(layout.controlSocket, { cmd: "checkpoint", label: null });
+ * ```
+ */
+export async function callDaemon<C extends ControlCommand>(
+  socketPath: string,
+  request: RequestFor<C>,
+  options: ControlCallOptions = {},
+): Promise<ControlAnswer<C>> {
+  const reply = await sendControlRequest(socketPath, request, options);
+  if (!reply.ok) {
+    throw new PersistError(`The daemon refused "${request.cmd}": ${reply.error}`, {
+      code: reply.code ?? "control_refused",
+    });
+  }
+  return reply;
+}
+
+/** Any answer, untyped: what {@link sendRawControlRequest} returns. */
+export type RawControlReply =
+  | { readonly ok: true; readonly [field: string]: unknown }
+  | ControlRefusal;
+
+/**
+ * Sends any request, checked by nobody on this side: for tests and tools that probe the
+ * protocol itself (unknown commands, malformed fields). Code that uses the daemon calls
+ * {@link sendControlRequest} or {@link callDaemon}.
+ */
+export async function sendRawControlRequest(
+  socketPath: string,
+  request: { readonly cmd?: unknown; readonly [field: string]: unknown },
+  options: ControlCallOptions = {},
+): Promise<RawControlReply> {
+  return JSON.parse(await exchange(socketPath, request, options)) as RawControlReply;
+}
+
+async function exchange(
+  socketPath: string,
+  request: { readonly cmd?: unknown },
+  options: ControlCallOptions,
+): Promise<string> {
   const timeoutMs = options.timeoutMs ?? 5000;
   let connection: Deno.UnixConn;
   try {
@@ -47,8 +117,7 @@ export async function sendControlRequest(
         );
       }, timeoutMs);
     });
-    const line = await Promise.race([exchange, timeout]);
-    return JSON.parse(line) as ControlResponse;
+    return await Promise.race([exchange, timeout]);
   } finally {
     clearTimeout(timer);
     connection.close();

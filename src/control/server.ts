@@ -1,41 +1,9 @@
 import { readLine, writeLine } from "./_line_io.ts";
 import type { Logger } from "../logger.ts";
+import { type ControlReply, type ControlRequest, parseControlRequest } from "./protocol.ts";
 
-/**
- * Every command the daemon answers on its control socket: the one list that the daemon's
- * dispatch is checked against (at compile time) and its "unknown command" error quotes.
- */
-export const CONTROL_COMMANDS = [
-  "status",
-  "new-session",
-  "flush",
-  "checkpoint",
-  "load-checkpoint",
-  "index-release",
-  "stop",
-] as const;
-
-/** One of {@link CONTROL_COMMANDS}. */
-export type ControlCommand = typeof CONTROL_COMMANDS[number];
-
-/** True when `cmd` is one of {@link CONTROL_COMMANDS}. */
-export function isControlCommand(cmd: string): cmd is ControlCommand {
-  return (CONTROL_COMMANDS as readonly string[]).includes(cmd);
-}
-
-/** A request on the control socket: one JSON line. */
-export interface ControlRequest {
-  readonly cmd: string;
-  readonly [arg: string]: unknown;
-}
-
-/** The answer: one JSON line, `ok` plus command-specific fields or an `error` message. */
-export type ControlResponse =
-  | { readonly ok: true; readonly [field: string]: unknown }
-  | { readonly ok: false; readonly error: string; readonly code?: string };
-
-/** Answers one request; thrown errors become `{ ok: false, error }`. */
-export type ControlHandler = (request: ControlRequest) => Promise<ControlResponse>;
+/** Answers one checked request; thrown errors become `{ ok: false, error, code }`. */
+export type ControlHandler = (request: ControlRequest) => Promise<ControlReply>;
 
 const MAX_REQUEST_BYTES = 64 * 1024;
 /** How long {@link ControlServer.close} lets requests in progress finish their answers. */
@@ -135,32 +103,30 @@ async function serveConnection(
 ): Promise<void> {
   try {
     const line = await readLine(connection, MAX_REQUEST_BYTES) ?? "";
-    let response: ControlResponse;
-    let request: ControlRequest | undefined;
-    try {
-      const parsed = JSON.parse(line);
-      if (typeof parsed?.cmd !== "string") throw new Error("missing cmd");
-      request = parsed as ControlRequest;
-    } catch {
-      response = { ok: false, error: "Bad control request: expected one JSON line with a cmd" };
-    }
-    if (request) {
-      try {
-        response = await handler(request);
-      } catch (error) {
-        logger.warn("control_command_failed", {
-          cmd: request.cmd,
-          error: (error as Error).message,
-        });
-        response = {
-          ok: false,
-          error: (error as Error).message,
-          code: (error as { code?: string }).code,
-        };
-      }
-    }
-    await writeLine(connection, JSON.stringify(response!));
+    const parsed = parseControlRequest(line);
+    const response = parsed.ok ? await answer(parsed.request, handler, logger) : parsed.refusal;
+    await writeLine(connection, JSON.stringify(response));
   } finally {
     connection.close();
+  }
+}
+
+async function answer(
+  request: ControlRequest,
+  handler: ControlHandler,
+  logger: Logger,
+): Promise<ControlReply> {
+  try {
+    return await handler(request);
+  } catch (error) {
+    // One failed command (a damaged checkpoint, a full disk) must not end the daemon: the
+    // client gets the message and the code.
+    logger.warn("control_command_failed", { cmd: request.cmd, error: (error as Error).message });
+    const code = (error as { code?: unknown }).code;
+    return {
+      ok: false,
+      error: (error as Error).message,
+      ...(typeof code === "string" ? { code } : {}),
+    };
   }
 }

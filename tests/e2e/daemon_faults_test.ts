@@ -305,9 +305,9 @@ for (const existingIndex of [false, true]) {
           assertEquals((await logEvents(daemon.logPath, "index_set_aside")).length, 0);
           const log = await Deno.readTextFile(daemon.logPath);
           assert(!log.includes("cannot rollback"), "no 'cannot rollback' noise");
-          const index = (await daemonStatus(rig.dataDir))?.index as Record<string, unknown>;
-          assertEquals(index.state, "waiting");
-          assert(String(index.detail).includes("disk full"), `detail: ${index.detail}`);
+          const index = (await daemonStatus(rig.dataDir))?.index;
+          assertEquals(index?.state, "waiting");
+          assert(String(index?.detail).includes("disk full"), `detail: ${index?.detail}`);
 
           await Deno.remove(filler);
           await indexCaughtUp(rig.dataDir, 60_000);
