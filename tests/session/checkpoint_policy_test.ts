@@ -1,4 +1,4 @@
-import { type PruneRules, selectPrunable } from "../../src/checkpoints/prune.ts";
+import { type PruneRules, selectPrunable } from "../../src/session/checkpoint_policy.ts";
 import type { CheckpointManifest } from "../../src/store/checkpoint_store.ts";
 import { fileTimestamp } from "../../src/store/data_dir.ts";
 import { assert, assertEquals } from "../_assert.ts";
