@@ -1,5 +1,6 @@
 import { selectPrunable } from "../session/checkpoint_policy.ts";
-import { ExitCode, UsageError } from "../errors.ts";
+import { ExitCode, PersistError, UsageError } from "../errors.ts";
+import { assertLoadable, checkpointToLoad } from "../session/session_core.ts";
 import {
   checkLabel,
   type CheckpointEntry,
@@ -338,26 +339,25 @@ async function load(
   id: string,
   values: Values,
 ): Promise<number> {
-  const entry = await store.get(id);
-  if (!entry.ok) {
-    printLine(visible(`Cannot load checkpoint ${entry.id}: ${entry.reason}`));
+  let manifest: CheckpointManifest;
+  try {
+    manifest = await checkpointToLoad(store, id);
+    await assertLoadable(store, manifest); // before asking: a damaged one is never offered
+  } catch (error) {
+    if (!(error instanceof PersistError) || error.code !== "checkpoint_damaged") throw error;
+    printLine(visible(error.message));
     return ExitCode.failure;
   }
-  const problems = await store.verify(entry.manifest);
-  if (problems.length) {
-    printLine(visible(`Cannot load checkpoint ${entry.id}: ${problems.join("; ")}`));
-    return ExitCode.failure;
-  }
-  const question = `Load checkpoint ${entry.id} (${entry.manifest.message_count} messages)? ` +
+  const question = `Load checkpoint ${manifest.id} (${manifest.message_count} messages)? ` +
     "The current session is saved and archived first?";
   if (!confirmChange(question.replace(/\?$/, ""), values.yes)) {
     printLine("Nothing changed.");
     return 0;
   }
-  const result = await loadCheckpointAnywhere(layout, entry.manifest);
-  if (values.json) printJson({ loaded: entry.id, ...result });
+  const result = await loadCheckpointAnywhere(layout, manifest);
+  if (values.json) printJson({ loaded: manifest.id, ...result });
   else {
-    printLine(`Restored checkpoint ${entry.id} as session ${result.session}.`);
+    printLine(`Restored checkpoint ${manifest.id} as session ${result.session}.`);
     if (result.before_load) {
       printLine(`The previous session was saved as checkpoint ${result.before_load}.`);
     }
