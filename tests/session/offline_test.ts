@@ -255,6 +255,12 @@ Deno.test("OfflineSession.rotate() numbers session_end above the journal and the
     });
     const end = (await readRecords(first.archived!)).at(-1)!;
     assertEquals([end.type, end.seq, end.reason], ["session_end", 1001, "new-session command"]);
+    // No session starts until the next daemon start: the entry names none, durable at the end.
+    const entry = (await readJournal(layout.recoveryJournal)).entries.at(-1)!;
+    assertEquals(
+      [entry.event, entry.session, entry.previous_session, entry.archived_to, entry.durable_seq],
+      ["session_archived", undefined, FIRST, first.archived, 1001],
+    );
 
     // The archive now holds seq 1001; a later session with lower seqs still ends above it.
     const second = "20261125_140000_0002";
