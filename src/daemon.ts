@@ -178,7 +178,7 @@ export class Daemon {
     this.#checkpoints = new CheckpointStore(parts.layout.checkpointsDir);
     this.#sessionDeps = {
       layout: parts.layout,
-      log: writerAppender(parts.log),
+      log: writerAppender(parts.log, { onAppend: (body) => this.#seq = body.seq }),
       journal: parts.journal,
       checkpoints: this.#checkpoints,
       onSegmentRepaired: (repair) => this.#logger.warn("checkpoint_segment_repaired", repair),
@@ -352,8 +352,7 @@ export class Daemon {
         reason,
         opening,
       );
-      this.#session = rotation.session!;
-      this.#seq = rotation.lastSeq;
+      this.#session = rotation.session!; // #seq followed each record appended
     })();
     try {
       await this.#rotating;
@@ -490,8 +489,9 @@ export class Daemon {
   async #recordStartup(previous: PreviousRun, repair: TailRepair): Promise<void> {
     const now = new Date();
     if (!repair.lastRecord) {
-      const body = sessionStartRecord(++this.#seq, this.#session, "new data dir or empty log");
-      this.#log.appendLine(encodeRecordLine(body), body.seq);
+      this.#sessionDeps.log.append(
+        sessionStartRecord(this.#seq + 1, this.#session, "new data dir or empty log"),
+      );
     }
     if (previous.unclean || repair.setAsideBytes > 0) {
       const lastAlive = latestTime(previous.last?.at, repair.lastRecord?.received_at);

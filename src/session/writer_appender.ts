@@ -9,16 +9,23 @@ import { encodeRecordLine, type RecordBody } from "../store/record.ts";
 import type { SessionAppender } from "./session_core.ts";
 
 /**
- * Adapts `writer` to {@link SessionAppender}.
+ * Adapts `writer` to {@link SessionAppender}; `onAppend` hears of each record queued (the daemon
+ * keeps its seq counter in step, even when a rotation fails half-way).
  *
  * @example
  * ```ts
  * await rotateSession({ layout, log: writerAppender(writer), journal, checkpoints }, from, reason, { kind: "new" });
  * ```
  */
-export function writerAppender(writer: RecordWriter): SessionAppender {
+export function writerAppender(
+  writer: RecordWriter,
+  options: { onAppend?: (body: RecordBody) => void } = {},
+): SessionAppender {
   return {
-    append: (body: RecordBody) => writer.appendLine(encodeRecordLine(body), body.seq),
+    append(body: RecordBody) {
+      writer.appendLine(encodeRecordLine(body), body.seq);
+      options.onAppend?.(body);
+    },
     flush: () => writer.flush(),
     async flushedSize() {
       await writer.flush();
