@@ -17,9 +17,10 @@ import type {
 import type { DataDirLayout } from "../store/data_dir.ts";
 import type { RecordBody } from "../store/record.ts";
 import type { JournalEntry } from "../store/recovery_journal.ts";
+import { readFirstRecord } from "../store/log_reader.ts";
 import { archiveCurrentLog, newSessionId } from "../store/session_archive.ts";
 import { RECORD_FORMAT_VERSION } from "../version.ts";
-import { parentCheckpointOf, restoredSessionRecords } from "./session_log_ops.ts";
+import { restoredRecords } from "./restore.ts";
 
 /** Where session records go: the daemon's writer thread, or the log under the lock. */
 export interface SessionAppender {
@@ -106,6 +107,47 @@ export function sessionStartRecord(
     reason,
     ...lineage,
   };
+}
+
+/** The checkpoint a session was restored from (its `session_start` says), if any. */
+export async function parentCheckpointOf(logPath: string): Promise<string | null> {
+  const first = await readFirstRecord(logPath);
+  const parent = first?.record.type === "session_start" ? first.record.parent_checkpoint : null;
+  return typeof parent === "string" ? parent : null;
+}
+
+/**
+ * The records that open a session restored from `manifest` (its blobs restored first), then
+ * its messages.
+ */
+export async function restoredSessionRecords(
+  store: CheckpointStore,
+  manifest: CheckpointManifest,
+  options: {
+    session: string;
+    firstSeq: number;
+    previousSession: string | null;
+    archivedTo: string | null;
+  },
+): Promise<RecordBody[]> {
+  // The blobs first: a restored record never names a blob the data dir does not hold.
+  await store.restoreBlobs(manifest);
+  const lines: Uint8Array[] = [];
+  for await (const line of store.lines(manifest)) lines.push(line.slice());
+  const start = sessionStartRecord(
+    options.firstSeq,
+    options.session,
+    `checkpoint load ${manifest.id}`,
+    {
+      parent_checkpoint: manifest.id,
+      previous_session: options.previousSession,
+      archived_to: options.archivedTo,
+    },
+  );
+  return [
+    start,
+    ...restoredRecords(lines, { session: options.session, firstSeq: options.firstSeq + 1 }),
+  ];
 }
 
 /**
