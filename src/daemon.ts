@@ -13,17 +13,28 @@ import type { Logger } from "./logger.ts";
 import { type DataDirLayout, ensureDataDir } from "./store/data_dir.ts";
 import { DataDirLock } from "./store/data_dir_lock.ts";
 import { RecordWriter } from "./recording/record_writer.ts";
-import { parentCheckpointOf, restoredSessionRecords } from "./checkpoints/session_log_ops.ts";
-import { selectPrunable } from "./checkpoints/prune.ts";
+import { CheckpointPolicy } from "./session/checkpoint_policy.ts";
+import {
+  checkpointToLoad,
+  createCheckpoint,
+  loadAsNewSession,
+  type LoadOutcome,
+  rotateSession,
+  type Rotation,
+  type SessionDeps,
+  type SessionOpening,
+  sessionStartRecord,
+} from "./session/session_core.ts";
+import { writerAppender } from "./session/writer_appender.ts";
 import {
   type CheckpointManifest,
   CheckpointStore,
   type CheckpointTrigger,
 } from "./store/checkpoint_store.ts";
-import { ExitCode, PersistError } from "./errors.ts";
+import { ExitCode } from "./errors.ts";
 import { encodeRecordLine, type RecordBody, type RecordType } from "./store/record.ts";
 import { type PreviousRun, RecoveryJournal } from "./store/recovery_journal.ts";
-import { archiveCurrentLog, highestStoredSeq, newSessionId } from "./store/session_archive.ts";
+import { highestStoredSeq, newSessionId } from "./store/session_archive.ts";
 import { repairLogTail, type TailRepair } from "./store/tail_repair.ts";
 import { BusSubscriber, type LinkEvent } from "./transport/subscriber.ts";
 import { globToRegExp } from "./transport/topic_glob.ts";
@@ -85,9 +96,8 @@ export class Daemon {
   #checkingFiles = false;
   #checkpointing: Promise<unknown> | undefined;
   readonly #checkpoints: CheckpointStore;
-  #parentCheckpoint: string | null = null;
-  #messagesSinceCheckpoint = 0;
-  #lastCheckpointAt = Date.now();
+  readonly #sessionDeps: SessionDeps;
+  readonly #checkpointPolicy: CheckpointPolicy;
   #checkpointTimer: ReturnType<typeof setInterval> | undefined;
   #autoCheckpointRunning = false;
   #stopping: Promise<number> | undefined;
@@ -125,6 +135,18 @@ export class Daemon {
     this.#seq = parts.seq;
     this.#excludePatterns = parts.config.exclude.map(globToRegExp);
     this.#checkpoints = new CheckpointStore(parts.layout.checkpointsDir);
+    this.#sessionDeps = {
+      layout: parts.layout,
+      log: writerAppender(parts.log, { onAppend: (body) => this.#seq = body.seq }),
+      journal: parts.journal,
+      checkpoints: this.#checkpoints,
+      onSegmentRepaired: (repair) => this.#logger.warn("checkpoint_segment_repaired", repair),
+    };
+    this.#checkpointPolicy = new CheckpointPolicy({
+      everyMessages: parts.config.checkpointEvery,
+      everyMinutes: parts.config.checkpointMinutes,
+      keep: parts.config.checkpointKeep,
+    });
     this.done = new Promise<number>((resolve) => this.#resolveDone = resolve);
   }
 
@@ -174,7 +196,6 @@ export class Daemon {
         seq: highest,
       });
       daemonRef = daemon;
-      daemon.#parentCheckpoint = await parentCheckpointOf(layout.currentLog);
       await daemon.#recordStartup(previous, repair);
       await daemon.#startServices();
       return daemon;
@@ -248,16 +269,7 @@ export class Daemon {
    * meanwhile wait in memory and land in the new session.
    */
   async newSession(reason: string): Promise<{ archived: string | undefined; session: string }> {
-    return await this.#rotate(reason, (session, firstSeq, previousSession, archived) => [{
-      v: RECORD_FORMAT_VERSION,
-      seq: firstSeq,
-      type: "session_start",
-      session,
-      received_at: new Date().toISOString(),
-      reason,
-      previous_session: previousSession,
-      archived_to: archived ?? null,
-    }], null);
+    return await this.#rotate(reason, { kind: "new" });
   }
 
   /**
@@ -267,8 +279,7 @@ export class Daemon {
   createCheckpoint(trigger: CheckpointTrigger, label: string | null): Promise<CheckpointManifest> {
     const run = async () => {
       while (this.#rotating) await this.#rotating;
-      await this.#log.flush();
-      return await this.#snapshot(trigger, label, this.#log.sizeBytes);
+      return await this.#snapshot(trigger, label);
     };
     const result = (this.#checkpointing ?? Promise.resolve()).then(run, run);
     this.#checkpointing = result.catch(() => undefined);
@@ -280,54 +291,29 @@ export class Daemon {
    * first, then the current session is archived and the checkpoint's messages become a new
    * session whose parent is the checkpoint. Recording goes on into it.
    */
-  async loadCheckpoint(
-    id: string,
-  ): Promise<{ archived: string | undefined; session: string; before_load: string }> {
-    const entry = await this.#checkpoints.get(id);
-    if (!entry.ok) {
-      throw new PersistError(`Cannot load checkpoint ${entry.id}: ${entry.reason}`, {
-        code: "checkpoint_damaged",
-      });
-    }
-    const problems = await this.#checkpoints.verify(entry.manifest);
-    if (problems.length) {
-      throw new PersistError(`Cannot load checkpoint ${entry.id}: ${problems.join("; ")}`, {
-        code: "checkpoint_damaged",
-      });
-    }
-    const before = await this.createCheckpoint("before-load", `before loading ${entry.id}`);
-    const rotated = await this.#rotate(
-      `checkpoint load ${entry.id}`,
-      (session, firstSeq, previousSession, archived) =>
-        restoredSessionRecords(this.#checkpoints, entry.manifest, {
-          session,
-          firstSeq,
-          previousSession,
-          archivedTo: archived ?? null,
-        }),
-      entry.id,
+  async loadCheckpoint(id: string): Promise<LoadOutcome> {
+    const manifest = await checkpointToLoad(this.#checkpoints, id);
+    return await loadAsNewSession(
+      {
+        hasSession: () => Promise.resolve(true),
+        createCheckpoint: (trigger, label) => this.createCheckpoint(trigger, label),
+        rotate: (reason, opening) => this.#rotate(reason, opening),
+      },
+      this.#checkpoints,
+      manifest,
     );
-    return { ...rotated, before_load: before.id };
   }
 
   async #snapshot(
     trigger: CheckpointTrigger,
     label: string | null,
-    endOffset: number,
+    endOffset?: number,
   ): Promise<CheckpointManifest> {
-    const manifest = await this.#checkpoints.create({
-      logPath: this.#layout.currentLog,
-      endOffset,
-      trigger,
-      label,
-      parentCheckpoint: this.#parentCheckpoint,
-      onSegmentRepaired: (repair) => this.#logger.warn("checkpoint_segment_repaired", repair),
-    });
+    const manifest = await createCheckpoint(this.#sessionDeps, trigger, label, { endOffset });
     if (manifest.omitted?.length) {
       this.#logger.warn("checkpoint_incomplete", { id: manifest.id, omitted: manifest.omitted });
     }
-    this.#messagesSinceCheckpoint = 0;
-    this.#lastCheckpointAt = Date.now();
+    this.#checkpointPolicy.noteCheckpoint();
     this.#logger.info("checkpoint_created", {
       id: manifest.id,
       trigger,
@@ -338,43 +324,20 @@ export class Daemon {
 
   async #rotate(
     reason: string,
-    opening: (
-      session: string,
-      firstSeq: number,
-      previousSession: string,
-      archived: string | undefined,
-    ) => RecordBody[] | Promise<RecordBody[]>,
-    parentCheckpoint: string | null,
+    opening: SessionOpening,
   ): Promise<{ archived: string | undefined; session: string }> {
     if (this.#stopping) throw new Error("Cannot start a new session: the daemon is stopping");
     while (this.#rotating) await this.#rotating;
-    let result!: { archived: string | undefined; session: string };
+    let rotation!: Rotation;
     this.#rotating = (async () => {
       await this.#checkpointing;
-      const previousSession = this.#session;
-      this.#appendNow("session_end", { reason });
-      await this.#log.closeFile();
-      const archived = await archiveCurrentLog(this.#layout, previousSession);
-      await this.#log.openFile(this.#layout.currentLog);
-      const session = newSessionId(new Date());
-      const records = await opening(session, this.#seq + 1, previousSession, archived);
-      this.#session = session;
-      this.#parentCheckpoint = parentCheckpoint;
-      for (const body of records) {
-        this.#log.appendLine(encodeRecordLine(body), body.seq);
-        this.#seq = body.seq;
-      }
-      await this.#log.flush();
-      await this.#journal.append({
-        event: "session_archived",
-        at: new Date().toISOString(),
-        pid: Deno.pid,
-        session: this.#session,
-        previous_session: previousSession,
-        archived_to: archived,
-        durable_seq: this.#log.durableSeq,
-      });
-      result = { archived, session: this.#session };
+      rotation = await rotateSession(
+        this.#sessionDeps,
+        { session: this.#session, lastSeq: this.#seq },
+        reason,
+        opening,
+      );
+      this.#session = rotation.session!; // #seq followed each record appended
     })();
     try {
       await this.#rotating;
@@ -382,6 +345,7 @@ export class Daemon {
       this.#rotating = undefined;
       this.#rotations++;
     }
+    const result = { archived: rotation.archived, session: this.#session };
     this.#logger.info("session_rotated", result);
     return result;
   }
@@ -452,7 +416,10 @@ export class Daemon {
         error: this.#log.lastError ?? this.#failure,
       });
     }
-    if (!this.#failure && reason.startsWith("signal") && this.#messagesSinceCheckpoint > 0) {
+    if (
+      !this.#failure && reason.startsWith("signal") &&
+      this.#checkpointPolicy.messagesSinceCheckpoint > 0
+    ) {
       await this.#emergencyCheckpoint();
     }
     const exitCode = this.#failure === undefined ? ExitCode.ok : ExitCode.daemonFailed;
@@ -507,7 +474,9 @@ export class Daemon {
   async #recordStartup(previous: PreviousRun, repair: TailRepair): Promise<void> {
     const now = new Date();
     if (!repair.lastRecord) {
-      this.#appendNow("session_start", { reason: "new data dir or empty log" });
+      this.#sessionDeps.log.append(
+        sessionStartRecord(this.#seq + 1, this.#session, "new data dir or empty log"),
+      );
     }
     if (previous.unclean || repair.setAsideBytes > 0) {
       const lastAlive = latestTime(previous.last?.at, repair.lastRecord?.received_at);
@@ -566,16 +535,12 @@ export class Daemon {
 
   /** Automatic checkpoints: every N messages and/or after M minutes with new messages. */
   async #checkpointByPolicy(): Promise<void> {
-    const { checkpointEvery, checkpointMinutes, checkpointKeep } = this.#config;
-    const due = (checkpointEvery > 0 && this.#messagesSinceCheckpoint >= checkpointEvery) ||
-      (checkpointMinutes > 0 && this.#messagesSinceCheckpoint > 0 &&
-        Date.now() - this.#lastCheckpointAt >= checkpointMinutes * 60_000);
-    if (!due || this.#stopping) return;
+    if (!this.#checkpointPolicy.isDue() || this.#stopping) return;
     try {
       await this.createCheckpoint("auto", null);
       const entries = await this.#checkpoints.list();
       const manifests = entries.flatMap((entry) => entry.ok ? [entry.manifest] : []);
-      const doomed = selectPrunable(manifests, { keep: checkpointKeep }, new Date());
+      const doomed = this.#checkpointPolicy.prunable(manifests);
       if (doomed.length === 0) return;
       // prune() verifies each one first: a damaged checkpoint is kept as evidence.
       const pruned = await this.#checkpoints.prune(doomed.map((m) => m.id));
@@ -647,11 +612,7 @@ export class Daemon {
       if (this.#rotating) await this.#rotating;
       const seq = ++this.#seq;
       this.#log.appendMessage(frames, seq, this.#session, receivedAt.getTime());
-      this.#messagesSinceCheckpoint++;
-      if (
-        this.#config.checkpointEvery > 0 && !this.#autoCheckpointRunning &&
-        this.#messagesSinceCheckpoint >= this.#config.checkpointEvery
-      ) {
+      if (this.#checkpointPolicy.noteMessage() && !this.#autoCheckpointRunning) {
         this.#runAutoCheckpoint(); // not awaited: the checkpoint reads the log beside recording
       }
       this.#received++;

@@ -1,10 +1,6 @@
-import {
-  createCheckpointOffline,
-  loadCheckpointOffline,
-  withDataDirLock,
-} from "../checkpoints/offline.ts";
-import { selectPrunable } from "../checkpoints/prune.ts";
-import { DaemonNotRunningError, DataDirBusyError, ExitCode, UsageError } from "../errors.ts";
+import { selectPrunable } from "../session/checkpoint_policy.ts";
+import { ExitCode, PersistError, UsageError } from "../errors.ts";
+import { assertLoadable, checkpointToLoad } from "../session/session_core.ts";
 import {
   checkLabel,
   type CheckpointEntry,
@@ -18,8 +14,9 @@ import { checkRecordLine } from "../store/record.ts";
 import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
 import { type Command, COMMON_HELP } from "./command.ts";
 import { confirmChange } from "./confirm.ts";
-import { askDaemon, layoutFromFlags } from "./daemon_link.ts";
+import { layoutFromFlags } from "./daemon_link.ts";
 import { printError, printJson, printLine, styler } from "./output.ts";
+import { createCheckpointAnywhere, loadCheckpointAnywhere } from "./session_link.ts";
 import { fit, formatBytes, formatCount, formatTime } from "./render.ts";
 import { visible } from "./visible.ts";
 
@@ -118,14 +115,10 @@ function requireId(rest: string[], action: string): string {
   return rest[0];
 }
 
-/** How long `checkpoint create` waits for another process's hold on the data dir. */
-const LOCK_WAIT_MS = 30_000;
-const LOCK_RETRY_MS = 50;
-
 async function create(layout: DataDirLayout, values: Values): Promise<number> {
   const label = values.label ?? null;
   checkLabel(label); // before asking anyone: exit 2
-  const manifest = await createWaitingForLock(layout, label);
+  const manifest = await createCheckpointAnywhere(layout, label);
   if (values.json) printJson(manifest);
   else {
     printLine(
@@ -140,49 +133,6 @@ async function create(layout: DataDirLayout, values: Values): Promise<number> {
       `(the session log has damaged lines; the checkpoint keeps everything else)`,
   );
   return ExitCode.incomplete;
-}
-
-/**
- * Creates a checkpoint through the daemon, or offline; while another process (another
- * offline `checkpoint create`, a daemon starting) holds the data dir, retries for up to
- * {@link LOCK_WAIT_MS} before giving up with its exit code 3.
- */
-async function createWaitingForLock(
-  layout: DataDirLayout,
-  label: string | null,
-): Promise<CheckpointManifest> {
-  const started = Date.now();
-  let told = false;
-  for (;;) {
-    try {
-      return (await askDaemon(layout, { cmd: "checkpoint", label }, { timeoutMs: 60_000 }))
-        .checkpoint as CheckpointManifest;
-    } catch (error) {
-      if (!(error instanceof DaemonNotRunningError)) throw error;
-    }
-    try {
-      return await withDataDirLock(
-        layout,
-        "checkpoint",
-        () =>
-          createCheckpointOffline(layout, "manual", label, {
-            onSegmentRepaired: ({ sha256, problem }) =>
-              printError(
-                `note: Rewrote segment ${sha256.slice(0, 12)} from the log: it ${problem}`,
-              ),
-          }),
-      );
-    } catch (error) {
-      if (!(error instanceof DataDirBusyError) || Date.now() - started >= LOCK_WAIT_MS) {
-        throw error;
-      }
-      if (!told && Date.now() - started > 1000) {
-        printError(`Waiting for the data dir: ${error.message}`);
-        told = true;
-      }
-    }
-    await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS * (1 + Math.random())));
-  }
 }
 
 /** `1 damaged log line left out: seq 57 (checksum mismatch …)`, for messages. */
@@ -389,66 +339,31 @@ async function load(
   id: string,
   values: Values,
 ): Promise<number> {
-  const entry = await store.get(id);
-  if (!entry.ok) {
-    printLine(visible(`Cannot load checkpoint ${entry.id}: ${entry.reason}`));
+  let manifest: CheckpointManifest;
+  try {
+    manifest = await checkpointToLoad(store, id);
+    await assertLoadable(store, manifest); // before asking: a damaged one is never offered
+  } catch (error) {
+    if (!(error instanceof PersistError) || error.code !== "checkpoint_damaged") throw error;
+    printLine(visible(error.message));
     return ExitCode.failure;
   }
-  const problems = await store.verify(entry.manifest);
-  if (problems.length) {
-    printLine(visible(`Cannot load checkpoint ${entry.id}: ${problems.join("; ")}`));
-    return ExitCode.failure;
-  }
-  const question = `Load checkpoint ${entry.id} (${entry.manifest.message_count} messages)? ` +
+  const question = `Load checkpoint ${manifest.id} (${manifest.message_count} messages)? ` +
     "The current session is saved and archived first?";
   if (!confirmChange(question.replace(/\?$/, ""), values.yes)) {
     printLine("Nothing changed.");
     return 0;
   }
-  const result = await loadCheckpointAnywhere(layout, entry.manifest);
-  if (values.json) printJson({ loaded: entry.id, ...result });
+  const result = await loadCheckpointAnywhere(layout, manifest);
+  if (values.json) printJson({ loaded: manifest.id, ...result });
   else {
-    printLine(`Restored checkpoint ${entry.id} as session ${result.session}.`);
+    printLine(`Restored checkpoint ${manifest.id} as session ${result.session}.`);
     if (result.before_load) {
       printLine(`The previous session was saved as checkpoint ${result.before_load}.`);
     }
     if (result.archived) printLine(`Archived: ${result.archived}`);
   }
   return 0;
-}
-
-/** What loading a checkpoint did. */
-export interface LoadResult {
-  readonly archived: unknown;
-  readonly session: unknown;
-  readonly before_load: unknown;
-  readonly daemon: boolean;
-}
-
-/** Loads a checkpoint through the running daemon, or directly when none runs. */
-export async function loadCheckpointAnywhere(
-  layout: DataDirLayout,
-  manifest: CheckpointManifest,
-): Promise<LoadResult> {
-  try {
-    const answer = await askDaemon(layout, { cmd: "load-checkpoint", id: manifest.id }, {
-      timeoutMs: 120_000,
-    });
-    return {
-      archived: answer.archived,
-      session: answer.session,
-      before_load: answer.before_load,
-      daemon: true,
-    };
-  } catch (error) {
-    if (!(error instanceof DaemonNotRunningError)) throw error;
-    const done = await withDataDirLock(
-      layout,
-      "checkpoint-load",
-      () => loadCheckpointOffline(layout, manifest),
-    );
-    return { ...done, daemon: false };
-  }
 }
 
 async function prune(store: CheckpointStore, values: Values): Promise<number> {

@@ -1,10 +1,8 @@
-import { DaemonNotRunningError } from "../errors.ts";
-import type { DataDirLayout } from "../store/data_dir.ts";
-import { archiveSessionOffline, withDataDirLock } from "../checkpoints/offline.ts";
 import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
 import { type Command, COMMON_HELP } from "./command.ts";
-import { askDaemon, layoutFromFlags } from "./daemon_link.ts";
+import { layoutFromFlags } from "./daemon_link.ts";
 import { printJson, printLine } from "./output.ts";
+import { startNewSession } from "./session_link.ts";
 
 /** `shearwater-persist new-session`: archive the current session and start a new one. */
 export const newSessionCommand: Command = {
@@ -49,25 +47,3 @@ Exit codes: 0 done, 3 the data dir is locked by a daemon that does not answer.
     return 0;
   },
 };
-
-/** Archives the current session through the daemon, or directly when none runs. */
-export async function startNewSession(
-  layout: DataDirLayout,
-): Promise<{ archived: string | undefined | null; session: string | null; daemon: boolean }> {
-  try {
-    const answer = await askDaemon(layout, { cmd: "new-session", reason: "new-session command" });
-    return {
-      archived: answer.archived as string | undefined,
-      session: answer.session as string,
-      daemon: true,
-    };
-  } catch (error) {
-    if (!(error instanceof DaemonNotRunningError)) throw error;
-    const done = await withDataDirLock(
-      layout,
-      "new-session",
-      () => archiveSessionOffline(layout, "new-session command (no daemon running)"),
-    );
-    return { archived: done.archived, session: null, daemon: false };
-  }
-}

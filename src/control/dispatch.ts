@@ -29,7 +29,7 @@ export interface ControlledDaemon {
   createCheckpoint(trigger: ClientTrigger, label: string | null): Promise<CheckpointManifest>;
   loadCheckpoint(
     id: string,
-  ): Promise<{ archived: string | undefined; session: string; before_load: string }>;
+  ): Promise<{ archived: string | undefined; session: string; before_load: string | null }>;
   /** Asks the indexer to let go of the index for a while; false when there is no indexer. */
   releaseIndex(): boolean;
   /** Starts stopping (not awaited here). */

@@ -82,8 +82,8 @@ export interface ControlProtocol {
     readonly answer: {
       readonly archived?: string;
       readonly session: string;
-      /** The checkpoint of the session that was current before the load. */
-      readonly before_load: string;
+      /** The checkpoint of the session that was current before the load (null: it was empty). */
+      readonly before_load: string | null;
     };
   };
   readonly "index-release": {

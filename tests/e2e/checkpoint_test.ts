@@ -9,7 +9,7 @@ import {
   encodeLines,
   sessionRecords,
   withDataDir,
-} from "../checkpoints/_fixtures.ts";
+} from "../session/_fixtures.ts";
 import {
   daemonStatus,
   messagesOn,

@@ -92,7 +92,7 @@ const ANSWER_FIELDS = {
   "new-session": { archived: "string?", session: "string" },
   flush: { durable_seq: "number" },
   checkpoint: { checkpoint: "object" },
-  "load-checkpoint": { archived: "string?", session: "string", before_load: "string" },
+  "load-checkpoint": { archived: "string?", session: "string", before_load: "string|null" },
   "index-release": { indexing: "boolean" },
   stop: {
     pid: "number",

@@ -2,13 +2,12 @@ import * as prompts from "@clack/prompts";
 import { CheckpointStore } from "../../store/checkpoint_store.ts";
 import type { DataDirLayout } from "../../store/data_dir.ts";
 import { checkRecordLine } from "../../store/record.ts";
-import { loadCheckpointAnywhere } from "../checkpoint_command.ts";
 import { runChecks } from "../../diag/checks.ts";
 import { outputColumns, renderChecks } from "../check_report.ts";
 import { damagedNote, readHitLine } from "../hit_line.ts";
 import { openIndexForReading } from "../index_access.ts";
-import { startNewSession } from "../new_session_command.ts";
 import { printLine, styler } from "../output.ts";
+import { loadCheckpointAnywhere, startNewSession } from "../session_link.ts";
 import { fit, formatTime, hitHeading } from "../render.ts";
 import { readKey } from "./keys.ts";
 

@@ -1,4 +1,8 @@
-import { type PruneRules, selectPrunable } from "../../src/checkpoints/prune.ts";
+import {
+  CheckpointPolicy,
+  type PruneRules,
+  selectPrunable,
+} from "../../src/session/checkpoint_policy.ts";
 import type { CheckpointManifest } from "../../src/store/checkpoint_store.ts";
 import { fileTimestamp } from "../../src/store/data_dir.ts";
 import { assert, assertEquals } from "../_assert.ts";
@@ -128,4 +132,61 @@ Deno.test("selectPrunable() follows its rules on random checkpoint sets", () => 
       assert(!had || left.length > 0, `round ${round}: session ${session} lost every checkpoint`);
     }
   }
+});
+
+/** A clock the test moves by hand. */
+function fakeClock(startMs = NOW.getTime()) {
+  const clock = { ms: startMs, now: () => clock.ms };
+  return clock;
+}
+
+Deno.test("CheckpointPolicy: due every N messages, counted from the last checkpoint of any kind", () => {
+  const clock = fakeClock();
+  const policy = new CheckpointPolicy({ everyMessages: 3, everyMinutes: 0, keep: 5 }, clock.now);
+  assertEquals([policy.noteMessage(), policy.noteMessage()], [false, false]);
+  assertEquals(policy.isDue(), false);
+  assertEquals(policy.noteMessage(), true, "the third message makes it due");
+  assertEquals(policy.isDue(), true);
+  assertEquals(policy.noteMessage(), true, "still due until a checkpoint is taken");
+  policy.noteCheckpoint(); // a manual checkpoint counts too
+  assertEquals(policy.messagesSinceCheckpoint, 0);
+  assertEquals(policy.isDue(), false);
+  clock.ms += 24 * HOUR_MS;
+  assertEquals(policy.isDue(), false, "no time rule");
+});
+
+Deno.test("CheckpointPolicy: due after M minutes only when messages came", () => {
+  const clock = fakeClock();
+  const policy = new CheckpointPolicy({ everyMessages: 0, everyMinutes: 10, keep: 5 }, clock.now);
+  clock.ms += 11 * 60_000;
+  assertEquals(policy.isDue(), false, "nothing new to save");
+  assertEquals(policy.noteMessage(), false, "no count rule");
+  assertEquals(policy.isDue(), true, "ten minutes passed and a message came");
+  policy.noteCheckpoint();
+  assertEquals(policy.noteMessage(), false);
+  clock.ms += 10 * 60_000 - 1;
+  assertEquals(policy.isDue(), false, "a millisecond short");
+  clock.ms += 1;
+  assertEquals(policy.isDue(), true);
+});
+
+Deno.test("CheckpointPolicy: both rules off, never due", () => {
+  const clock = fakeClock();
+  const policy = new CheckpointPolicy({ everyMessages: 0, everyMinutes: 0, keep: 5 }, clock.now);
+  for (let i = 0; i < 1000; i++) assertEquals(policy.noteMessage(), false);
+  clock.ms += 1000 * HOUR_MS;
+  assertEquals(policy.isDue(), false);
+  assertEquals(policy.messagesSinceCheckpoint, 1000);
+});
+
+Deno.test("CheckpointPolicy.prunable() applies retention on the policy's clock", () => {
+  const clock = fakeClock();
+  const policy = new CheckpointPolicy({ everyMessages: 1, everyMinutes: 0, keep: 2 }, clock.now);
+  const manifests = [0, 1, 2, 3].map((hours) => manifest(hours * HOUR_MS));
+  assertEquals(ids(policy.prunable(manifests)), ids(manifests.slice(2)));
+  assertEquals(
+    ids(policy.prunable(manifests)),
+    ids(selectPrunable(manifests, { keep: 2 }, new Date(clock.ms))),
+  );
+  assertEquals(policy.prunable(manifests.slice(0, 2)), []);
 });

@@ -1,9 +1,4 @@
-import {
-  archiveSessionOffline,
-  createCheckpointOffline,
-  loadCheckpointOffline,
-  withDataDirLock,
-} from "../../src/checkpoints/offline.ts";
+import { OfflineSession, withDataDirLock } from "../../src/session/offline.ts";
 import { DataDirBusyError, PersistError } from "../../src/errors.ts";
 import { type CheckpointManifest, CheckpointStore } from "../../src/store/checkpoint_store.ts";
 import { type DataDirLayout, dataDirLayout } from "../../src/store/data_dir.ts";
@@ -25,16 +20,21 @@ const OLD = "20261125_090000_0001";
 const FIRST = "20261125_133107_959e";
 const SESSION_ID = /^\d{8}_\d{6}_[0-9a-f]{4}$/;
 
+function offline<T>(layout: DataDirLayout, work: (session: OfflineSession) => Promise<T>) {
+  return withDataDirLock(layout, "test", () => OfflineSession.run(layout, {}, work));
+}
+
 function checkpointOffline(layout: DataDirLayout, label: string | null = null) {
-  return withDataDirLock(
-    layout,
-    "test",
-    () => createCheckpointOffline(layout, "manual", label),
-  );
+  return offline(layout, (session) => session.createCheckpoint("manual", label));
 }
 
 function loadOffline(layout: DataDirLayout, manifest: CheckpointManifest) {
-  return withDataDirLock(layout, "test", () => loadCheckpointOffline(layout, manifest));
+  return offline(layout, (session) => session.load(manifest));
+}
+
+/** What offline `new-session` does: end the session, start none. */
+function archiveOffline(layout: DataDirLayout, reason: string) {
+  return offline(layout, (session) => session.rotate(reason, { kind: "none" }));
 }
 
 async function journalDurableSeq(layout: DataDirLayout, durableSeq: number): Promise<void> {
@@ -88,7 +88,7 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-Deno.test("createCheckpointOffline() checkpoints the whole current log", async () => {
+Deno.test("OfflineSession.createCheckpoint() checkpoints the whole current log", async () => {
   await withDataDir(async (layout) => {
     const error = await assertRejects(() => checkpointOffline(layout), PersistError, "not exist");
     assertEquals(error.code, "checkpoint_empty");
@@ -107,7 +107,7 @@ Deno.test("createCheckpointOffline() checkpoints the whole current log", async (
   });
 });
 
-Deno.test("loadCheckpointOffline() archives the session, saves it, and restores the checkpoint", async () => {
+Deno.test("OfflineSession.load() archives the session, saves it, and restores the checkpoint", async () => {
   await withDataDir(async (layout) => {
     const store = new CheckpointStore(layout.checkpointsDir);
     await writeLog(
@@ -169,14 +169,17 @@ Deno.test("loadCheckpointOffline() archives the session, saves it, and restores 
 
     const journal = await readJournal(layout.recoveryJournal);
     const archivedEntry = journal.entries.find((entry) => entry.event === "session_archived");
-    assertEquals(archivedEntry?.durable_seq, 51);
+    // Durable once the new session is written, and naming it (as the daemon's entry does).
+    assertEquals(archivedEntry?.durable_seq, 52 + loaded.message_count);
+    assertEquals(archivedEntry?.session, result.session);
     assertEquals(archivedEntry?.previous_session, FIRST);
+    assertEquals(archivedEntry?.archived_to, result.archived);
     // The lock was given back.
     assertEquals(await withDataDirLock(layout, "test", () => Promise.resolve("free")), "free");
   });
 });
 
-Deno.test("loadCheckpointOffline() twice: each checkpoint names the one it came from", async () => {
+Deno.test("OfflineSession.load() twice: each checkpoint names the one it came from", async () => {
   await withDataDir(async (layout) => {
     const store = new CheckpointStore(layout.checkpointsDir);
     await writeLog(layout.currentLog, sessionRecords(FIRST, { firstSeq: 1, messages: 10 }));
@@ -221,11 +224,11 @@ Deno.test("loadCheckpointOffline() twice: each checkpoint names the one it came 
   });
 });
 
-Deno.test("loadCheckpointOffline() with no current session saves nothing and archives nothing", async () => {
+Deno.test("OfflineSession.load() with no current session saves nothing and archives nothing", async () => {
   await withDataDir(async (layout) => {
     await writeLog(layout.currentLog, sessionRecords(FIRST, { firstSeq: 1, messages: 4 }));
     const c1 = await checkpointOffline(layout);
-    await withDataDirLock(layout, "test", () => archiveSessionOffline(layout, "test"));
+    await archiveOffline(layout, "test");
     assert(!(await exists(layout.currentLog)));
     const result = await loadOffline(layout, c1);
     assertEquals(result.before_load, null);
@@ -239,47 +242,56 @@ Deno.test("loadCheckpointOffline() with no current session saves nothing and arc
   });
 });
 
-Deno.test("archiveSessionOffline() numbers session_end above the journal and the archive", async () => {
+Deno.test("OfflineSession.rotate() numbers session_end above the journal and the archive", async () => {
   await withDataDir(async (layout) => {
     await writeLog(layout.currentLog, sessionRecords(FIRST, { firstSeq: 1, messages: 30 }));
     await journalDurableSeq(layout, 1000);
-    const first = await withDataDirLock(
-      layout,
-      "test",
-      () => archiveSessionOffline(layout, "new-session command"),
-    );
+    const first = await archiveOffline(layout, "new-session command");
     assertEquals(first, {
       archived: `${layout.archiveDir}/session_${FIRST}.jsonl`,
-      session: FIRST,
-      nextSeq: 1002,
+      previousSession: FIRST,
+      session: null,
+      lastSeq: 1001,
     });
     const end = (await readRecords(first.archived!)).at(-1)!;
     assertEquals([end.type, end.seq, end.reason], ["session_end", 1001, "new-session command"]);
+    // No session starts until the next daemon start: the entry names none, durable at the end.
+    const entry = (await readJournal(layout.recoveryJournal)).entries.at(-1)!;
+    assertEquals(
+      [entry.event, entry.session, entry.previous_session, entry.archived_to, entry.durable_seq],
+      ["session_archived", undefined, FIRST, first.archived, 1001],
+    );
 
     // The archive now holds seq 1001; a later session with lower seqs still ends above it.
     const second = "20261125_140000_0002";
     await writeLog(layout.currentLog, sessionRecords(second, { firstSeq: 500, messages: 3 }));
-    const result = await withDataDirLock(layout, "test", () => archiveSessionOffline(layout, "x"));
-    assertEquals([result.session, result.nextSeq], [second, 1003]);
+    const result = await archiveOffline(layout, "x");
+    assertEquals([result.previousSession, result.lastSeq], [second, 1002]);
     assertEquals((await readRecords(result.archived!)).at(-1)!.seq, 1002);
 
     // No current log: nothing to archive, and the next seq is still above everything.
-    const none = await withDataDirLock(layout, "test", () => archiveSessionOffline(layout, "x"));
-    assertEquals(none, { archived: undefined, session: null, nextSeq: 1003 });
+    const none = await archiveOffline(layout, "x");
+    assertEquals(none, {
+      archived: undefined,
+      previousSession: null,
+      session: null,
+      lastSeq: 1002,
+    });
   });
 });
 
-Deno.test("archiveSessionOffline() archives a log with no good record as session_unknown", async () => {
+Deno.test("OfflineSession.rotate() archives a log with no good record as session_unknown", async () => {
   await withDataDir(async (layout) => {
     await writeLog(`${layout.archiveDir}/session_${OLD}.jsonl`, [
       ...sessionRecords(OLD, { firstSeq: 1, messages: 6 }),
     ]);
     await Deno.writeTextFile(layout.currentLog, '{"v":1,"seq":8,"type":"mess');
-    const result = await withDataDirLock(layout, "test", () => archiveSessionOffline(layout, "x"));
+    const result = await archiveOffline(layout, "x");
     assertEquals(result, {
       archived: `${layout.archiveDir}/session_unknown.jsonl`,
+      previousSession: null,
       session: null,
-      nextSeq: 8,
+      lastSeq: 7,
     });
     assertEquals(await Deno.readTextFile(result.archived!), "", "the torn bytes were cut off…");
     const setAside = [...Deno.readDirSync(layout.recoveryDir)].filter((e) =>
@@ -294,7 +306,7 @@ Deno.test("archiveSessionOffline() archives a log with no good record as session
   });
 });
 
-Deno.test("archiveSessionOffline() after a crash sets the torn tail aside before session_end", async () => {
+Deno.test("OfflineSession.rotate() after a crash sets the torn tail aside before session_end", async () => {
   // A daemon killed mid-write leaves a torn last line; only the daemon's start repairs it. The
   // offline `new-session` and `checkpoint load` append session_end right after the torn bytes,
   // so it fuses with them into one line that fails its checksum: the session_end is lost.
@@ -303,8 +315,8 @@ Deno.test("archiveSessionOffline() after a crash sets the torn tail aside before
     await writeLog(layout.currentLog, records);
     const torn = encodeRecordLine(chatRecord(12, FIRST, "cut short by kill -9")).subarray(0, 40);
     await Deno.writeFile(layout.currentLog, torn, { append: true });
-    const result = await withDataDirLock(layout, "test", () => archiveSessionOffline(layout, "x"));
-    assertEquals(result.nextSeq, 13);
+    const result = await archiveOffline(layout, "x");
+    assertEquals(result.lastSeq, 12);
     const bytes = await Deno.readFile(result.archived!);
     const lastLine = bytes.subarray(bytes.lastIndexOf(0x0a, bytes.length - 2) + 1);
     const text = new TextDecoder().decode(lastLine);
@@ -312,7 +324,7 @@ Deno.test("archiveSessionOffline() after a crash sets the torn tail aside before
   });
 });
 
-Deno.test("loadCheckpointOffline() of a damaged checkpoint fails before changing anything", async () => {
+Deno.test("OfflineSession.load() of a damaged checkpoint fails before changing anything", async () => {
   // The checkpoint is read only after the current session was ended and archived, so a load
   // that cannot work still rotates the session away. The CLI and daemon verify first, which
   // narrows this to damage or a prune between their verify and the load.

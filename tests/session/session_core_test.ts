@@ -1,7 +1,4 @@
-import {
-  parentCheckpointOf,
-  restoredSessionRecords,
-} from "../../src/checkpoints/session_log_ops.ts";
+import { parentCheckpointOf, restoredSessionRecords } from "../../src/session/session_core.ts";
 import { CheckpointStore } from "../../src/store/checkpoint_store.ts";
 import { assertEquals } from "../_assert.ts";
 import {

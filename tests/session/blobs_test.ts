@@ -1,8 +1,4 @@
-import {
-  createCheckpointOffline,
-  loadCheckpointOffline,
-  withDataDirLock,
-} from "../../src/checkpoints/offline.ts";
+import { OfflineSession, withDataDirLock } from "../../src/session/offline.ts";
 import { messageRecord } from "../../src/enrich/mod.ts";
 import { PersistError } from "../../src/errors.ts";
 import { sha256HexSync, writeBlobSync } from "../../src/store/blob_store.ts";
@@ -35,8 +31,20 @@ function blobMessage(layout: DataDirLayout, seq: number): RecordBody {
   return body;
 }
 
+function loadOffline(layout: DataDirLayout, manifest: CheckpointManifest) {
+  return withDataDirLock(
+    layout,
+    "test",
+    () => OfflineSession.run(layout, {}, (session) => session.load(manifest)),
+  );
+}
+
 function checkpoint(layout: DataDirLayout): Promise<CheckpointManifest> {
-  return withDataDirLock(layout, "test", () => createCheckpointOffline(layout, "manual", null));
+  return withDataDirLock(
+    layout,
+    "test",
+    () => OfflineSession.run(layout, {}, (session) => session.createCheckpoint("manual", null)),
+  );
 }
 
 Deno.test("checkpoint create, verify and load carry a blob even after the data dir lost it", async () => {
@@ -55,7 +63,7 @@ Deno.test("checkpoint create, verify and load carry a blob even after the data d
     assertEquals(await store.verify(manifest), []);
 
     await Deno.remove(`${layout.blobsDir}/${BIG_SHA}`);
-    await withDataDirLock(layout, "test", () => loadCheckpointOffline(layout, manifest));
+    await loadOffline(layout, manifest);
     const restored = (await readRecords(layout.currentLog)).filter((r) => r.type === "message");
     assertEquals(restored.map((r) => r.topic), ["agent.codex", "big.bin", "agent.gemini"]);
     const frames = decodeStoredFrames(restored[1]!.frames as StoredFrame[], {
@@ -82,7 +90,7 @@ Deno.test("checkpoint verify reports a missing or altered blob, and load refuses
     await Deno.remove(carried);
     assertEquals(await store.verify(manifest), [`blob ${BIG_SHA.slice(0, 12)} is missing`]);
     const error = await assertRejects(
-      () => withDataDirLock(layout, "test", () => loadCheckpointOffline(layout, manifest)),
+      () => loadOffline(layout, manifest),
       PersistError,
     );
     assert(error.message.includes("is missing"), error.message);

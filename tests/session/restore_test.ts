@@ -1,4 +1,4 @@
-import { restoredRecords } from "../../src/checkpoints/restore.ts";
+import { restoredRecords } from "../../src/session/restore.ts";
 import {
   checkRecordLine,
   decodeStoredFrames,
