@@ -78,3 +78,22 @@ Deno.test("refreshIndex() throws DataDirBusyError while another writer holds the
     }
   });
 });
+
+Deno.test("refreshIndex() drops the entries of an archived log deleted since the last refresh", async () => {
+  await withDataDir(async (layout) => {
+    const archived = `${layout.archiveDir}/session_20261124_090000_0001.jsonl`;
+    await writeLog(archived, sessionRecords("20261124_090000_0001", { firstSeq: 1, messages: 2 }));
+    await writeLog(layout.currentLog, sessionRecords(SESSION, { firstSeq: 4, messages: 2 }));
+    await refreshIndex(layout, { logger: silentLogger });
+    await Deno.remove(archived);
+    const result = await refreshIndex(layout, { logger: silentLogger });
+    assertEquals([result.records, result.reindexedFiles], [0, 1]);
+    const reader = SqliteIndex.open(indexPath(layout), { readOnly: true });
+    try {
+      assertEquals(reader.files().map((file) => file.path), ["current_session.jsonl"]);
+      assertEquals(reader.search({ limit: 10 }).map((hit) => hit.seq), [6, 5]);
+    } finally {
+      reader.close();
+    }
+  });
+});
