@@ -125,8 +125,11 @@ export class LogIndexer {
 
   async #filesToRead(known: Map<number, IndexedFile>): Promise<PendingFile[]> {
     const archived = await listArchivedLogs(this.#layout);
+    const paths = [...archived, this.#layout.currentLog];
+    // A file gone from the folder (deleted by hand) no longer counts as seen, so as present.
+    for (const path of this.#seen.keys()) if (!paths.includes(path)) this.#seen.delete(path);
     const pending: PendingFile[] = [];
-    for (const path of [...archived, this.#layout.currentLog]) {
+    for (const path of paths) {
       let stat: Deno.FileInfo;
       try {
         stat = await Deno.stat(path);

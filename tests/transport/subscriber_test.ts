@@ -1,0 +1,138 @@
+import * as zmq from "zeromq";
+import { startBroker } from "../../src/broker.ts";
+import { assertEquals } from "../_assert.ts";
+import { connectPublisher, startTestBroker, waitFor } from "../_helpers.ts";
+import { startTransportChild, type TransportChild } from "./_child_process.ts";
+
+// The broker's and publisher's sockets live in this process; no op/resource sanitizers.
+const NO_SANITIZE = { sanitizeOps: false, sanitizeResources: false } as const;
+
+/** The frames of each message the child's BusSubscriber received, in order. */
+function received(child: TransportChild): string[][] {
+  return child.lines.filter((line) => "frames" in line).map((line) => line.frames as string[]);
+}
+
+/** Link events the child's BusSubscriber reported, in order. */
+function links(child: TransportChild): string[] {
+  return child.lines.filter((line) => "link" in line).map((line) => line.link as string);
+}
+
+/**
+ * Publishes `topic ping` until the subscriber has one (ZeroMQ's slow joiner: a new subscription
+ * takes a moment to reach the publisher), then an end marker; returns how many messages the
+ * subscriber holds once the marker is in (everything published before it is in too).
+ */
+async function warmUp(
+  publisher: zmq.Publisher,
+  child: TransportChild,
+  topic = "warmup",
+): Promise<number> {
+  await waitFor("the subscription to reach the publisher", async () => {
+    await publisher.send([topic, "ping"]);
+    return received(child).some((frames) => frames[0] === topic);
+  });
+  await publisher.send([topic, "end of warm-up"]);
+  await waitFor("the warm-up to end", () => received(child).at(-1)?.[1] === "end of warm-up");
+  return received(child).length;
+}
+
+Deno.test({
+  name: "BusSubscriber.messages() yields every multipart message, in order, frames intact",
+  ...NO_SANITIZE,
+  async fn() {
+    const { endpoints, broker } = await startTestBroker();
+    const child = startTransportChild(["subscriber", endpoints.backend, "[]"]);
+    const publisher = connectPublisher(endpoints.frontend);
+    try {
+      const before = await warmUp(publisher, child);
+      for (let i = 0; i < 200; i++) {
+        await publisher.send(["agent.claude", `message ${i}`, ""]);
+      }
+      await publisher.send(["one frame"]);
+      await waitFor("201 messages", () => received(child).length === before + 201);
+      assertEquals(received(child).slice(before), [
+        ...[...Array(200)].map((_, i) => ["agent.claude", `message ${i}`, ""]),
+        ["one frame"],
+      ]);
+    } finally {
+      publisher.close();
+      await child.stop();
+      await broker.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "BusSubscriber with topics receives only messages whose first frame starts with one",
+  ...NO_SANITIZE,
+  async fn() {
+    const { endpoints, broker } = await startTestBroker();
+    const child = startTransportChild(["subscriber", endpoints.backend, '["agent.","ops"]']);
+    const publisher = connectPublisher(endpoints.frontend);
+    try {
+      const before = await warmUp(publisher, child, "agent.warmup");
+      for (const topic of ["agent.claude", "other", "ops.alert", "xagent.no", "ops", "op"]) {
+        await publisher.send([topic, "payload"]);
+      }
+      await publisher.send(["agent.end", "done"]);
+      await waitFor("the end marker", () => received(child).at(-1)?.[0] === "agent.end");
+      assertEquals(received(child).slice(before).map((frames) => frames[0]), [
+        "agent.claude",
+        "ops.alert",
+        "ops",
+        "agent.end",
+      ]);
+    } finally {
+      publisher.close();
+      await child.stop();
+      await broker.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "BusSubscriber reports link down and up across a broker restart and keeps receiving",
+  ...NO_SANITIZE,
+  async fn() {
+    const { endpoints, broker } = await startTestBroker();
+    const child = startTransportChild(["subscriber", endpoints.backend, "[]"]);
+    let publisher = connectPublisher(endpoints.frontend);
+    let restarted: Awaited<ReturnType<typeof startBroker>> | undefined;
+    try {
+      await warmUp(publisher, child);
+      assertEquals(links(child), ["up"]);
+      await broker.stop();
+      await waitFor("the link to go down", () => links(child).length === 2);
+      restarted = await startBroker(endpoints); // same ports: the subscriber reconnects
+      await waitFor("the link to come up again", () => links(child).length === 3);
+      assertEquals(links(child), ["up", "down", "up"]);
+      publisher.close();
+      publisher = connectPublisher(endpoints.frontend);
+      const before = await warmUp(publisher, child, "after.restart");
+      await publisher.send(["after.restart", "still receiving"]);
+      await waitFor("a message after the restart", () => received(child).length === before + 1);
+      assertEquals(received(child).at(-1), ["after.restart", "still receiving"]);
+    } finally {
+      publisher.close();
+      await child.stop();
+      await broker.stop();
+      await restarted?.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "BusSubscriber.close() ends a pending messages() iteration",
+  ...NO_SANITIZE,
+  async fn() {
+    const { endpoints, broker } = await startTestBroker();
+    const child = startTransportChild(["close-while-reading", endpoints.backend]);
+    try {
+      await waitFor("the iteration to end", () => child.lines.length > 0);
+      assertEquals(child.lines, [{ ended: 0 }]);
+    } finally {
+      await child.stop();
+      await broker.stop();
+    }
+  },
+});
