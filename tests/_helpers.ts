@@ -219,6 +219,18 @@ export async function waitForDurable(
   }, timeoutMs);
 }
 
+/**
+ * Waits until the running daemon's indexer has indexed everything it made durable, so that
+ * commands reading the index (`recent`, `search`) see the latest messages.
+ */
+export async function waitForIndexed(dataDir: string, timeoutMs = 60_000): Promise<void> {
+  await waitFor("the daemon's indexer to catch up", async () => {
+    const status = await daemonStatus(dataDir);
+    return status?.index?.state === "indexing" && status.index.lag === 0 &&
+      status.durable_seq === status.seq;
+  }, timeoutMs);
+}
+
 /** Reads and verifies every line of a log; any line that fails its checksum fails the test. */
 export async function readRecords(path: string): Promise<LogRecord[]> {
   const bytes = await Deno.readFile(path);

@@ -5,7 +5,7 @@
 import { assert, assertEquals } from "../_assert.ts";
 import { RUN_PERMISSIONS } from "../../src/cli/self_command.ts";
 import { ensureDataDir } from "../../src/store/data_dir.ts";
-import { sessionRecords, writeLog } from "../session/_fixtures.ts";
+import { sessionRecords, writeLog } from "../log_fixtures.ts";
 import { brokerEndpoints, MAIN_PATH, runCli, tempDir } from "../_helpers.ts";
 
 const NO_SANITIZE = { sanitizeOps: false, sanitizeResources: false } as const;

@@ -8,6 +8,7 @@ import {
   tempDir,
   waitFor,
   waitForDurable,
+  waitForIndexed,
   warmUp,
   withRecordingRig,
 } from "../_helpers.ts";
@@ -44,6 +45,8 @@ Deno.test({
         "the NUL-topic message in the log",
         async () => (await Deno.readTextFile(log)).includes(`"topic":${JSON.stringify(NUL_TOPIC)}`),
       );
+      // recent and search read the index, which the daemon's indexer fills a moment later.
+      await waitForIndexed(dataDir);
       const dir = ["--data-dir", dataDir];
 
       const json = await runCli(["recent", "2", ...dir, "--json"]);

@@ -9,7 +9,7 @@ import {
   encodeLines,
   sessionRecords,
   withDataDir,
-} from "../session/_fixtures.ts";
+} from "../log_fixtures.ts";
 import {
   daemonStatus,
   messagesOn,

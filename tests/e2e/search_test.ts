@@ -8,6 +8,7 @@ import {
   tempDir,
   waitFor,
   waitForDurable,
+  waitForIndexed,
   warmUp,
 } from "../_helpers.ts";
 
@@ -72,11 +73,7 @@ Deno.test({
     const sent = conversation();
     const daemon = await record(dataDir, sent);
     try {
-      await waitFor("the daemon's indexer to catch up", async () => {
-        const status = await daemonStatus(dataDir);
-        const index = status?.index as { lag: number; state: string } | undefined;
-        return index?.state === "indexing" && index.lag === 0;
-      });
+      await waitForIndexed(dataDir);
       const all = await cliJson(["search", "zebra*", "--data-dir", dataDir, "-n", "100"]);
       assertEquals(all.code, 0);
       assertEquals((all.json.results as unknown[]).length, 60);

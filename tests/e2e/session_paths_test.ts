@@ -10,7 +10,7 @@ import {
   startDaemon,
   tempDir,
 } from "../_helpers.ts";
-import { sessionRecords, unusualMessageRecords, writeLog } from "../session/_fixtures.ts";
+import { sessionRecords, unusualMessageRecords, writeLog } from "../log_fixtures.ts";
 
 const NO_SANITIZE = { sanitizeOps: false, sanitizeResources: false } as const;
 const FIRST = "20261125_133107_959e";

@@ -4,7 +4,7 @@ import { type Logger, silentLogger } from "../../src/logger.ts";
 import { SqliteIndex } from "../../src/store/sqlite_index.ts";
 import { assertEquals } from "../_assert.ts";
 import { waitFor } from "../_helpers.ts";
-import { appendLog, sessionRecords, withDataDir, writeLog } from "../checkpoints/_fixtures.ts";
+import { appendLog, sessionRecords, withDataDir, writeLog } from "../log_fixtures.ts";
 import { DataDirBusyError } from "../../src/errors.ts";
 
 const SESSION = "20261125_100000_0002";

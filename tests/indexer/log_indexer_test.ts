@@ -12,7 +12,7 @@ import {
   sessionRecords,
   withDataDir,
   writeLog,
-} from "../checkpoints/_fixtures.ts";
+} from "../log_fixtures.ts";
 
 const OLD = "20261124_090000_0001";
 const NEW = "20261125_100000_0002";

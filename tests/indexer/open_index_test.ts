@@ -10,7 +10,7 @@ import { silentLogger } from "../../src/logger.ts";
 import type { DataDirLayout } from "../../src/store/data_dir.ts";
 import { SqliteIndex } from "../../src/store/sqlite_index.ts";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
-import { withDataDir } from "../checkpoints/_fixtures.ts";
+import { withDataDir } from "../log_fixtures.ts";
 
 /** Names of the files in the data dir's recovery folder. */
 async function recoveryFiles(layout: DataDirLayout): Promise<string[]> {

@@ -5,7 +5,7 @@ import { refreshIndex } from "../../src/indexer/refresh.ts";
 import { silentLogger } from "../../src/logger.ts";
 import { SqliteIndex } from "../../src/store/sqlite_index.ts";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
-import { appendLog, sessionRecords, withDataDir, writeLog } from "../checkpoints/_fixtures.ts";
+import { appendLog, sessionRecords, withDataDir, writeLog } from "../log_fixtures.ts";
 
 const SESSION = "20261125_100000_0002";
 

@@ -13,7 +13,7 @@ import {
   sessionStartRecord,
   withDataDir,
   writeLog,
-} from "./_fixtures.ts";
+} from "../log_fixtures.ts";
 
 const SESSION = "20261129_230000_b10b";
 const encoder = new TextEncoder();

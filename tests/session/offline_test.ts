@@ -14,7 +14,7 @@ import {
   unusualMessageRecords,
   withDataDir,
   writeLog,
-} from "./_fixtures.ts";
+} from "../log_fixtures.ts";
 
 const OLD = "20261125_090000_0001";
 const FIRST = "20261125_133107_959e";

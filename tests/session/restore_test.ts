@@ -15,7 +15,7 @@ import {
   sessionStartRecord,
   unusualFrameSets,
   unusualMessageRecords,
-} from "./_fixtures.ts";
+} from "../log_fixtures.ts";
 
 const OLD = "20261125_133107_959e";
 const NEW = "20261125_150000_f00d";

@@ -9,7 +9,7 @@ import {
   unusualMessageRecords,
   withDataDir,
   writeLog,
-} from "./_fixtures.ts";
+} from "../log_fixtures.ts";
 
 const SESSION = "20261125_133107_959e";
 const NEW = "20261125_150000_f00d";

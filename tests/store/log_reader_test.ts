@@ -14,7 +14,7 @@ import {
   eventRecord,
   sessionRecords,
   unusualMessageRecords,
-} from "../checkpoints/_fixtures.ts";
+} from "../log_fixtures.ts";
 import { tempDir } from "../_helpers.ts";
 
 const SESSION = "20261125_133107_959e";

@@ -1,17 +1,17 @@
 /**
- * Session logs for the checkpoint tests, built the way the daemon writes them: a
+ * Session logs for the tests (session, store, indexer, CLI), built the way the daemon writes them: a
  * `session_start` record, then `message` records made by `messageRecord` and encoded by
  * `encodeRecordLine`.
  */
-import { messageRecord } from "../../src/enrich/mod.ts";
-import { type DataDirLayout, ensureDataDir } from "../../src/store/data_dir.ts";
+import { messageRecord } from "../src/enrich/mod.ts";
+import { type DataDirLayout, ensureDataDir } from "../src/store/data_dir.ts";
 import {
   checkRecordLine,
   encodeRecordLine,
   type LogRecord,
   type RecordBody,
-} from "../../src/store/record.ts";
-import { RECORD_FORMAT_VERSION } from "../../src/version.ts";
+} from "../src/store/record.ts";
+import { RECORD_FORMAT_VERSION } from "../src/version.ts";
 
 const encoder = new TextEncoder();
 const START_MS = Date.parse("2026-11-25T13:31:07.000Z");
