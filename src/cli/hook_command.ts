@@ -5,8 +5,7 @@ import { type DataDirLayout, dataDirLayout, ensureDataDir } from "../store/data_
 import { isLockHeld } from "../store/data_dir_lock.ts";
 import { configFromFlags } from "./daemon_link.ts";
 import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
-import { type Command, COMMON_HELP } from "./command.ts";
-import { spawnDetachedDaemon } from "./launch_command.ts";
+import type { CommandAction } from "./command.ts";
 import { printError, printLine } from "./output.ts";
 
 const EVENTS: Record<string, readonly string[]> = {
@@ -26,27 +25,7 @@ const MAX_STDIN_BYTES = 1024 * 1024;
 const OPTIONS = { ...COMMON_OPTIONS, backend: { type: "string" } } as const;
 
 /** `shearwater-persist hook AGENT EVENT`: Claude Code and Gemini CLI hook handlers. */
-export const hookCommand: Command = {
-  name: "hook",
-  summary: "Claude Code / Gemini CLI hooks: session-start, session-end, pre-compact",
-  help: `Usage: shearwater-persist hook claude session-start|session-end|pre-compact
-       shearwater-persist hook gemini session-start|session-end|pre-compress
-
-For agent hook settings (see README). Reads the hook's JSON from stdin.
-  session-start   makes sure the daemon runs (starts it in the background if
-                  not) and prints a short context block: current session, last
-                  checkpoint, how to search, as strict JSON in
-                  hookSpecificOutput.additionalContext (both agents).
-  session-end     asks the daemon for a session-end checkpoint
-  pre-compact,    asks the daemon for a checkpoint before the agent compacts
-  pre-compress    its context
-Every action returns within about a second; a hook never fails the agent: it
-exits 0 and reports problems on stderr.
-
-Options:
-  --backend ADDR     broker backend for a daemon it starts
-${COMMON_HELP}
-`,
+export const hookCommand: CommandAction = {
   async run(args) {
     let parsed;
     try {
@@ -56,10 +35,6 @@ ${COMMON_HELP}
       if (!(error instanceof UsageError)) throw error;
       printError(`shearwater-persist hook: ${error.message}; nothing done`);
       printLine("{}");
-      return 0;
-    }
-    if (parsed === "help") {
-      console.log(this.help);
       return 0;
     }
     const { agent, event, values } = parsed;
@@ -93,7 +68,6 @@ ${COMMON_HELP}
 /** The agent, event and flags of a hook command line; unknown ones throw a UsageError. */
 function parseHookArgs(args: readonly string[]) {
   const { values, positionals } = parseCommandArgs("hook", args, OPTIONS, true);
-  if (values.help) return "help" as const;
   const [agent, event] = positionals;
   if (
     positionals.length !== 2 || !agent || !EVENTS[agent] || !event ||
@@ -146,6 +120,8 @@ async function sessionStart(
     if (await isLockHeld(layout.lockFile)) {
       daemonLine = "A daemon holds the data dir but did not answer in time.";
     } else {
+      // Loaded only here: the launcher module brings ZeroMQ, which a hook rarely needs.
+      const { spawnDetachedDaemon } = await import("./launch_command.ts");
       const pid = spawnDetachedDaemon(layout, backend);
       daemonLine = `Recording started (daemon PID ${pid}, log ${layout.root}/daemon.log).`;
     }

@@ -1,19 +1,7 @@
-import { CheckpointStore } from "../store/checkpoint_store.ts";
-import { dataDirLayout } from "../store/data_dir.ts";
-import { checkDataDir, configFromFlags } from "./daemon_link.ts";
+import { configFromFlags } from "./daemon_link.ts";
 import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
-import { type Command, COMMON_HELP } from "./command.ts";
-import { listRow } from "./checkpoint_command.ts";
-import { printError, printLine, styler } from "./output.ts";
-import {
-  diagnosticsAction,
-  loadAction,
-  newSessionAction,
-  searchAction,
-  viewRecentAction,
-} from "./menu/actions.ts";
-import { readKey } from "./menu/keys.ts";
-import { MENU_ACTIONS, type MenuAction, renderMenu } from "./menu/screen.ts";
+import type { CommandAction } from "./command.ts";
+import { openMenu } from "./menu/menu.ts";
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -21,118 +9,10 @@ const OPTIONS = {
   backend: { type: "string" },
 } as const;
 
-/** Exit code of `menu` without a terminal: it printed what to run instead. */
-export const MENU_NO_TERMINAL_EXIT = 6;
-
 /** `shearwater-persist menu`: the interactive recovery menu. */
-export const menuCommand: Command = {
-  name: "menu",
-  summary: "interactive recovery menu: load, new session, recent, search, diag",
-  help: `Usage: shearwater-persist menu [options]
-
-The recovery menu: the checkpoints (newest first), then [L]oad checkpoint,
-[N]ew session, [V]iew recent messages, [S]earch conversations, [D]iagnostics,
-[Q]uit. Arrow keys and Enter, or the letters; 1-9 picks a checkpoint for Load.
-Ctrl+C leaves at any time. Without a terminal it prints the checkpoints and
-the commands that do the same, and exits with code 6.
-
-Options:
-  --frontend ADDR    broker frontend for diagnostics
-  --backend ADDR     broker backend for diagnostics
-${COMMON_HELP}
-
-Exit codes: 0 quit, 6 no terminal (nothing interactive was shown).
-`,
+export const menuCommand: CommandAction = {
   async run(args) {
     const { values } = parseCommandArgs("menu", args, OPTIONS);
-    if (values.help) {
-      console.log(this.help);
-      return 0;
-    }
-    const config = configFromFlags(values);
-    // Not mustExist: `up` shows the menu while the daemon it just started creates the data dir.
-    checkDataDir(config.dataDir, { mustExist: false });
-    const layout = dataDirLayout(config.dataDir);
-    const store = new CheckpointStore(layout.checkpointsDir);
-    if (!(Deno.stdin.isTerminal() && Deno.stdout.isTerminal())) {
-      printNonInteractive(await store.list(), config.dataDir);
-      return MENU_NO_TERMINAL_EXIT;
-    }
-    let cursor = 0;
-    let selected: number | undefined;
-    for (;;) {
-      const checkpoints = await store.list();
-      clearScreen();
-      printLine(renderMenu(checkpoints, { cursor, selected, style: styler() }));
-      const key = (await readKey()).toLowerCase();
-      let action: MenuAction | undefined;
-      if (key === "ctrl-c" || key === "escape") action = "q";
-      else if (key === "up") cursor = (cursor + MENU_ACTIONS.length - 1) % MENU_ACTIONS.length;
-      else if (key === "down") cursor = (cursor + 1) % MENU_ACTIONS.length;
-      else if (key === "enter") action = MENU_ACTIONS[cursor]!.key;
-      else if (/^[1-9]$/.test(key) && Number(key) <= checkpoints.length) {
-        selected = Number(key) - 1;
-        cursor = 0;
-      } else action = MENU_ACTIONS.find((candidate) => candidate.key === key)?.key;
-      if (action === undefined) continue;
-      if (action === "q") {
-        printLine("Bye.");
-        return 0;
-      }
-      cursor = MENU_ACTIONS.findIndex((candidate) => candidate.key === action);
-      clearScreen();
-      try {
-        await runAction(action, layout, config, selected);
-      } catch (error) {
-        printError(`error: ${(error as Error).message}`);
-      }
-      printLine(styler().dim("\nPress any key to return to the menu."));
-      if ((await readKey()) === "ctrl-c") return 0;
-    }
+    return await openMenu(configFromFlags(values));
   },
 };
-
-async function runAction(
-  action: MenuAction,
-  layout: ReturnType<typeof dataDirLayout>,
-  config: { frontend: string; backend: string },
-  selected: number | undefined,
-): Promise<void> {
-  switch (action) {
-    case "l":
-      return await loadAction(layout, selected);
-    case "n":
-      return await newSessionAction(layout);
-    case "v":
-      return await viewRecentAction(layout);
-    case "s":
-      return await searchAction(layout);
-    case "d":
-      return await diagnosticsAction(layout, config);
-  }
-}
-
-function clearScreen(): void {
-  Deno.stdout.writeSync(new TextEncoder().encode("\x1b[2J\x1b[H"));
-}
-
-function printNonInteractive(
-  checkpoints: Awaited<ReturnType<CheckpointStore["list"]>>,
-  dataDir: string,
-): void {
-  const style = styler();
-  printLine("SHEARWATER CONVERSATION RECOVERY (no terminal: nothing interactive shown)");
-  if (checkpoints.length === 0) printLine("No previous checkpoints found.");
-  else {
-    printLine(`Found ${checkpoints.length} checkpoint(s):`);
-    checkpoints.slice(0, 20).forEach((entry, i) => printLine(listRow(entry, i + 1, style)));
-  }
-  const dir = dataDir === "conversation_logs" ? "" : ` --data-dir ${dataDir}`;
-  printLine("");
-  printLine("The same without the menu:");
-  printLine(`  shearwater-persist checkpoint load ID --yes${dir}   load a checkpoint`);
-  printLine(`  shearwater-persist new-session${dir}              start a new session`);
-  printLine(`  shearwater-persist recent 10${dir}                view recent messages`);
-  printLine(`  shearwater-persist search TERM${dir}              search conversations`);
-  printLine(`  shearwater-persist diag${dir}                     diagnostics`);
-}
