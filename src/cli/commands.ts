@@ -1,4 +1,4 @@
-import { COMMON_HELP, type CommandEntry } from "./command.ts";
+import { type CommandEntry, COMMON_HELP } from "./command.ts";
 import { FILTER_HELP } from "./filters.ts";
 
 // Help texts live here, not in the command files, so that `--help` and the command list load no

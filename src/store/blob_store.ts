@@ -7,8 +7,8 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { createHash } from "node:crypto";
 import { PersistError } from "../errors.ts";
+import { createSha256, sha256HexSync as checksumSha256HexSync } from "./checksums.ts";
 import { parentDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "./data_dir.ts";
 
 /** A stored frame that lives in a blob file: its hash, size and (when text) its first bytes. */
@@ -39,9 +39,9 @@ export function isBlobFrame(frame: unknown): frame is BlobFrame {
   return typeof candidate.blob === "string" && typeof candidate.bytes === "number";
 }
 
-/** SHA-256 of bytes as lowercase hex (synchronous; node:crypto is native). */
+/** SHA-256 of bytes as lowercase hex, synchronously ({@link checksumSha256HexSync}). */
 export function sha256HexSync(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
+  return checksumSha256HexSync(bytes);
 }
 
 /** The file of blob `sha256` in `blobDir`; throws on a hash that is not 64 hex digits. */
@@ -127,7 +127,7 @@ export async function checkBlobFile(path: string, ref: BlobRef): Promise<string 
     if (error instanceof Deno.errors.NotFound) return "missing";
     throw error;
   }
-  const hash = createHash("sha256");
+  const hash = await createSha256();
   let size = 0;
   try {
     const chunk = new Uint8Array(HASH_CHUNK_BYTES);

@@ -1,8 +1,8 @@
 import { Buffer } from "node:buffer";
-import { crc32 } from "node:zlib";
 import { PersistError } from "../errors.ts";
 import { RECORD_FORMAT_VERSION } from "../version.ts";
 import { type BlobFrame, isBlobFrame, readBlobSync } from "./blob_store.ts";
+import { crc32 } from "./checksums.ts";
 
 /**
  * One frame as stored: the text when the bytes are valid UTF-8, otherwise base64; a frame over
