@@ -16,7 +16,7 @@ import {
 } from "./data_dir.ts";
 import { type BadLine, readFirstRecord, scanLogHeadlines } from "./log_reader.ts";
 import type { RecordHeadline } from "./record.ts";
-import { createSha256 } from "./checksums.ts";
+import { sha256Hex as checksumSha256Hex } from "./checksums.ts";
 
 /** Why a checkpoint was taken. */
 export type CheckpointTrigger = "manual" | "auto" | "emergency" | "session-end" | "before-load";
@@ -1009,8 +1009,8 @@ export function checkLabel(label: string | null): void {
 }
 
 /** SHA-256 of bytes as lowercase hex. */
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  // node:crypto hashes synchronously, several times faster than crypto.subtle for small inputs;
-  // loaded on first use, so that listing checkpoints does not load it.
-  return (await createSha256()).update(bytes).digest("hex");
+export function sha256Hex(bytes: Uint8Array): Promise<string> {
+  // Synchronous hashing (node:crypto for segments, TypeScript for a manifest until then) is
+  // several times faster than crypto.subtle for small inputs.
+  return checksumSha256Hex(bytes);
 }

@@ -55,6 +55,20 @@ export function sha256HexSync(data: Uint8Array): string {
 }
 
 /**
+ * SHA-256 of `data` as lowercase hex: large inputs load and use the native implementation
+ * first, small ones are hashed at once with whichever is loaded.
+ *
+ * @example
+ * ```ts
+ * const hex = await sha256Hex(segmentBytes);
+ * ```
+ */
+export async function sha256Hex(data: Uint8Array): Promise<string> {
+  if (data.length >= NATIVE_AFTER_BYTES) await loadNative();
+  return sha256HexSync(data);
+}
+
+/**
  * A streaming SHA-256 (`update` in pieces, then `digest("hex")`): the native one, loaded first.
  *
  * @example
@@ -98,7 +112,7 @@ function countTypeScriptBytes(length: number): void {
   }
 }
 
-const CRC_TABLES = buildCrcTables();
+let crcTables: Int32Array | undefined; // built on first use, not at start-up
 
 /** Slicing-by-8 tables: eight bytes per step. */
 function buildCrcTables(): Int32Array {
@@ -118,7 +132,7 @@ function buildCrcTables(): Int32Array {
 }
 
 function crc32TypeScript(data: Uint8Array, seed: number): number {
-  const t = CRC_TABLES;
+  const t = crcTables ??= buildCrcTables();
   let c = ~seed;
   let i = 0;
   const end8 = data.length - (data.length & 7);
