@@ -1,4 +1,3 @@
-import { Buffer } from "node:buffer";
 import { DamagedDataError, ExitCode, UsageError } from "../errors.ts";
 import { type BlobFrame, isBlobFrame } from "../store/blob_store.ts";
 import { decodeStoredFrames, type StoredFrame } from "../store/record.ts";
@@ -97,7 +96,7 @@ const BLOB_PRINT_CHUNK_BYTES = 1024 * 1024;
 function printBlobFrame(frame: BlobFrame, bytes: Uint8Array): void {
   if (frame.head === undefined || !isUtf8(bytes)) {
     const start = bytes.subarray(0, (FRAME_PREVIEW_BYTES / 4) * 3);
-    const shown = Buffer.from(start.buffer, start.byteOffset, start.byteLength).toString("base64");
+    const shown = start.toBase64();
     printLine(indent(`<binary, base64> ${shown}${start.length < bytes.length ? "…" : ""}`));
     return;
   }
