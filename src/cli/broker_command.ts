@@ -3,7 +3,7 @@ import { resolveConfig } from "../config.ts";
 import { PersistError } from "../errors.ts";
 import { createJsonLogger } from "../logger.ts";
 import { parseCommandArgs } from "./args.ts";
-import type { Command } from "./command.ts";
+import type { CommandAction } from "./command.ts";
 
 const OPTIONS = {
   help: { type: "boolean", short: "h" },
@@ -13,32 +13,9 @@ const OPTIONS = {
 } as const;
 
 /** `shearwater-persist broker`: the pure XPUB/XSUB proxy. */
-export const brokerCommand: Command = {
-  name: "broker",
-  summary: "run a pure XPUB/XSUB proxy (no recording) for dev and tests",
-  help: `Usage: shearwater-persist broker [options]
-
-Runs a pure ZeroMQ XPUB/XSUB proxy. Publishers connect to the frontend,
-subscribers (agents and the recorder daemon) to the backend. It records
-nothing: persistence is the daemon's job, and the daemon works with any
-XPUB/XSUB broker. Stops cleanly on Ctrl+C or SIGTERM.
-
-Options:
-  --frontend ADDR    XSUB endpoint for publishers (env SHEARWATER_FRONTEND,
-                     default tcp://127.0.0.1:5559)
-  --backend ADDR     XPUB endpoint for subscribers (env SHEARWATER_BACKEND,
-                     default tcp://127.0.0.1:5560)
-  --config FILE      JSON config file (env SHEARWATER_CONFIG)
-  -h, --help         show this help
-
-Exit codes: 0 stopped cleanly, 1 could not bind, 2 bad arguments.
-`,
+export const brokerCommand: CommandAction = {
   async run(args) {
     const { values } = parseCommandArgs("broker", args, OPTIONS);
-    if (values.help) {
-      console.log(this.help);
-      return 0;
-    }
     const config = resolveConfig({
       frontend: values.frontend,
       backend: values.backend,

@@ -12,7 +12,7 @@ import {
 import type { DataDirLayout } from "../store/data_dir.ts";
 import { checkRecordLine } from "../store/record.ts";
 import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
-import { type Command, COMMON_HELP } from "./command.ts";
+import type { CommandAction } from "./command.ts";
 import { confirmChange } from "./confirm.ts";
 import { layoutFromFlags } from "./daemon_link.ts";
 import { printError, printJson, printLine, styler } from "./output.ts";
@@ -40,49 +40,9 @@ const DURATION_MS: Record<string, number> = {
 };
 
 /** `shearwater-persist checkpoint …`: create, list, show, verify, load, prune. */
-export const checkpointCommand: Command = {
-  name: "checkpoint",
-  summary: "create, list, show, verify, load and prune checkpoints",
-  help: `Usage: shearwater-persist checkpoint <action> [options]
-
-Checkpoints are immutable snapshots of a session you can return to. They live in
-checkpoints/ (a manifest per checkpoint plus shared, content-addressed segments)
-and stay loadable after their session is archived or deleted.
-
-Actions:
-  create [--label TEXT]  snapshot the current session (through the daemon when
-                         it runs, otherwise directly)
-  list                   newest first: time | messages | size | trigger | title
-  show ID [--last N]     manifest and the last N messages (default 5)
-  verify [ID]            check checksums of one or all checkpoints
-  load ID [--yes]        save a before-load checkpoint, archive the current
-                         session, and restore ID as a new session (a fork)
-  prune --keep N [--max-age DUR] [--dry-run] [--yes]
-                         delete all but the newest N (with --max-age, only
-                         those older than DUR, e.g. 7d); the newest checkpoint
-                         of each session is never deleted
-ID is a checkpoint id (YYYYMMDD_HHMMSS), a unique prefix of one, or "latest".
-
-Options:
-${COMMON_HELP}
-
-A checkpoint leaves out log lines that fail their checksum; create then says so
-on stderr and exits 7, and list, show and verify mark the checkpoint incomplete.
-list checks that every segment exists with the right size; verify reads and
-hashes them all (list says when that was last done). Labels are printable text:
-control characters are refused. Retention never deletes a damaged checkpoint.
-
-Exit codes: 0 done, 1 verify found damage or the checkpoint is unusable,
-2 bad arguments (load/prune off a terminal without --yes, a label with control
-characters included), 3 the data dir stayed locked by another process,
-7 create saved an incomplete checkpoint (or verify found one, and no damage).
-`,
+export const checkpointCommand: CommandAction = {
   async run(args) {
     const { values, positionals } = parseCommandArgs("checkpoint", args, OPTIONS, true);
-    if (values.help) {
-      console.log(this.help);
-      return 0;
-    }
     const [action, ...rest] = positionals;
     const layout = layoutFromFlags(values, { mustExist: true });
     const store = new CheckpointStore(layout.checkpointsDir);

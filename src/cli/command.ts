@@ -1,13 +1,26 @@
-/** One subcommand of the CLI: its help text and its action. */
-export interface Command {
+/** What a command module exports: the action that runs the command. */
+export interface CommandAction {
+  /**
+   * Runs the command with the arguments after its name; returns the exit code. `--help` never
+   * reaches it: the dispatcher prints the help text.
+   */
+  run(args: readonly string[]): Promise<number>;
+}
+
+/**
+ * One subcommand of the CLI as the dispatcher knows it: its help text, and a loader for its
+ * module, called only when the command runs (so `--version` or `status` load no ZeroMQ, SQLite
+ * or prompt library).
+ */
+export interface CommandEntry {
   /** The word typed after `shearwater-persist`. */
   readonly name: string;
   /** One line for the command list. */
   readonly summary: string;
   /** The full `--help` text. */
   readonly help: string;
-  /** Runs the command with the arguments after its name; returns the exit code. */
-  run(args: readonly string[]): Promise<number>;
+  /** Loads the command's module and returns its action. */
+  load(): Promise<CommandAction>;
 }
 
 /** Help lines shared by commands that take the common flags. */

@@ -3,7 +3,7 @@ import { runDaemon } from "../daemon.ts";
 import { createFileLogger, createJsonLogger, type LogLevel } from "../logger.ts";
 import { integerFlag, parseCommandArgs } from "./args.ts";
 import { parentDir } from "../store/data_dir.ts";
-import type { Command } from "./command.ts";
+import type { CommandAction } from "./command.ts";
 import { checkDataDir } from "./daemon_link.ts";
 
 const OPTIONS = {
@@ -27,73 +27,9 @@ const OPTIONS = {
 } as const;
 
 /** `shearwater-persist daemon`: the recorder. */
-export const daemonCommand: Command = {
-  name: "daemon",
-  summary: "record every message from the broker into the data dir",
-  help: `Usage: shearwater-persist daemon [options]
-
-Subscribes to the broker's backend and appends every message, losslessly, as
-one checksummed JSON line to <data-dir>/current_session.jsonl. It never sends
-anything to the broker but its subscription, reconnects by itself when the
-broker restarts, and recovers on its own after a crash (torn tail set aside in
-recovery/, gap recorded). Logs JSON lines to stderr.
-
-Options:
-  --data-dir DIR       data directory (env SHEARWATER_DATA_DIR,
-                       default conversation_logs)
-  --backend ADDR       broker XPUB endpoint (env SHEARWATER_BACKEND,
-                       default tcp://127.0.0.1:5560)
-  --topic PREFIX       record only topics starting with PREFIX (repeatable;
-                       env SHEARWATER_TOPICS, comma-separated; default: all)
-  --exclude GLOB       do not record topics matching GLOB (* and ? wildcards,
-                       matched against the first frame; repeatable;
-                       env SHEARWATER_EXCLUDE)
-  --sync MODE          interval (group commit, default) or always (fsync
-                       every message) (env SHEARWATER_SYNC)
-  --sync-ms N          longest wait before a batch is written and fsynced,
-                       default 5 (env SHEARWATER_SYNC_MS)
-  --heartbeat-ms N     recovery-journal heartbeat interval, default 1000
-  --log-level LEVEL    debug, info (default), warn or error
-                       (env SHEARWATER_LOG_LEVEL)
-  --log-file PATH      append the JSON log lines to PATH instead of stderr
-  --no-index           do not keep the search index up to date (search and
-                       the other readers then catch it up themselves)
-  --checkpoint-every N automatic checkpoint every N messages, default 1000
-                       (0: off; env SHEARWATER_CHECKPOINT_EVERY)
-  --checkpoint-minutes M  automatic checkpoint after M minutes with new
-                       messages, default 10 (0: off)
-  --checkpoint-keep K  automatic retention keeps K checkpoints, default 50
-                       (the newest of each session is always kept)
-  --blob-threshold-bytes N  frames over N bytes are stored as blob files in
-                       <data-dir>/blobs/, default 1048576 (1 MiB), at most
-                       67108864 (64 MiB)
-                       (env SHEARWATER_BLOB_THRESHOLD_BYTES)
-  --max-message-bytes N  a message over N bytes (all frames) is kept only as
-                       an "oversized" record (size, SHA-256, first 4 KiB),
-                       default 1073741824 (1 GiB)
-                       (env SHEARWATER_MAX_MESSAGE_BYTES)
-  --config FILE        JSON config file (env SHEARWATER_CONFIG)
-  -h, --help           show this help
-
-Durability: in interval mode a message is on disk (fsynced) at most --sync-ms
-plus one fsync after it arrives; a crash loses at most that window. On SIGINT
-or SIGTERM an emergency checkpoint is saved when there are messages since the
-last one. Stop with Ctrl+C, SIGTERM or "shearwater-persist stop".
-
-A stop takes at most 6 s. A fatal error in any of its threads, received
-messages it could not write before the stop deadline (disk full), or its data
-dir or log deleted or renamed under it end the daemon with exit 75, so that a
-supervisor restarts it; the journal and the log say why.
-
-Exit codes: 0 clean stop, 1 failure, 2 bad arguments, 3 another daemon holds
-the data dir, 75 ended abnormally (see above).
-`,
+export const daemonCommand: CommandAction = {
   async run(args) {
     const { values } = parseCommandArgs("daemon", args, OPTIONS);
-    if (values.help) {
-      console.log(this.help);
-      return 0;
-    }
     const config = resolveConfig({
       dataDir: values["data-dir"],
       configFile: values.config,

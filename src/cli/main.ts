@@ -1,48 +1,12 @@
 import { describeErrorChain, ExitCode, operatingError, PersistError } from "../errors.ts";
 import { VERSION } from "../version.ts";
-import { brokerCommand } from "./broker_command.ts";
-import type { Command } from "./command.ts";
-import { daemonCommand } from "./daemon_command.ts";
-import { newSessionCommand } from "./new_session_command.ts";
+import { COMMANDS } from "./commands.ts";
 import { OutputClosedError, printError, printLine } from "./output.ts";
-import { statusCommand } from "./status_command.ts";
-import { stopCommand } from "./stop_command.ts";
-import { upCommand } from "./up_command.ts";
-import { searchCommand } from "./search_command.ts";
-import { recentCommand } from "./recent_command.ts";
-import { showCommand } from "./show_command.ts";
-import { sessionsCommand } from "./sessions_command.ts";
-import { statsCommand } from "./stats_command.ts";
-import { reindexCommand } from "./reindex_command.ts";
-import { checkpointCommand } from "./checkpoint_command.ts";
-import { diagCommand } from "./diag_command.ts";
-import { menuCommand } from "./menu_command.ts";
-import { launchCommand } from "./launch_command.ts";
-import { hookCommand } from "./hook_command.ts";
+
+export { COMMANDS };
 
 /** Umask of every shearwater-persist process: no access for group and others. */
 const PRIVATE_UMASK = 0o077;
-
-/** Every subcommand, in the order `--help` lists them. */
-export const COMMANDS: readonly Command[] = [
-  upCommand,
-  brokerCommand,
-  daemonCommand,
-  statusCommand,
-  stopCommand,
-  newSessionCommand,
-  searchCommand,
-  recentCommand,
-  showCommand,
-  sessionsCommand,
-  statsCommand,
-  reindexCommand,
-  checkpointCommand,
-  diagCommand,
-  menuCommand,
-  launchCommand,
-  hookCommand,
-];
 
 /** The top-level `--help` text. */
 export function mainHelp(): string {
@@ -98,11 +62,28 @@ export async function main(args: readonly string[]): Promise<number> {
     printError(`error: Unknown command "${name}": run "shearwater-persist --help" for the list`);
     return ExitCode.usage;
   }
+  if (wantsHelp(rest)) {
+    printLine(command.help);
+    return 0;
+  }
   try {
-    return await command.run(rest);
+    const action = await command.load();
+    return await action.run(rest);
   } catch (error) {
     return reportError(error, command.name);
   }
+}
+
+/**
+ * True when the arguments ask for the command's help: `-h` or `--help` anywhere before a `--`
+ * (after it, every word is a positional argument).
+ */
+function wantsHelp(args: readonly string[]): boolean {
+  for (const arg of args) {
+    if (arg === "--") return false;
+    if (arg === "--help" || arg === "-h") return true;
+  }
+  return false;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
-import { type Command, COMMON_HELP } from "./command.ts";
+import type { CommandAction } from "./command.ts";
 import { layoutFromFlags } from "./daemon_link.ts";
-import { FILTER_HELP, FILTER_OPTIONS, filtersFromFlags } from "./filters.ts";
+import { FILTER_OPTIONS, filtersFromFlags } from "./filters.ts";
 import { damagedNote, readHitLine } from "./hit_line.ts";
 import { openIndexForReading } from "./index_access.ts";
 import { printJson, printLine, styler } from "./output.ts";
@@ -12,26 +12,9 @@ import { UsageError } from "../errors.ts";
 const OPTIONS = { ...COMMON_OPTIONS, ...FILTER_OPTIONS, events: { type: "boolean" } } as const;
 
 /** `shearwater-persist recent [N]`: the last N messages. */
-export const recentCommand: Command = {
-  name: "recent",
-  summary: "show the last N recorded messages (default 10)",
-  help: `Usage: shearwater-persist recent [N] [options]
-
-Shows the last N messages (default 10), oldest first, across sessions.
-
-Options:
-${FILTER_HELP}
-  --events           include daemon events (gaps, broker down/up, sessions)
-${COMMON_HELP}
-
-Exit codes: 0 shown (even none), 2 bad arguments.
-`,
+export const recentCommand: CommandAction = {
   async run(args) {
     const { values, positionals } = parseCommandArgs("recent", args, OPTIONS, true);
-    if (values.help) {
-      console.log(this.help);
-      return 0;
-    }
     if (positionals.length > 1) {
       throw new UsageError('Too many arguments to "recent": give at most one number');
     }

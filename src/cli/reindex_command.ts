@@ -2,7 +2,7 @@ import { DaemonNotRunningError, DataDirBusyError } from "../errors.ts";
 import { refreshIndex, type RefreshResult } from "../indexer/refresh.ts";
 import { createJsonLogger } from "../logger.ts";
 import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
-import { type Command, COMMON_HELP } from "./command.ts";
+import type { CommandAction } from "./command.ts";
 import { askDaemon, layoutFromFlags } from "./daemon_link.ts";
 import { printJson } from "./output.ts";
 import { createProgress } from "./progress.ts";
@@ -11,26 +11,9 @@ import { formatCount } from "./render.ts";
 const LOCK_WAIT_MS = 10_000;
 
 /** `shearwater-persist reindex`: rebuild the search index from the logs. */
-export const reindexCommand: Command = {
-  name: "reindex",
-  summary: "rebuild the search index from scratch from the logs",
-  help: `Usage: shearwater-persist reindex [options]
-
-Deletes metadata_index/index.db and rebuilds it from current_session.jsonl and
-archive/, with a progress bar. The logs are only read. With a daemon running,
-its indexer pauses while the rebuild runs and resumes afterwards.
-
-Options:
-${COMMON_HELP}
-
-Exit codes: 0 rebuilt, 1 failed, 3 the index stayed locked by another process.
-`,
+export const reindexCommand: CommandAction = {
   async run(args) {
     const { values } = parseCommandArgs("reindex", args, COMMON_OPTIONS);
-    if (values.help) {
-      console.log(this.help);
-      return 0;
-    }
     const layout = layoutFromFlags(values, { mustExist: true });
     const logger = createJsonLogger({ component: "reindex", level: "warn" });
     const progress = values.json ? undefined : createProgress("Reindexing");

@@ -1,7 +1,7 @@
 import type { SearchRequest } from "../store/message_index.ts";
 import { indexEntryOf } from "../enrich/index_entry.ts";
 import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
-import { type Command, COMMON_HELP } from "./command.ts";
+import type { CommandAction } from "./command.ts";
 import { layoutFromFlags } from "./daemon_link.ts";
 import { damagedNote, readHitLine } from "./hit_line.ts";
 import { openIndexForReading } from "./index_access.ts";
@@ -9,7 +9,7 @@ import { printJson, printLine, styler } from "./output.ts";
 import { fit, hitHeading } from "./render.ts";
 import { plainMark, queryTerms, snippet, visibleUnmarked } from "./snippet.ts";
 import { visibleLine } from "./visible.ts";
-import { FILTER_HELP, FILTER_OPTIONS, filtersFromFlags } from "./filters.ts";
+import { FILTER_OPTIONS, filtersFromFlags } from "./filters.ts";
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -20,33 +20,9 @@ const OPTIONS = {
 const SNIPPET_WIDTH = 70;
 
 /** `shearwater-persist search QUERY`: full-text search with filters. */
-export const searchCommand: Command = {
-  name: "search",
-  summary: "full-text search of recorded messages, with filters",
-  help: `Usage: shearwater-persist search [QUERY] [options]
-
-Searches every recorded session, newest first. QUERY uses SQLite FTS5 syntax:
-words (all must match), "quoted phrases", OR, NOT, prefix*, and parentheses.
-Without QUERY, lists the newest messages that match the filters. Works whether
-or not the daemon runs (without one, the index first catches up itself).
-
-Options:
-${FILTER_HELP}
-  -n, --limit N      at most N results (default 20)
-${COMMON_HELP}
-
-Examples:
-  shearwater-persist search checkpoint --sender claude --since 2h
-  shearwater-persist search '"disk full" OR enospc' --json
-
-Exit codes: 0 results found, 1 no results, 2 bad query or arguments.
-`,
+export const searchCommand: CommandAction = {
   async run(args) {
     const { values, positionals } = parseCommandArgs("search", args, OPTIONS, true);
-    if (values.help) {
-      console.log(this.help);
-      return 0;
-    }
     const layout = layoutFromFlags(values, { mustExist: true });
     const text = positionals.join(" ").trim() || undefined;
     const request: SearchRequest = {

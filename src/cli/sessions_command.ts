@@ -1,5 +1,5 @@
 import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
-import { type Command, COMMON_HELP } from "./command.ts";
+import type { CommandAction } from "./command.ts";
 import { layoutFromFlags } from "./daemon_link.ts";
 import { openIndexForReading } from "./index_access.ts";
 import { printJson, printLine, styler } from "./output.ts";
@@ -7,25 +7,9 @@ import { fit, formatBytes, formatCount, formatTime } from "./render.ts";
 import { visible } from "./visible.ts";
 
 /** `shearwater-persist sessions`: every session with its size and agents. */
-export const sessionsCommand: Command = {
-  name: "sessions",
-  summary: "list recorded sessions: start, end, messages, size, agents",
-  help: `Usage: shearwater-persist sessions [options]
-
-Lists every session the index knows (archived and current), oldest first:
-start and end time, message count, size of the messages, agents seen.
-
-Options:
-${COMMON_HELP}
-
-Exit codes: 0 listed, 2 bad arguments.
-`,
+export const sessionsCommand: CommandAction = {
   async run(args) {
     const { values } = parseCommandArgs("sessions", args, COMMON_OPTIONS);
-    if (values.help) {
-      console.log(this.help);
-      return 0;
-    }
     const layout = layoutFromFlags(values, { mustExist: true });
     const index = await openIndexForReading(layout, { quiet: values.json });
     try {

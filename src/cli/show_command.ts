@@ -1,9 +1,8 @@
-import { Buffer } from "node:buffer";
 import { DamagedDataError, ExitCode, UsageError } from "../errors.ts";
 import { type BlobFrame, isBlobFrame } from "../store/blob_store.ts";
 import { decodeStoredFrames, type StoredFrame } from "../store/record.ts";
 import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
-import { type Command, COMMON_HELP } from "./command.ts";
+import type { CommandAction } from "./command.ts";
 import { layoutFromFlags } from "./daemon_link.ts";
 import { openIndexForReading, readHitBytes, readHitRecord } from "./index_access.ts";
 import { jsonText, printError, printJson, printLine, styler, writeOutput } from "./output.ts";
@@ -15,30 +14,9 @@ const FRAME_PREVIEW_BYTES = 4096;
 const encoder = new TextEncoder();
 
 /** `shearwater-persist show SEQ`: one full record, read from the log. */
-export const showCommand: Command = {
-  name: "show",
-  summary: "print one full record by its seq, read from the log",
-  help: `Usage: shearwater-persist show SEQ [options]
-
-Finds record SEQ through the index and prints it from the log (its checksum is
-verified first): metadata, then every frame; JSON payloads are pretty-printed,
-binary frames shown as size and base64. Frames stored as blobs are read from
-<data-dir>/blobs/ and checked against their hash first (text printed in full).
-
-Options:
-  --raw              print the log line exactly as stored
-${COMMON_HELP}
-
-Exit codes: 0 shown, 1 no such record, 2 bad arguments, 65 the record's line
-is damaged (with --raw its bytes are still printed, marked on stderr), 66 no
-data dir there.
-`,
+export const showCommand: CommandAction = {
   async run(args) {
     const { values, positionals } = parseCommandArgs("show", args, OPTIONS, true);
-    if (values.help) {
-      console.log(this.help);
-      return 0;
-    }
     if (positionals.length > 1) {
       throw new UsageError('Too many arguments to "show": give one SEQ, as in "show 1234"');
     }
@@ -118,7 +96,7 @@ const BLOB_PRINT_CHUNK_BYTES = 1024 * 1024;
 function printBlobFrame(frame: BlobFrame, bytes: Uint8Array): void {
   if (frame.head === undefined || !isUtf8(bytes)) {
     const start = bytes.subarray(0, (FRAME_PREVIEW_BYTES / 4) * 3);
-    const shown = Buffer.from(start.buffer, start.byteOffset, start.byteLength).toString("base64");
+    const shown = start.toBase64();
     printLine(indent(`<binary, base64> ${shown}${start.length < bytes.length ? "…" : ""}`));
     return;
   }

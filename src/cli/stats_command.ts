@@ -1,8 +1,8 @@
 import type { GroupCount } from "../store/message_index.ts";
 import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
-import { type Command, COMMON_HELP } from "./command.ts";
+import type { CommandAction } from "./command.ts";
 import { layoutFromFlags } from "./daemon_link.ts";
-import { FILTER_HELP, FILTER_OPTIONS, filtersFromFlags } from "./filters.ts";
+import { FILTER_OPTIONS, filtersFromFlags } from "./filters.ts";
 import { openIndexForReading } from "./index_access.ts";
 import { printJson, printLine, styler } from "./output.ts";
 import { bar, fit, formatBytes, formatCount, hitHeading } from "./render.ts";
@@ -11,28 +11,9 @@ const OPTIONS = { ...COMMON_OPTIONS, ...FILTER_OPTIONS, top: { type: "string" } 
 const BAR_WIDTH = 30;
 
 /** `shearwater-persist stats`: who said how much, where and when. */
-export const statsCommand: Command = {
-  name: "stats",
-  summary: "message counts per sender, topic, session and hour; biggest messages",
-  help: `Usage: shearwater-persist stats [options]
-
-Totals (messages, bytes, estimated tokens), then bar charts of messages per
-sender, per topic, per session and per hour (last 48 hours with messages), and
-the biggest messages.
-
-Options:
-${FILTER_HELP}
-  --top N            rows per table (default 10)
-${COMMON_HELP}
-
-Exit codes: 0 shown, 2 bad arguments.
-`,
+export const statsCommand: CommandAction = {
   async run(args) {
     const { values } = parseCommandArgs("stats", args, OPTIONS);
-    if (values.help) {
-      console.log(this.help);
-      return 0;
-    }
     const layout = layoutFromFlags(values, { mustExist: true });
     const top = integerFlag("top", values.top, { min: 1 }) ?? 10;
     const index = await openIndexForReading(layout, { quiet: values.json });

@@ -3,31 +3,14 @@ import { askDaemon } from "../daemon_process.ts";
 import { DaemonNotRunningError, ExitCode } from "../errors.ts";
 import { readLockHolder } from "../store/data_dir_lock.ts";
 import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
-import { type Command, COMMON_HELP } from "./command.ts";
+import type { CommandAction } from "./command.ts";
 import { layoutFromFlags } from "./daemon_link.ts";
 import { printJson, printLine, styler } from "./output.ts";
 
 /** `shearwater-persist status`: what the running daemon is doing. */
-export const statusCommand: Command = {
-  name: "status",
-  summary: "show whether a daemon records into the data dir, and its counters",
-  help: `Usage: shearwater-persist status [options]
-
-Asks the daemon running on the data dir (through its control socket) for its
-state: PID, session, last seq and last durable (fsynced) seq, messages
-received, broker link.
-
-Options:
-${COMMON_HELP}
-
-Exit codes: 0 a daemon is running, 4 no daemon runs on this data dir.
-`,
+export const statusCommand: CommandAction = {
   async run(args) {
     const { values } = parseCommandArgs("status", args, COMMON_OPTIONS);
-    if (values.help) {
-      console.log(this.help);
-      return 0;
-    }
     const layout = layoutFromFlags(values, { mustExist: false });
     let status: DaemonStatus;
     try {

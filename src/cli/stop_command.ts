@@ -1,36 +1,16 @@
 import { stopDaemon, type StopOutcome } from "../daemon_process.ts";
 import { DaemonNotRunningError, ExitCode } from "../errors.ts";
 import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
-import { type Command, COMMON_HELP } from "./command.ts";
+import type { CommandAction } from "./command.ts";
 import { layoutFromFlags } from "./daemon_link.ts";
 import { printError, printJson, printLine } from "./output.ts";
 
 const STOP_WAIT_MS = 10_000;
 
 /** `shearwater-persist stop`: graceful daemon shutdown. */
-export const stopCommand: Command = {
-  name: "stop",
-  summary: "stop the daemon gracefully (flush, fsync, clean stop journaled)",
-  help: `Usage: shearwater-persist stop [options]
-
-Asks the daemon on the data dir to stop: it stops receiving, flushes and
-fsyncs the log, journals a clean stop and exits. Waits until it has released
-the data dir. On a full disk the daemon writes what fits within its stop
-deadline; the received messages it could not write are counted on stderr.
-
-Options:
-${COMMON_HELP}
-
-Exit codes: 0 stopped, 4 no daemon was running, 1 it did not stop within 10 s,
-75 it stopped, but not cleanly (received messages not written, or a fatal
-error).
-`,
+export const stopCommand: CommandAction = {
   async run(args) {
     const { values } = parseCommandArgs("stop", args, COMMON_OPTIONS);
-    if (values.help) {
-      console.log(this.help);
-      return 0;
-    }
     const layout = layoutFromFlags(values, { mustExist: false });
     let outcome: StopOutcome;
     try {

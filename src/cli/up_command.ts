@@ -1,11 +1,9 @@
 import { dataDirLayout } from "../store/data_dir.ts";
 import { isLockHeld } from "../store/data_dir_lock.ts";
 import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
-import { type Command, COMMON_HELP } from "./command.ts";
+import type { CommandAction } from "./command.ts";
 import { printError, printLine, styler } from "./output.ts";
 import { selfCommand } from "./self_command.ts";
-import { runMenu } from "./menu/run.ts";
-import { runDemo } from "../demo.ts";
 import {
   askDaemon,
   daemonArguments,
@@ -26,33 +24,9 @@ const OPTIONS = {
 const DEMO_DAEMON_WAIT_MS = 15_000;
 
 /** `shearwater-persist up`: broker (if none is reachable) + daemon, in the foreground. */
-export const upCommand: Command = {
-  name: "up",
-  summary: "run a broker (if none is reachable) plus the recorder daemon",
-  help: `Usage: shearwater-persist up [options]
-
-Starts everything needed to record a bus on this machine: a broker (only if
-nothing listens on the frontend already) and the recorder daemon (only if none
-runs on the data dir), each as its own process, so either can be restarted
-alone. On a terminal it then shows the recovery menu (see "menu --help"), and
-keeps recording after [Q]uit. Ctrl+C stops what it started, cleanly.
-
-Options:
-  --frontend ADDR    broker XSUB endpoint (default tcp://127.0.0.1:5559)
-  --backend ADDR     broker XPUB endpoint (default tcp://127.0.0.1:5560)
-  --no-menu          do not show the recovery menu
-  --demo             also run two simulated agents that talk for a while, then
-                     save a checkpoint: see recording, search and recovery work
-${COMMON_HELP}
-
-Exit codes: 0 stopped by Ctrl+C/SIGTERM, 1 a child process failed.
-`,
+export const upCommand: CommandAction = {
   async run(args) {
     const { values } = parseCommandArgs("up", args, OPTIONS);
-    if (values.help) {
-      console.log(this.help);
-      return 0;
-    }
     const config = configFromFlags(values);
     checkDataDir(config.dataDir, { mustExist: false });
     const style = styler();
@@ -93,7 +67,9 @@ Exit codes: 0 stopped by Ctrl+C/SIGTERM, 1 a child process failed.
     if (values.demo) await runDemoSession(config);
     if (Deno.stdin.isTerminal() && Deno.stdout.isTerminal() && !values["no-menu"]) {
       // The blueprint's startup screen: choose a checkpoint or a new session, then record on.
-      await runMenu(layout, config);
+      // Loaded here, not at start-up: the menu brings the prompt library.
+      const { openMenu } = await import("./menu/menu.ts");
+      await openMenu(config);
     }
     printLine(style.dim("Recording. Publish to the frontend; press Ctrl+C to stop."));
     const results = await Promise.all(
@@ -116,6 +92,8 @@ Exit codes: 0 stopped by Ctrl+C/SIGTERM, 1 a child process failed.
 async function runDemoSession(config: { frontend: string; backend: string; dataDir: string }) {
   const layout = dataDirLayout(config.dataDir);
   await waitForDaemon(layout, { timeoutMs: DEMO_DAEMON_WAIT_MS });
+  // Only `--demo` needs the demo agents (and, through them, ZeroMQ in this process).
+  const { runDemo } = await import("../demo.ts");
   await runDemo({
     frontend: config.frontend,
     backend: config.backend,

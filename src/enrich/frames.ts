@@ -1,4 +1,3 @@
-import { Buffer } from "node:buffer";
 import { type BlobFrame, sha256HexSync } from "../store/blob_store.ts";
 import type { StoredFrame } from "../store/record.ts";
 
@@ -52,8 +51,8 @@ export function decodeFrame(bytes: Uint8Array, options: DecodeFrameOptions = {})
     text = null;
   }
   if (text !== null) return { stored: text, text, bytes: bytes.length };
-  const base64 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
-  return { stored: { b64: base64 }, text: null, bytes: bytes.length };
+  // toBase64(), not node:buffer: as fast, and the readers that import this module start faster.
+  return { stored: { b64: bytes.toBase64() }, text: null, bytes: bytes.length };
 }
 
 function decodeBlobFrame(bytes: Uint8Array): DecodedFrame {

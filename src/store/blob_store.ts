@@ -6,9 +6,8 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
-import { createHash } from "node:crypto";
 import { PersistError } from "../errors.ts";
+import { createSha256, sha256HexSync as checksumSha256HexSync } from "./checksums.ts";
 import { parentDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "./data_dir.ts";
 
 /** A stored frame that lives in a blob file: its hash, size and (when text) its first bytes. */
@@ -28,7 +27,7 @@ export interface BlobRef {
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const HASH_CHUNK_BYTES = 8 * 1024 * 1024;
-const BLOB_MARKER = Buffer.from('{"blob":"');
+const BLOB_MARKER = new TextEncoder().encode('{"blob":"');
 const BLOB_REF_PATTERN = /\{"blob":"([0-9a-f]{64})","bytes":(\d+)/g;
 const textDecoder = new TextDecoder();
 
@@ -39,9 +38,9 @@ export function isBlobFrame(frame: unknown): frame is BlobFrame {
   return typeof candidate.blob === "string" && typeof candidate.bytes === "number";
 }
 
-/** SHA-256 of bytes as lowercase hex (synchronous; node:crypto is native). */
+/** SHA-256 of bytes as lowercase hex, synchronously ({@link checksumSha256HexSync}). */
 export function sha256HexSync(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
+  return checksumSha256HexSync(bytes);
 }
 
 /** The file of blob `sha256` in `blobDir`; throws on a hash that is not 64 hex digits. */
@@ -127,7 +126,7 @@ export async function checkBlobFile(path: string, ref: BlobRef): Promise<string 
     if (error instanceof Deno.errors.NotFound) return "missing";
     throw error;
   }
-  const hash = createHash("sha256");
+  const hash = await createSha256();
   let size = 0;
   try {
     const chunk = new Uint8Array(HASH_CHUNK_BYTES);
@@ -150,8 +149,7 @@ export async function checkBlobFile(path: string, ref: BlobRef): Promise<string 
  * would be escaped).
  */
 export function blobRefsInLine(line: Uint8Array): BlobRef[] {
-  const buffer = Buffer.from(line.buffer, line.byteOffset, line.byteLength);
-  const first = buffer.indexOf(BLOB_MARKER);
+  const first = indexOfBlobMarker(line);
   if (first === -1) return [];
   const text = textDecoder.decode(line.subarray(first));
   const refs: BlobRef[] = [];
@@ -159,6 +157,18 @@ export function blobRefsInLine(line: Uint8Array): BlobRef[] {
     refs.push({ sha256: match[1]!, bytes: Number(match[2]) });
   }
   return refs;
+}
+
+/** Where `{"blob":"` starts in `line`, or -1 (without node:buffer, slow to load). */
+function indexOfBlobMarker(line: Uint8Array): number {
+  const brace = BLOB_MARKER[0]!;
+  for (let at = line.indexOf(brace); at !== -1; at = line.indexOf(brace, at + 1)) {
+    if (at + BLOB_MARKER.length > line.length) return -1;
+    let matched = 1;
+    while (matched < BLOB_MARKER.length && line[at + matched] === BLOB_MARKER[matched]) matched++;
+    if (matched === BLOB_MARKER.length) return at;
+  }
+  return -1;
 }
 
 /** Creates the blob folder (0700) if missing; fsyncs its parent when it was just created. */

@@ -1,10 +1,3 @@
-import { createHash } from "node:crypto";
-import { promisify } from "node:util";
-import {
-  constants as zlibConstants,
-  zstdCompress as zstdCompressCallback,
-  zstdDecompressSync,
-} from "node:zlib";
 import { ExitCode, PersistError } from "../errors.ts";
 import {
   blobPath,
@@ -23,6 +16,7 @@ import {
 } from "./data_dir.ts";
 import { type BadLine, readFirstRecord, scanLogHeadlines } from "./log_reader.ts";
 import type { RecordHeadline } from "./record.ts";
+import { sha256Hex as checksumSha256Hex } from "./checksums.ts";
 
 /** Why a checkpoint was taken. */
 export type CheckpointTrigger = "manual" | "auto" | "emergency" | "session-end" | "before-load";
@@ -525,7 +519,7 @@ export class CheckpointStore {
     if (segment.zstd_bytes === undefined) return stored;
     let lines: Uint8Array;
     try {
-      lines = zstdDecompress(stored);
+      lines = await zstdDecompress(stored);
     } catch (error) {
       // Damage inside a compressed file: zstd reports it or the hash will not match.
       if (!(error instanceof Error)) throw error;
@@ -836,22 +830,35 @@ function storedBytes(segment: SegmentRef): number {
   return segment.zstd_bytes ?? segment.bytes;
 }
 
-/** zstd level 1: about 5x smaller JSONL at several hundred MB/s, off the event loop. */
-const ZSTD_OPTIONS = { params: { [zlibConstants.ZSTD_c_compressionLevel]: 1 } };
-const zstdCompressAsync = promisify(zstdCompressCallback);
+/**
+ * node:zlib, loaded on first use: `checkpoint list` and other light commands never compress or
+ * decompress, and loading node:zlib costs about as much as starting an empty program.
+ */
+let zlibModule: Promise<typeof import("node:zlib")> | undefined;
 
+function loadZlib(): Promise<typeof import("node:zlib")> {
+  return zlibModule ??= import("node:zlib");
+}
+
+/** zstd level 1: about 5x smaller JSONL at several hundred MB/s, off the event loop. */
 async function zstdCompress(bytes: Uint8Array): Promise<Uint8Array> {
-  const buffer = await zstdCompressAsync(bytes, ZSTD_OPTIONS);
+  const zlib = await loadZlib();
+  const options = { params: { [zlib.constants.ZSTD_c_compressionLevel]: 1 } };
+  const buffer = await new Promise<Uint8Array>((resolve, reject) =>
+    zlib.zstdCompress(bytes, options, (error, result) => error ? reject(error) : resolve(result))
+  );
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
 /**
- * Synchronous on purpose: Deno 2.9.6's callback `zstdDecompress` throws an uncaught error for
- * damaged input spanning several chunks (the callback gets it, then it is thrown again), which
- * would crash the process on a damaged segment. A segment (2048 lines) decompresses in ms.
+ * Synchronous decompression on purpose: Deno 2.9.6's callback `zstdDecompress` throws an
+ * uncaught error for damaged input spanning several chunks (the callback gets it, then it is
+ * thrown again), which would crash the process on a damaged segment. A segment (2048 lines)
+ * decompresses in milliseconds.
  */
-function zstdDecompress(bytes: Uint8Array): Uint8Array {
-  const buffer = zstdDecompressSync(bytes);
+async function zstdDecompress(bytes: Uint8Array): Promise<Uint8Array> {
+  const zlib = await loadZlib();
+  const buffer = zlib.zstdDecompressSync(bytes);
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
@@ -1071,6 +1078,7 @@ export function checkLabel(label: string | null): void {
 
 /** SHA-256 of bytes as lowercase hex. */
 export function sha256Hex(bytes: Uint8Array): Promise<string> {
-  // node:crypto hashes synchronously, several times faster than crypto.subtle for small inputs.
-  return Promise.resolve(createHash("sha256").update(bytes).digest("hex"));
+  // Synchronous hashing (node:crypto for segments, TypeScript for a manifest until then) is
+  // several times faster than crypto.subtle for small inputs.
+  return checksumSha256Hex(bytes);
 }
