@@ -1,5 +1,5 @@
 import { selectPrunable } from "../session/checkpoint_policy.ts";
-import { ExitCode, PersistError, UsageError } from "../errors.ts";
+import { ErrorCode, ExitCode, PersistError, UsageError } from "../errors.ts";
 import { assertLoadable, checkpointToLoad } from "../session/session_core.ts";
 import {
   checkLabel,
@@ -304,7 +304,7 @@ async function load(
     manifest = await checkpointToLoad(store, id);
     await assertLoadable(store, manifest); // before asking: a damaged one is never offered
   } catch (error) {
-    if (!(error instanceof PersistError) || error.code !== "checkpoint_damaged") throw error;
+    if (!(error instanceof PersistError) || error.code !== ErrorCode.checkpointDamaged) throw error;
     printLine(visible(error.message));
     return ExitCode.failure;
   }

@@ -1,4 +1,4 @@
-import { DataDirBusyError, PersistError } from "../errors.ts";
+import { DataDirBusyError, ErrorCode, PersistError } from "../errors.ts";
 import { indexPath } from "../indexer/open_index.ts";
 import { refreshIndex } from "../indexer/refresh.ts";
 import { createJsonLogger, type Logger } from "../logger.ts";
@@ -51,7 +51,7 @@ export async function openIndexForReading(
     throw new PersistError(
       `Cannot open the search index of "${layout.root}": ${(error as Error).message} ` +
         `(if a daemon is starting, retry in a moment; "shearwater-persist reindex" rebuilds it)`,
-      { code: "index_unavailable", cause: error },
+      { code: ErrorCode.indexUnavailable, cause: error },
     );
   }
 }

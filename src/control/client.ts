@@ -1,5 +1,5 @@
 import { readLine, writeLine } from "./_line_io.ts";
-import { DaemonNotRunningError, PersistError } from "../errors.ts";
+import { DaemonNotRunningError, ErrorCode, isErrorCode, PersistError } from "../errors.ts";
 import type {
   ControlAnswer,
   ControlCommand,
@@ -60,7 +60,7 @@ export async function callDaemon<C extends ControlCommand>(
   const reply = await sendControlRequest(socketPath, request, options);
   if (!reply.ok) {
     throw new PersistError(`The daemon refused "${request.cmd}": ${reply.error}`, {
-      code: reply.code ?? "control_refused",
+      code: isErrorCode(reply.code) ? reply.code : ErrorCode.controlRefused,
     });
   }
   return reply;
@@ -112,7 +112,7 @@ async function exchange(
         reject(
           new PersistError(
             `Cannot get an answer from the daemon: "${request.cmd}" took over ${timeoutMs} ms`,
-            { code: "control_timeout" },
+            { code: ErrorCode.controlTimeout },
           ),
         );
       }, timeoutMs);
@@ -129,7 +129,7 @@ async function exchangeLine(connection: Deno.UnixConn, line: string): Promise<st
   const answer = await readLine(connection, MAX_RESPONSE_BYTES);
   if (answer === null) {
     throw new PersistError("Cannot read the daemon's answer: the connection closed early", {
-      code: "control_closed",
+      code: ErrorCode.controlClosed,
     });
   }
   return answer;

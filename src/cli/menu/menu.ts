@@ -1,6 +1,7 @@
 import type { Config } from "../../config.ts";
 import { CheckpointStore } from "../../store/checkpoint_store.ts";
 import { dataDirLayout } from "../../store/data_dir.ts";
+import { ExitCode } from "../../errors.ts";
 import { listRow } from "../checkpoint_command.ts";
 import { checkDataDir } from "../daemon_link.ts";
 import { printError, printLine, styler } from "../output.ts";
@@ -14,16 +15,13 @@ import {
 import { readKey } from "./keys.ts";
 import { MENU_ACTIONS, type MenuAction, renderMenu } from "./screen.ts";
 
-/** Exit code of `menu` without a terminal: it printed what to run instead. */
-export const MENU_NO_TERMINAL_EXIT = 6;
-
 /** What the menu needs to know: the data dir, and the broker endpoints for diagnostics. */
 export type MenuConfig = Pick<Config, "dataDir" | "frontend" | "backend">;
 
 /**
  * The recovery menu on `config.dataDir`, until [Q]uit or Ctrl+C; returns the exit code. Without
  * a terminal it prints the checkpoints and the commands that do the same, and returns
- * {@link MENU_NO_TERMINAL_EXIT}. `menu`, `up` and `launch` all open it through this function.
+ * `ExitCode.noTerminal` (6). `menu`, `up` and `launch` all open it through this function.
  *
  * @example
  * ```ts
@@ -37,7 +35,7 @@ export async function openMenu(config: MenuConfig): Promise<number> {
   const store = new CheckpointStore(layout.checkpointsDir);
   if (!(Deno.stdin.isTerminal() && Deno.stdout.isTerminal())) {
     printNonInteractive(await store.list(), config.dataDir);
-    return MENU_NO_TERMINAL_EXIT;
+    return ExitCode.noTerminal;
   }
   let cursor = 0;
   let selected: number | undefined;
