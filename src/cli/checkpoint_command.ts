@@ -171,9 +171,11 @@ async function show(store: CheckpointStore, id: string, values: Values): Promise
   const last = integerFlag("last", values.last) ?? 5;
   const entry = await store.get(id);
   if (!entry.ok) {
-    if (values.json) printJson(entryJson(entry));
-    else printLine(`Checkpoint ${visible(entry.id)} is damaged: ${visible(entry.reason)}`);
-    return ExitCode.failure;
+    if (values.json) printJson(entryJson(entry)); // what scripts read; the error goes to stderr
+    throw new PersistError(`Checkpoint ${entry.id} is damaged: ${entry.reason}`, {
+      code: ErrorCode.checkpointDamaged,
+      exitCode: ExitCode.failure,
+    });
   }
   const messages = [];
   for await (const line of store.lines(entry.manifest)) {
@@ -226,7 +228,10 @@ async function lineageOf(store: CheckpointStore, manifest: CheckpointManifest): 
     try {
       const entry = await store.get(parent);
       parent = entry.ok ? entry.manifest.parent.checkpoint : null;
-    } catch {
+    } catch (error) {
+      if (!(error instanceof PersistError && error.code === ErrorCode.checkpointNotFound)) {
+        throw error;
+      }
       parent = null; // an ancestor was pruned: the chain ends here
     }
   }
@@ -299,15 +304,9 @@ async function load(
   id: string,
   values: Values,
 ): Promise<number> {
-  let manifest: CheckpointManifest;
-  try {
-    manifest = await checkpointToLoad(store, id);
-    await assertLoadable(store, manifest); // before asking: a damaged one is never offered
-  } catch (error) {
-    if (!(error instanceof PersistError) || error.code !== ErrorCode.checkpointDamaged) throw error;
-    printLine(visible(error.message));
-    return ExitCode.failure;
-  }
+  // A damaged checkpoint is never offered: its PersistError (exit 1) ends the command.
+  const manifest = await checkpointToLoad(store, id);
+  await assertLoadable(store, manifest);
   const question = `Load checkpoint ${manifest.id} (${manifest.message_count} messages)? ` +
     "The current session is saved and archived first?";
   if (!confirmChange(question.replace(/\?$/, ""), values.yes)) {

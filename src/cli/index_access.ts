@@ -1,4 +1,4 @@
-import { DataDirBusyError, ErrorCode, PersistError } from "../errors.ts";
+import { DamagedDataError, DataDirBusyError, ErrorCode, PersistError } from "../errors.ts";
 import { indexPath } from "../indexer/open_index.ts";
 import { refreshIndex } from "../indexer/refresh.ts";
 import { createJsonLogger, type Logger } from "../logger.ts";
@@ -61,10 +61,22 @@ export async function readHitBytes(layout: DataDirLayout, hit: IndexHit): Promis
   return await readLineAt(`${layout.root}/${hit.file}`, hit.offset, hit.length);
 }
 
-/** Reads the full record behind an index hit from its log file. */
+/**
+ * Reads the full record behind an index hit from its log file and checks it is the record the
+ * index promised: a line that fails its checksum, or holds another seq, throws a
+ * {@link DamagedDataError} naming the file and offset.
+ */
 export async function readHitRecord(
   layout: DataDirLayout,
   hit: IndexHit,
 ): Promise<{ record: LogRecord; line: Uint8Array }> {
-  return await readRecordAt(`${layout.root}/${hit.file}`, hit.offset, hit.length);
+  const path = `${layout.root}/${hit.file}`;
+  const read = await readRecordAt(path, hit.offset, hit.length);
+  if (read.record.seq !== hit.seq) {
+    throw new DamagedDataError(
+      `Cannot read record ${hit.seq} at byte ${hit.offset} of "${path}": the line there holds ` +
+        `seq ${read.record.seq} (the log changed under the index: run "shearwater-persist reindex")`,
+    );
+  }
+  return read;
 }

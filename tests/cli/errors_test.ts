@@ -219,6 +219,35 @@ Deno.test({
 });
 
 Deno.test({
+  name: "show whose index points at another record's line exits 65 naming file and offset",
+  ...NO_SANITIZE,
+  async fn() {
+    const dir = await tempDir("cli_seq_mismatch");
+    const dataDir = `${dir.path}/data`;
+    try {
+      const log = await recordedDataDir(dataDir, 10);
+      const lines = (await Deno.readTextFile(log)).split("\n");
+      // Swap the lines of seq 6 and seq 7 (same length): each still passes its checksum, but
+      // the index's offset for seq 6 now holds seq 7.
+      const six = lines.findIndex((line) => line.includes('"seq":6,'));
+      const seven = lines.findIndex((line) => line.includes('"seq":7,'));
+      assert(six >= 0 && seven >= 0 && lines[six]!.length === lines[seven]!.length);
+      const offset = lines.slice(0, six).reduce((sum, line) => sum + line.length + 1, 0);
+      [lines[six], lines[seven]] = [lines[seven]!, lines[six]!];
+      await Deno.writeTextFile(log, lines.join("\n"));
+
+      const shown = await runCli(["show", "6", "--data-dir", dataDir]);
+      assertCleanError(shown, 65, "show 6");
+      assertEquals(shown.stdout, "");
+      assert(shown.stderr.includes(`at byte ${offset} of "${log}"`), shown.stderr);
+      assert(shown.stderr.includes("seq 7"), shown.stderr);
+    } finally {
+      await dir.cleanup();
+    }
+  },
+});
+
+Deno.test({
   name: "output piped into `head -1` ends the command quietly with exit 0",
   ...NO_SANITIZE,
   async fn() {

@@ -1,3 +1,4 @@
+import { PersistError } from "../../errors.ts";
 import * as prompts from "@clack/prompts";
 import { CheckpointStore } from "../../store/checkpoint_store.ts";
 import type { DataDirLayout } from "../../store/data_dir.ts";
@@ -95,7 +96,8 @@ export async function searchAction(layout: DataDirLayout): Promise<void> {
       return hits;
     });
   } catch (error) {
-    prompts.log.error((error as Error).message);
+    if (!(error instanceof PersistError)) throw error; // e.g. a query SQLite cannot parse
+    prompts.log.error(error.message);
   } finally {
     index.close();
   }

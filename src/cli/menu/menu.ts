@@ -1,7 +1,7 @@
 import type { Config } from "../../config.ts";
 import { CheckpointStore } from "../../store/checkpoint_store.ts";
 import { dataDirLayout } from "../../store/data_dir.ts";
-import { ExitCode } from "../../errors.ts";
+import { ExitCode, operatingError, PersistError } from "../../errors.ts";
 import { listRow } from "../checkpoint_command.ts";
 import { checkDataDir } from "../daemon_link.ts";
 import { printError, printLine, styler } from "../output.ts";
@@ -63,7 +63,12 @@ export async function openMenu(config: MenuConfig): Promise<number> {
     try {
       await runAction(action, layout, config, selected);
     } catch (error) {
-      printError(`error: ${(error as Error).message}`);
+      // An operating error leaves the menu open; a bug ends it (the top level reports it).
+      const expected = error instanceof PersistError
+        ? error
+        : operatingError(error, "Cannot do that");
+      if (!expected) throw error;
+      printError(`error: ${expected.message}`);
     }
     printLine(styler().dim("\nPress any key to return to the menu."));
     if ((await readKey()) === "ctrl-c") return 0;
