@@ -16,8 +16,8 @@ import type { CommandAction } from "./command.ts";
 import { confirmChange } from "./confirm.ts";
 import { layoutFromFlags } from "./daemon_link.ts";
 import { printError, printJson, printLine, styler } from "./output.ts";
-import { createCheckpointAnywhere, loadCheckpointAnywhere } from "./session_link.ts";
-import { fit, formatBytes, formatCount, formatTime } from "./render.ts";
+import { createCheckpointAnywhere, loadCheckpointAnywhere } from "../session/daemon_or_offline.ts";
+import { fit, formatBytes, formatCount, formatTime, listRow } from "./render.ts";
 import { visible } from "./visible.ts";
 
 const OPTIONS = {
@@ -78,7 +78,7 @@ function requireId(rest: string[], action: string): string {
 async function create(layout: DataDirLayout, values: Values): Promise<number> {
   const label = values.label ?? null;
   checkLabel(label); // before asking anyone: exit 2
-  const manifest = await createCheckpointAnywhere(layout, label);
+  const manifest = await createCheckpointAnywhere(layout, label, { notify: printError });
   if (values.json) printJson(manifest);
   else {
     printLine(
@@ -143,22 +143,6 @@ async function list(store: CheckpointStore, values: Values): Promise<number> {
     ));
   }
   return 0;
-}
-
-/** One row of the checkpoint list: `[i] time | N msgs | size | trigger | title`. */
-export function listRow(
-  entry: CheckpointEntry,
-  number: number,
-  style: ReturnType<typeof styler>,
-): string {
-  const index = `[${number}]`.padStart(5);
-  if (!entry.ok) return style.red(`${index} ${entry.id}  DAMAGED: ${fit(entry.reason, 50)}`);
-  const m = entry.manifest;
-  // A checkpoint that left damaged log lines out says so next to its message count.
-  const omitted = m.omitted?.length ? `, ${m.omitted.length} LEFT OUT` : "";
-  const head = `${index} ${formatTime(Date.parse(m.created_at)).slice(0, 16)} | ` +
-    `${formatCount(m.message_count)} msgs${omitted} | ${formatBytes(m.bytes)} | ${m.trigger}`;
-  return fit(`${head} | ${m.label ?? m.title}`, 79);
 }
 
 function entryJson(entry: CheckpointEntry) {
@@ -313,7 +297,7 @@ async function load(
     printLine("Nothing changed.");
     return 0;
   }
-  const result = await loadCheckpointAnywhere(layout, manifest);
+  const result = await loadCheckpointAnywhere(layout, manifest, { notify: printError });
   if (values.json) printJson({ loaded: manifest.id, ...result });
   else {
     printLine(`Restored checkpoint ${manifest.id} as session ${result.session}.`);

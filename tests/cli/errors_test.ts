@@ -3,7 +3,7 @@
  * with "internal error" and a stack (exit 70 is for bugs). Every case runs the real CLI.
  */
 import { assert, assertEquals } from "../_assert.ts";
-import { RUN_PERMISSIONS } from "../../src/cli/self_command.ts";
+import { RUN_PERMISSIONS } from "../../src/self_command.ts";
 import { ensureDataDir } from "../../src/store/data_dir.ts";
 import { sessionRecords, writeLog } from "../log_fixtures.ts";
 import { brokerEndpoints, MAIN_PATH, runCli, tempDir } from "../_helpers.ts";

@@ -2,7 +2,7 @@ import type { Config } from "../../config.ts";
 import { CheckpointStore } from "../../store/checkpoint_store.ts";
 import { dataDirLayout } from "../../store/data_dir.ts";
 import { ExitCode, operatingError, PersistError } from "../../errors.ts";
-import { listRow } from "../checkpoint_command.ts";
+import { listRow } from "../render.ts";
 import { checkDataDir } from "../daemon_link.ts";
 import { printError, printLine, styler } from "../output.ts";
 import {
