@@ -1,12 +1,12 @@
 import { DamagedDataError, DataDirBusyError, ErrorCode, PersistError } from "../errors.ts";
 import { indexPath } from "../indexer/open_index.ts";
-import { refreshIndex } from "../indexer/refresh.ts";
+import { indexCoversLogs, refreshIndex } from "../indexer/refresh.ts";
 import { createJsonLogger, type Logger } from "../logger.ts";
 import type { DataDirLayout } from "../store/data_dir.ts";
 import { readLineAt, readRecordAt } from "../store/log_reader.ts";
 import type { IndexHit } from "../store/message_index.ts";
 import type { LogRecord } from "../store/record.ts";
-import { SqliteIndex } from "../store/sqlite_index.ts";
+import { IndexUnusableError, SqliteIndex } from "../store/sqlite_index.ts";
 import { createProgress } from "./progress.ts";
 
 /** Records to catch up before a progress bar is worth showing. */
@@ -21,6 +21,8 @@ export async function openIndexForReading(
   layout: DataDirLayout,
   options: { logger?: Logger; quiet?: boolean } = {},
 ): Promise<SqliteIndex> {
+  const current = await openIfCurrent(layout);
+  if (current) return current;
   const logger = options.logger ?? createJsonLogger({ component: "cli", level: "warn" });
   const progress = options.quiet ? undefined : createProgress("Indexing");
   let shown = false;
@@ -54,6 +56,29 @@ export async function openIndexForReading(
       { code: ErrorCode.indexUnavailable, cause: error },
     );
   }
+}
+
+/**
+ * The index opened read-only when it already covers every log (nothing to catch up: no lock,
+ * no writer), else undefined. A missing or unusable index answers undefined: the refresh
+ * rebuilds it.
+ */
+async function openIfCurrent(layout: DataDirLayout): Promise<SqliteIndex | undefined> {
+  let index: SqliteIndex;
+  try {
+    index = SqliteIndex.open(indexPath(layout), { readOnly: true });
+  } catch (error) {
+    if (error instanceof IndexUnusableError) return undefined;
+    throw error;
+  }
+  try {
+    if (await indexCoversLogs(layout, index)) return index;
+  } catch (error) {
+    index.close();
+    throw error;
+  }
+  index.close();
+  return undefined;
 }
 
 /** Reads the bytes of an index hit's log line as stored, unverified (to show a damaged line). */
