@@ -2,9 +2,6 @@ import { type Config, resolveConfig } from "../config.ts";
 import { ErrorCode, ExitCode, operatingError, PersistError } from "../errors.ts";
 import { type DataDirLayout, dataDirLayout } from "../store/data_dir.ts";
 
-// Commands asked the daemon through this module before the protocol was typed.
-export { askDaemon } from "../daemon_process.ts";
-
 /**
  * Resolves the data dir from `--data-dir`/`--config` flag values, checks it with
  * {@link checkDataDir} and returns its layout. Commands that only read pass `mustExist: true`,
