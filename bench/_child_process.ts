@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { RUN_PERMISSIONS } from "../src/cli/self_command.ts";
+import { RUN_PERMISSIONS } from "../src/self_command.ts";
 import { sleep } from "./_async.ts";
 
 /** The repository root: children run from here so deno.json and node_modules are found. */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { formatBytes, formatCount } from "../src/cli/render.ts";
+import { formatBytes, formatCount } from "../src/format.ts";
 import type { Spread } from "./_stats.ts";
 
 export { formatBytes };

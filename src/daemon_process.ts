@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { selfCommand } from "./cli/self_command.ts";
+import { selfCommand } from "./self_command.ts";
 import { callDaemon, type ControlCallOptions, type RequestFor } from "./control/client.ts";
 import type { ControlAnswer, ControlCommand, DaemonStatus } from "./control/protocol.ts";
 import { DaemonNotRunningError } from "./errors.ts";

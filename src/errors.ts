@@ -8,17 +8,85 @@
  * ```
  */
 export class PersistError extends Error {
-  /** Stable machine-readable code, e.g. `"data_dir_busy"`. */
-  readonly code: string;
+  /** Stable machine-readable code from {@link ErrorCode}, e.g. `"data_dir_busy"`. */
+  readonly code: ErrorCode;
   /** Process exit code used when this error ends a command. */
   readonly exitCode: number;
 
-  constructor(message: string, options: { code: string; exitCode?: number; cause?: unknown }) {
+  constructor(message: string, options: { code: ErrorCode; exitCode?: number; cause?: unknown }) {
     super(message, { cause: options.cause });
     this.name = "PersistError";
     this.code = options.code;
     this.exitCode = options.exitCode ?? 1;
   }
+}
+
+/**
+ * Error codes, the one table: every {@link PersistError} carries one of these (or `os_<errno>`
+ * from {@link operatingError}), and the daemon's control socket sends them in refusals
+ * (`{"ok": false, "error": TEXT, "code": CODE}`), so callers and scripts test codes, never
+ * messages. Values are stable: they appear in control replies and tests.
+ */
+export const ErrorCode = {
+  /** Bad arguments, configuration or flags ({@link UsageError}). */
+  usage: "usage",
+  /** A full-text query SQLite cannot parse. */
+  badQuery: "bad_query",
+  /** A checkpoint label is too long or holds control characters. */
+  invalidLabel: "invalid_label",
+  /** Another daemon holds the data dir ({@link DataDirBusyError}). */
+  dataDirBusy: "data_dir_busy",
+  /** No daemon answers on the control socket ({@link DaemonNotRunningError}). */
+  daemonNotRunning: "daemon_not_running",
+  /** The daemon is stopping and refuses everything but `stop`. */
+  daemonStopping: "daemon_stopping",
+  /** A control request that is not one JSON line with a known `cmd` and valid fields. */
+  badControlRequest: "bad_control_request",
+  /** The daemon refused a request without saying why in a code. */
+  controlRefused: "control_refused",
+  /** The daemon did not answer a control request in time. */
+  controlTimeout: "control_timeout",
+  /** The daemon closed the control connection before answering. */
+  controlClosed: "control_closed",
+  /** The data dir does not exist. */
+  noDataDir: "no_data_dir",
+  /** The data dir path is not a directory. */
+  dataDirNotADirectory: "data_dir_not_a_directory",
+  /** The data dir cannot be read or written. */
+  dataDirPermissionDenied: "data_dir_permission_denied",
+  /** Stored data failed its checksum or could not be parsed ({@link DamagedDataError}). */
+  damagedData: "damaged_data",
+  /** A log record failed its checksum or could not be parsed. */
+  recordDamaged: "record_damaged",
+  /** Appending to the log failed. */
+  logWriteFailed: "log_write_failed",
+  /** Nothing has been recorded yet, so there is nothing to checkpoint. */
+  checkpointEmpty: "checkpoint_empty",
+  /** No checkpoint (or more than one) matches the id or prefix given. */
+  checkpointNotFound: "checkpoint_not_found",
+  /** A checkpoint's manifest or segment failed its checksum. */
+  checkpointDamaged: "checkpoint_damaged",
+  /** A blob a record points to is not in the blob store. */
+  blobMissing: "blob_missing",
+  /** A blob's bytes do not match its hash. */
+  blobDamaged: "blob_damaged",
+  /** The search index cannot be opened. */
+  indexUnavailable: "index_unavailable",
+  /** The search index file is unusable (not SQLite, wrong schema, ...). */
+  indexUnusable: "index_unusable",
+  /** The broker could not bind its endpoints. */
+  brokerBindFailed: "broker_bind_failed",
+  /** Stdout was closed by its reader; the command ends quietly with exit 0. */
+  outputClosed: "output_closed",
+} as const;
+
+/** One value of the {@link ErrorCode} table, or an operating-system error's `os_<errno>`. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode] | `os_${string}`;
+
+/** True when `value` is a code of the {@link ErrorCode} table (or an `os_` code). */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === "string" &&
+    ((Object.values(ErrorCode) as string[]).includes(value) || value.startsWith("os_"));
 }
 
 /**
@@ -38,6 +106,11 @@ export const ExitCode = {
   notRunning: 4,
   /** `diag` found something broken. */
   unhealthy: 5,
+  /**
+   * `menu` (or `up`/`launch` opening it) without a terminal: it printed the commands to run
+   * instead.
+   */
+  noTerminal: 6,
   /**
    * The daemon ended abnormally: a thread failed fatally, received messages could not be
    * written before the stop deadline (disk full), or its data dir or log vanished under it. A
@@ -61,7 +134,7 @@ export const ExitCode = {
 /** The command line or configuration is wrong; exit code 2. */
 export class UsageError extends PersistError {
   constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, { code: "usage", exitCode: ExitCode.usage, cause: options.cause });
+    super(message, { code: ErrorCode.usage, exitCode: ExitCode.usage, cause: options.cause });
     this.name = "UsageError";
   }
 }
@@ -72,7 +145,7 @@ export class DataDirBusyError extends PersistError {
   readonly holderPid: number | undefined;
 
   constructor(message: string, options: { holderPid?: number } = {}) {
-    super(message, { code: "data_dir_busy", exitCode: ExitCode.busy });
+    super(message, { code: ErrorCode.dataDirBusy, exitCode: ExitCode.busy });
     this.name = "DataDirBusyError";
     this.holderPid = options.holderPid;
   }
@@ -81,7 +154,7 @@ export class DataDirBusyError extends PersistError {
 /** No daemon answers on the data directory's control socket; exit code 4. */
 export class DaemonNotRunningError extends PersistError {
   constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, { code: "daemon_not_running", exitCode: ExitCode.notRunning, ...options });
+    super(message, { code: ErrorCode.daemonNotRunning, exitCode: ExitCode.notRunning, ...options });
     this.name = "DaemonNotRunningError";
   }
 }
@@ -89,7 +162,11 @@ export class DaemonNotRunningError extends PersistError {
 /** A log line or stored file failed its checksum or could not be parsed; exit code 65. */
 export class DamagedDataError extends PersistError {
   constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, { code: "damaged_data", exitCode: ExitCode.damaged, cause: options.cause });
+    super(message, {
+      code: ErrorCode.damagedData,
+      exitCode: ExitCode.damaged,
+      cause: options.cause,
+    });
     this.name = "DamagedDataError";
   }
 }

@@ -4,7 +4,7 @@
  */
 import * as zmq from "zeromq";
 import { startBroker } from "../src/broker.ts";
-import { RUN_PERMISSIONS } from "../src/cli/self_command.ts";
+import { RUN_PERMISSIONS } from "../src/self_command.ts";
 import { sendControlRequest } from "../src/control/client.ts";
 import type { DaemonStatus } from "../src/control/protocol.ts";
 import { checkRecordLine, type LogRecord } from "../src/store/record.ts";

@@ -1,4 +1,4 @@
-import { ExitCode, operatingError, PersistError } from "../src/errors.ts";
+import { ErrorCode, ExitCode, isErrorCode, operatingError, PersistError } from "../src/errors.ts";
 import { assert, assertEquals } from "./_assert.ts";
 
 Deno.test("operatingError() turns a real OS error into one line with its exit code", async () => {
@@ -35,4 +35,25 @@ Deno.test("operatingError() knows errno codes without a Deno class and ignores b
   const odd = Object.assign(new Error("odd"), { code: "constructor" });
   assertEquals(operatingError(odd, "Cannot run"), undefined);
   assertEquals(operatingError("a string", "Cannot run"), undefined);
+});
+
+Deno.test("ErrorCode is one table of distinct snake_case codes, and isErrorCode() knows them", () => {
+  const codes = Object.values(ErrorCode);
+  assertEquals(new Set(codes).size, codes.length);
+  for (const code of codes) assert(/^[a-z]+(_[a-z]+)*$/.test(code), code);
+  assert(isErrorCode("checkpoint_damaged"));
+  assert(isErrorCode("os_enospc"));
+  assert(!isErrorCode("checkpoint_broken"));
+  assert(!isErrorCode(7));
+});
+
+Deno.test("ExitCode: the README's exit code list names every code of the table", async () => {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const list = /^Exit codes: (.+?)\n\n/ms.exec(readme)?.[1] ?? "";
+  assert(list !== "", "README has an 'Exit codes:' paragraph");
+  const listed = new Set([...list.matchAll(/(?:^|, )(\d+)\s/g)].map((match) => Number(match[1])));
+  assertEquals(
+    [...listed].sort((a, b) => a - b),
+    [...new Set(Object.values(ExitCode))].sort((a, b) => a - b),
+  );
 });

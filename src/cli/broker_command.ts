@@ -1,6 +1,6 @@
 import { startBroker } from "../broker.ts";
 import { resolveConfig } from "../config.ts";
-import { PersistError } from "../errors.ts";
+import { ErrorCode, PersistError } from "../errors.ts";
 import { createJsonLogger } from "../logger.ts";
 import { parseCommandArgs } from "./args.ts";
 import type { CommandAction } from "./command.ts";
@@ -30,7 +30,7 @@ export const brokerCommand: CommandAction = {
         `Cannot start the broker on ${config.frontend} / ${config.backend}: ${
           (error as Error).message
         } (is another broker already running there?)`,
-        { code: "broker_bind_failed", cause: error },
+        { code: ErrorCode.brokerBindFailed, cause: error },
       );
     }
     logger.info("broker_started", {

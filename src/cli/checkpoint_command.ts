@@ -1,5 +1,5 @@
 import { selectPrunable } from "../session/checkpoint_policy.ts";
-import { ExitCode, PersistError, UsageError } from "../errors.ts";
+import { ErrorCode, ExitCode, PersistError, UsageError } from "../errors.ts";
 import { assertLoadable, checkpointToLoad } from "../session/session_core.ts";
 import {
   checkLabel,
@@ -16,8 +16,8 @@ import type { CommandAction } from "./command.ts";
 import { confirmChange } from "./confirm.ts";
 import { layoutFromFlags } from "./daemon_link.ts";
 import { printError, printJson, printLine, styler } from "./output.ts";
-import { createCheckpointAnywhere, loadCheckpointAnywhere } from "./session_link.ts";
-import { fit, formatBytes, formatCount, formatTime } from "./render.ts";
+import { createCheckpointAnywhere, loadCheckpointAnywhere } from "../session/daemon_or_offline.ts";
+import { fit, formatBytes, formatCount, formatTime, listRow } from "./render.ts";
 import { visible } from "./visible.ts";
 
 const OPTIONS = {
@@ -78,7 +78,7 @@ function requireId(rest: string[], action: string): string {
 async function create(layout: DataDirLayout, values: Values): Promise<number> {
   const label = values.label ?? null;
   checkLabel(label); // before asking anyone: exit 2
-  const manifest = await createCheckpointAnywhere(layout, label);
+  const manifest = await createCheckpointAnywhere(layout, label, { notify: printError });
   if (values.json) printJson(manifest);
   else {
     printLine(
@@ -145,22 +145,6 @@ async function list(store: CheckpointStore, values: Values): Promise<number> {
   return 0;
 }
 
-/** One row of the checkpoint list: `[i] time | N msgs | size | trigger | title`. */
-export function listRow(
-  entry: CheckpointEntry,
-  number: number,
-  style: ReturnType<typeof styler>,
-): string {
-  const index = `[${number}]`.padStart(5);
-  if (!entry.ok) return style.red(`${index} ${entry.id}  DAMAGED: ${fit(entry.reason, 50)}`);
-  const m = entry.manifest;
-  // A checkpoint that left damaged log lines out says so next to its message count.
-  const omitted = m.omitted?.length ? `, ${m.omitted.length} LEFT OUT` : "";
-  const head = `${index} ${formatTime(Date.parse(m.created_at)).slice(0, 16)} | ` +
-    `${formatCount(m.message_count)} msgs${omitted} | ${formatBytes(m.bytes)} | ${m.trigger}`;
-  return fit(`${head} | ${m.label ?? m.title}`, 79);
-}
-
 function entryJson(entry: CheckpointEntry) {
   return entry.ok
     ? { damaged: false, incomplete: (entry.manifest.omitted?.length ?? 0) > 0, ...entry.manifest }
@@ -171,9 +155,11 @@ async function show(store: CheckpointStore, id: string, values: Values): Promise
   const last = integerFlag("last", values.last) ?? 5;
   const entry = await store.get(id);
   if (!entry.ok) {
-    if (values.json) printJson(entryJson(entry));
-    else printLine(`Checkpoint ${visible(entry.id)} is damaged: ${visible(entry.reason)}`);
-    return ExitCode.failure;
+    if (values.json) printJson(entryJson(entry)); // what scripts read; the error goes to stderr
+    throw new PersistError(`Checkpoint ${entry.id} is damaged: ${entry.reason}`, {
+      code: ErrorCode.checkpointDamaged,
+      exitCode: ExitCode.failure,
+    });
   }
   const messages = [];
   for await (const line of store.lines(entry.manifest)) {
@@ -226,7 +212,10 @@ async function lineageOf(store: CheckpointStore, manifest: CheckpointManifest): 
     try {
       const entry = await store.get(parent);
       parent = entry.ok ? entry.manifest.parent.checkpoint : null;
-    } catch {
+    } catch (error) {
+      if (!(error instanceof PersistError && error.code === ErrorCode.checkpointNotFound)) {
+        throw error;
+      }
       parent = null; // an ancestor was pruned: the chain ends here
     }
   }
@@ -299,22 +288,16 @@ async function load(
   id: string,
   values: Values,
 ): Promise<number> {
-  let manifest: CheckpointManifest;
-  try {
-    manifest = await checkpointToLoad(store, id);
-    await assertLoadable(store, manifest); // before asking: a damaged one is never offered
-  } catch (error) {
-    if (!(error instanceof PersistError) || error.code !== "checkpoint_damaged") throw error;
-    printLine(visible(error.message));
-    return ExitCode.failure;
-  }
+  // A damaged checkpoint is never offered: its PersistError (exit 1) ends the command.
+  const manifest = await checkpointToLoad(store, id);
+  await assertLoadable(store, manifest);
   const question = `Load checkpoint ${manifest.id} (${manifest.message_count} messages)? ` +
     "The current session is saved and archived first?";
   if (!confirmChange(question.replace(/\?$/, ""), values.yes)) {
     printLine("Nothing changed.");
     return 0;
   }
-  const result = await loadCheckpointAnywhere(layout, manifest);
+  const result = await loadCheckpointAnywhere(layout, manifest, { notify: printError });
   if (values.json) printJson({ loaded: manifest.id, ...result });
   else {
     printLine(`Restored checkpoint ${manifest.id} as session ${result.session}.`);

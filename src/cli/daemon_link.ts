@@ -1,9 +1,6 @@
 import { type Config, resolveConfig } from "../config.ts";
-import { ExitCode, operatingError, PersistError } from "../errors.ts";
+import { ErrorCode, ExitCode, operatingError, PersistError } from "../errors.ts";
 import { type DataDirLayout, dataDirLayout } from "../store/data_dir.ts";
-
-// Commands asked the daemon through this module before the protocol was typed.
-export { askDaemon } from "../daemon_process.ts";
 
 /**
  * Resolves the data dir from `--data-dir`/`--config` flag values, checks it with
@@ -39,12 +36,12 @@ export function checkDataDir(root: string, options: { mustExist: boolean }): voi
     throw new PersistError(
       `No data dir at "${root}": nothing has been recorded there (check --data-dir, ` +
         `SHEARWATER_DATA_DIR or the config file; "shearwater-persist up" starts recording)`,
-      { code: "no_data_dir", exitCode: ExitCode.noDataDir },
+      { code: ErrorCode.noDataDir, exitCode: ExitCode.noDataDir },
     );
   }
   if (!info.isDirectory) {
     throw new PersistError(`Cannot use data dir "${root}": it is a file, not a directory`, {
-      code: "data_dir_not_a_directory",
+      code: ErrorCode.dataDirNotADirectory,
       exitCode: ExitCode.noDataDir,
     });
   }
@@ -59,14 +56,14 @@ function dataDirError(root: string, error: unknown): PersistError {
   if (error instanceof Deno.errors.NotADirectory) {
     return new PersistError(
       `Cannot use data dir "${root}": a part of its path is a file, not a directory`,
-      { code: "data_dir_not_a_directory", exitCode: ExitCode.noDataDir },
+      { code: ErrorCode.dataDirNotADirectory, exitCode: ExitCode.noDataDir },
     );
   }
   if (error instanceof Deno.errors.PermissionDenied) {
     return new PersistError(
       `Cannot use data dir "${root}": permission denied (run as the user who owns it, ` +
         `or fix the mode of it and its parent folders)`,
-      { code: "data_dir_permission_denied", exitCode: ExitCode.noPermission },
+      { code: ErrorCode.dataDirPermissionDenied, exitCode: ExitCode.noPermission },
     );
   }
   const described = operatingError(error, `Cannot use data dir "${root}"`);

@@ -1,7 +1,7 @@
 import { sendControlRequest } from "../control/client.ts";
 import type { ClientTrigger, DaemonStatus } from "../control/protocol.ts";
 import { spawnDetachedDaemon } from "../daemon_process.ts";
-import { UsageError } from "../errors.ts";
+import { operatingError, PersistError, UsageError } from "../errors.ts";
 import { CheckpointStore } from "../store/checkpoint_store.ts";
 import { type DataDirLayout, dataDirLayout, ensureDataDir } from "../store/data_dir.ts";
 import { isLockHeld } from "../store/data_dir_lock.ts";
@@ -59,8 +59,17 @@ export const hookCommand: CommandAction = {
         printLine(agent === "gemini" ? "{}" : JSON.stringify({ suppressOutput: true }));
       }
     } catch (error) {
-      // A hook must never break the agent: report and succeed.
-      printError(`shearwater-persist hook ${HOOK_EVENT_NAMES[event]}: ${(error as Error).message}`);
+      // A hook must never break the agent: report and succeed; a bug is reported as one.
+      const expected = error instanceof PersistError
+        ? error
+        : operatingError(error, `Cannot run hook ${HOOK_EVENT_NAMES[event]}`);
+      printError(
+        expected
+          ? `shearwater-persist hook ${HOOK_EVENT_NAMES[event]}: ${expected.message}`
+          : `shearwater-persist hook ${HOOK_EVENT_NAMES[event]}: internal error (please report): ${
+            (error as Error)?.stack ?? String(error)
+          }`,
+      );
       printLine("{}");
     }
     return 0;
@@ -102,7 +111,8 @@ async function readHookInput(): Promise<Record<string, unknown>> {
   try {
     const parsed = JSON.parse(text);
     return typeof parsed === "object" && parsed !== null ? parsed : {};
-  } catch {
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
     printError("shearwater-persist: hook input was not JSON; going on without it");
     return {};
   }
@@ -127,7 +137,9 @@ async function sessionStart(
       // A daemon that is stopping refuses status: say so, never "PID undefined".
       daemonLine = `The daemon on the data dir did not report its state: ${answer.error}`;
     }
-  } catch {
+  } catch (error) {
+    // No daemon, or one that did not answer in time (control_timeout, control_closed).
+    if (!(error instanceof PersistError)) throw error;
     if (await isLockHeld(layout.lockFile)) {
       daemonLine = "A daemon holds the data dir but did not answer in time.";
     } else {
@@ -166,8 +178,9 @@ async function askForCheckpoint(
     timeoutMs: 60_000,
   });
   // The daemon finishes the checkpoint even if this hook has to return first.
+  const late = AbortSignal.timeout(CONTROL_TIMEOUT_MS); // cheaper to load than setTimeout
   const timeout = new Promise<"late">((resolve) =>
-    setTimeout(() => resolve("late"), CONTROL_TIMEOUT_MS)
+    late.addEventListener("abort", () => resolve("late"), { once: true })
   );
   try {
     const answer = await Promise.race([request, timeout]);
@@ -176,7 +189,11 @@ async function askForCheckpoint(
       ? `checkpoint ${answer.checkpoint.id} saved (${label})`
       : `checkpoint not saved: ${answer.error}`;
   } catch (error) {
-    return `no checkpoint: ${(error as Error).message}`;
+    const expected = error instanceof PersistError
+      ? error
+      : operatingError(error, "Cannot ask the daemon for a checkpoint");
+    if (!expected) throw error;
+    return `no checkpoint: ${expected.message}`;
   }
 }
 

@@ -1,12 +1,12 @@
-import { DataDirBusyError, PersistError } from "../errors.ts";
+import { DamagedDataError, DataDirBusyError, ErrorCode, PersistError } from "../errors.ts";
 import { indexPath } from "../indexer/open_index.ts";
-import { refreshIndex } from "../indexer/refresh.ts";
+import { indexCoversLogs, refreshIndex } from "../indexer/refresh.ts";
 import { createJsonLogger, type Logger } from "../logger.ts";
 import type { DataDirLayout } from "../store/data_dir.ts";
 import { readLineAt, readRecordAt } from "../store/log_reader.ts";
 import type { IndexHit } from "../store/message_index.ts";
 import type { LogRecord } from "../store/record.ts";
-import { SqliteIndex } from "../store/sqlite_index.ts";
+import { IndexUnusableError, SqliteIndex } from "../store/sqlite_index.ts";
 import { createProgress } from "./progress.ts";
 
 /** Records to catch up before a progress bar is worth showing. */
@@ -21,6 +21,8 @@ export async function openIndexForReading(
   layout: DataDirLayout,
   options: { logger?: Logger; quiet?: boolean } = {},
 ): Promise<SqliteIndex> {
+  const current = await openIfCurrent(layout);
+  if (current) return current;
   const logger = options.logger ?? createJsonLogger({ component: "cli", level: "warn" });
   const progress = options.quiet ? undefined : createProgress("Indexing");
   let shown = false;
@@ -51,9 +53,32 @@ export async function openIndexForReading(
     throw new PersistError(
       `Cannot open the search index of "${layout.root}": ${(error as Error).message} ` +
         `(if a daemon is starting, retry in a moment; "shearwater-persist reindex" rebuilds it)`,
-      { code: "index_unavailable", cause: error },
+      { code: ErrorCode.indexUnavailable, cause: error },
     );
   }
+}
+
+/**
+ * The index opened read-only when it already covers every log (nothing to catch up: no lock,
+ * no writer), else undefined. A missing or unusable index answers undefined: the refresh
+ * rebuilds it.
+ */
+async function openIfCurrent(layout: DataDirLayout): Promise<SqliteIndex | undefined> {
+  let index: SqliteIndex;
+  try {
+    index = SqliteIndex.open(indexPath(layout), { readOnly: true });
+  } catch (error) {
+    if (error instanceof IndexUnusableError) return undefined;
+    throw error;
+  }
+  try {
+    if (await indexCoversLogs(layout, index)) return index;
+  } catch (error) {
+    index.close();
+    throw error;
+  }
+  index.close();
+  return undefined;
 }
 
 /** Reads the bytes of an index hit's log line as stored, unverified (to show a damaged line). */
@@ -61,10 +86,22 @@ export async function readHitBytes(layout: DataDirLayout, hit: IndexHit): Promis
   return await readLineAt(`${layout.root}/${hit.file}`, hit.offset, hit.length);
 }
 
-/** Reads the full record behind an index hit from its log file. */
+/**
+ * Reads the full record behind an index hit from its log file and checks it is the record the
+ * index promised: a line that fails its checksum, or holds another seq, throws a
+ * {@link DamagedDataError} naming the file and offset.
+ */
 export async function readHitRecord(
   layout: DataDirLayout,
   hit: IndexHit,
 ): Promise<{ record: LogRecord; line: Uint8Array }> {
-  return await readRecordAt(`${layout.root}/${hit.file}`, hit.offset, hit.length);
+  const path = `${layout.root}/${hit.file}`;
+  const read = await readRecordAt(path, hit.offset, hit.length);
+  if (read.record.seq !== hit.seq) {
+    throw new DamagedDataError(
+      `Cannot read record ${hit.seq} at byte ${hit.offset} of "${path}": the line there holds ` +
+        `seq ${read.record.seq} (the log changed under the index: run "shearwater-persist reindex")`,
+    );
+  }
+  return read;
 }

@@ -1,15 +1,15 @@
 import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
 import type { CommandAction } from "./command.ts";
 import { layoutFromFlags } from "./daemon_link.ts";
-import { printJson, printLine } from "./output.ts";
-import { startNewSession } from "./session_link.ts";
+import { printError, printJson, printLine } from "./output.ts";
+import { startNewSession } from "../session/daemon_or_offline.ts";
 
 /** `shearwater-persist new-session`: archive the current session and start a new one. */
 export const newSessionCommand: CommandAction = {
   async run(args) {
     const { values } = parseCommandArgs("new-session", args, COMMON_OPTIONS);
     const layout = layoutFromFlags(values, { mustExist: false });
-    const result = await startNewSession(layout);
+    const result = await startNewSession(layout, { notify: printError });
     if (values.json) {
       printJson({
         archived: result.archived ?? null,

@@ -1,5 +1,5 @@
 import { colorEnabled } from "../config.ts";
-import { ExitCode, PersistError } from "../errors.ts";
+import { ErrorCode, ExitCode, PersistError } from "../errors.ts";
 import { visible } from "./visible.ts";
 
 const encoder = new TextEncoder();
@@ -11,7 +11,7 @@ const encoder = new TextEncoder();
 export class OutputClosedError extends PersistError {
   constructor(options: { cause?: unknown } = {}) {
     super("Output closed by its reader", {
-      code: "output_closed",
+      code: ErrorCode.outputClosed,
       exitCode: ExitCode.ok,
       cause: options.cause,
     });

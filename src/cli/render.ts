@@ -1,25 +1,10 @@
+import { formatBytes, formatCount, formatTime } from "../format.ts";
+import type { CheckpointEntry } from "../store/checkpoint_store.ts";
 import type { IndexHit } from "../store/message_index.ts";
+import type { styler } from "./output.ts";
 import { visibleLine } from "./visible.ts";
 
-/** `2026-11-25 13:31:10` in UTC, for tables. */
-export function formatTime(ms: number): string {
-  return new Date(ms).toISOString().replace("T", " ").slice(0, 19);
-}
-
-/** Human size: `812 B`, `4.2 KB`, `1.3 MB`. */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  if (bytes < 1024 ** 3) return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-  return `${(bytes / 1024 ** 3).toFixed(2)} GB`;
-}
-
-/** `1,234,567`. */
-export function formatCount(value: number): string {
-  // Integers by hand: the first toLocaleString() of a process loads ICU data (~10 ms).
-  if (!Number.isSafeInteger(value)) return value.toLocaleString("en-US");
-  return String(value).replace(/\B(?=(\d{3})+$)/g, ",");
-}
+export { formatBytes, formatCount, formatTime };
 
 /**
  * One line of at most `width` columns, with an ellipsis when cut. Newlines and tabs become
@@ -45,4 +30,20 @@ export function hitHeading(hit: IndexHit): string {
 export function bar(value: number, max: number, width: number): string {
   const cells = max > 0 ? Math.max(value > 0 ? 1 : 0, Math.round((value / max) * width)) : 0;
   return "█".repeat(cells);
+}
+
+/** One row of the checkpoint list: `[i] time | N msgs | size | trigger | title`. */
+export function listRow(
+  entry: CheckpointEntry,
+  number: number,
+  style: ReturnType<typeof styler>,
+): string {
+  const index = `[${number}]`.padStart(5);
+  if (!entry.ok) return style.red(`${index} ${entry.id}  DAMAGED: ${fit(entry.reason, 50)}`);
+  const m = entry.manifest;
+  // A checkpoint that left damaged log lines out says so next to its message count.
+  const omitted = m.omitted?.length ? `, ${m.omitted.length} LEFT OUT` : "";
+  const head = `${index} ${formatTime(Date.parse(m.created_at)).slice(0, 16)} | ` +
+    `${formatCount(m.message_count)} msgs${omitted} | ${formatBytes(m.bytes)} | ${m.trigger}`;
+  return fit(`${head} | ${m.label ?? m.title}`, 79);
 }

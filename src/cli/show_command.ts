@@ -121,7 +121,8 @@ function isUtf8(bytes: Uint8Array): boolean {
     }
     decoder.decode();
     return true;
-  } catch {
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error; // TypeError: not UTF-8
     return false; // not text after all: shown as binary
   }
 }
@@ -135,7 +136,8 @@ function renderFrame(frame: Exclude<StoredFrame, BlobFrame>, bytes: Uint8Array):
   if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
     try {
       return jsonText(JSON.parse(trimmed), 2);
-    } catch {
+    } catch (error) {
+      if (!(error instanceof SyntaxError)) throw error;
       // not JSON after all: shown as text below
     }
   }

@@ -3,7 +3,7 @@ import { isLockHeld } from "../store/data_dir_lock.ts";
 import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
 import type { CommandAction } from "./command.ts";
 import { printError, printLine, styler } from "./output.ts";
-import { selfCommand } from "./self_command.ts";
+import { selfCommand } from "../self_command.ts";
 import {
   askDaemon,
   daemonArguments,

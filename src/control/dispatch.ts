@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ExitCode } from "../errors.ts";
+import { ErrorCode, ExitCode } from "../errors.ts";
 import type { CheckpointManifest } from "../store/checkpoint_store.ts";
 import type {
   ClientTrigger,
@@ -54,7 +54,7 @@ export function controlHandler(daemon: ControlledDaemon): ControlHandler {
       // A dying daemon must not look like a running one: it records nothing more.
       return {
         ok: false,
-        code: "daemon_stopping",
+        code: ErrorCode.daemonStopping,
         error: `daemon PID ${Deno.pid} is stopping (${stopping}) and records nothing more`,
       };
     }

@@ -6,6 +6,7 @@
  * @module
  */
 import type { CheckpointManifest, CheckpointTrigger } from "../store/checkpoint_store.ts";
+import { ErrorCode } from "../errors.ts";
 
 /** A snapshot of what the daemon is doing, as answered to `status`. */
 export interface DaemonStatus {
@@ -147,7 +148,7 @@ export type ControlReply<C extends ControlCommand = ControlCommand> =
   | ControlRefusal;
 
 /** Code of a refusal for a request that is not valid JSON or has a field of the wrong type. */
-export const BAD_REQUEST_CODE = "bad_control_request";
+export const BAD_REQUEST_CODE = ErrorCode.badControlRequest;
 
 /** The outcome of {@link parseControlRequest}. */
 export type ParsedRequest =

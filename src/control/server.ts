@@ -1,5 +1,6 @@
 import { readLine, writeLine } from "./_line_io.ts";
 import type { Logger } from "../logger.ts";
+import { PersistError } from "../errors.ts";
 import { type ControlReply, type ControlRequest, parseControlRequest } from "./protocol.ts";
 
 /** Answers one checked request; thrown errors become `{ ok: false, error, code }`. */
@@ -122,11 +123,10 @@ async function answer(
     // One failed command (a damaged checkpoint, a full disk) must not end the daemon: the
     // client gets the message and the code.
     logger.warn("control_command_failed", { cmd: request.cmd, error: (error as Error).message });
-    const code = (error as { code?: unknown }).code;
     return {
       ok: false,
       error: (error as Error).message,
-      ...(typeof code === "string" ? { code } : {}),
+      ...(error instanceof PersistError ? { code: error.code } : {}),
     };
   }
 }

@@ -8,7 +8,7 @@ import type { DaemonStatus } from "../control/protocol.ts";
 import { askDaemon, endpointAcceptsConnections } from "../daemon_process.ts";
 import { DaemonNotRunningError } from "../errors.ts";
 import { indexPath } from "../indexer/open_index.ts";
-import { formatBytes } from "../cli/render.ts";
+import { formatBytes } from "../format.ts";
 import { CheckpointStore } from "../store/checkpoint_store.ts";
 import type { DataDirLayout } from "../store/data_dir.ts";
 import { readLockHolder } from "../store/data_dir_lock.ts";

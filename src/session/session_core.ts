@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { PersistError } from "../errors.ts";
+import { ErrorCode, PersistError } from "../errors.ts";
 import type {
   CheckpointManifest,
   CheckpointStore,
@@ -222,7 +222,7 @@ export async function createCheckpoint(
   if (endOffset === null) {
     throw new PersistError(
       `Cannot create a checkpoint: "${deps.layout.currentLog}" does not exist (nothing recorded yet)`,
-      { code: "checkpoint_empty" },
+      { code: ErrorCode.checkpointEmpty },
     );
   }
   return await deps.checkpoints.create({
@@ -247,7 +247,7 @@ export async function checkpointToLoad(
   const entry = await store.get(id);
   if (!entry.ok) {
     throw new PersistError(`Cannot load checkpoint ${entry.id}: ${entry.reason}`, {
-      code: "checkpoint_damaged",
+      code: ErrorCode.checkpointDamaged,
     });
   }
   return entry.manifest;
@@ -261,7 +261,7 @@ export async function assertLoadable(
   const problems = await store.verify(manifest);
   if (problems.length) {
     throw new PersistError(`Cannot load checkpoint ${manifest.id}: ${problems.join("; ")}`, {
-      code: "checkpoint_damaged",
+      code: ErrorCode.checkpointDamaged,
     });
   }
 }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { PersistError } from "../errors.ts";
+import { ErrorCode, PersistError } from "../errors.ts";
 import { createSha256, sha256HexSync as checksumSha256HexSync } from "./checksums.ts";
 import { parentDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from "./data_dir.ts";
 
@@ -47,7 +47,7 @@ export function sha256HexSync(bytes: Uint8Array): string {
 export function blobPath(blobDir: string, sha256: string): string {
   if (!SHA256_HEX.test(sha256)) {
     throw new PersistError(`Cannot use blob "${sha256}": not a SHA-256 hash`, {
-      code: "blob_damaged",
+      code: ErrorCode.blobDamaged,
     });
   }
   return `${blobDir.replace(/\/+$/, "") || "/"}/${sha256}`;
@@ -100,7 +100,7 @@ export function readBlobSync(blobDir: string, ref: BlobRef): Uint8Array {
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
     throw new PersistError(`Cannot read blob ${ref.sha256}: "${path}" is missing`, {
-      code: "blob_missing",
+      code: ErrorCode.blobMissing,
       cause: error,
     });
   }
@@ -108,7 +108,7 @@ export function readBlobSync(blobDir: string, ref: BlobRef): Uint8Array {
     throw new PersistError(
       `Cannot trust blob ${ref.sha256}: "${path}" does not match its hash (${bytes.length} bytes, ` +
         `expected ${ref.bytes})`,
-      { code: "blob_damaged" },
+      { code: ErrorCode.blobDamaged },
     );
   }
   return bytes;

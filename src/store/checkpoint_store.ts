@@ -1,4 +1,4 @@
-import { ExitCode, PersistError } from "../errors.ts";
+import { ErrorCode, ExitCode, PersistError } from "../errors.ts";
 import {
   blobPath,
   type BlobRef,
@@ -290,7 +290,7 @@ export class CheckpointStore {
     if (summary.records === 0) {
       throw new PersistError(
         `Cannot create a checkpoint of "${options.logPath}": the session has no records yet`,
-        { code: "checkpoint_empty" },
+        { code: ErrorCode.checkpointEmpty },
       );
     }
     const blobs = blobsOf(segments);
@@ -409,7 +409,7 @@ export class CheckpointStore {
         : `Cannot tell which checkpoint "${idOrPrefix}" means: ${
           matches.map((m) => m.id).join(", ")
         }`,
-      { code: "checkpoint_not_found" },
+      { code: ErrorCode.checkpointNotFound },
     );
   }
 
@@ -463,7 +463,7 @@ export class CheckpointStore {
           `Cannot restore checkpoint ${manifest.id}: blob ${
             blob.sha256.slice(0, 12)
           } is ${problem}`,
-          { code: "checkpoint_damaged" },
+          { code: ErrorCode.checkpointDamaged },
         );
       }
       await placeFile(source, target);
@@ -543,7 +543,7 @@ export class CheckpointStore {
           `Cannot read checkpoint ${manifest.id}: segment ${
             segment.sha256.slice(0, 12)
           } ${problem}`,
-          { code: "checkpoint_damaged" },
+          { code: ErrorCode.checkpointDamaged },
         );
       }
       let start = 0;
@@ -734,7 +734,7 @@ export class CheckpointStore {
         throw new PersistError(
           `Cannot create a checkpoint: blob ${blob.sha256} that the session refers to is ${problem} ` +
             `in "${this.dataBlobsDir}"`,
-          { code: "blob_missing" },
+          { code: ErrorCode.blobMissing },
         );
       }
       await placeFile(source, target);
@@ -1064,14 +1064,14 @@ export function checkLabel(label: string | null): void {
     throw new PersistError(
       `Cannot use this checkpoint label: it contains the control character U+${code} at ` +
         `position ${control.index + 1} (use printable text)`,
-      { code: "invalid_label", exitCode: ExitCode.usage },
+      { code: ErrorCode.invalidLabel, exitCode: ExitCode.usage },
     );
   }
   if (label.length > MAX_LABEL_CHARS) {
     throw new PersistError(
       `Cannot use this checkpoint label: it has ${label.length} characters, more than ` +
         `${MAX_LABEL_CHARS}`,
-      { code: "invalid_label", exitCode: ExitCode.usage },
+      { code: ErrorCode.invalidLabel, exitCode: ExitCode.usage },
     );
   }
 }

@@ -1,4 +1,4 @@
-import { PersistError } from "../errors.ts";
+import { ErrorCode, PersistError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { PRIVATE_FILE_MODE, writeAll } from "./data_dir.ts";
 
@@ -325,7 +325,7 @@ function describeWriteError(path: string, error: unknown): PersistError {
   const message = (error as Error)?.message ?? String(error);
   const detail = /ENOSPC|No space left/i.test(message) ? "disk is full" : message;
   return new PersistError(`Cannot append to "${name}": ${detail}`, {
-    code: "log_write_failed",
+    code: ErrorCode.logWriteFailed,
     cause: error,
   });
 }

@@ -1,4 +1,4 @@
-import { PersistError } from "../errors.ts";
+import { ErrorCode, PersistError } from "../errors.ts";
 import { RECORD_FORMAT_VERSION } from "../version.ts";
 import { type BlobFrame, isBlobFrame, readBlobSync } from "./blob_store.ts";
 import { crc32 } from "./checksums.ts";
@@ -226,7 +226,7 @@ export function decodeStoredFrames(
       return decodeBase64(frame.b64);
     }
     throw new PersistError(`Cannot decode a stored frame: ${JSON.stringify(frame).slice(0, 80)}`, {
-      code: "record_damaged",
+      code: ErrorCode.recordDamaged,
     });
   });
 }
@@ -238,7 +238,7 @@ function decodeBase64(text: string): Uint8Array {
   } catch (error) {
     if (!(error instanceof SyntaxError)) throw error;
     throw new PersistError(`Cannot decode a stored frame: it is not base64 (${error.message})`, {
-      code: "record_damaged",
+      code: ErrorCode.recordDamaged,
       cause: error,
     });
   }

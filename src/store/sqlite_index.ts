@@ -1,5 +1,5 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { PersistError } from "../errors.ts";
+import { ErrorCode, PersistError } from "../errors.ts";
 import type {
   GroupCount,
   IndexedFile,
@@ -55,7 +55,7 @@ export class BadQueryError extends PersistError {
     super(
       `Cannot search for ${JSON.stringify(query)}: ${detail} ` +
         `(use words, "quoted phrases", AND, OR, NOT, prefix*)`,
-      { code: "bad_query", exitCode: 2 },
+      { code: ErrorCode.badQuery, exitCode: 2 },
     );
     this.name = "BadQueryError";
   }
@@ -78,7 +78,7 @@ export function isDiskFullError(error: unknown): boolean {
 /** Thrown when index.db is not a usable index (corrupt, foreign, other schema version). */
 export class IndexUnusableError extends PersistError {
   constructor(path: string, reason: string, cause?: unknown) {
-    super(`Cannot use the index "${path}": ${reason}`, { code: "index_unusable", cause });
+    super(`Cannot use the index "${path}": ${reason}`, { code: ErrorCode.indexUnusable, cause });
     this.name = "IndexUnusableError";
   }
 }

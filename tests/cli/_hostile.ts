@@ -1,7 +1,7 @@
 /** Hostile message data for the terminal-output tests, and checks that none of it reaches a terminal raw. */
 
 import { assert } from "../_assert.ts";
-import { RUN_PERMISSIONS } from "../../src/cli/self_command.ts";
+import { RUN_PERMISSIONS } from "../../src/self_command.ts";
 import { messageRecord } from "../../src/enrich/mod.ts";
 import { encodeRecordLine } from "../../src/store/record.ts";
 import { MAIN_PATH } from "../_helpers.ts";

@@ -3,7 +3,7 @@
  * with "internal error" and a stack (exit 70 is for bugs). Every case runs the real CLI.
  */
 import { assert, assertEquals } from "../_assert.ts";
-import { RUN_PERMISSIONS } from "../../src/cli/self_command.ts";
+import { RUN_PERMISSIONS } from "../../src/self_command.ts";
 import { ensureDataDir } from "../../src/store/data_dir.ts";
 import { sessionRecords, writeLog } from "../log_fixtures.ts";
 import { brokerEndpoints, MAIN_PATH, runCli, tempDir } from "../_helpers.ts";
@@ -212,6 +212,35 @@ Deno.test({
 
       const intact = await runCli(["show", "4", "--raw", "--data-dir", dataDir]);
       assertEquals(intact.code, 0, intact.stderr);
+    } finally {
+      await dir.cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name: "show whose index points at another record's line exits 65 naming file and offset",
+  ...NO_SANITIZE,
+  async fn() {
+    const dir = await tempDir("cli_seq_mismatch");
+    const dataDir = `${dir.path}/data`;
+    try {
+      const log = await recordedDataDir(dataDir, 10);
+      const lines = (await Deno.readTextFile(log)).split("\n");
+      // Swap the lines of seq 6 and seq 7 (same length): each still passes its checksum, but
+      // the index's offset for seq 6 now holds seq 7.
+      const six = lines.findIndex((line) => line.includes('"seq":6,'));
+      const seven = lines.findIndex((line) => line.includes('"seq":7,'));
+      assert(six >= 0 && seven >= 0 && lines[six]!.length === lines[seven]!.length);
+      const offset = lines.slice(0, six).reduce((sum, line) => sum + line.length + 1, 0);
+      [lines[six], lines[seven]] = [lines[seven]!, lines[six]!];
+      await Deno.writeTextFile(log, lines.join("\n"));
+
+      const shown = await runCli(["show", "6", "--data-dir", dataDir]);
+      assertCleanError(shown, 65, "show 6");
+      assertEquals(shown.stdout, "");
+      assert(shown.stderr.includes(`at byte ${offset} of "${log}"`), shown.stderr);
+      assert(shown.stderr.includes("seq 7"), shown.stderr);
     } finally {
       await dir.cleanup();
     }

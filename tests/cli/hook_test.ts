@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../_assert.ts";
-import { RUN_PERMISSIONS } from "../../src/cli/self_command.ts";
+import { RUN_PERMISSIONS } from "../../src/self_command.ts";
 import {
   brokerEndpoints,
   daemonStatus,

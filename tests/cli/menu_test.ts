@@ -2,7 +2,7 @@ import { assert, assertEquals } from "../_assert.ts";
 import { runningInCi } from "../../src/config.ts";
 import { messageRecord } from "../../src/enrich/mod.ts";
 import { encodeRecordLine } from "../../src/store/record.ts";
-import { RUN_PERMISSIONS } from "../../src/cli/self_command.ts";
+import { RUN_PERMISSIONS } from "../../src/self_command.ts";
 import { MAIN_PATH, runCli, tempDir, waitFor } from "../_helpers.ts";
 import { HOSTILE_LABEL, hostileDataDir, relabelCheckpoints } from "./_hostile.ts";
 

@@ -221,6 +221,29 @@ Deno.test({
           dataDir,
         ]);
         assertEquals(loadDamaged.code, 1);
+        // A failure is an error on stderr (the top level prints it), never output on stdout.
+        assertEquals(loadDamaged.stdout, "");
+        assert(
+          loadDamaged.stderr.startsWith(`error: Cannot load checkpoint ${ids[1]}: `),
+          loadDamaged.stderr,
+        );
+        const showDamaged = await runCli(["checkpoint", "show", ids[1]!, "--data-dir", dataDir]);
+        assertEquals(showDamaged.code, 1);
+        assertEquals(showDamaged.stdout, "");
+        assert(
+          showDamaged.stderr.startsWith(`error: Checkpoint ${ids[1]} is damaged: `),
+          showDamaged.stderr,
+        );
+        const showDamagedJson = await runCli([
+          "checkpoint",
+          "show",
+          ids[1]!,
+          "--json",
+          "--data-dir",
+          dataDir,
+        ]);
+        assertEquals(showDamagedJson.code, 1);
+        assertEquals(JSON.parse(showDamagedJson.stdout).damaged, true);
         const loadGood = await cliJson([
           "checkpoint",
           "load",

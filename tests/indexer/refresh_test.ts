@@ -1,7 +1,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { DataDirBusyError } from "../../src/errors.ts";
 import { indexPath, openIndexWriter } from "../../src/indexer/open_index.ts";
-import { refreshIndex } from "../../src/indexer/refresh.ts";
+import { indexCoversLogs, refreshIndex } from "../../src/indexer/refresh.ts";
 import { silentLogger } from "../../src/logger.ts";
 import { SqliteIndex } from "../../src/store/sqlite_index.ts";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
@@ -95,5 +95,50 @@ Deno.test("refreshIndex() drops the entries of an archived log deleted since the
     } finally {
       reader.close();
     }
+  });
+});
+
+/** Opens the index read-only and asks {@link indexCoversLogs}. */
+async function covers(layout: Parameters<typeof indexCoversLogs>[0]): Promise<boolean> {
+  const reader = SqliteIndex.open(indexPath(layout), { readOnly: true });
+  try {
+    return await indexCoversLogs(layout, reader);
+  } finally {
+    reader.close();
+  }
+}
+
+Deno.test("indexCoversLogs() is true only while every log is indexed to its end", async () => {
+  await withDataDir(async (layout) => {
+    const archived = `${layout.archiveDir}/session_20261125_090000_0001.jsonl`;
+    await Deno.mkdir(layout.archiveDir, { recursive: true });
+    await writeLog(archived, sessionRecords("20261125_090000_0001", { firstSeq: 1, messages: 3 }));
+    await writeLog(layout.currentLog, sessionRecords(SESSION, { firstSeq: 5, messages: 4 }));
+    await refreshIndex(layout, { logger: silentLogger });
+    assert(await covers(layout), "just refreshed");
+
+    await appendLog(
+      layout.currentLog,
+      sessionRecords(SESSION, { firstSeq: 9, messages: 1 }).slice(1),
+    );
+    assert(!(await covers(layout)), "a record appended");
+    await refreshIndex(layout, { logger: silentLogger });
+    assert(await covers(layout));
+
+    // Same size, other content: the last indexed record no longer reads back as indexed.
+    const bytes = await Deno.readFile(layout.currentLog);
+    const at = new TextDecoder().decode(bytes).lastIndexOf('"seq":10,') + '"seq":1'.length;
+    bytes[at] = "1".charCodeAt(0);
+    await Deno.writeFile(layout.currentLog, bytes);
+    assert(!(await covers(layout)), "the log was replaced");
+    await refreshIndex(layout, { logger: silentLogger });
+    assert(await covers(layout));
+
+    await Deno.remove(archived);
+    assert(!(await covers(layout)), "an indexed log is gone");
+    await Deno.remove(layout.currentLog);
+    assert(!(await covers(layout)), "still indexed, both gone");
+    await refreshIndex(layout, { logger: silentLogger });
+    assert(await covers(layout), "no logs, nothing indexed");
   });
 });

@@ -1,5 +1,5 @@
 /** Starts `_transport_child.ts` and collects the JSON lines it prints. */
-import { RUN_PERMISSIONS } from "../../src/cli/self_command.ts";
+import { RUN_PERMISSIONS } from "../../src/self_command.ts";
 
 const CHILD_PATH = new URL("./_transport_child.ts", import.meta.url).pathname;
 

@@ -1,3 +1,4 @@
+import { PersistError } from "../../errors.ts";
 import * as prompts from "@clack/prompts";
 import { CheckpointStore } from "../../store/checkpoint_store.ts";
 import type { DataDirLayout } from "../../store/data_dir.ts";
@@ -6,8 +7,8 @@ import { runChecks } from "../../diag/checks.ts";
 import { outputColumns, renderChecks } from "../check_report.ts";
 import { damagedNote, readHitLine } from "../hit_line.ts";
 import { openIndexForReading } from "../index_access.ts";
-import { printLine, styler } from "../output.ts";
-import { loadCheckpointAnywhere, startNewSession } from "../session_link.ts";
+import { printError, printLine, styler } from "../output.ts";
+import { loadCheckpointAnywhere, startNewSession } from "../../session/daemon_or_offline.ts";
 import { fit, formatTime, hitHeading } from "../render.ts";
 import { readKey } from "./keys.ts";
 
@@ -52,7 +53,7 @@ export async function loadAction(
     message: "Load it? The current session is saved as a checkpoint and archived first.",
   });
   if (prompts.isCancel(sure) || !sure) return;
-  const result = await loadCheckpointAnywhere(layout, entry.manifest);
+  const result = await loadCheckpointAnywhere(layout, entry.manifest, { notify: printError });
   prompts.log.success(`Restored ${entry.id} as session ${result.session}.`);
 }
 
@@ -62,7 +63,7 @@ export async function newSessionAction(layout: DataDirLayout): Promise<void> {
     message: "Start a new session? The current one is archived (nothing is deleted).",
   });
   if (prompts.isCancel(sure) || !sure) return;
-  const result = await startNewSession(layout);
+  const result = await startNewSession(layout, { notify: printError });
   prompts.log.success(
     result.archived ? `Archived to ${result.archived}.` : "There was no session to archive.",
   );
@@ -95,7 +96,8 @@ export async function searchAction(layout: DataDirLayout): Promise<void> {
       return hits;
     });
   } catch (error) {
-    prompts.log.error((error as Error).message);
+    if (!(error instanceof PersistError)) throw error; // e.g. a query SQLite cannot parse
+    prompts.log.error(error.message);
   } finally {
     index.close();
   }

@@ -1,7 +1,8 @@
 import type { Config } from "../../config.ts";
 import { CheckpointStore } from "../../store/checkpoint_store.ts";
 import { dataDirLayout } from "../../store/data_dir.ts";
-import { listRow } from "../checkpoint_command.ts";
+import { ExitCode, operatingError, PersistError } from "../../errors.ts";
+import { listRow } from "../render.ts";
 import { checkDataDir } from "../daemon_link.ts";
 import { printError, printLine, styler } from "../output.ts";
 import {
@@ -14,16 +15,13 @@ import {
 import { readKey } from "./keys.ts";
 import { MENU_ACTIONS, type MenuAction, renderMenu } from "./screen.ts";
 
-/** Exit code of `menu` without a terminal: it printed what to run instead. */
-export const MENU_NO_TERMINAL_EXIT = 6;
-
 /** What the menu needs to know: the data dir, and the broker endpoints for diagnostics. */
 export type MenuConfig = Pick<Config, "dataDir" | "frontend" | "backend">;
 
 /**
  * The recovery menu on `config.dataDir`, until [Q]uit or Ctrl+C; returns the exit code. Without
  * a terminal it prints the checkpoints and the commands that do the same, and returns
- * {@link MENU_NO_TERMINAL_EXIT}. `menu`, `up` and `launch` all open it through this function.
+ * `ExitCode.noTerminal` (6). `menu`, `up` and `launch` all open it through this function.
  *
  * @example
  * ```ts
@@ -37,7 +35,7 @@ export async function openMenu(config: MenuConfig): Promise<number> {
   const store = new CheckpointStore(layout.checkpointsDir);
   if (!(Deno.stdin.isTerminal() && Deno.stdout.isTerminal())) {
     printNonInteractive(await store.list(), config.dataDir);
-    return MENU_NO_TERMINAL_EXIT;
+    return ExitCode.noTerminal;
   }
   let cursor = 0;
   let selected: number | undefined;
@@ -65,7 +63,12 @@ export async function openMenu(config: MenuConfig): Promise<number> {
     try {
       await runAction(action, layout, config, selected);
     } catch (error) {
-      printError(`error: ${(error as Error).message}`);
+      // An operating error leaves the menu open; a bug ends it (the top level reports it).
+      const expected = error instanceof PersistError
+        ? error
+        : operatingError(error, "Cannot do that");
+      if (!expected) throw error;
+      printError(`error: ${expected.message}`);
     }
     printLine(styler().dim("\nPress any key to return to the menu."));
     if ((await readKey()) === "ctrl-c") return 0;

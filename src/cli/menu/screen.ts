@@ -1,5 +1,5 @@
 import type { CheckpointEntry } from "../../store/checkpoint_store.ts";
-import { listRow } from "../checkpoint_command.ts";
+import { listRow } from "../render.ts";
 import type { styler } from "../output.ts";
 
 /** The menu's actions, in screen order, with their shortcut letters. */

@@ -1,16 +1,22 @@
 /**
  * The session operations as the CLI and the menu run them: through the daemon when one runs,
  * otherwise offline under the data-dir lock ({@link OfflineSession}), which writes the same
- * records and journal entries.
+ * records and journal entries. Notes for the user (a segment rewritten, waiting for the lock)
+ * go to the `notify` option.
  *
  * @module
  */
+import { askDaemon } from "../daemon_process.ts";
 import { DaemonNotRunningError, DataDirBusyError } from "../errors.ts";
-import { OfflineSession, withDataDirLock } from "../session/offline.ts";
+import { OfflineSession, withDataDirLock } from "./offline.ts";
 import type { CheckpointManifest } from "../store/checkpoint_store.ts";
 import type { DataDirLayout } from "../store/data_dir.ts";
-import { askDaemon } from "./daemon_link.ts";
-import { printError } from "./output.ts";
+
+/** Options of the daemon-or-offline operations. */
+export interface DaemonOrOfflineOptions {
+  /** Receives notes for the user (e.g. the CLI prints them on stderr). Default: dropped. */
+  readonly notify?: (note: string) => void;
+}
 
 /** How long `checkpoint create` waits for another process's hold on the data dir. */
 const LOCK_WAIT_MS = 30_000;
@@ -32,7 +38,12 @@ interface BothPaths<T> {
 }
 
 /** Runs an operation through the daemon if one runs, else offline under the data-dir lock. */
-async function viaDaemonOrOffline<T>(layout: DataDirLayout, paths: BothPaths<T>): Promise<T> {
+async function viaDaemonOrOffline<T>(
+  layout: DataDirLayout,
+  paths: BothPaths<T>,
+  options: DaemonOrOfflineOptions,
+): Promise<T> {
+  const notify = options.notify ?? (() => {});
   const started = Date.now();
   let told = false;
   for (;;) {
@@ -48,7 +59,7 @@ async function viaDaemonOrOffline<T>(layout: DataDirLayout, paths: BothPaths<T>)
         () =>
           OfflineSession.run(layout, {
             onSegmentRepaired: ({ sha256, problem }) =>
-              printError(
+              notify(
                 `note: Rewrote segment ${sha256.slice(0, 12)} from the log: it ${problem}`,
               ),
           }, paths.offline),
@@ -60,7 +71,7 @@ async function viaDaemonOrOffline<T>(layout: DataDirLayout, paths: BothPaths<T>)
         throw error;
       }
       if (!told && Date.now() - started > 1000) {
-        printError(`Waiting for the data dir: ${error.message}`);
+        notify(`Waiting for the data dir: ${error.message}`);
         told = true;
       }
     }
@@ -77,7 +88,10 @@ export interface NewSessionResult {
 }
 
 /** Archives the current session through the daemon, or offline when none runs. */
-export function startNewSession(layout: DataDirLayout): Promise<NewSessionResult> {
+export function startNewSession(
+  layout: DataDirLayout,
+  options: DaemonOrOfflineOptions = {},
+): Promise<NewSessionResult> {
   return viaDaemonOrOffline<NewSessionResult>(layout, {
     role: "new-session",
     async viaDaemon() {
@@ -92,7 +106,7 @@ export function startNewSession(layout: DataDirLayout): Promise<NewSessionResult
       const done = await session.rotate(REASON, { kind: "none" });
       return { archived: done.archived, session: null, daemon: false };
     },
-  });
+  }, options);
 }
 
 const REASON = "new-session command";
@@ -105,6 +119,7 @@ const REASON = "new-session command";
 export function createCheckpointAnywhere(
   layout: DataDirLayout,
   label: string | null,
+  options: DaemonOrOfflineOptions = {},
 ): Promise<CheckpointManifest> {
   return viaDaemonOrOffline(layout, {
     role: "checkpoint",
@@ -114,7 +129,7 @@ export function createCheckpointAnywhere(
       return answer.checkpoint as CheckpointManifest;
     },
     offline: (session) => session.createCheckpoint("manual", label),
-  });
+  }, options);
 }
 
 /** What loading a checkpoint did. */
@@ -129,6 +144,7 @@ export interface LoadResult {
 export function loadCheckpointAnywhere(
   layout: DataDirLayout,
   manifest: CheckpointManifest,
+  options: DaemonOrOfflineOptions = {},
 ): Promise<LoadResult> {
   return viaDaemonOrOffline<LoadResult>(layout, {
     role: "checkpoint-load",
@@ -146,5 +162,5 @@ export function loadCheckpointAnywhere(
     async offline(session) {
       return { ...await session.load(manifest), daemon: false };
     },
-  });
+  }, options);
 }
