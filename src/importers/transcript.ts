@@ -9,7 +9,11 @@
 export type TranscriptFormat = "claude-code" | "gemini-cli" | "jsonl";
 
 /** Every format, in the order auto-detection tries them. */
-export const TRANSCRIPT_FORMATS: readonly TranscriptFormat[] = ["claude-code", "gemini-cli", "jsonl"];
+export const TRANSCRIPT_FORMATS: readonly TranscriptFormat[] = [
+  "claude-code",
+  "gemini-cli",
+  "jsonl",
+];
 
 /** What an importer read from one line. The line itself is kept by the caller, byte for byte. */
 export interface TranscriptEntry {

@@ -67,6 +67,10 @@ class RecordingDaemon implements ControlledDaemon {
     this.calls.push("index-release");
     return true;
   }
+  reserveSeqs(count: number, reason: string) {
+    this.calls.push(`reserve-seqs ${count} ${reason}`);
+    return Promise.resolve({ first: 8, last: 7 + count });
+  }
   stop(reason: string) {
     this.calls.push(`stop ${reason}`);
     this.stoppingReason = reason;

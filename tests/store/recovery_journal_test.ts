@@ -35,6 +35,7 @@ Deno.test("RecoveryJournal.readPreviousRun() reports a first start for a missing
       unclean: false,
       last: undefined,
       maxDurableSeq: 0,
+      maxReservedSeq: 0,
       unreadableLines: 0,
     });
   });
