@@ -278,7 +278,7 @@ Exit codes: 0 rebuilt, 1 failed, 3 the index stayed locked by another process.
   },
   {
     name: "import",
-    summary: "bring Claude Code, Gemini CLI or other JSONL transcripts in as archived sessions",
+    summary: "import Claude Code, Gemini CLI or JSONL transcripts as archived sessions",
     help: `Usage: shearwater-persist import PATH... [options]
 
 Imports transcript files (or every .jsonl file under a folder) into the data dir

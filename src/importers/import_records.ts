@@ -39,9 +39,9 @@ const encoder = new TextEncoder();
 /**
  * The records of `lines` (already read from `path`), seqs from `placement.firstSeq` up:
  * `lines.length + 2` of them. A message's `received_at` is the transcript's own time for it (a
- * line without one takes the time of the line before, the first ones the import time), so the
- * index and `--since` see the conversation's times; `meta.imported_at` says when it was
- * imported.
+ * line without one takes the time of the line before it, leading ones the first time found, and
+ * a transcript without any times the import time), so the index and `--since` see the
+ * conversation's times; `meta.imported_at` says when it was imported.
  *
  * @example
  * ```ts

@@ -176,7 +176,7 @@ Deno.test("ControlServer lists every command when asked for an unknown one", asy
     assertEquals(reply, {
       ok: false,
       error: 'Unknown control command "frobnicate": use status, new-session, flush, ' +
-        "checkpoint, load-checkpoint, index-release, stop",
+        "checkpoint, load-checkpoint, index-release, reserve-seqs, stop",
     });
   });
 });

@@ -2,7 +2,8 @@ import { readTranscript } from "../../src/importers/read_transcript.ts";
 import { assert, assertEquals } from "../_assert.ts";
 
 const FIXTURES = new URL("../fixtures/import/", import.meta.url).pathname;
-const CLAUDE = `${FIXTURES}claude-projects/-home-dev-harbor/7c1e9a52-3b4d-4f60-9a1e-2d5b8c0f4e11.jsonl`;
+const CLAUDE =
+  `${FIXTURES}claude-projects/-home-dev-harbor/7c1e9a52-3b4d-4f60-9a1e-2d5b8c0f4e11.jsonl`;
 const GEMINI = `${FIXTURES}gemini/session-2026-11-21T14-05-3f9d2a1b.jsonl`;
 const GENERIC = `${FIXTURES}agents.jsonl`;
 const encoder = new TextEncoder();
@@ -30,7 +31,10 @@ Deno.test("readTranscript() reads a Claude Code transcript: roles, blocks, uuids
   assert(toolUse!.text.includes("Flaky one in ten"), "thinking kept");
   assert(toolUse!.text.includes("[tool_use Bash]"), toolUse!.text);
   assert(toolUse!.text.includes("deno test tests/tide_table_test.ts"), "tool input kept");
-  assert(toolResult!.text.startsWith("[tool_result error] error: AssertionError"), toolResult!.text);
+  assert(
+    toolResult!.text.startsWith("[tool_result error] error: AssertionError"),
+    toolResult!.text,
+  );
   // The line is kept byte for byte.
   const lines = new TextDecoder().decode(await Deno.readFile(CLAUDE)).split("\n");
   assertEquals(new TextDecoder().decode(transcript.lines[2]!.bytes), lines[2]);

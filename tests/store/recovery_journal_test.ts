@@ -269,3 +269,20 @@ Deno.test("RecoveryJournal.open() compaction keeps the last lifecycle entry", as
     assertEquals(after.last, before.last, "the last heartbeat survives compaction");
   });
 });
+
+Deno.test("RecoveryJournal.readPreviousRun() reports the highest seq reserved for an import", async () => {
+  await withJournal(async (path) => {
+    await Deno.writeTextFile(
+      path,
+      lines([
+        entry("start", 1, { durable_seq: 3 }),
+        entry("seqs_reserved", 2, { reserved_seq: 1010, first_seq: 11 }),
+        entry("heartbeat", 3, { durable_seq: 9 }),
+      ]),
+    );
+    const previous = await RecoveryJournal.readPreviousRun(path);
+    assertEquals(previous.maxReservedSeq, 1010);
+    assertEquals(previous.maxDurableSeq, 9, "a reservation is not a durable record");
+    assertEquals(previous.last?.event, "heartbeat");
+  });
+});
