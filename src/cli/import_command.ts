@@ -1,4 +1,4 @@
-import { DaemonNotRunningError, UsageError } from "../errors.ts";
+import { DaemonNotRunningError, DataDirBusyError, UsageError } from "../errors.ts";
 import {
   type FileOutcome,
   filesToImport,
@@ -18,6 +18,9 @@ import { formatCount } from "./render.ts";
 const OPTIONS = { ...COMMON_OPTIONS, format: { type: "string" } } as const;
 /** Imports of at least this many bytes show a progress bar. */
 const LARGE_IMPORT_BYTES = 4 * 1024 * 1024;
+/** How long an offline import waits for another holder of the data dir. */
+const LOCK_WAIT_MS = 30_000;
+const LOCK_RETRY_MS = 50;
 
 /** `shearwater-persist import PATH...`: transcripts from elsewhere as archived sessions. */
 export const importCommand: CommandAction = {
@@ -60,32 +63,51 @@ export const importCommand: CommandAction = {
   },
 };
 
-/** Seqs from the running daemon, or, when none runs, from the data dir under its lock. */
+/**
+ * Seqs from the running daemon, or, when none runs, from the data dir under its lock. While
+ * another process holds the lock (another offline import, a daemon starting), retries for up to
+ * {@link LOCK_WAIT_MS}.
+ */
 async function viaDaemonOrOffline<T>(
   layout: DataDirLayout,
   run: (seqs: SeqSource, daemon: boolean) => Promise<T>,
 ): Promise<T> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    if (await daemonRuns(layout)) {
+      return await run({
+        async reserve(count) {
+          const answer = await askDaemon(layout, { cmd: "reserve-seqs", count, reason: "import" });
+          return answer.first;
+        },
+      }, true);
+    }
+    try {
+      return await withDataDirLock(layout, "import", async () => {
+        let next = await nextFreeSeq(layout);
+        return await run({
+          reserve(count) {
+            const first = next;
+            next += count;
+            return Promise.resolve(first);
+          },
+        }, false);
+      });
+    } catch (error) {
+      if (!(error instanceof DataDirBusyError) || Date.now() > deadline) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS * (1 + Math.random())));
+  }
+}
+
+async function daemonRuns(layout: DataDirLayout): Promise<boolean> {
   try {
     await askDaemon(layout, { cmd: "status" }, { timeoutMs: 5000 });
+    return true;
   } catch (error) {
     if (!(error instanceof DaemonNotRunningError)) throw error;
-    return await withDataDirLock(layout, "import", async () => {
-      let next = await nextFreeSeq(layout);
-      return await run({
-        reserve(count) {
-          const first = next;
-          next += count;
-          return Promise.resolve(first);
-        },
-      }, false);
-    });
+    return false;
   }
-  return await run({
-    async reserve(count) {
-      const answer = await askDaemon(layout, { cmd: "reserve-seqs", count, reason: "import" });
-      return answer.first;
-    },
-  }, true);
 }
 
 function parseFormat(value: string | undefined): TranscriptFormat | "auto" {

@@ -58,6 +58,7 @@ export interface ImportOptions {
 /**
  * Imports `files` (absolute paths) into `layout`, one archived session per file that has new
  * lines. A file that cannot be read is reported in its outcome; the others import all the same.
+ * Imports into one data dir run one at a time (`import.lock`), so none adds a line twice.
  *
  * @example
  * ```ts
@@ -70,6 +71,26 @@ export async function importFiles(
   options: ImportOptions,
 ): Promise<FileOutcome[]> {
   await ensureDataDir(layout.root);
+  // Two imports at once would both find a line new: one import at a time per data dir.
+  const lock = await Deno.open(`${layout.root}/import.lock`, {
+    read: true,
+    write: true,
+    create: true,
+    mode: PRIVATE_FILE_MODE,
+  });
+  try {
+    await lock.lock(true);
+    return await importUnderLock(layout, files, options);
+  } finally {
+    lock.close(); // closing releases the lock
+  }
+}
+
+async function importUnderLock(
+  layout: DataDirLayout,
+  files: readonly string[],
+  options: ImportOptions,
+): Promise<FileOutcome[]> {
   const known = await importedKeys(layout);
   const sizes = await Promise.all(files.map(fileSize));
   const bytesTotal = sizes.reduce((sum, size) => sum + size, 0);

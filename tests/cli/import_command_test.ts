@@ -248,3 +248,20 @@ Deno.test("a large import reports its progress on stderr", async () => {
     await dir.cleanup();
   }
 });
+
+Deno.test("imports run at the same time offline wait for each other and add each line once", async () => {
+  const dir = await tempDir("import_concurrent");
+  try {
+    const dataDir = `${dir.path}/data`;
+    await Deno.mkdir(dataDir);
+    const runs = await Promise.all([1, 2, 3].map(() => importJson(dataDir, FIXTURES)));
+    assertEquals(runs.map((run) => run.code), [0, 0, 0], runs.map((run) => run.stderr).join(""));
+    const imported = runs.map((run) => run.files.reduce((sum, file) => sum + file.imported, 0));
+    assertEquals(imported.sort(), [0, 0, 17]);
+    const messages = (await allRecords(dataDir)).flat().filter((r) => r.type === "message");
+    assertEquals(messages.length, 3 + 6 + 8);
+    assertSeqOrder(await allRecords(dataDir));
+  } finally {
+    await dir.cleanup();
+  }
+});

@@ -115,3 +115,27 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "imports run at the same time beside a daemon add each line once",
+  ...NO_SANITIZE,
+  async fn() {
+    await withRecordingRig("import_daemon_concurrent", {}, async (rig) => {
+      const runs = await Promise.all(
+        [1, 2, 3].map(() => runCli(["import", FIXTURES, "--data-dir", rig.dataDir, "--json"])),
+      );
+      assertEquals(runs.map((run) => run.code), [0, 0, 0], runs.map((run) => run.stderr).join(""));
+      const imported = runs.map((run) =>
+        (JSON.parse(run.stdout).files as { imported: number }[])
+          .reduce((sum, file) => sum + file.imported, 0)
+      );
+      assertEquals(imported.sort(), [0, 0, 17]);
+      const logs = await allLogs(rig.dataDir);
+      assertSeqOrder(logs);
+      assertEquals(
+        logs.flat().filter((record) => record.topic?.toString().startsWith("import/")).length,
+        17,
+      );
+    });
+  },
+});
