@@ -91,6 +91,7 @@ async function importUnderLock(
   files: readonly string[],
   options: ImportOptions,
 ): Promise<FileOutcome[]> {
+  await removeUnfinishedImports(layout);
   const known = await importedKeys(layout);
   const sizes = await Promise.all(files.map(fileSize));
   const bytesTotal = sizes.reduce((sum, size) => sum + size, 0);
@@ -187,6 +188,18 @@ async function writeArchive(
   await Deno.rename(temporary, target);
   await syncDirectory(layout.archiveDir);
   return target;
+}
+
+/**
+ * Removes temporary files of imports that died before their rename (under the import lock, so
+ * none of them is being written): their seqs are simply never used.
+ */
+async function removeUnfinishedImports(layout: DataDirLayout): Promise<void> {
+  for await (const entry of Deno.readDir(layout.archiveDir)) {
+    if (entry.isFile && /^\.import_.*\.tmp$/.test(entry.name)) {
+      await Deno.remove(`${layout.archiveDir}/${entry.name}`);
+    }
+  }
 }
 
 async function freeArchivePath(layout: DataDirLayout, session: string): Promise<string> {

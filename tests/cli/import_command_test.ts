@@ -265,3 +265,20 @@ Deno.test("imports run at the same time offline wait for each other and add each
     await dir.cleanup();
   }
 });
+
+Deno.test("import removes the temporary file of an import that died before its rename", async () => {
+  const dir = await tempDir("import_unfinished");
+  try {
+    const dataDir = `${dir.path}/data`;
+    await Deno.mkdir(`${dataDir}/archive`, { recursive: true });
+    const leftover = `${dataDir}/archive/.import_20261120_091403_aaaa_4242.tmp`;
+    await Deno.writeTextFile(leftover, '{"v":1,"seq":1,"type":"session_st');
+    const result = await importJson(dataDir, GENERIC);
+    assertEquals(result.code, 0, result.stderr);
+    const names = [...Deno.readDirSync(`${dataDir}/archive`)].map((entry) => entry.name);
+    assertEquals(names.length, 1);
+    assert(names[0]!.startsWith("session_"), names[0]);
+  } finally {
+    await dir.cleanup();
+  }
+});
