@@ -25,20 +25,15 @@ Deno.test("importedRecords() frames a session around the lines, each line kept b
     [105, "session_end"],
   ]);
   // A line without a time takes the one before it; leading ones the first time found.
-  assertEquals(
-    records.map((record) => record.received_at),
-    [
-      "2026-11-22T08:00:00.000Z",
-      "2026-11-22T08:00:00.000Z",
-      "2026-11-22T08:00:00.000Z",
-      "2026-11-22T08:00:00.000Z",
-      "2026-11-22T08:00:00.000Z",
-      "2026-11-22T08:00:00.000Z",
-    ].map((time, i) => i >= 4 ? "2026-11-22T08:00:00.000Z" : time).slice(0, 4).concat([
-      new Date(1795334400 * 1000).toISOString(),
-      new Date(1795334400 * 1000).toISOString(),
-    ]),
-  );
+  const epoch = new Date(1795334400 * 1000).toISOString();
+  assertEquals(records.map((record) => record.received_at), [
+    "2026-11-22T08:00:00.000Z", // session_start: the first time found
+    "2026-11-22T08:00:00.000Z",
+    "2026-11-22T08:00:00.000Z",
+    "2026-11-22T08:00:00.000Z",
+    epoch,
+    epoch, // session_end: the last time
+  ]);
   const lines = text.split("\n");
   assertEquals((records[1]!.frames as string[])[1], lines[0], "the CR of a CRLF line is kept");
   assertEquals(records[1]!.topic, "import/jsonl");
