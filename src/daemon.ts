@@ -168,7 +168,11 @@ export class Daemon {
           reason: repair.reason,
         });
       }
-      const highest = Math.max(previous.maxDurableSeq, await highestStoredSeq(layout));
+      const highest = Math.max(
+        previous.maxDurableSeq,
+        previous.maxReservedSeq,
+        await highestStoredSeq(layout),
+      );
       const journal = await RecoveryJournal.open(layout.recoveryJournal);
       const log = await RecordWriter.open(layout.currentLog, {
         syncMode: config.syncMode,
@@ -246,6 +250,28 @@ export class Daemon {
   async flush(): Promise<number> {
     await this.#log.flush();
     return this.#log.durableSeq;
+  }
+
+  /**
+   * Reserves `count` consecutive seqs for records another process writes (an import into
+   * `archive/`). The reservation is journaled before it is answered, so a restart never hands
+   * those seqs out again; this daemon's next records come after them.
+   */
+  async reserveSeqs(count: number, reason: string): Promise<{ first: number; last: number }> {
+    while (this.#rotating) await this.#rotating;
+    const first = this.#seq + 1;
+    this.#seq += count;
+    const last = this.#seq;
+    await this.#journal.append({
+      event: "seqs_reserved",
+      at: new Date().toISOString(),
+      pid: Deno.pid,
+      session: this.#session,
+      reserved_seq: last,
+      first_seq: first,
+      reason,
+    });
+    return { first, last };
   }
 
   /** Asks the indexer to let go of the index (a `reindex` wants it); false without indexer. */

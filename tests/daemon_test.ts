@@ -26,6 +26,7 @@ Deno.test({
         "checkpoint",
         "load-checkpoint",
         "index-release",
+        "reserve-seqs",
         "stop",
       ];
       assertEquals([...listed].sort(), [...accepted].sort(), error);

@@ -277,6 +277,30 @@ Exit codes: 0 rebuilt, 1 failed, 3 the index stayed locked by another process.
     load: async () => (await import("./reindex_command.ts")).reindexCommand,
   },
   {
+    name: "import",
+    summary: "import Claude Code, Gemini CLI or JSONL transcripts as archived sessions",
+    help: `Usage: shearwater-persist import PATH... [options]
+
+Imports transcript files (or every .jsonl file under a folder) into the data dir
+as archived sessions, one per file, indexed and searchable beside the bus. Each
+line becomes one record: the line kept byte for byte as its payload frame (topic
+import/FORMAT), meta.imported_from = {path, line, format, key}, and its time
+taken from the transcript, so --since and --until see the original times.
+Importing the same lines again adds nothing (key: Claude Code's uuid, Gemini
+CLI's message id, else the line's SHA-256). A line that cannot be read is
+reported as FILE:LINE: REASON; the rest still imports. Works with or without a
+running daemon: seqs always come after every record already written.
+
+Options:
+  --format FMT       auto (default), claude-code, gemini-cli or jsonl
+${COMMON_HELP}
+
+Exit codes: 0 imported, or everything was already there; 1 a file yielded
+nothing; 2 bad arguments; 3 the data dir is busy; 66 a path does not exist.
+`,
+    load: async () => (await import("./import_command.ts")).importCommand,
+  },
+  {
     name: "checkpoint",
     summary: "create, list, show, verify, load and prune checkpoints",
     help: `Usage: shearwater-persist checkpoint <action> [options]

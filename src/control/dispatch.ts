@@ -32,6 +32,11 @@ export interface ControlledDaemon {
   ): Promise<{ archived: string | undefined; session: string; before_load: string | null }>;
   /** Asks the indexer to let go of the index for a while; false when there is no indexer. */
   releaseIndex(): boolean;
+  /**
+   * Reserves `count` consecutive seqs for records another process writes (journaled first, so
+   * a restart never hands them out again); the daemon's next records come after them.
+   */
+  reserveSeqs(count: number, reason: string): Promise<{ first: number; last: number }>;
   /** Starts stopping (not awaited here). */
   stop(reason: string): Promise<number>;
   /** How the stop went once the log is closed; undefined when the stop deadline passed first. */
@@ -83,6 +88,8 @@ async function dispatch(
       return answer(request, await daemon.loadCheckpoint(request.id));
     case "index-release":
       return answer(request, { indexing: daemon.releaseIndex() });
+    case "reserve-seqs":
+      return answer(request, await daemon.reserveSeqs(request.count, request.reason ?? "import"));
     case "stop": {
       queueMicrotask(() => daemon.stop("stop command"));
       if (request.wait !== true) return answer(request, { pid: Deno.pid });

@@ -92,6 +92,15 @@ export interface ControlProtocol {
     /** `indexing` is false when the daemon keeps no index (nothing to release). */
     readonly answer: { readonly indexing: boolean };
   };
+  readonly "reserve-seqs": {
+    /**
+     * `count` (1 to {@link MAX_RESERVED_SEQS}) consecutive seqs for records another process
+     * writes (an import); `reason` is journaled.
+     */
+    readonly request: { readonly count: number; readonly reason?: string };
+    /** The reserved range, inclusive; the daemon's next records come after `last`. */
+    readonly answer: { readonly first: number; readonly last: number };
+  };
   readonly stop: {
     /** With `wait: true` the answer comes once the log is closed, with how the stop went. */
     readonly request: { readonly wait?: boolean };
@@ -117,6 +126,7 @@ export const CONTROL_COMMANDS = [
   "checkpoint",
   "load-checkpoint",
   "index-release",
+  "reserve-seqs",
   "stop",
 ] as const satisfies readonly ControlCommand[];
 
@@ -146,6 +156,9 @@ export interface ControlRefusal {
 export type ControlReply<C extends ControlCommand = ControlCommand> =
   | ControlAnswer<C>
   | ControlRefusal;
+
+/** Most seqs one `reserve-seqs` request may take. */
+export const MAX_RESERVED_SEQS = 100_000_000;
 
 /** Code of a refusal for a request that is not valid JSON or has a field of the wrong type. */
 export const BAD_REQUEST_CODE = ErrorCode.badControlRequest;
@@ -228,6 +241,17 @@ function checkFields(cmd: ControlCommand, fields: Record<string, unknown>): Pars
       const id = fields.id;
       if (typeof id !== "string" || id === "") return badField(cmd, "id", "a checkpoint id");
       return { ok: true, request: { cmd, id } };
+    }
+    case "reserve-seqs": {
+      const { count, reason } = fields;
+      if (
+        typeof count !== "number" || !Number.isInteger(count) || count < 1 ||
+        count > MAX_RESERVED_SEQS
+      ) {
+        return badField(cmd, "count", `a whole number from 1 to ${MAX_RESERVED_SEQS}`);
+      }
+      if (reason !== undefined && typeof reason !== "string") return badField(cmd, "reason");
+      return { ok: true, request: reason === undefined ? { cmd, count } : { cmd, count, reason } };
     }
     case "stop": {
       const wait = fields.wait;

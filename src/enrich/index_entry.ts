@@ -55,7 +55,11 @@ export function indexEntryOf(record: LogRecord): IndexEntry {
   if (record.type !== "message") {
     return { ...base, kind: record.type, preview: eventSummary(record), content: null };
   }
-  const content = searchableContent(record.frames, meta.format);
+  // An imported transcript line says itself what its readable text is (see src/importers/).
+  const imported = (record.meta as { search_text?: unknown } | undefined)?.search_text;
+  const content = typeof imported === "string"
+    ? imported
+    : searchableContent(record.frames, meta.format);
   return {
     ...base,
     content: content === null ? null : content.slice(0, MAX_INDEXED_CONTENT_CHARS),

@@ -46,10 +46,11 @@ export async function withDataDirLock<T>(
   }
 }
 
-/** The next free seq: above everything stored or journaled. Call under the lock. */
+/** The next free seq: above everything stored, journaled or reserved. Call under the lock. */
 export async function nextFreeSeq(layout: DataDirLayout): Promise<number> {
   const previous = await RecoveryJournal.readPreviousRun(layout.recoveryJournal);
-  return Math.max(previous.maxDurableSeq, await highestStoredSeq(layout)) + 1;
+  return Math.max(previous.maxDurableSeq, previous.maxReservedSeq, await highestStoredSeq(layout)) +
+    1;
 }
 
 /**

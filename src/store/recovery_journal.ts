@@ -2,11 +2,19 @@ import { PRIVATE_FILE_MODE, writeAll } from "./data_dir.ts";
 
 /** One line of `recovery/crash_recovery.jsonl`. */
 export interface JournalEntry {
-  readonly event: "start" | "heartbeat" | "stop" | "recovered" | "session_archived";
+  readonly event:
+    | "start"
+    | "heartbeat"
+    | "stop"
+    | "recovered"
+    | "session_archived"
+    | "seqs_reserved";
   readonly at: string;
   readonly pid: number;
   readonly session?: string;
   readonly durable_seq?: number;
+  /** `seqs_reserved`: the last seq handed to another process (an import) to write. */
+  readonly reserved_seq?: number;
   readonly [field: string]: unknown;
 }
 
@@ -21,6 +29,8 @@ export interface PreviousRun {
   readonly last: JournalEntry | undefined;
   /** The highest durable sequence number any entry mentions. */
   readonly maxDurableSeq: number;
+  /** The highest seq reserved for another process (`seqs_reserved`): never to be reused. */
+  readonly maxReservedSeq: number;
   /** Lines that could not be parsed (a torn last line after a crash). */
   readonly unreadableLines: number;
 }
@@ -71,7 +81,11 @@ export class RecoveryJournal {
   static async readPreviousRun(path: string): Promise<PreviousRun> {
     const entries = await readJournal(path);
     let maxDurableSeq = 0;
+    let maxReservedSeq = 0;
     for (const entry of entries.entries) {
+      if (typeof entry.reserved_seq === "number" && entry.reserved_seq > maxReservedSeq) {
+        maxReservedSeq = entry.reserved_seq;
+      }
       if (typeof entry.durable_seq === "number" && entry.durable_seq > maxDurableSeq) {
         maxDurableSeq = entry.durable_seq;
       }
@@ -82,6 +96,7 @@ export class RecoveryJournal {
       unclean: last !== undefined && (last.event !== "stop" || last.failure !== undefined),
       last,
       maxDurableSeq,
+      maxReservedSeq,
       unreadableLines: entries.unreadableLines,
     };
   }

@@ -56,6 +56,7 @@ const LIGHT: Record<string, RegExp[]> = {
   "src/cli/hook_command.ts": ALL_HEAVY,
   "src/cli/checkpoint_command.ts": ALL_HEAVY,
   "src/cli/new_session_command.ts": ALL_HEAVY,
+  "src/cli/import_command.ts": ALL_HEAVY,
   "src/cli/search_command.ts": NO_SOCKETS,
   "src/cli/recent_command.ts": NO_SOCKETS,
   "src/cli/show_command.ts": NO_SOCKETS,

@@ -67,6 +67,10 @@ class RecordingDaemon implements ControlledDaemon {
     this.calls.push("index-release");
     return true;
   }
+  reserveSeqs(count: number, reason: string) {
+    this.calls.push(`reserve-seqs ${count} ${reason}`);
+    return Promise.resolve({ first: 8, last: 7 + count });
+  }
   stop(reason: string) {
     this.calls.push(`stop ${reason}`);
     this.stoppingReason = reason;
@@ -172,7 +176,7 @@ Deno.test("ControlServer lists every command when asked for an unknown one", asy
     assertEquals(reply, {
       ok: false,
       error: 'Unknown control command "frobnicate": use status, new-session, flush, ' +
-        "checkpoint, load-checkpoint, index-release, stop",
+        "checkpoint, load-checkpoint, index-release, reserve-seqs, stop",
     });
   });
 });

@@ -94,6 +94,7 @@ const ANSWER_FIELDS = {
   checkpoint: { checkpoint: "object" },
   "load-checkpoint": { archived: "string?", session: "string", before_load: "string|null" },
   "index-release": { indexing: "boolean" },
+  "reserve-seqs": { first: "number", last: "number" },
   stop: {
     pid: "number",
     exit_code: "number?",
@@ -168,6 +169,10 @@ Deno.test({
 
       assertAnswer("index-release", await ask({ cmd: "index-release" }));
 
+      const reserved = await ask({ cmd: "reserve-seqs", count: 3, reason: "shape check" });
+      assertAnswer("reserve-seqs", reserved);
+      assertEquals((reserved.last as number) - (reserved.first as number), 2);
+
       const stop = await ask({ cmd: "stop", wait: true });
       assertAnswer("stop", stop);
       for (const field of ["exit_code", "unwritten_messages", "failure"]) {
@@ -191,6 +196,8 @@ Deno.test({
         { cmd: "new-session", reason: 42 },
         { cmd: "checkpoint", label: 5 },
         { cmd: "load-checkpoint" },
+        { cmd: "reserve-seqs", count: 0 },
+        { cmd: "reserve-seqs", count: 1.5 },
       ];
       for (const request of malformed) {
         const reply = await sendRawControlRequest(socket, request);

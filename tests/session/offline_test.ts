@@ -1,4 +1,4 @@
-import { OfflineSession, withDataDirLock } from "../../src/session/offline.ts";
+import { nextFreeSeq, OfflineSession, withDataDirLock } from "../../src/session/offline.ts";
 import { DataDirBusyError, PersistError } from "../../src/errors.ts";
 import { type CheckpointManifest, CheckpointStore } from "../../src/store/checkpoint_store.ts";
 import { type DataDirLayout, dataDirLayout } from "../../src/store/data_dir.ts";
@@ -378,4 +378,22 @@ Deno.test("withDataDirLock() creates the data dir, holds the lock for the work, 
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test("nextFreeSeq() is above seqs a daemon reserved for an import before it died", async () => {
+  await withDataDir(async (layout) => {
+    await writeLog(layout.currentLog, sessionRecords(FIRST, { firstSeq: 5, messages: 3 }));
+    const journal = await RecoveryJournal.open(layout.recoveryJournal);
+    try {
+      await journal.append({
+        event: "seqs_reserved",
+        at: new Date().toISOString(),
+        pid: 1,
+        reserved_seq: 500,
+      });
+    } finally {
+      journal.close();
+    }
+    assertEquals(await withDataDirLock(layout, "test", () => nextFreeSeq(layout)), 501);
+  });
 });

@@ -35,6 +35,7 @@ Deno.test("RecoveryJournal.readPreviousRun() reports a first start for a missing
       unclean: false,
       last: undefined,
       maxDurableSeq: 0,
+      maxReservedSeq: 0,
       unreadableLines: 0,
     });
   });
@@ -266,5 +267,22 @@ Deno.test("RecoveryJournal.open() compaction keeps the last lifecycle entry", as
     assertEquals(after.unclean, true);
     assertEquals(after.maxDurableSeq, before.maxDurableSeq);
     assertEquals(after.last, before.last, "the last heartbeat survives compaction");
+  });
+});
+
+Deno.test("RecoveryJournal.readPreviousRun() reports the highest seq reserved for an import", async () => {
+  await withJournal(async (path) => {
+    await Deno.writeTextFile(
+      path,
+      lines([
+        entry("start", 1, { durable_seq: 3 }),
+        entry("seqs_reserved", 2, { reserved_seq: 1010, first_seq: 11 }),
+        entry("heartbeat", 3, { durable_seq: 9 }),
+      ]),
+    );
+    const previous = await RecoveryJournal.readPreviousRun(path);
+    assertEquals(previous.maxReservedSeq, 1010);
+    assertEquals(previous.maxDurableSeq, 9, "a reservation is not a durable record");
+    assertEquals(previous.last?.event, "heartbeat");
   });
 });
