@@ -68,6 +68,8 @@ export const ErrorCode = {
   checkpointDamaged: "checkpoint_damaged",
   /** A blob a record points to is not in the blob store. */
   blobMissing: "blob_missing",
+  /** A path given to `import` does not exist. */
+  importNotFound: "import_not_found",
   /** A blob's bytes do not match its hash. */
   blobDamaged: "blob_damaged",
   /** The search index cannot be opened. */

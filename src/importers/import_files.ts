@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { operatingError, PersistError } from "../errors.ts";
+import { ErrorCode, operatingError, PersistError } from "../errors.ts";
 import {
   type DataDirLayout,
   ensureDataDir,
@@ -233,7 +233,7 @@ export async function filesToImport(paths: readonly string[]): Promise<string[]>
     const path = await Deno.realPath(given).catch((error) => {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
       throw new PersistError(`Cannot import "${given}": no such file or folder`, {
-        code: "import_not_found",
+        code: ErrorCode.importNotFound,
         exitCode: 66,
       });
     });
