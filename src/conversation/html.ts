@@ -55,7 +55,7 @@ article .topic{font-family:ui-monospace,monospace;background:#eef1f4;padding:0 4
 .text{white-space:pre-wrap;overflow-wrap:anywhere;margin:6px 0}
 pre{background:#272c33;color:#e6e6e6;padding:10px;border-radius:5px;overflow:auto;
 font:13px/1.4 ui-monospace,monospace;white-space:pre}
-details summary{cursor:pointer;color:#33506d}
+details summary{cursor:pointer;color:#33506d;overflow-wrap:anywhere}
 .summary{font-size:13px;color:#6b7580;margin:6px 0 6px 8px;font-style:italic}
 `;
 
