@@ -462,7 +462,11 @@ For agent hook settings (see README). Reads the hook's JSON from stdin.
   session-start   makes sure the daemon runs (starts it in the background if
                   not) and prints a short context block: current session, last
                   checkpoint, how to search, as strict JSON in
-                  hookSpecificOutput.additionalContext (both agents).
+                  hookSpecificOutput.additionalContext (both agents). When the
+                  bus session has messages, the conversation follows (as
+                  "context" prints it, under 10,000 characters in all): after
+                  source compact or resume always, after startup or clear when
+                  the session had traffic in the last hour.
   session-end     asks the daemon for a session-end checkpoint
   pre-compact,    asks the daemon for a checkpoint before the agent compacts
   pre-compress    its context
@@ -471,6 +475,8 @@ exits 0 and reports problems on stderr.
 
 Options:
   --backend ADDR     broker backend for a daemon it starts
+  --agent NAME       whose view of the conversation (see "context --help";
+                     env SHEARWATER_AGENT)
 ${COMMON_HELP}
 `,
     load: async () => (await import("./hook_command.ts")).hookCommand,
