@@ -409,8 +409,8 @@ Options:
                      (env SHEARWATER_AGENT)
   --since TIME       from TIME: ISO (2026-11-25T13:00) or ago (30m, 2h, 7d)
   --topic PREFIX     only topics starting with PREFIX (repeatable)
-  --max-chars N      longest transcript, default 9000 (Claude Code caps
-                     injected context at 10,000 characters)
+  --max-chars N      longest transcript (at least 1000), default 9000
+                     (Claude Code caps injected context at 10,000 characters)
   --include-replays  also show messages recorded as replays
 ${COMMON_HELP}
 

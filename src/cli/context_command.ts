@@ -30,7 +30,7 @@ export const contextCommand: CommandAction = {
         `Unexpected argument "${positionals[0]}" to "context": use --session ID or --checkpoint ID`,
       );
     }
-    const maxChars = integerFlag("max-chars", values["max-chars"], { min: 500 }) ??
+    const maxChars = integerFlag("max-chars", values["max-chars"], { min: 1000 }) ??
       DEFAULT_CONTEXT_MAX_CHARS;
     const layout = layoutFromFlags(values, { mustExist: true });
     const source = sourceFromFlags("context", values);

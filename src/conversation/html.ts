@@ -32,13 +32,18 @@ const ESCAPES: Record<string, string> = {
   "'": "&#39;",
 };
 
-/** A stable hue (0-359) for a sender name, so each sender keeps one colour. */
-export function senderHue(name: string): number {
-  let hash = 2166136261;
-  for (let i = 0; i < name.length; i++) {
-    hash = Math.imul(hash ^ name.charCodeAt(i), 16777619);
-  }
-  return (hash >>> 0) % 360;
+/**
+ * Hues (0-359) for the senders of a page, one each: spread by the golden angle in name order,
+ * so the first few senders get clearly different colours.
+ *
+ * @example
+ * ```ts
+ * senderHues(["claude", "gemini"]).get("gemini"); // 137
+ * ```
+ */
+export function senderHues(names: Iterable<string>): Map<string, number> {
+  const sorted = [...new Set(names)].sort();
+  return new Map(sorted.map((name, i) => [name, Math.round((i * 137.508 + 210) % 360)]));
 }
 
 const STYLE = `
@@ -85,8 +90,9 @@ export function renderHtml(
       formatUtc(last.kind === "message" ? last.timeMs : last.lastMs)
     } UTC`
     : "no messages";
+  const hues = senderHues(messages.map((m) => m.sender ?? "?"));
   const agentList = agents.map((name) =>
-    `<span class="sender" style="--hue:${senderHue(name)}">${escapeHtml(name)}</span>`
+    `<span class="sender" style="--hue:${hues.get(name)}">${escapeHtml(name)}</span>`
   ).join(", ");
   return `<!DOCTYPE html>
 <html lang="en">
@@ -104,14 +110,14 @@ export function renderHtml(
 <p>Agents: ${agentList === "" ? "none named" : agentList}</p>
 </header>
 <main>
-${entries.map(renderEntry).join("\n")}
+${entries.map((entry) => renderEntry(entry, hues)).join("\n")}
 </main>
 </body>
 </html>
 `;
 }
 
-function renderEntry(entry: TranscriptEntry): string {
+function renderEntry(entry: TranscriptEntry, hues: ReadonlyMap<string, number>): string {
   if (entry.kind === "summary") {
     return `<p class="summary">${escapeHtml(`${formatUtc(entry.firstMs)}: ${entry.text}`)}</p>`;
   }
@@ -126,7 +132,7 @@ function renderEntry(entry: TranscriptEntry): string {
     ? `<details><summary>${escapeHtml(preview(entry.text))} (${entry.text.length} characters, ` +
       `click to unfold)</summary>${body}</details>`
     : body;
-  return `<article style="--hue:${senderHue(sender)}">${meta}${content}</article>`;
+  return `<article style="--hue:${hues.get(sender) ?? 0}">${meta}${content}</article>`;
 }
 
 /** Text with its fenced code blocks as `<pre>`; everything escaped. */

@@ -56,6 +56,8 @@ export interface Conversation {
   readonly records: readonly SelectedRecord[];
   /** Replayed messages left out (see {@link ConversationFilters.includeReplays}). */
   readonly replaysLeftOut: number;
+  /** True when only the end of the log was read (`tailBytes`): older messages may exist. */
+  readonly partial?: boolean;
 }
 
 /** Options of {@link selectConversation}. */
@@ -88,10 +90,12 @@ export async function selectConversation(
   let session: string | null = null;
   let checkpoint: string | null = null;
   let records: SelectedRecord[];
+  let partial = false;
   if (source.kind === "current") {
     const read = await readCurrentSession(layout, options);
     session = read.session;
     records = read.records;
+    partial = read.partial;
   } else if (source.kind === "session") {
     session = source.session;
     records = await readSession(layout, source.session, options);
@@ -114,7 +118,7 @@ export async function selectConversation(
     }
     return true;
   });
-  return { session, checkpoint, records: kept, replaysLeftOut };
+  return { session, checkpoint, records: kept, replaysLeftOut, partial };
 }
 
 /** True for a message the recorder marked as a replay of an earlier one (`meta.replay_of`). */
@@ -155,7 +159,7 @@ function passesFilters(record: LogRecord, filters: ConversationFilters): boolean
 async function readCurrentSession(
   layout: DataDirLayout,
   options: SelectOptions,
-): Promise<{ session: string | null; records: SelectedRecord[] }> {
+): Promise<{ session: string | null; records: SelectedRecord[]; partial: boolean }> {
   let fromOffset = 0;
   let size = 0;
   try {
@@ -171,13 +175,22 @@ async function readCurrentSession(
     // No current log (between sessions, or never recorded): the newest archived session.
     const archives = await listArchivedLogs(layout);
     const newest = archives.at(-1);
-    if (newest === undefined) return { session: null, records: [] };
+    if (newest === undefined) return { session: null, records: [], partial: false };
     const records = await readLogRecords(newest, options);
     const session = records.at(-1)?.record.session ?? null;
-    return { session, records: records.filter((r) => r.record.session === session) };
+    return {
+      session,
+      records: records.filter((r) => r.record.session === session),
+      partial: false,
+    };
   }
   const session = all.at(-1)!.record.session;
-  return { session, records: all.filter((selected) => selected.record.session === session) };
+  return {
+    session,
+    records: all.filter((selected) => selected.record.session === session),
+    // The part not read may hold older messages of the same session.
+    partial: fromOffset > 0 && all[0]?.record.session === session,
+  };
 }
 
 async function readSession(

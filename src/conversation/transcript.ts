@@ -232,7 +232,7 @@ const MIN_TRIMMED_CHARS = 300;
  * ```
  */
 export function renderMarkdown(
-  conversation: Pick<Conversation, "session" | "checkpoint" | "replaysLeftOut">,
+  conversation: Pick<Conversation, "session" | "checkpoint" | "replaysLeftOut" | "partial">,
   entries: readonly TranscriptEntry[],
   options: MarkdownOptions = {},
 ): MarkdownTranscript {
@@ -265,7 +265,9 @@ export function renderMarkdown(
   const keptMessages = kept.filter((k) => k.entry.kind === "message").length;
   const leftOut = totalMessages - keptMessages;
   const firstKept = kept[0]?.entry;
-  const searchCommand = leftOut > 0 ? options.searchCommand?.(firstKept) ?? null : null;
+  const searchCommand = leftOut > 0 || conversation.partial
+    ? options.searchCommand?.(firstKept) ?? null
+    : null;
   const head = header(conversation, entries, {
     leftOut,
     firstKept,
@@ -282,7 +284,7 @@ export function renderMarkdown(
 }
 
 function header(
-  conversation: Pick<Conversation, "session" | "checkpoint" | "replaysLeftOut">,
+  conversation: Pick<Conversation, "session" | "checkpoint" | "replaysLeftOut" | "partial">,
   entries: readonly TranscriptEntry[],
   shown: {
     leftOut: number;
@@ -309,9 +311,14 @@ function header(
       `${messages.length} message${messages.length === 1 ? "" : "s"}` +
       (agents.size > 0 ? `, agents: ${[...agents].sort().join(", ")}` : "") + ".",
   );
-  if (shown.leftOut > 0 && shown.firstKept) {
+  if ((shown.leftOut > 0 || conversation.partial) && shown.firstKept) {
+    const count = conversation.partial
+      ? (shown.leftOut > 0
+        ? `at least the ${shown.leftOut} earlier message${shown.leftOut === 1 ? "" : "s"}`
+        : "any earlier messages") + " (only the end of a long log was read)"
+      : `the ${shown.leftOut} earlier message${shown.leftOut === 1 ? "" : "s"}`;
     lines.push(
-      `Left out: the ${shown.leftOut} earlier message${shown.leftOut === 1 ? "" : "s"} ` +
+      `Left out: ${count} ` +
         `before ${formatUtc(startMs(shown.firstKept))}` +
         (shown.searchCommand ? `; find them with \`${shown.searchCommand}\`` : "") + ".",
     );

@@ -50,6 +50,11 @@ Deno.test("context: Markdown of the current session; --agent and SHEARWATER_AGEN
       "20000",
     ]);
     assert(replays.stdout.includes("REPLAYED"));
+    const deploy = await runCli(["context", ...flags, "--topic", "ops.", "--topic", "nothing."]);
+    assert(deploy.stdout.includes("deploying now") && !deploy.stdout.includes(HOSTILE));
+    const late = await runCli(["context", ...flags, "--since", new Date().toISOString()]);
+    assertEquals(late.code, 1, "nothing since now");
+    assert(late.stdout.includes("No messages."), late.stdout);
     const bad = await runCli(["context", ...flags, "--session", "x", "--checkpoint", "y"]);
     assertEquals(bad.code, 2, bad.stderr);
   } finally {

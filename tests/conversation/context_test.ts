@@ -135,3 +135,22 @@ Deno.test("selectConversation() reads a session from the archive and rejects an 
     await dir.cleanup();
   }
 });
+
+Deno.test("buildContext() with tailBytes reads the end of the log and says older ones may exist", async () => {
+  const dir = await tempDir("context_tail");
+  try {
+    const { layout, bytes } = await writeConversation(dir.path);
+    const whole = await buildContext(layout, { kind: "current" }, { tailBytes: bytes.length });
+    assertEquals(whole.conversation.partial, false);
+    assertEquals(whole.messageCount, 5);
+    const tail = await buildContext(layout, { kind: "current" }, { tailBytes: 900 });
+    assertEquals(tail.conversation.partial, true);
+    assertEquals(tail.conversation.session, SESSION);
+    assert(tail.messageCount < 5 && tail.messageCount > 0, String(tail.messageCount));
+    const md = tail.transcript.markdown;
+    assert(md.includes("Left out: any earlier messages (only the end of a long log was read)"), md);
+    assert(md.includes(`\`shearwater-persist search --session ${SESSION} --until `), md);
+  } finally {
+    await dir.cleanup();
+  }
+});

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../_assert.ts";
-import { escapeHtml, renderHtml, senderHue } from "../../src/conversation/html.ts";
+import { escapeHtml, renderHtml, senderHues } from "../../src/conversation/html.ts";
 import { selectConversation } from "../../src/conversation/select.ts";
 import { transcriptEntries } from "../../src/conversation/transcript.ts";
 import { runCli, tempDir } from "../_helpers.ts";
@@ -37,7 +37,9 @@ Deno.test("renderHtml(): every recorded string escaped, code blocks as <pre>, lo
     assert(/<details><summary>The full design/.test(page), "the long message folded");
     assert(page.includes(`content="default-src 'none'; style-src 'unsafe-inline'"`));
     assert(!/<[^>]*\s(src|href)=/i.test(page), "no element that fetches anything");
-    assertEquals(senderHue("claude"), senderHue("claude"));
+    const hues = senderHues(["gemini", "claude", "codex", "claude"]);
+    assertEquals(hues.size, 3);
+    assertEquals(new Set(hues.values()).size, 3, "a colour per sender");
   } finally {
     await dir.cleanup();
   }
