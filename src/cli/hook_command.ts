@@ -30,7 +30,7 @@ const MAX_STDIN_BYTES = 1024 * 1024;
  * The conversation a session-start hook injects is read from at most this much of the end of
  * the current log, and given at most {@link CONTEXT_TIMEOUT_MS}: a hook stays quick on any log.
  */
-const CONTEXT_TAIL_BYTES = 8 * 1024 * 1024;
+const CONTEXT_TAIL_BYTES = 1024 * 1024;
 const CONTEXT_TIMEOUT_MS = 3000;
 /** Claude Code moves additionalContext over 10,000 characters to a file. */
 const ADDITIONAL_CONTEXT_MAX_CHARS = 9900;
