@@ -192,6 +192,15 @@ export function colorEnabled(stream: { isTerminal(): boolean } = Deno.stdout): b
   return (noColor === undefined || noColor === "") && stream.isTerminal();
 }
 
+/** The environment variable naming the agent a hook or `context` speaks for. */
+export const AGENT_ENV = "SHEARWATER_AGENT";
+
+/** The agent named by `SHEARWATER_AGENT`, or undefined when it is unset or empty. */
+export function agentFromEnv(): string | undefined {
+  const value = Deno.env.get(AGENT_ENV);
+  return value === undefined || value.trim() === "" ? undefined : value.trim();
+}
+
 /** True when running under CI (the `CI` environment variable is set). */
 export function runningInCi(): boolean {
   const value = Deno.env.get("CI");

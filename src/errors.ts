@@ -68,6 +68,8 @@ export const ErrorCode = {
   checkpointDamaged: "checkpoint_damaged",
   /** A blob a record points to is not in the blob store. */
   blobMissing: "blob_missing",
+  /** No session with the id given (`context`, `export`). */
+  sessionNotFound: "session_not_found",
   /** A path given to `import` does not exist. */
   importNotFound: "import_not_found",
   /** A blob's bytes do not match its hash. */

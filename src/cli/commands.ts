@@ -412,6 +412,71 @@ Exit codes: 0 stopped (Ctrl+C, SIGTERM, or --once), 2 bad arguments.
     load: async () => (await import("./launch_command.ts")).launchCommand,
   },
   {
+    name: "context",
+    summary: "the bus conversation as Markdown, sized for an agent's context",
+    help: `Usage: shearwater-persist context [--session ID | --checkpoint ID] [options]
+
+Prints a Markdown transcript of the bus conversation (default: the current
+session): a header with the session, its time span, how many earlier messages
+were left out and the search command that finds them; then the messages
+oldest to newest, each with time, sender → recipient, topic and seq, content
+as sent (code blocks intact). The newest messages are kept whole first; a
+message that does not fit is trimmed with a visible marker. Daemon events,
+presence messages and binary frames are summarised in one line per run.
+Replayed messages (meta.replay_of) are left out.
+
+Options:
+  --session ID       a session (see "sessions"); default: the current one
+  --checkpoint ID    a checkpoint's conversation (id, prefix or "latest")
+  --agent NAME       NAME's view: what NAME sent, what was addressed to NAME,
+                     and what was addressed to nobody (to "all" or no "to")
+                     (env SHEARWATER_AGENT)
+  --since TIME       from TIME: ISO (2026-11-25T13:00) or ago (30m, 2h, 7d)
+  --topic PREFIX     only topics starting with PREFIX (repeatable)
+  --max-chars N      longest transcript (at least 1000), default 9000
+                     (Claude Code caps injected context at 10,000 characters)
+  --include-replays  also show messages recorded as replays
+${COMMON_HELP}
+
+Exit codes: 0 messages shown, 1 no messages, 2 bad arguments.
+`,
+    load: async () => (await import("./context_command.ts")).contextCommand,
+  },
+  {
+    name: "export",
+    summary: "a conversation as Markdown, the stored JSONL lines, or one HTML page",
+    help: `Usage: shearwater-persist export (--session ID | --checkpoint ID |
+         --search QUERY [filters]) --format md|jsonl|html [--output FILE]
+
+Writes a conversation to stdout or FILE (mode 0600):
+  md     the full transcript in "context"'s format (no size limit)
+  jsonl  the stored log lines, byte for byte (every CRC still valid)
+  html   one self-contained page (inline CSS, no script, no network): a
+         colour per sender, times, long messages folded, code blocks kept;
+         all recorded text escaped
+An existing FILE is replaced only after confirmation on a terminal, or with
+--yes. Replayed messages (meta.replay_of) are left out unless
+--include-replays. A progress bar shows on stderr for large sessions.
+
+Options:
+  --session ID       a session (with --search: a filter)
+  --checkpoint ID    a checkpoint (id, prefix or "latest")
+  --search QUERY     the messages matching QUERY (full-text; "" for all),
+                     oldest first, narrowed by the filters:
+${FILTER_HELP.replace(/^ {2}--session.*\n/m, "")}
+  --limit N          at most N search results, default 100000
+  --format FORMAT    md, jsonl or html (required)
+  -o, --output FILE  write to FILE instead of stdout
+  -y, --yes          replace FILE without asking
+  --include-replays  also export messages recorded as replays
+${COMMON_HELP}
+
+Exit codes: 0 exported, 1 nothing selected, 2 bad arguments (or FILE exists
+and was not confirmed).
+`,
+    load: async () => (await import("./export_command.ts")).exportCommand,
+  },
+  {
     name: "hook",
     summary: "Claude Code / Gemini CLI hooks: session-start, session-end, pre-compact",
     help: `Usage: shearwater-persist hook claude session-start|session-end|pre-compact
@@ -421,7 +486,11 @@ For agent hook settings (see README). Reads the hook's JSON from stdin.
   session-start   makes sure the daemon runs (starts it in the background if
                   not) and prints a short context block: current session, last
                   checkpoint, how to search, as strict JSON in
-                  hookSpecificOutput.additionalContext (both agents).
+                  hookSpecificOutput.additionalContext (both agents). When the
+                  bus session has messages, the conversation follows (as
+                  "context" prints it, under 10,000 characters in all): after
+                  source compact or resume always, after startup or clear when
+                  the session had traffic in the last hour.
   session-end     asks the daemon for a session-end checkpoint
   pre-compact,    asks the daemon for a checkpoint before the agent compacts
   pre-compress    its context
@@ -430,6 +499,8 @@ exits 0 and reports problems on stderr.
 
 Options:
   --backend ADDR     broker backend for a daemon it starts
+  --agent NAME       whose view of the conversation (see "context --help";
+                     env SHEARWATER_AGENT)
 ${COMMON_HELP}
 `,
     load: async () => (await import("./hook_command.ts")).hookCommand,

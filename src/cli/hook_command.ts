@@ -1,4 +1,6 @@
+import { agentFromEnv } from "../config.ts";
 import { sendControlRequest } from "../control/client.ts";
+import { buildContext, DEFAULT_CONTEXT_MAX_CHARS } from "../conversation/context.ts";
 import type { ClientTrigger, DaemonStatus } from "../control/protocol.ts";
 import { spawnDetachedDaemon } from "../daemon_process.ts";
 import { operatingError, PersistError, UsageError } from "../errors.ts";
@@ -24,7 +26,24 @@ const HOOK_EVENT_NAMES: Record<string, string> = {
 const CONTROL_TIMEOUT_MS = 700;
 const MAX_STDIN_BYTES = 1024 * 1024;
 
-const OPTIONS = { ...COMMON_OPTIONS, backend: { type: "string" } } as const;
+/**
+ * The conversation a session-start hook injects is read from at most this much of the end of
+ * the current log, and given at most {@link CONTEXT_TIMEOUT_MS}: a hook stays quick on any log.
+ */
+const CONTEXT_TAIL_BYTES = 1024 * 1024;
+const CONTEXT_TIMEOUT_MS = 3000;
+/** Claude Code moves additionalContext over 10,000 characters to a file. */
+const ADDITIONAL_CONTEXT_MAX_CHARS = 9900;
+/** `startup` and `clear` get the conversation when the bus had traffic this recently. */
+const RECENT_TRAFFIC_MS = 3_600_000;
+/** Sources after which the agent has lost detail: the conversation comes back whatever its age. */
+const ALWAYS_SOURCES = new Set(["compact", "resume"]);
+
+const OPTIONS = {
+  ...COMMON_OPTIONS,
+  backend: { type: "string" },
+  agent: { type: "string" },
+} as const;
 
 /** `shearwater-persist hook AGENT EVENT`: Claude Code and Gemini CLI hook handlers. */
 export const hookCommand: CommandAction = {
@@ -45,7 +64,11 @@ export const hookCommand: CommandAction = {
       const config = configFromFlags(values);
       const layout = dataDirLayout(config.dataDir);
       if (event === "session-start") {
-        const context = await sessionStart(layout, config.backend, input);
+        const note = await sessionStart(layout, config.backend, input);
+        const context = await withConversation(note, layout, {
+          source: typeof input.source === "string" ? input.source : undefined,
+          agent: values.agent ?? agentFromEnv(),
+        });
         printLine(JSON.stringify({
           hookSpecificOutput: { hookEventName: "SessionStart", additionalContext: context },
         }));
@@ -167,6 +190,52 @@ async function sessionStart(
     "`shearwater-persist recent 20`, `shearwater-persist show SEQ`;",
     "checkpoints: `shearwater-persist checkpoint list` / `checkpoint load ID`.",
   ].filter((line) => line !== "").join("\n");
+}
+
+/**
+ * The session-start note, followed by the bus conversation (Markdown, the `context` command's
+ * format) when the current session has messages and the `source` calls for it: after `compact`
+ * and `resume` always, after `startup`, `clear` (and anything else) when the session had
+ * traffic in the last hour. A conversation that cannot be read in time is left out, with a note
+ * on stderr: the hook still succeeds.
+ */
+async function withConversation(
+  note: string,
+  layout: DataDirLayout,
+  options: { source: string | undefined; agent: string | undefined },
+): Promise<string> {
+  const maxChars = Math.min(
+    DEFAULT_CONTEXT_MAX_CHARS,
+    ADDITIONAL_CONTEXT_MAX_CHARS - note.length - 2,
+  );
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), CONTEXT_TIMEOUT_MS);
+  });
+  try {
+    const context = await Promise.race([
+      buildContext(layout, { kind: "current" }, {
+        agent: options.agent,
+        tailBytes: CONTEXT_TAIL_BYTES,
+        maxChars,
+      }),
+      late,
+    ]);
+    if (context === "late") {
+      printError("shearwater-persist: the bus conversation took too long to read; left out");
+      return note;
+    }
+    if (context.messageCount === 0 || context.newestMessageMs === null) return note;
+    const recent = Date.now() - context.newestMessageMs <= RECENT_TRAFFIC_MS;
+    if (!ALWAYS_SOURCES.has(options.source ?? "") && !recent) return note;
+    return `${note}\n\n${context.transcript.markdown}`;
+  } catch (error) {
+    if (!(error instanceof PersistError)) throw error;
+    printError(`shearwater-persist: bus conversation left out: ${error.message}`);
+    return note;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function askForCheckpoint(

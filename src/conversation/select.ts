@@ -1,0 +1,300 @@
+/**
+ * Which records make up a conversation: one session (from the current log or the archives), a
+ * checkpoint's records, or the hits of a search; then narrowed by time, topic, agent and replay
+ * marking. Reads through src/store/ only.
+ *
+ * @module
+ */
+import { ErrorCode, PersistError } from "../errors.ts";
+import { CheckpointStore } from "../store/checkpoint_store.ts";
+import type { DataDirLayout } from "../store/data_dir.ts";
+import { readFirstRecord, scanLog } from "../store/log_reader.ts";
+import type { MessageIndex, SearchRequest } from "../store/message_index.ts";
+import { checkRecordLine, type LogRecord } from "../store/record.ts";
+import { readRecordAt } from "../store/log_reader.ts";
+import { listArchivedLogs } from "../store/session_archive.ts";
+
+/** A selected record and its stored line (bytes as in the log, newline included). */
+export interface SelectedRecord {
+  readonly record: LogRecord;
+  readonly line: Uint8Array;
+}
+
+/** Where a conversation comes from: exactly one of these, or none for the current session. */
+export type ConversationSource =
+  | { readonly kind: "current" }
+  | { readonly kind: "session"; readonly session: string }
+  | { readonly kind: "checkpoint"; readonly checkpoint: string }
+  | {
+    readonly kind: "search";
+    /** The index to search, opened by the caller (and closed by it). */
+    readonly index: MessageIndex;
+    readonly request: SearchRequest;
+  };
+
+/** How a selection is narrowed; all optional. */
+export interface ConversationFilters {
+  /** Only records received at or after this time (epoch ms). */
+  readonly sinceMs?: number;
+  /** Only records received at or before this time (epoch ms). */
+  readonly untilMs?: number;
+  /** Only messages whose topic starts with one of these (daemon events are kept). */
+  readonly topics?: readonly string[];
+  /** Only messages NAME sent, those addressed to NAME, and those addressed to nobody. */
+  readonly agent?: string;
+  /** Keep messages recorded as replays (`meta.replay_of`); left out by default. */
+  readonly includeReplays?: boolean;
+}
+
+/** What {@link selectConversation} found. */
+export interface Conversation {
+  /** The session shown (null for a search spanning several, or an empty data dir). */
+  readonly session: string | null;
+  /** The checkpoint read, for `--checkpoint`. */
+  readonly checkpoint: string | null;
+  /** Selected records, oldest first (seq order). */
+  readonly records: readonly SelectedRecord[];
+  /** Replayed messages left out (see {@link ConversationFilters.includeReplays}). */
+  readonly replaysLeftOut: number;
+  /** True when only the end of the log was read (`tailBytes`): older messages may exist. */
+  readonly partial?: boolean;
+}
+
+/** Options of {@link selectConversation}. */
+export interface SelectOptions extends ConversationFilters {
+  /**
+   * Read at most this many bytes from the end of the current log (`kind: "current"`): bounds
+   * the time a hook spends on a huge log. Default: the whole log.
+   */
+  readonly tailBytes?: number;
+  /** Called while logs are read, with bytes done and total. */
+  readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
+}
+
+/** Recipients that mean "everyone": a message to them is addressed to nobody in particular. */
+const BROADCAST_RECIPIENTS = new Set(["", "all", "*", "everyone", "broadcast"]);
+
+/**
+ * Selects a conversation's records from the data dir.
+ *
+ * @example
+ * ```ts
+ * const conversation = await selectConversation(layout, { kind: "current" }, { agent: "claude" });
+ * ```
+ */
+export async function selectConversation(
+  layout: DataDirLayout,
+  source: ConversationSource,
+  options: SelectOptions = {},
+): Promise<Conversation> {
+  let session: string | null = null;
+  let checkpoint: string | null = null;
+  let records: SelectedRecord[];
+  let partial = false;
+  if (source.kind === "current") {
+    const read = await readCurrentSession(layout, options);
+    session = read.session;
+    records = read.records;
+    partial = read.partial;
+  } else if (source.kind === "session") {
+    session = source.session;
+    records = await readSession(layout, source.session, options);
+  } else if (source.kind === "checkpoint") {
+    const read = await readCheckpoint(layout, source.checkpoint);
+    checkpoint = read.id;
+    session = read.session;
+    records = read.records;
+  } else {
+    records = await readSearchHits(layout, source.index, source.request);
+    const sessions = new Set(records.map((selected) => selected.record.session));
+    session = sessions.size === 1 ? [...sessions][0]! : null;
+  }
+  let replaysLeftOut = 0;
+  const kept = records.filter((selected) => {
+    if (!passesFilters(selected.record, options)) return false;
+    if (!options.includeReplays && isReplay(selected.record)) {
+      replaysLeftOut++;
+      return false;
+    }
+    return true;
+  });
+  return { session, checkpoint, records: kept, replaysLeftOut, partial };
+}
+
+/** True for a message the recorder marked as a replay of an earlier one (`meta.replay_of`). */
+export function isReplay(record: LogRecord): boolean {
+  const meta = record.meta as Record<string, unknown> | undefined;
+  return typeof meta === "object" && meta !== null && meta.replay_of !== undefined &&
+    meta.replay_of !== null;
+}
+
+/** The sender and recipient enrichment found for a record (`meta`), if any. */
+export function senderAndRecipient(
+  record: LogRecord,
+): { sender: string | null; recipient: string | null } {
+  const meta = (record.meta ?? {}) as Record<string, unknown>;
+  return {
+    sender: typeof meta.sender === "string" ? meta.sender : null,
+    recipient: typeof meta.recipient === "string" ? meta.recipient : null,
+  };
+}
+
+function passesFilters(record: LogRecord, filters: ConversationFilters): boolean {
+  const time = Date.parse(record.received_at);
+  if (filters.sinceMs !== undefined && !(time >= filters.sinceMs)) return false;
+  if (filters.untilMs !== undefined && !(time <= filters.untilMs)) return false;
+  if (record.type !== "message" && record.type !== "oversized") return true; // daemon events
+  if (filters.topics && filters.topics.length > 0) {
+    const topic = typeof record.topic === "string" ? record.topic : null;
+    if (topic === null || !filters.topics.some((prefix) => topic.startsWith(prefix))) return false;
+  }
+  if (filters.agent !== undefined) {
+    const { sender, recipient } = senderAndRecipient(record);
+    const toNobody = recipient === null || BROADCAST_RECIPIENTS.has(recipient.toLowerCase());
+    if (sender !== filters.agent && recipient !== filters.agent && !toNobody) return false;
+  }
+  return true;
+}
+
+async function readCurrentSession(
+  layout: DataDirLayout,
+  options: SelectOptions,
+): Promise<{ session: string | null; records: SelectedRecord[]; partial: boolean }> {
+  let fromOffset = 0;
+  let size = 0;
+  try {
+    size = (await Deno.stat(layout.currentLog)).size;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  if (options.tailBytes !== undefined && size > options.tailBytes) {
+    fromOffset = await lineStartAfter(layout.currentLog, size - options.tailBytes);
+  }
+  const all = await readLogRecords(layout.currentLog, { fromOffset, ...options, totalBytes: size });
+  if (all.length === 0) {
+    // No current log (between sessions, or never recorded): the newest archived session.
+    const archives = await listArchivedLogs(layout);
+    const newest = archives.at(-1);
+    if (newest === undefined) return { session: null, records: [], partial: false };
+    const records = await readLogRecords(newest, options);
+    const session = records.at(-1)?.record.session ?? null;
+    return {
+      session,
+      records: records.filter((r) => r.record.session === session),
+      partial: false,
+    };
+  }
+  const session = all.at(-1)!.record.session;
+  return {
+    session,
+    records: all.filter((selected) => selected.record.session === session),
+    // The part not read may hold older messages of the same session.
+    partial: fromOffset > 0 && all[0]?.record.session === session,
+  };
+}
+
+async function readSession(
+  layout: DataDirLayout,
+  session: string,
+  options: SelectOptions,
+): Promise<SelectedRecord[]> {
+  const paths = [...await listArchivedLogs(layout), layout.currentLog];
+  const records: SelectedRecord[] = [];
+  let found = false;
+  for (const path of paths) {
+    const first = await readFirstRecord(path);
+    // A log file holds one session from its first record on (a rotation archives it).
+    if (first === undefined || first.record.session !== session) continue;
+    found = true;
+    for (const selected of await readLogRecords(path, options)) {
+      if (selected.record.session === session) records.push(selected);
+    }
+  }
+  if (!found) {
+    throw new PersistError(
+      `Cannot find session "${session}": see "shearwater-persist sessions"`,
+      { code: ErrorCode.sessionNotFound, exitCode: 1 },
+    );
+  }
+  return records;
+}
+
+async function readCheckpoint(
+  layout: DataDirLayout,
+  idOrPrefix: string,
+): Promise<{ id: string; session: string; records: SelectedRecord[] }> {
+  const store = new CheckpointStore(layout.checkpointsDir, { dataBlobsDir: layout.blobsDir });
+  const entry = await store.get(idOrPrefix);
+  if (!entry.ok) {
+    throw new PersistError(`Cannot read checkpoint ${entry.id}: ${entry.reason}`, {
+      code: ErrorCode.checkpointDamaged,
+    });
+  }
+  const records: SelectedRecord[] = [];
+  for await (const line of store.lines(entry.manifest)) {
+    const check = checkRecordLine(line);
+    if (!check.ok) {
+      throw new PersistError(
+        `Cannot read checkpoint ${entry.id}: a line failed verification: ${check.reason}`,
+        { code: ErrorCode.checkpointDamaged },
+      );
+    }
+    records.push({ record: check.record, line: line.slice() });
+  }
+  return { id: entry.id, session: entry.manifest.session, records };
+}
+
+async function readSearchHits(
+  layout: DataDirLayout,
+  index: MessageIndex,
+  request: SearchRequest,
+): Promise<SelectedRecord[]> {
+  const hits = index.search(request);
+  const records: SelectedRecord[] = [];
+  for (const hit of hits) {
+    const read = await readRecordAt(`${layout.root}/${hit.file}`, hit.offset, hit.length);
+    records.push({ record: read.record, line: read.line });
+  }
+  return records.sort((a, b) => a.record.seq - b.record.seq);
+}
+
+async function readLogRecords(
+  path: string,
+  options: SelectOptions & { fromOffset?: number; totalBytes?: number },
+): Promise<SelectedRecord[]> {
+  const records: SelectedRecord[] = [];
+  const total = options.totalBytes ?? await fileSize(path);
+  for await (const placed of scanLog(path, { fromOffset: options.fromOffset })) {
+    records.push({ record: placed.record, line: placed.line.slice() });
+    options.onProgress?.(placed.offset + placed.length, total);
+  }
+  return records;
+}
+
+async function fileSize(path: string): Promise<number> {
+  try {
+    return (await Deno.stat(path)).size;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return 0;
+    throw error;
+  }
+}
+
+/** The offset of the first line that starts at or after `offset`. */
+async function lineStartAfter(path: string, offset: number): Promise<number> {
+  const file = await Deno.open(path, { read: true });
+  try {
+    await file.seek(offset - 1, Deno.SeekMode.Start);
+    const buffer = new Uint8Array(64 * 1024);
+    let position = offset - 1;
+    for (;;) {
+      const n = await file.read(buffer);
+      if (n === null) return position;
+      const newline = buffer.subarray(0, n).indexOf(0x0a);
+      if (newline !== -1) return position + newline + 1;
+      position += n;
+    }
+  } finally {
+    file.close();
+  }
+}
