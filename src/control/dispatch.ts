@@ -32,6 +32,14 @@ export interface ControlledDaemon {
   ): Promise<{ archived: string | undefined; session: string; before_load: string | null }>;
   /** Asks the indexer to let go of the index for a while; false when there is no indexer. */
   releaseIndex(): boolean;
+  /**
+   * Tells the recorder which messages a replayer is about to send; resolves once a matching
+   * message received from now on will be recorded with `meta.replay_of`.
+   */
+  expectReplays(
+    marks: readonly { readonly digest: string; readonly replay_of: number }[],
+    ttlMs: number,
+  ): Promise<void>;
   /** Starts stopping (not awaited here). */
   stop(reason: string): Promise<number>;
   /** How the stop went once the log is closed; undefined when the stop deadline passed first. */
@@ -83,6 +91,9 @@ async function dispatch(
       return answer(request, await daemon.loadCheckpoint(request.id));
     case "index-release":
       return answer(request, { indexing: daemon.releaseIndex() });
+    case "expect-replays":
+      await daemon.expectReplays(request.marks, request.ttl_ms);
+      return answer(request, { accepted: request.marks.length });
     case "stop": {
       queueMicrotask(() => daemon.stop("stop command"));
       if (request.wait !== true) return answer(request, { pid: Deno.pid });

@@ -91,6 +91,18 @@ export interface ControlProtocol {
     /** `indexing` is false when the daemon keeps no index (nothing to release). */
     readonly answer: { readonly indexing: boolean };
   };
+  readonly "expect-replays": {
+    /**
+     * Messages a replayer is about to send to the bus this daemon records: the SHA-256 of their
+     * frames (`framesDigest`) and their original seq; each mark waits `ttl_ms` at most. A
+     * received message that matches is recorded with `meta.replay_of`.
+     */
+    readonly request: {
+      readonly marks: readonly { readonly digest: string; readonly replay_of: number }[];
+      readonly ttl_ms: number;
+    };
+    readonly answer: { readonly accepted: number };
+  };
   readonly stop: {
     /** With `wait: true` the answer comes once the log is closed, with how the stop went. */
     readonly request: { readonly wait?: boolean };
@@ -116,6 +128,7 @@ export const CONTROL_COMMANDS = [
   "checkpoint",
   "load-checkpoint",
   "index-release",
+  "expect-replays",
   "stop",
 ] as const satisfies readonly ControlCommand[];
 
@@ -228,6 +241,8 @@ function checkFields(cmd: ControlCommand, fields: Record<string, unknown>): Pars
       if (typeof id !== "string" || id === "") return badField(cmd, "id", "a checkpoint id");
       return { ok: true, request: { cmd, id } };
     }
+    case "expect-replays":
+      return checkReplayMarks(fields);
     case "stop": {
       const wait = fields.wait;
       if (wait !== undefined && typeof wait !== "boolean") {
@@ -241,6 +256,34 @@ function checkFields(cmd: ControlCommand, fields: Record<string, unknown>): Pars
       throw new Error(`Control command ${unchecked} has no field check`);
     }
   }
+}
+
+/** Most marks in one `expect-replays` request. */
+export const MAX_MARKS_PER_REQUEST = 10_000;
+const DIGEST = /^[0-9a-f]{64}$/;
+
+function checkReplayMarks(fields: Record<string, unknown>): ParsedRequest {
+  const cmd = "expect-replays";
+  const { marks, ttl_ms } = fields;
+  if (typeof ttl_ms !== "number" || !Number.isFinite(ttl_ms) || ttl_ms <= 0) {
+    return badField(cmd, "ttl_ms", "a positive number of milliseconds");
+  }
+  const expected = `a list of at most ${MAX_MARKS_PER_REQUEST} {digest, replay_of}`;
+  if (!Array.isArray(marks) || marks.length > MAX_MARKS_PER_REQUEST) {
+    return badField(cmd, "marks", expected);
+  }
+  const checked: { digest: string; replay_of: number }[] = [];
+  for (const mark of marks as unknown[]) {
+    const { digest, replay_of } = (mark ?? {}) as Record<string, unknown>;
+    if (
+      typeof digest !== "string" || !DIGEST.test(digest) || !Number.isSafeInteger(replay_of) ||
+      (replay_of as number) < 1
+    ) {
+      return badField(cmd, "marks", expected);
+    }
+    checked.push({ digest, replay_of: replay_of as number });
+  }
+  return { ok: true, request: { cmd, marks: checked, ttl_ms } };
 }
 
 function badField(cmd: ControlCommand, field: string, expected = "a string"): ParsedRequest {
