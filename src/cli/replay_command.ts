@@ -12,8 +12,8 @@ import { DaemonNotRunningError, ExitCode, PersistError, UsageError } from "../er
 import { framesDigest } from "../recording/replay_marks.ts";
 import {
   type ReplaySelection,
-  selectReplayMessages,
   type SelectedMessage,
+  selectReplayMessages,
 } from "../session/replay_selection.ts";
 import type { DataDirLayout } from "../store/data_dir.ts";
 import { decodeStoredFrames } from "../store/record.ts";
@@ -227,7 +227,9 @@ function planMessages(
   return messages.map((message) => {
     const frames = decodeStoredFrames(message.frames, { blobDir: options.blobDir });
     let topic = message.topic;
-    const remap = topic === null ? undefined : options.remaps.find((r) => topic!.startsWith(r.from));
+    const remap = topic === null
+      ? undefined
+      : options.remaps.find((r) => topic!.startsWith(r.from));
     if (remap && topic !== null && frames.length > 1) {
       topic = remap.to + topic.slice(remap.from.length);
       frames[0] = encoder.encode(topic);

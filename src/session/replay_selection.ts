@@ -104,7 +104,9 @@ export async function selectReplayMessages(
 
 function matches(record: LogRecord, selection: ReplaySelection): boolean {
   if ("session" in selection) return record.session === selection.session;
-  if ("fromSeq" in selection) return record.seq >= selection.fromSeq && record.seq <= selection.toSeq;
+  if ("fromSeq" in selection) {
+    return record.seq >= selection.fromSeq && record.seq <= selection.toSeq;
+  }
   if ("sinceMs" in selection) {
     const at = Date.parse(record.received_at);
     return at >= selection.sinceMs && (selection.untilMs === undefined || at <= selection.untilMs);
