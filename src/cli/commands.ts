@@ -240,8 +240,9 @@ Options:
 ${COMMON_HELP}
 
 Examples:
-  shearwater-persist replay --session 20261130-091500 --remap agent.=replay.agent. --yes
-  shearwater-persist replay --seq 120..180 --burst --frontend tcp://127.0.0.1:6559
+  shearwater-persist replay --session 20261130-091500 --remap agent.=side.agent.
+  shearwater-persist replay --seq 120..180 --burst --frontend tcp://host:6559
+  shearwater-persist replay --since 10m --speed 4 --yes --json
 
 Exit codes: 0 sent, 1 nothing to send or nobody subscribes, 2 bad arguments.
 `,

@@ -20,7 +20,7 @@ export interface IndexEntry {
   /** Text for full-text search, or null (binary, empty, events). */
   readonly content: string | null;
   /** The original seq when the message is a replay of a recorded one (`meta.replay_of`). */
-  readonly replayOf: number | null;
+  readonly replayOf?: number | null;
 }
 
 /** Longest text indexed for full-text search per message; the log keeps everything. */

@@ -222,7 +222,7 @@ export class SqliteIndex implements MessageIndex {
           file.firstSeq,
           entry.offset,
           entry.length,
-          entry.replayOf,
+          entry.replayOf ?? null,
         );
         if (entry.content) insertText.run(entry.seq, entry.content);
       }
@@ -500,7 +500,8 @@ function hitOf(row: HitRow): IndexHit {
     file: row.file as string,
     offset: row.offset as number,
     length: row.length as number,
-    replayOf: (row.replay_of as number | null) ?? null,
+    // Only on replays, so hits of ordinary messages keep their shape.
+    ...(typeof row.replay_of === "number" ? { replayOf: row.replay_of } : {}),
   };
 }
 

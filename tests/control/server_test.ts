@@ -67,6 +67,10 @@ class RecordingDaemon implements ControlledDaemon {
     this.calls.push("index-release");
     return true;
   }
+  expectReplays(marks: readonly { digest: string; replay_of: number }[], ttlMs: number) {
+    this.calls.push(`expect-replays ${marks.length} ${ttlMs}`);
+    return Promise.resolve();
+  }
   stop(reason: string) {
     this.calls.push(`stop ${reason}`);
     this.stoppingReason = reason;
@@ -172,7 +176,7 @@ Deno.test("ControlServer lists every command when asked for an unknown one", asy
     assertEquals(reply, {
       ok: false,
       error: 'Unknown control command "frobnicate": use status, new-session, flush, ' +
-        "checkpoint, load-checkpoint, index-release, stop",
+        "checkpoint, load-checkpoint, index-release, expect-replays, stop",
     });
   });
 });

@@ -94,6 +94,7 @@ const ANSWER_FIELDS = {
   checkpoint: { checkpoint: "object" },
   "load-checkpoint": { archived: "string?", session: "string", before_load: "string|null" },
   "index-release": { indexing: "boolean" },
+  "expect-replays": { accepted: "number" },
   stop: {
     pid: "number",
     exit_code: "number?",
@@ -167,6 +168,14 @@ Deno.test({
       assertAnswer("load-checkpoint", load);
 
       assertAnswer("index-release", await ask({ cmd: "index-release" }));
+      assertAnswer(
+        "expect-replays",
+        await ask({
+          cmd: "expect-replays",
+          marks: [{ digest: "0".repeat(64), replay_of: 1 }],
+          ttl_ms: 1000,
+        }),
+      );
 
       const stop = await ask({ cmd: "stop", wait: true });
       assertAnswer("stop", stop);
@@ -191,6 +200,7 @@ Deno.test({
         { cmd: "new-session", reason: 42 },
         { cmd: "checkpoint", label: 5 },
         { cmd: "load-checkpoint" },
+        { cmd: "expect-replays", marks: [{ digest: "short", replay_of: 1 }], ttl_ms: 10 },
       ];
       for (const request of malformed) {
         const reply = await sendRawControlRequest(socket, request);
