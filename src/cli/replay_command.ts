@@ -259,24 +259,26 @@ async function sendPlan(
     : undefined;
   let daemonRuns = true;
   let marked = 0;
-  const startMs = performance.now();
+  // The clock starts at the first send, so announcing the first chunk does not shift the rest.
+  let startMs: number | undefined;
   for (let at = 0; at < plan.length; at += MARK_CHUNK) {
     const chunk = plan.slice(at, at + MARK_CHUNK);
     if (daemonRuns) {
-      const elapsedMs = performance.now() - startMs;
+      const elapsedMs = startMs === undefined ? 0 : performance.now() - startMs;
       const ttlMs = Math.max(0, chunk.at(-1)!.atMs - elapsedMs) + MARK_GRACE_MS;
       daemonRuns = await announce(options.layout, chunk, ttlMs);
       if (daemonRuns) marked += chunk.length;
     }
     for (let i = 0; i < chunk.length; i++) {
       const message = chunk[i]!;
+      startMs ??= performance.now();
       const waitMs = message.atMs - (performance.now() - startMs);
       if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
       await options.publisher.send(message.frames);
       progress?.update(at + i + 1, plan.length, rateDetail(at + i + 1, plan.length, startMs));
     }
   }
-  const durationMs = performance.now() - startMs;
+  const durationMs = startMs === undefined ? 0 : performance.now() - startMs;
   progress?.finish(`${plan.length} messages sent`);
   return { durationMs, marked };
 }
