@@ -178,7 +178,7 @@ Deno.test("replay says so and sends nothing when nobody subscribes", async () =>
   });
 });
 
-Deno.test("replay --dry-run lists the messages and sends nothing", async () => {
+Deno.test("replay --dry-run lists the messages, paced by --speed, from a session or a checkpoint, and sends nothing", async () => {
   await withRecordingRig("replay_dry", {}, async (rig) => {
     const baseline = await warmUp(rig.publisher, rig.dataDir);
     const messages = conversation();
@@ -205,7 +205,71 @@ Deno.test("replay --dry-run lists the messages and sends nothing", async () => {
       "agent.raw",
       "agent.chat",
     ]);
+    // --speed 2 halves the recorded spacing.
+    const records = await readRecords(`${rig.dataDir}/current_session.jsonl`);
+    const seqs: number[] = listed.messages.map((m: { seq: number }) => m.seq);
+    const times = seqs.map((seq) =>
+      Date.parse(records.find((record) => record.seq === seq)!.received_at)
+    );
+    const fast = await runCli([
+      "replay",
+      "--data-dir",
+      rig.dataDir,
+      "--session",
+      session,
+      "--topic",
+      "agent.",
+      "--speed",
+      "2",
+      "--dry-run",
+      "--json",
+    ]);
+    assertEquals(
+      JSON.parse(fast.stdout).messages.map((m: { at_ms: number }) => m.at_ms),
+      times.map((at) => Math.round((at - times[0]!) / 2)),
+    );
+    // A checkpoint selects the same messages.
+    const created = await runCli(["checkpoint", "create", "--data-dir", rig.dataDir]);
+    assertEquals(created.code, 0, created.stderr);
+    const fromCheckpoint = await runCli([
+      "replay",
+      "--data-dir",
+      rig.dataDir,
+      "--checkpoint",
+      "latest",
+      "--topic",
+      "agent.",
+      "--dry-run",
+      "--json",
+    ]);
+    assertEquals(fromCheckpoint.code, 0, fromCheckpoint.stderr);
+    assertEquals(
+      JSON.parse(fromCheckpoint.stdout).messages.map((m: { seq: number }) => m.seq),
+      seqs,
+    );
     await new Promise((resolve) => setTimeout(resolve, 300));
     assertEquals((await daemonStatus(rig.dataDir))!.received, baseline + messages.length);
   });
+});
+
+Deno.test("replay refuses a bad selection or pace with exit 2", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "shearwater_replay_args_" });
+  try {
+    for (
+      const args of [
+        ["--session", "a", "--seq", "1..2"],
+        [],
+        ["--seq", "5..2"],
+        ["--seq", "1..2", "--burst", "--speed", "2"],
+        ["--seq", "1..2", "--speed", "0"],
+        ["--seq", "1..2", "--remap", "noequals"],
+        ["--until", "1h"],
+      ]
+    ) {
+      const result = await runCli(["replay", "--data-dir", dir, ...args]);
+      assertEquals(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
