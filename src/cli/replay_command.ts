@@ -126,6 +126,7 @@ export const replayCommand: CommandAction = {
         durationMs: outcome.durationMs,
         frontend,
         marked: outcome.marked,
+        unheard: outcome.unheard,
         replaysLeftOut: source.replaysLeftOut,
         damagedLines: source.damagedLines,
       },
@@ -133,6 +134,9 @@ export const replayCommand: CommandAction = {
         `Replayed ${plan.length} messages to ${frontend} in ${
           (outcome.durationMs / 1000).toFixed(2)
         } s (skipped ${skipped}).`,
+        ...(outcome.unheard > 0
+          ? [`${outcome.unheard} of them had no subscriber for their topic: nobody received them.`]
+          : []),
         outcome.marked > 0
           ? `The recorder on ${layout.root} marks them as replays (meta.replay_of).`
           : `No daemon records ${layout.root}: a recorder elsewhere records them as new messages.`,
@@ -253,12 +257,13 @@ function planMessages(
 async function sendPlan(
   plan: readonly Planned[],
   options: { publisher: ReplayPublisher; layout: DataDirLayout; pace: Pace; json: boolean },
-): Promise<{ durationMs: number; marked: number }> {
+): Promise<{ durationMs: number; marked: number; unheard: number }> {
   const progress = Deno.stderr.isTerminal() && !options.json
     ? createProgress("Replaying")
     : undefined;
   let daemonRuns = true;
   let marked = 0;
+  let unheard = 0;
   // The clock starts at the first send, so announcing the first chunk does not shift the rest.
   let startMs: number | undefined;
   for (let at = 0; at < plan.length; at += MARK_CHUNK) {
@@ -274,13 +279,14 @@ async function sendPlan(
       startMs ??= performance.now();
       const waitMs = message.atMs - (performance.now() - startMs);
       if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+      if (!options.publisher.isSubscribed(message.frames[0]!)) unheard++;
       await options.publisher.send(message.frames);
       progress?.update(at + i + 1, plan.length, rateDetail(at + i + 1, plan.length, startMs));
     }
   }
   const durationMs = startMs === undefined ? 0 : performance.now() - startMs;
   progress?.finish(`${plan.length} messages sent`);
-  return { durationMs, marked };
+  return { durationMs, marked, unheard };
 }
 
 /** Announces a chunk to the daemon; false when no daemon runs on the data dir. */
@@ -352,6 +358,7 @@ function report(
     durationMs: number;
     frontend: string;
     marked: number;
+    unheard?: number;
     replaysLeftOut?: number;
     damagedLines?: number;
   },
@@ -364,6 +371,7 @@ function report(
       duration_ms: Math.round(summary.durationMs),
       frontend: summary.frontend,
       marked_for_recorder: summary.marked,
+      no_subscriber: summary.unheard ?? 0,
       replays_left_out: summary.replaysLeftOut ?? 0,
       damaged_lines: summary.damagedLines ?? 0,
     });

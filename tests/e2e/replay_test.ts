@@ -60,6 +60,7 @@ Deno.test("replay sends a recorded session byte for byte; the recorder marks eac
     const summary = JSON.parse(replay.stdout);
     assertEquals(summary.sent, messages.length);
     assertEquals(summary.marked_for_recorder, messages.length);
+    assertEquals(summary.no_subscriber, 0); // the daemon subscribes to everything
 
     await waitForDurable(rig.dataDir, baseline, 2 * messages.length);
     const records = await readRecords(`${rig.dataDir}/current_session.jsonl`);
