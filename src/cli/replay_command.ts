@@ -62,8 +62,7 @@ interface Planned {
 /** `shearwater-persist replay`: publishes recorded messages to a broker's frontend again. */
 export const replayCommand: CommandAction = {
   async run(args) {
-    const { values, positionals } = parseCommandArgs("replay", args, OPTIONS, false);
-    void positionals;
+    const { values } = parseCommandArgs("replay", args, OPTIONS);
     const selection = selectionFromFlags(values);
     const pace = paceFromFlags(values);
     const remaps = (values.remap ?? []).map(parseRemap);

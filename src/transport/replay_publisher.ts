@@ -8,7 +8,6 @@ export interface ReplayPublisherOptions {
   readonly sendHighWaterMark?: number;
 }
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /**
@@ -101,9 +100,4 @@ export class ReplayPublisher {
       this.#changed?.();
     }
   }
-}
-
-/** Encodes a topic for {@link ReplayPublisher.isSubscribed}. */
-export function topicBytes(topic: string): Uint8Array {
-  return encoder.encode(topic);
 }
