@@ -14,11 +14,12 @@ import {
   type RecorderBenchCase,
   runRecorderBench,
 } from "./recorder_bench.ts";
+import { formatReplayReport, runReplayBench } from "./replay_bench.ts";
 import { formatStartupReport, runStartupBench } from "./startup_bench.ts";
 
 const HELP = `Usage: deno task bench [-- options]
 
-Runs four benchmarks, one after the other:
+Runs five benchmarks, one after the other:
 
 recorder    N messages of 200 B and 4 KB through the bundled broker to (a) a bare ZeroMQ
             subscriber, (b) the daemon (group commit), (c) the daemon with --sync always.
@@ -29,12 +30,16 @@ checkpoint  a checkpoint of 1k / 10k / 100k-message sessions against a durable c
             log, 100 checkpoints of a growing session, checkpoint list of 1,000 checkpoints.
 startup     whole commands (--version, status without a daemon, search, recent, checkpoint
             list, hook claude session-start) against an empty deno run program.
+replay      replay --burst of N messages against a bare ZeroMQ publisher sending the same
+            frames (ratio at a subscriber), and the timing error of replay --speed 1 and
+            --speed 4 over a recorded 5-second session (p50/p99/max deviation).
 
 Options:
-  --only NAME          run only one benchmark: recorder, index, checkpoint or startup
+  --only NAME          run only one benchmark: recorder, index, checkpoint, startup or replay
   --quick              small sizes, each done in about a minute (recorder: 5000 / 2000 / 1000
                        messages; index: 50000 messages, 10 command runs, 3 s stream;
-                       checkpoint: 1k / 5k / 10k, 20 growing, 200 listed; startup: 10 runs)
+                       checkpoint: 1k / 5k / 10k, 20 growing, 200 listed; startup: 10 runs;
+                       replay: 20000 burst messages instead of 100000)
   --json               print machine-readable results on stdout instead of the report: one
                        object per benchmark ({"bench": "recorder" | "index" | ..., ...}), an
                        array of them when several run
@@ -80,7 +85,7 @@ const OPTIONS = {
   "startup-runs": { type: "string" },
 } as const;
 
-const BENCHES = ["recorder", "index", "checkpoint", "startup"] as const;
+const BENCHES = ["recorder", "index", "checkpoint", "startup", "replay"] as const;
 type BenchName = typeof BENCHES[number];
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
@@ -195,6 +200,10 @@ async function runBench(bench: BenchName, quick: boolean, settings: Settings, co
     case "startup": {
       const result = await runStartupBench({ runs: settings.startupRuns, ...common });
       return { result, report: formatStartupReport(result) };
+    }
+    case "replay": {
+      const result = await runReplayBench({ quick, ...common });
+      return { result, report: formatReplayReport(result) };
     }
   }
 }

@@ -274,6 +274,14 @@ export class Daemon {
     return { first, last };
   }
 
+  /** Marks the messages a replayer is about to send, so they are recorded with `replay_of`. */
+  async expectReplays(
+    marks: readonly { readonly digest: string; readonly replay_of: number }[],
+    ttlMs: number,
+  ): Promise<void> {
+    await this.#log.expectReplays(marks, ttlMs);
+  }
+
   /** Asks the indexer to let go of the index (a `reindex` wants it); false without indexer. */
   releaseIndex(): boolean {
     if (!this.#indexer) return false;

@@ -70,6 +70,8 @@ export const ErrorCode = {
   blobMissing: "blob_missing",
   /** No session with the id given (`context`, `export`). */
   sessionNotFound: "session_not_found",
+  /** `replay`: nobody subscribes to the target bus, so nothing was sent. */
+  noSubscribers: "no_subscribers",
   /** A path given to `import` does not exist. */
   importNotFound: "import_not_found",
   /** A blob's bytes do not match its hash. */

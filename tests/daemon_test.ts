@@ -27,6 +27,7 @@ Deno.test({
         "load-checkpoint",
         "index-release",
         "reserve-seqs",
+        "expect-replays",
         "stop",
       ];
       assertEquals([...listed].sort(), [...accepted].sort(), error);
@@ -35,6 +36,13 @@ Deno.test({
         const answer = await sendRawControlRequest(socket, { cmd });
         assert(answer.ok, `${cmd}: ${JSON.stringify(answer)}`);
       }
+      const marks = [{ digest: "0".repeat(64), replay_of: 1 }];
+      const expect = await sendRawControlRequest(socket, {
+        cmd: "expect-replays",
+        marks,
+        ttl_ms: 1000,
+      });
+      assert(expect.ok, JSON.stringify(expect));
       const load = await sendRawControlRequest(socket, { cmd: "load-checkpoint", id: "no-such" });
       assert(!JSON.stringify(load).includes("Unknown control command"), JSON.stringify(load));
       assert((await sendRawControlRequest(socket, { cmd: "stop" })).ok);

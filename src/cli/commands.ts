@@ -208,6 +208,47 @@ Exit codes: 0 shown (even none), 2 bad arguments.
     load: async () => (await import("./recent_command.ts")).recentCommand,
   },
   {
+    name: "replay",
+    summary: "publish recorded messages to a broker again, byte for byte",
+    help: `Usage: shearwater-persist replay (--session ID | --checkpoint ID | --seq A..B |
+                                  --since T [--until T]) [options]
+
+Publishes recorded messages to a broker's frontend again: every frame byte for
+byte, in seq order, at the original spacing (scaled by --speed). It waits until
+the broker has told it about subscribers before the first message (ZeroMQ drops
+what is sent before that), and stops with exit 1 when nobody subscribes. When a
+daemon records this data dir, it is told which messages are replays: they are
+recorded with meta.replay_of (the original seq), and search, recent and
+context leave them out unless --include-replays.
+
+Options:
+  --session ID       the messages of session ID
+  --checkpoint ID    the messages of checkpoint ID (or "latest")
+  --seq A..B         the messages with seq A to B
+  --since T          the messages from T (ISO or 30m, 2h, 7d ago); --until T
+  --frontend ADDR    broker XSUB endpoint (default: the configured one)
+  --speed X          X times the original pace (default 1)
+  --max-rate N       at most N messages a second, ignoring the original pace
+  --burst            as fast as the socket takes them
+  --topic PREFIX     only topics starting with PREFIX (repeatable)
+  --exclude GLOB     not topics matching GLOB (* and ?, repeatable)
+  --remap OLD=NEW    rewrite topic prefix OLD to NEW (repeatable): re-drive a
+                     conversation on a side channel without waking live agents
+  --wait-ms N        how long to wait for subscribers (default 3000)
+  --dry-run          list what would be sent, send nothing
+  -y, --yes          do not ask before replaying onto the live bus
+${COMMON_HELP}
+
+Examples:
+  shearwater-persist replay --session 20261130-091500 --remap agent.=side.agent.
+  shearwater-persist replay --seq 120..180 --burst --frontend tcp://host:6559
+  shearwater-persist replay --since 10m --speed 4 --yes --json
+
+Exit codes: 0 sent, 1 nothing to send or nobody subscribes, 2 bad arguments.
+`,
+    load: async () => (await import("./replay_command.ts")).replayCommand,
+  },
+  {
     name: "show",
     summary: "print one full record by its seq, read from the log",
     help: `Usage: shearwater-persist show SEQ [options]
@@ -463,7 +504,7 @@ Options:
   --checkpoint ID    a checkpoint (id, prefix or "latest")
   --search QUERY     the messages matching QUERY (full-text; "" for all),
                      oldest first, narrowed by the filters:
-${FILTER_HELP.replace(/^ {2}--session.*\n/m, "")}
+${FILTER_HELP.replace(/^ {2}--session.*\n/m, "").replace(/\n {2}--include-replays.*/, "")}
   --limit N          at most N search results, default 100000
   --format FORMAT    md, jsonl or html (required)
   -o, --output FILE  write to FILE instead of stdout

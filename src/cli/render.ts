@@ -23,7 +23,8 @@ export function hitHeading(hit: IndexHit): string {
     : hit.sender ?? (hit.type === "message" ? "?" : hit.type);
   const head = `#${hit.seq}  ${formatTime(hit.receivedAtMs)}  ${who}`;
   const topic = hit.topic ? `  [${hit.topic}]` : "";
-  return fit(head + topic, 78);
+  const replay = typeof hit.replayOf === "number" ? `  (replay of #${hit.replayOf})` : "";
+  return fit(head + topic + replay, 78);
 }
 
 /** A horizontal bar of `value / max` in `width` cells. */

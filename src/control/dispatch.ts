@@ -37,6 +37,14 @@ export interface ControlledDaemon {
    * a restart never hands them out again); the daemon's next records come after them.
    */
   reserveSeqs(count: number, reason: string): Promise<{ first: number; last: number }>;
+  /**
+   * Tells the recorder which messages a replayer is about to send; resolves once a matching
+   * message received from now on will be recorded with `meta.replay_of`.
+   */
+  expectReplays(
+    marks: readonly { readonly digest: string; readonly replay_of: number }[],
+    ttlMs: number,
+  ): Promise<void>;
   /** Starts stopping (not awaited here). */
   stop(reason: string): Promise<number>;
   /** How the stop went once the log is closed; undefined when the stop deadline passed first. */
@@ -90,6 +98,9 @@ async function dispatch(
       return answer(request, { indexing: daemon.releaseIndex() });
     case "reserve-seqs":
       return answer(request, await daemon.reserveSeqs(request.count, request.reason ?? "import"));
+    case "expect-replays":
+      await daemon.expectReplays(request.marks, request.ttl_ms);
+      return answer(request, { accepted: request.marks.length });
     case "stop": {
       queueMicrotask(() => daemon.stop("stop command"));
       if (request.wait !== true) return answer(request, { pid: Deno.pid });

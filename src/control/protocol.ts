@@ -101,6 +101,18 @@ export interface ControlProtocol {
     /** The reserved range, inclusive; the daemon's next records come after `last`. */
     readonly answer: { readonly first: number; readonly last: number };
   };
+  readonly "expect-replays": {
+    /**
+     * Messages a replayer is about to send to the bus this daemon records: the SHA-256 of their
+     * frames (`framesDigest`) and their original seq; each mark waits `ttl_ms` at most. A
+     * received message that matches is recorded with `meta.replay_of`.
+     */
+    readonly request: {
+      readonly marks: readonly { readonly digest: string; readonly replay_of: number }[];
+      readonly ttl_ms: number;
+    };
+    readonly answer: { readonly accepted: number };
+  };
   readonly stop: {
     /** With `wait: true` the answer comes once the log is closed, with how the stop went. */
     readonly request: { readonly wait?: boolean };
@@ -127,6 +139,7 @@ export const CONTROL_COMMANDS = [
   "load-checkpoint",
   "index-release",
   "reserve-seqs",
+  "expect-replays",
   "stop",
 ] as const satisfies readonly ControlCommand[];
 
@@ -253,6 +266,8 @@ function checkFields(cmd: ControlCommand, fields: Record<string, unknown>): Pars
       if (reason !== undefined && typeof reason !== "string") return badField(cmd, "reason");
       return { ok: true, request: reason === undefined ? { cmd, count } : { cmd, count, reason } };
     }
+    case "expect-replays":
+      return checkReplayMarks(fields);
     case "stop": {
       const wait = fields.wait;
       if (wait !== undefined && typeof wait !== "boolean") {
@@ -266,6 +281,34 @@ function checkFields(cmd: ControlCommand, fields: Record<string, unknown>): Pars
       throw new Error(`Control command ${unchecked} has no field check`);
     }
   }
+}
+
+/** Most marks in one `expect-replays` request. */
+export const MAX_MARKS_PER_REQUEST = 10_000;
+const DIGEST = /^[0-9a-f]{64}$/;
+
+function checkReplayMarks(fields: Record<string, unknown>): ParsedRequest {
+  const cmd = "expect-replays";
+  const { marks, ttl_ms } = fields;
+  if (typeof ttl_ms !== "number" || !Number.isFinite(ttl_ms) || ttl_ms <= 0) {
+    return badField(cmd, "ttl_ms", "a positive number of milliseconds");
+  }
+  const expected = `a list of at most ${MAX_MARKS_PER_REQUEST} {digest, replay_of}`;
+  if (!Array.isArray(marks) || marks.length > MAX_MARKS_PER_REQUEST) {
+    return badField(cmd, "marks", expected);
+  }
+  const checked: { digest: string; replay_of: number }[] = [];
+  for (const mark of marks as unknown[]) {
+    const { digest, replay_of } = (mark ?? {}) as Record<string, unknown>;
+    if (
+      typeof digest !== "string" || !DIGEST.test(digest) || !Number.isSafeInteger(replay_of) ||
+      (replay_of as number) < 1
+    ) {
+      return badField(cmd, "marks", expected);
+    }
+    checked.push({ digest, replay_of: replay_of as number });
+  }
+  return { ok: true, request: { cmd, marks: checked, ttl_ms } };
 }
 
 function badField(cmd: ControlCommand, field: string, expected = "a string"): ParsedRequest {

@@ -19,6 +19,8 @@ export interface IndexEntry {
   readonly preview: string | null;
   /** Text for full-text search, or null (binary, empty, events). */
   readonly content: string | null;
+  /** The original seq when the message is a replay of a recorded one (`meta.replay_of`). */
+  readonly replayOf?: number | null;
 }
 
 /** Longest text indexed for full-text search per message; the log keeps everything. */
@@ -51,6 +53,7 @@ export function indexEntryOf(record: LogRecord): IndexEntry {
       : 0,
     tokens: typeof meta.tokens === "number" ? meta.tokens : 0,
     preview: meta.preview ?? null,
+    replayOf: Number.isSafeInteger(meta.replay_of) ? meta.replay_of! : null,
   };
   if (record.type !== "message") {
     return { ...base, kind: record.type, preview: eventSummary(record), content: null };

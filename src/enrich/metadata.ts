@@ -17,6 +17,8 @@ export interface MessageMeta {
   readonly preview?: string;
   /** Set when enrichment stopped early; the message is recorded all the same. */
   readonly note?: string;
+  /** Set by the recorder (not by enrichment) on a replayed message: the original seq. */
+  readonly replay_of?: number;
 }
 
 /** The topic and the payload text a message carries, found from its frames. */

@@ -4,6 +4,7 @@ import { parentDir } from "../store/data_dir.ts";
 import { encodeRecordLine } from "../store/record.ts";
 import { packBatch, type PackItem } from "./_batch_codec.ts";
 import type { WriterEvent, WriterRequest } from "./record_writer_worker.ts";
+import type { ReplayMark } from "./replay_marks.ts";
 
 /** Messages that were received but could not be written when the writer closed. */
 export interface WriterCloseReport {
@@ -214,6 +215,17 @@ export class RecordWriter {
     this.#path = path;
     this.#size = done.size;
     this.#identity = done.dev === undefined ? undefined : { dev: done.dev, ino: done.ino ?? null };
+  }
+
+  /**
+   * Announces messages a replayer is about to send (see `ReplayMarks`): the writer thread
+   * records a received message with a matching digest with `meta.replay_of`. Everything appended
+   * before this call is handed over first, so only later messages can match. Rejects when too
+   * many marks are waiting.
+   */
+  async expectReplays(marks: readonly ReplayMark[], ttlMs: number): Promise<void> {
+    this.#handOver();
+    await this.#request({ type: "expect_replays", id: 0, marks, ttlMs });
   }
 
   /**

@@ -17,8 +17,9 @@ import {
 } from "../logger.ts";
 import { isBlobFrame, writeBlobSync } from "../store/blob_store.ts";
 import { MessageLog, type UnwrittenReport } from "../store/message_log.ts";
-import { encodeRecordLine, type StoredFrame } from "../store/record.ts";
+import { encodeRecordLine, type RecordBody, type StoredFrame } from "../store/record.ts";
 import { unpackBatch, type UnpackedItem } from "./_batch_codec.ts";
+import { framesDigest, type ReplayMark, ReplayMarks } from "./replay_marks.ts";
 
 /** Requests the worker handles, in order. */
 export type WriterRequest =
@@ -40,7 +41,18 @@ export type WriterRequest =
   | { readonly type: "flush"; readonly id: number }
   | { readonly type: "close"; readonly id: number }
   /** Stop retrying failed writes after `afterMs` (a shutdown deadline); handled at once. */
-  | { readonly type: "give_up"; readonly afterMs: number };
+  | { readonly type: "give_up"; readonly afterMs: number }
+  /**
+   * Messages a replayer is about to send: a received message with one of these digests is
+   * recorded with `meta.replay_of`. Handled in order with appends; answered with `done`, or
+   * `failed` when the marks do not fit.
+   */
+  | {
+    readonly type: "expect_replays";
+    readonly id: number;
+    readonly marks: readonly ReplayMark[];
+    readonly ttlMs: number;
+  };
 
 /** Messages the worker sends back. */
 export type WriterEvent =
@@ -64,12 +76,26 @@ let settings: Extract<WriterRequest, { type: "open" }> | undefined;
 let logger: Logger | undefined;
 let chain: Promise<void> = Promise.resolve();
 let faultTopic: Uint8Array | undefined;
+const replayMarks = new ReplayMarks();
 
 self.onmessage = (event: MessageEvent<WriterRequest>) => {
   const request = event.data;
   if (request.type === "append") {
     // Synchronous, so appends never wait behind an fsync: only open/flush/close are chained.
     appendBatch(request.batch, request.session);
+    return;
+  }
+  if (request.type === "expect_replays") {
+    // Not chained: the marks must be in place before the next append, which is synchronous.
+    if (replayMarks.add(request.marks, request.ttlMs, Date.now())) {
+      post({ type: "done", id: request.id, durableSeq: log?.durableSeq ?? 0, size: 0 });
+    } else {
+      post({
+        type: "failed",
+        id: request.id,
+        message: `too many replayed messages announced (${replayMarks.size} waiting)`,
+      });
+    }
     return;
   }
   if (request.type === "give_up") {
@@ -100,9 +126,10 @@ function appendBatch(batch: ArrayBuffer, session: string): void {
  */
 function messageLine(item: UnpackedItem, session: string): Uint8Array {
   const placement = { seq: item.seq, session, receivedAt: new Date(item.receivedAtMs) };
-  const body = messageRecord(item.parts, placement, {
-    blobThresholdBytes: settings!.blobThresholdBytes,
-  });
+  const body = markReplay(
+    messageRecord(item.parts, placement, { blobThresholdBytes: settings!.blobThresholdBytes }),
+    item.parts,
+  );
   const frames = body.frames as StoredFrame[];
   try {
     frames.forEach((frame, i) => {
@@ -120,12 +147,20 @@ function messageLine(item: UnpackedItem, session: string): Uint8Array {
   return encodeRecordLine(body);
 }
 
+/** Adds `meta.replay_of` when the message is one a replayer announced. */
+function markReplay(body: RecordBody, parts: readonly Uint8Array[]): RecordBody {
+  if (replayMarks.size === 0) return body; // the usual case: no digest computed
+  const replayOf = replayMarks.take(framesDigest(parts), Date.now());
+  if (replayOf === undefined) return body;
+  return { ...body, meta: { ...(body.meta as Record<string, unknown>), replay_of: replayOf } };
+}
+
 function isFileSystemError(error: unknown): boolean {
   return Object.values(Deno.errors).some((type) => error instanceof type);
 }
 
 async function handle(
-  request: Exclude<WriterRequest, { type: "append" | "give_up" }>,
+  request: Exclude<WriterRequest, { type: "append" | "give_up" | "expect_replays" }>,
 ): Promise<void> {
   switch (request.type) {
     case "open": {

@@ -36,6 +36,8 @@ export interface RecordFilters {
   readonly kind?: string;
   readonly sinceMs?: number;
   readonly untilMs?: number;
+  /** Also replayed messages (`meta.replay_of`); they are left out by default. */
+  readonly includeReplays?: boolean;
 }
 
 /** A search: optional full-text query (FTS5 syntax) plus filters, newest first. */

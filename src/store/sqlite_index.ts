@@ -13,7 +13,7 @@ import type {
 } from "./message_index.ts";
 
 /** Bumped when the schema changes; an index of another version is rebuilt from the log. */
-export const INDEX_SCHEMA_VERSION = 1;
+export const INDEX_SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -25,7 +25,8 @@ CREATE TABLE IF NOT EXISTS records (
   seq INTEGER PRIMARY KEY, type TEXT NOT NULL, session TEXT NOT NULL,
   received_at INTEGER NOT NULL, topic TEXT, sender TEXT, recipient TEXT, kind TEXT,
   bytes INTEGER NOT NULL, tokens INTEGER NOT NULL, preview TEXT,
-  file_first_seq INTEGER NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL);
+  file_first_seq INTEGER NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL,
+  replay_of INTEGER);
 CREATE INDEX IF NOT EXISTS records_time ON records (received_at);
 CREATE INDEX IF NOT EXISTS records_sender_time ON records (sender, received_at);
 CREATE INDEX IF NOT EXISTS records_topic_time ON records (topic, received_at);
@@ -47,7 +48,7 @@ CREATE TABLE IF NOT EXISTS session_agents (
 const HIT_COLUMNS = `r.seq, r.type, r.session, r.received_at, CAST(r.topic AS BLOB) AS topic,
   CAST(r.sender AS BLOB) AS sender, CAST(r.recipient AS BLOB) AS recipient,
   CAST(r.kind AS BLOB) AS kind, r.bytes, r.tokens, CAST(r.preview AS BLOB) AS preview,
-  f.path AS file, r.offset, r.length`;
+  f.path AS file, r.offset, r.length, r.replay_of`;
 
 /** Thrown for a full-text query SQLite cannot parse; exit code 2. */
 export class BadQueryError extends PersistError {
@@ -193,14 +194,14 @@ export class SqliteIndex implements MessageIndex {
       // Not INSERT OR REPLACE: with secondary indexes and FTS5 in the same transaction it cost
       // ~4x per row here; an upsert keeps re-indexing a record idempotent at plain-insert speed.
       `INSERT INTO records (seq, type, session, received_at, topic, sender, recipient,
-        kind, bytes, tokens, preview, file_first_seq, offset, length)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        kind, bytes, tokens, preview, file_first_seq, offset, length, replay_of)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (seq) DO UPDATE SET type = excluded.type, session = excluded.session,
         received_at = excluded.received_at, topic = excluded.topic, sender = excluded.sender,
         recipient = excluded.recipient, kind = excluded.kind, bytes = excluded.bytes,
         tokens = excluded.tokens, preview = excluded.preview,
         file_first_seq = excluded.file_first_seq, offset = excluded.offset,
-        length = excluded.length`,
+        length = excluded.length, replay_of = excluded.replay_of`,
     );
     const insertText = this.#statement("INSERT INTO records_fts (rowid, content) VALUES (?, ?)");
     this.#db.exec("BEGIN");
@@ -221,6 +222,7 @@ export class SqliteIndex implements MessageIndex {
           file.firstSeq,
           entry.offset,
           entry.length,
+          entry.replayOf ?? null,
         );
         if (entry.content) insertText.run(entry.seq, entry.content);
       }
@@ -498,6 +500,8 @@ function hitOf(row: HitRow): IndexHit {
     file: row.file as string,
     offset: row.offset as number,
     length: row.length as number,
+    // Only on replays, so hits of ordinary messages keep their shape.
+    ...(typeof row.replay_of === "number" ? { replayOf: row.replay_of } : {}),
   };
 }
 
@@ -511,7 +515,7 @@ function filterClause(
     where.push("r.type = ?");
     params.push(type);
   }
-  const equal: [keyof RecordFilters, string][] = [
+  const equal: ["sender" | "topic" | "session" | "kind", string][] = [
     ["sender", "r.sender"],
     ["topic", "r.topic"],
     ["session", "r.session"],
@@ -532,6 +536,8 @@ function filterClause(
     where.push("r.received_at <= ?");
     params.push(filters.untilMs);
   }
+  // A replayed message repeats conversation already recorded: hidden unless asked for.
+  if (filters.includeReplays !== true) where.push("r.replay_of IS NULL");
   if (where.length === 0) where.push("1 = 1");
   return { where, params };
 }

@@ -80,3 +80,29 @@ Deno.test("parseControlRequest() refuses a checkpoint trigger clients may not as
     assertEquals(refusal.error, `Unknown checkpoint trigger ${JSON.stringify(trigger)}`);
   }
 });
+
+Deno.test("parseControlRequest() checks expect-replays marks and ttl", () => {
+  const digest = "a".repeat(64);
+  const parsed = parseControlRequest(
+    JSON.stringify({ cmd: "expect-replays", marks: [{ digest, replay_of: 4 }], ttl_ms: 500 }),
+  );
+  assert(parsed.ok);
+  assertEquals(parsed.request, {
+    cmd: "expect-replays",
+    marks: [{ digest, replay_of: 4 }],
+    ttl_ms: 500,
+  });
+  for (
+    const bad of [
+      { marks: [{ digest: "xyz", replay_of: 4 }], ttl_ms: 500 },
+      { marks: [{ digest, replay_of: 0 }], ttl_ms: 500 },
+      { marks: [{ digest, replay_of: 4 }], ttl_ms: -1 },
+      { marks: "all", ttl_ms: 500 },
+    ]
+  ) {
+    assertEquals(
+      refusalOf(JSON.stringify({ cmd: "expect-replays", ...bad })).code,
+      BAD_REQUEST_CODE,
+    );
+  }
+});

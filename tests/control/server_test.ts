@@ -71,6 +71,11 @@ class RecordingDaemon implements ControlledDaemon {
     this.calls.push(`reserve-seqs ${count} ${reason}`);
     return Promise.resolve({ first: 8, last: 7 + count });
   }
+
+  expectReplays(marks: readonly { digest: string; replay_of: number }[], ttlMs: number) {
+    this.calls.push(`expect-replays ${marks.length} ${ttlMs}`);
+    return Promise.resolve();
+  }
   stop(reason: string) {
     this.calls.push(`stop ${reason}`);
     this.stoppingReason = reason;
@@ -176,7 +181,7 @@ Deno.test("ControlServer lists every command when asked for an unknown one", asy
     assertEquals(reply, {
       ok: false,
       error: 'Unknown control command "frobnicate": use status, new-session, flush, ' +
-        "checkpoint, load-checkpoint, index-release, reserve-seqs, stop",
+        "checkpoint, load-checkpoint, index-release, reserve-seqs, expect-replays, stop",
     });
   });
 });

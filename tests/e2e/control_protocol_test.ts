@@ -95,6 +95,7 @@ const ANSWER_FIELDS = {
   "load-checkpoint": { archived: "string?", session: "string", before_load: "string|null" },
   "index-release": { indexing: "boolean" },
   "reserve-seqs": { first: "number", last: "number" },
+  "expect-replays": { accepted: "number" },
   stop: {
     pid: "number",
     exit_code: "number?",
@@ -168,6 +169,14 @@ Deno.test({
       assertAnswer("load-checkpoint", load);
 
       assertAnswer("index-release", await ask({ cmd: "index-release" }));
+      assertAnswer(
+        "expect-replays",
+        await ask({
+          cmd: "expect-replays",
+          marks: [{ digest: "0".repeat(64), replay_of: 1 }],
+          ttl_ms: 1000,
+        }),
+      );
 
       const reserved = await ask({ cmd: "reserve-seqs", count: 3, reason: "shape check" });
       assertAnswer("reserve-seqs", reserved);
@@ -198,6 +207,7 @@ Deno.test({
         { cmd: "load-checkpoint" },
         { cmd: "reserve-seqs", count: 0 },
         { cmd: "reserve-seqs", count: 1.5 },
+        { cmd: "expect-replays", marks: [{ digest: "short", replay_of: 1 }], ttl_ms: 10 },
       ];
       for (const request of malformed) {
         const reply = await sendRawControlRequest(socket, request);

@@ -64,7 +64,7 @@ Deno.test("openIndexWriter() sets aside an index of another schema version", asy
     db.close();
     const writer = await openIndexWriter(layout, silentLogger);
     writer.close();
-    assert(writer.rebuiltBecause?.includes("schema version 99, expected 1"), writer.rebuiltBecause);
+    assert(writer.rebuiltBecause?.includes("schema version 99, expected 2"), writer.rebuiltBecause);
     assertEquals((await recoveryFiles(layout)).length, 1);
   });
 });

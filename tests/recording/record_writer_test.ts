@@ -1,4 +1,5 @@
 import { RecordWriter, type RecordWriterOptions } from "../../src/recording/record_writer.ts";
+import { framesDigest } from "../../src/recording/replay_marks.ts";
 import { encodeRecordLine, type LogRecord } from "../../src/store/record.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { readRecords, tempDir } from "../_helpers.ts";
@@ -177,4 +178,20 @@ Deno.test("RecordWriter reports a failed writer thread and counts the messages n
     await writer.terminate();
     await dir.cleanup();
   }
+});
+
+Deno.test("RecordWriter.expectReplays() marks the matching message that follows with meta.replay_of", async () => {
+  await withWriter({}, async (writer, dir) => {
+    const frames = [encoder.encode("agent.chat"), encoder.encode('{"content":"hi"}')];
+    writer.appendMessage(frames, 1, SESSION_A, RECEIVED_MS);
+    await writer.expectReplays([{ digest: framesDigest(frames), replay_of: 1 }], 60_000);
+    writer.appendMessage(frames, 2, SESSION_A, RECEIVED_MS);
+    writer.appendMessage(frames, 3, SESSION_A, RECEIVED_MS); // the mark is used up
+    await writer.flush();
+    const records = await readRecords(`${dir}/current_session.jsonl`);
+    const replayOf = records.map((record: LogRecord) =>
+      (record.meta as { replay_of?: number }).replay_of ?? null
+    );
+    assertEquals(replayOf, [null, 1, null]);
+  });
 });
