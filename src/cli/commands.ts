@@ -420,7 +420,7 @@ ${COMMON_HELP}
  */
 function lazyAction(file: string, name: string): () => Promise<CommandAction> {
   const load = lazyModule<Record<string, CommandAction | undefined>>(
-    new URL(file, import.meta.url),
+    import.meta.resolve(file),
   );
   return async () => {
     const action = (await load())[name];
