@@ -1,5 +1,6 @@
 import type { DataDirLayout } from "../store/data_dir.ts";
 import type { IndexHit } from "../store/message_index.ts";
+import { readLineAtSync } from "../store/log_reader.ts";
 import { checkRecordLine, type LineCheck } from "../store/record.ts";
 
 /**
@@ -45,22 +46,4 @@ function readHitLineSync(layout: DataDirLayout, hit: IndexHit): LineCheck {
 /** The note printed under a hit whose line is damaged: what is shown instead, what to do. */
 export function damagedNote(reason: string): string {
   return `DAMAGED in the log (${reason}): shown from the index; run "shearwater-persist diag"`;
-}
-
-/**
- * Like `readLineAt` of the log reader, with synchronous calls: a command checks up to a few
- * hundred short lines one after another, and four async file operations per line cost more
- * than the reads themselves (a few ms of every `search` and `recent`).
- */
-function readLineAtSync(path: string, offset: number, length: number): Uint8Array {
-  using file = Deno.openSync(path, { read: true });
-  file.seekSync(offset, Deno.SeekMode.Start);
-  const line = new Uint8Array(length);
-  let read = 0;
-  while (read < length) {
-    const n = file.readSync(line.subarray(read));
-    if (n === null) break;
-    read += n;
-  }
-  return line.subarray(0, read);
 }
