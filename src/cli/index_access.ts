@@ -28,7 +28,7 @@ export async function openIndexForReading(
   layout: DataDirLayout,
   options: { logger?: Logger; quiet?: boolean } = {},
 ): Promise<SqliteIndex> {
-  const current = await openIfCurrent(layout);
+  const current = openIfCurrent(layout);
   if (current) return current;
   const logger = options.logger ?? createJsonLogger({ component: "cli", level: "warn" });
   const progress = options.quiet ? undefined : createProgress("Indexing");
@@ -71,7 +71,7 @@ export async function openIndexForReading(
  * no writer), else undefined. A missing or unusable index answers undefined: the refresh
  * rebuilds it.
  */
-async function openIfCurrent(layout: DataDirLayout): Promise<SqliteIndex | undefined> {
+function openIfCurrent(layout: DataDirLayout): SqliteIndex | undefined {
   let index: SqliteIndex;
   try {
     index = SqliteIndex.open(indexPath(layout), { readOnly: true });
