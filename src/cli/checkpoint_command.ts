@@ -14,7 +14,7 @@ import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
 import type { CommandAction } from "./command.ts";
 import { confirmChange } from "./confirm.ts";
 import { layoutFromFlags } from "./daemon_link.ts";
-import { printError, printJson, printLine, styler } from "./output.ts";
+import { printError, printJson, printLine, printLines, styler } from "./output.ts";
 import { fit, formatBytes, formatCount, formatTime, listRow } from "./render.ts";
 import { visible } from "./visible.ts";
 import { lazyModule } from "../lazy_import.ts";
@@ -137,7 +137,7 @@ async function list(store: CheckpointStore, values: Values): Promise<number> {
     return 0;
   }
   const style = styler();
-  entries.forEach((entry, i) => printLine(listRow(entry, i + 1, style)));
+  printLines(entries.map((entry, i) => listRow(entry, i + 1, style)));
   const damaged = entries.filter((entry) => !entry.ok).length;
   if (damaged) {
     printLine(

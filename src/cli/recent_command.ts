@@ -4,7 +4,7 @@ import { layoutFromFlags } from "./daemon_link.ts";
 import { FILTER_OPTIONS, filtersFromFlags } from "./filters.ts";
 import { damagedNote, readHitLine } from "./hit_line.ts";
 import { openIndexForReading } from "./index_access.ts";
-import { printJson, printLine, styler } from "./output.ts";
+import { printJson, printLine, printLines, styler } from "./output.ts";
 import { fit, hitHeading } from "./render.ts";
 import { visibleLine } from "./visible.ts";
 import { UsageError } from "../errors.ts";
@@ -45,12 +45,16 @@ export const recentCommand: CommandAction = {
         return 0;
       }
       const style = styler();
+      const lines: string[] = [];
       hits.forEach((hit, i) => {
-        printLine(style.dim(hitHeading(hit)));
-        printLine(`    ${fit(hit.preview ?? `(${hit.kind ?? hit.type}, ${hit.bytes} bytes)`, 74)}`);
+        lines.push(style.dim(hitHeading(hit)));
+        lines.push(
+          `    ${fit(hit.preview ?? `(${hit.kind ?? hit.type}, ${hit.bytes} bytes)`, 74)}`,
+        );
         const reason = damaged[i];
-        if (reason) printLine(`    ${style.red(visibleLine(damagedNote(reason)))}`);
+        if (reason) lines.push(`    ${style.red(visibleLine(damagedNote(reason)))}`);
       });
+      printLines(lines);
       return 0;
     } finally {
       index.close();

@@ -5,7 +5,7 @@ import type { CommandAction } from "./command.ts";
 import { layoutFromFlags } from "./daemon_link.ts";
 import { damagedNote, readHitLine } from "./hit_line.ts";
 import { openIndexForReading } from "./index_access.ts";
-import { printJson, printLine, styler } from "./output.ts";
+import { printJson, printLine, printLines, styler } from "./output.ts";
 import { fit, hitHeading } from "./render.ts";
 import { plainMark, queryTerms, snippet, visibleUnmarked } from "./snippet.ts";
 import { visibleLine } from "./visible.ts";
@@ -63,15 +63,16 @@ export const searchCommand: CommandAction = {
       } else if (hits.length === 0) {
         printLine(text ? `No messages match: ${text}` : "No messages match.");
       } else {
-        printLine(
+        const lines = [
           `${hits.length} message${hits.length === 1 ? "" : "s"}` +
-            (text ? ` matching ${fit(text, 40)}` : "") + ", newest first:",
-        );
+          (text ? ` matching ${fit(text, 40)}` : "") + ", newest first:",
+        ];
         for (const { hit, damaged, shown } of results) {
-          printLine(`  ${style.dim(hitHeading(hit))}`);
-          printLine(`      ${shown}`);
-          if (damaged !== null) printLine(`      ${style.red(visibleLine(damagedNote(damaged)))}`);
+          lines.push(`  ${style.dim(hitHeading(hit))}`);
+          lines.push(`      ${shown}`);
+          if (damaged !== null) lines.push(`      ${style.red(visibleLine(damagedNote(damaged)))}`);
         }
+        printLines(lines);
       }
       return hits.length > 0 ? 0 : 1;
     } finally {
