@@ -2,7 +2,7 @@ import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
 import type { CommandAction } from "./command.ts";
 import { layoutFromFlags } from "./daemon_link.ts";
 import { FILTER_OPTIONS, filtersFromFlags } from "./filters.ts";
-import { damagedNote, readHitLine } from "./hit_line.ts";
+import { damagedNote, readHitLines } from "./hit_line.ts";
 import { openIndexForReading } from "./index_access.ts";
 import { printJson, printLine, printLines, styler } from "./output.ts";
 import { fit, hitHeading } from "./render.ts";
@@ -28,11 +28,7 @@ export const recentCommand: CommandAction = {
         includeEvents: values.events,
       }).reverse();
       // The index row outlives damage to its log line: check each line before showing it.
-      const damaged: (string | null)[] = [];
-      for (const hit of hits) {
-        const line = await readHitLine(layout, hit);
-        damaged.push(line.ok ? null : line.reason);
-      }
+      const damaged = readHitLines(layout, hits).map((line) => line.ok ? null : line.reason);
       if (values.json) {
         printJson({
           count: hits.length,

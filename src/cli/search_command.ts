@@ -3,7 +3,7 @@ import { indexEntryOf } from "../enrich/index_entry.ts";
 import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
 import type { CommandAction } from "./command.ts";
 import { layoutFromFlags } from "./daemon_link.ts";
-import { damagedNote, readHitLine } from "./hit_line.ts";
+import { damagedNote, readHitLines } from "./hit_line.ts";
 import { openIndexForReading } from "./index_access.ts";
 import { printJson, printLine, printLines, styler } from "./output.ts";
 import { fit, hitHeading } from "./render.ts";
@@ -39,8 +39,9 @@ export const searchCommand: CommandAction = {
       // colour it is ⟦bracketed⟧ and the data's own ⟦ ⟧ are escaped. --json keeps [plain] marks.
       const [mark, show] = style.enabled ? [style.bold, visibleLine] : [plainMark, visibleUnmarked];
       const results = [];
-      for (const hit of hits) {
-        const line = await readHitLine(layout, hit);
+      const lines = readHitLines(layout, hits);
+      for (const [i, hit] of hits.entries()) {
+        const line = lines[i]!;
         // A line damaged since indexing is not trusted: the index's preview stands in, marked.
         const content = (line.ok ? indexEntryOf(line.record).content : null) ?? hit.preview ?? "";
         results.push({
@@ -63,16 +64,18 @@ export const searchCommand: CommandAction = {
       } else if (hits.length === 0) {
         printLine(text ? `No messages match: ${text}` : "No messages match.");
       } else {
-        const lines = [
+        const output = [
           `${hits.length} message${hits.length === 1 ? "" : "s"}` +
           (text ? ` matching ${fit(text, 40)}` : "") + ", newest first:",
         ];
         for (const { hit, damaged, shown } of results) {
-          lines.push(`  ${style.dim(hitHeading(hit))}`);
-          lines.push(`      ${shown}`);
-          if (damaged !== null) lines.push(`      ${style.red(visibleLine(damagedNote(damaged)))}`);
+          output.push(`  ${style.dim(hitHeading(hit))}`);
+          output.push(`      ${shown}`);
+          if (damaged !== null) {
+            output.push(`      ${style.red(visibleLine(damagedNote(damaged)))}`);
+          }
         }
-        printLines(lines);
+        printLines(output);
       }
       return hits.length > 0 ? 0 : 1;
     } finally {

@@ -206,6 +206,14 @@ export function readRecordAtSync(
 /** {@link readLineAt} with synchronous file calls (see {@link readRecordAtSync}). */
 export function readLineAtSync(path: string, offset: number, length: number): Uint8Array {
   using file = Deno.openSync(path, { read: true });
+  return readLineFromSync(file, offset, length);
+}
+
+/**
+ * {@link readLineAtSync} from a file already open: a command reading many lines of one log
+ * opens it once.
+ */
+export function readLineFromSync(file: Deno.FsFile, offset: number, length: number): Uint8Array {
   file.seekSync(offset, Deno.SeekMode.Start);
   const line = new Uint8Array(length);
   let read = 0;
