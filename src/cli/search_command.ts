@@ -47,8 +47,9 @@ export const searchCommand: CommandAction = {
         results.push({
           hit,
           damaged: line.ok ? null : line.reason,
-          excerpt: snippet(content, terms, SNIPPET_WIDTH, (term) => `[${term}]`),
-          shown: snippet(content, terms, SNIPPET_WIDTH, mark, show),
+          // Only the one printed: --json shows the excerpt, the text output the marked snippet.
+          excerpt: values.json ? snippet(content, terms, SNIPPET_WIDTH, (term) => `[${term}]`) : "",
+          shown: values.json ? "" : snippet(content, terms, SNIPPET_WIDTH, mark, show),
         });
       }
       if (values.json) {
