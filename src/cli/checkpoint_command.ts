@@ -1,6 +1,5 @@
 import { selectPrunable } from "../session/checkpoint_policy.ts";
 import { ErrorCode, ExitCode, PersistError, UsageError } from "../errors.ts";
-import { assertLoadable, checkpointToLoad } from "../session/session_core.ts";
 import {
   checkLabel,
   type CheckpointEntry,
@@ -15,10 +14,19 @@ import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
 import type { CommandAction } from "./command.ts";
 import { confirmChange } from "./confirm.ts";
 import { layoutFromFlags } from "./daemon_link.ts";
-import { printError, printJson, printLine, styler } from "./output.ts";
-import { createCheckpointAnywhere, loadCheckpointAnywhere } from "../session/daemon_or_offline.ts";
+import { printError, printJson, printLine, printLines, styler } from "./output.ts";
 import { fit, formatBytes, formatCount, formatTime, listRow } from "./render.ts";
 import { visible } from "./visible.ts";
+import { lazyModule } from "../lazy_import.ts";
+
+// Creating and loading (the session core, the daemon client, the offline writer) load only when
+// a checkpoint is created or loaded: `list` and `show` do not pay for them.
+const loadSessionCore = lazyModule<typeof import("../session/session_core.ts")>(
+  import.meta.resolve("../session/session_core.ts"),
+);
+const loadDaemonOrOffline = lazyModule<typeof import("../session/daemon_or_offline.ts")>(
+  import.meta.resolve("../session/daemon_or_offline.ts"),
+);
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -78,6 +86,7 @@ function requireId(rest: string[], action: string): string {
 async function create(layout: DataDirLayout, values: Values): Promise<number> {
   const label = values.label ?? null;
   checkLabel(label); // before asking anyone: exit 2
+  const { createCheckpointAnywhere } = await loadDaemonOrOffline();
   const manifest = await createCheckpointAnywhere(layout, label, { notify: printError });
   if (values.json) printJson(manifest);
   else {
@@ -128,7 +137,7 @@ async function list(store: CheckpointStore, values: Values): Promise<number> {
     return 0;
   }
   const style = styler();
-  entries.forEach((entry, i) => printLine(listRow(entry, i + 1, style)));
+  printLines(entries.map((entry, i) => listRow(entry, i + 1, style)));
   const damaged = entries.filter((entry) => !entry.ok).length;
   if (damaged) {
     printLine(
@@ -289,6 +298,7 @@ async function load(
   values: Values,
 ): Promise<number> {
   // A damaged checkpoint is never offered: its PersistError (exit 1) ends the command.
+  const { assertLoadable, checkpointToLoad } = await loadSessionCore();
   const manifest = await checkpointToLoad(store, id);
   await assertLoadable(store, manifest);
   const question = `Load checkpoint ${manifest.id} (${manifest.message_count} messages)? ` +
@@ -297,6 +307,7 @@ async function load(
     printLine("Nothing changed.");
     return 0;
   }
+  const { loadCheckpointAnywhere } = await loadDaemonOrOffline();
   const result = await loadCheckpointAnywhere(layout, manifest, { notify: printError });
   if (values.json) printJson({ loaded: manifest.id, ...result });
   else {

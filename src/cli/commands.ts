@@ -1,10 +1,12 @@
-import { type CommandEntry, COMMON_HELP } from "./command.ts";
+import { lazyModule } from "../lazy_import.ts";
+import { type CommandAction, type CommandEntry, COMMON_HELP } from "./command.ts";
 import { FILTER_HELP } from "./filters.ts";
 
 // Help texts live here, not in the command files, so that `--help` and the command list load no
 // command module; each command's module (and what it imports: ZeroMQ, SQLite, prompts) is loaded
-// only when the command runs. Every `import()` below names its file literally, so `deno compile`
-// finds it (deno.json's compile task also lists the files with --include).
+// only when the command runs, by a computed URL (see lazy_import.ts: a literal `import()` would
+// make every command pay for loading every command's graph). deno.json's compile task lists each
+// file with --include; tests/cli/lazy_loading_test.ts checks that it does.
 
 /** Every subcommand, in the order `--help` lists them. */
 export const COMMANDS: readonly CommandEntry[] = [
@@ -29,7 +31,7 @@ ${COMMON_HELP}
 
 Exit codes: 0 stopped by Ctrl+C/SIGTERM, 1 a child process failed.
 `,
-    load: async () => (await import("./up_command.ts")).upCommand,
+    load: lazyAction("./up_command.ts", "upCommand"),
   },
   {
     name: "broker",
@@ -51,7 +53,7 @@ Options:
 
 Exit codes: 0 stopped cleanly, 1 could not bind, 2 bad arguments.
 `,
-    load: async () => (await import("./broker_command.ts")).brokerCommand,
+    load: lazyAction("./broker_command.ts", "brokerCommand"),
   },
   {
     name: "daemon",
@@ -114,7 +116,7 @@ supervisor restarts it; the journal and the log say why.
 Exit codes: 0 clean stop, 1 failure, 2 bad arguments, 3 another daemon holds
 the data dir, 75 ended abnormally (see above).
 `,
-    load: async () => (await import("./daemon_command.ts")).daemonCommand,
+    load: lazyAction("./daemon_command.ts", "daemonCommand"),
   },
   {
     name: "status",
@@ -130,7 +132,7 @@ ${COMMON_HELP}
 
 Exit codes: 0 a daemon is running, 4 no daemon runs on this data dir.
 `,
-    load: async () => (await import("./status_command.ts")).statusCommand,
+    load: lazyAction("./status_command.ts", "statusCommand"),
   },
   {
     name: "stop",
@@ -149,7 +151,7 @@ Exit codes: 0 stopped, 4 no daemon was running, 1 it did not stop within 10 s,
 75 it stopped, but not cleanly (received messages not written, or a fatal
 error).
 `,
-    load: async () => (await import("./stop_command.ts")).stopCommand,
+    load: lazyAction("./stop_command.ts", "stopCommand"),
   },
   {
     name: "new-session",
@@ -166,7 +168,7 @@ ${COMMON_HELP}
 
 Exit codes: 0 done, 3 the data dir is locked by a daemon that does not answer.
 `,
-    load: async () => (await import("./new_session_command.ts")).newSessionCommand,
+    load: lazyAction("./new_session_command.ts", "newSessionCommand"),
   },
   {
     name: "search",
@@ -189,7 +191,7 @@ Examples:
 
 Exit codes: 0 results found, 1 no results, 2 bad query or arguments.
 `,
-    load: async () => (await import("./search_command.ts")).searchCommand,
+    load: lazyAction("./search_command.ts", "searchCommand"),
   },
   {
     name: "recent",
@@ -205,7 +207,7 @@ ${COMMON_HELP}
 
 Exit codes: 0 shown (even none), 2 bad arguments.
 `,
-    load: async () => (await import("./recent_command.ts")).recentCommand,
+    load: lazyAction("./recent_command.ts", "recentCommand"),
   },
   {
     name: "replay",
@@ -246,7 +248,7 @@ Examples:
 
 Exit codes: 0 sent, 1 nothing to send or nobody subscribes, 2 bad arguments.
 `,
-    load: async () => (await import("./replay_command.ts")).replayCommand,
+    load: lazyAction("./replay_command.ts", "replayCommand"),
   },
   {
     name: "show",
@@ -266,7 +268,7 @@ Exit codes: 0 shown, 1 no such record, 2 bad arguments, 65 the record's line
 is damaged (with --raw its bytes are still printed, marked on stderr), 66 no
 data dir there.
 `,
-    load: async () => (await import("./show_command.ts")).showCommand,
+    load: lazyAction("./show_command.ts", "showCommand"),
   },
   {
     name: "sessions",
@@ -281,7 +283,7 @@ ${COMMON_HELP}
 
 Exit codes: 0 listed, 2 bad arguments.
 `,
-    load: async () => (await import("./sessions_command.ts")).sessionsCommand,
+    load: lazyAction("./sessions_command.ts", "sessionsCommand"),
   },
   {
     name: "stats",
@@ -299,7 +301,7 @@ ${COMMON_HELP}
 
 Exit codes: 0 shown, 2 bad arguments.
 `,
-    load: async () => (await import("./stats_command.ts")).statsCommand,
+    load: lazyAction("./stats_command.ts", "statsCommand"),
   },
   {
     name: "reindex",
@@ -315,7 +317,7 @@ ${COMMON_HELP}
 
 Exit codes: 0 rebuilt, 1 failed, 3 the index stayed locked by another process.
 `,
-    load: async () => (await import("./reindex_command.ts")).reindexCommand,
+    load: lazyAction("./reindex_command.ts", "reindexCommand"),
   },
   {
     name: "import",
@@ -339,7 +341,7 @@ ${COMMON_HELP}
 Exit codes: 0 imported, or everything was already there; 1 a file yielded
 nothing; 2 bad arguments; 3 the data dir is busy; 66 a path does not exist.
 `,
-    load: async () => (await import("./import_command.ts")).importCommand,
+    load: lazyAction("./import_command.ts", "importCommand"),
   },
   {
     name: "checkpoint",
@@ -378,7 +380,7 @@ Exit codes: 0 done, 1 verify found damage or the checkpoint is unusable,
 characters included), 3 the data dir stayed locked by another process,
 7 create saved an incomplete checkpoint (or verify found one, and no damage).
 `,
-    load: async () => (await import("./checkpoint_command.ts")).checkpointCommand,
+    load: lazyAction("./checkpoint_command.ts", "checkpointCommand"),
   },
   {
     name: "diag",
@@ -397,7 +399,7 @@ ${COMMON_HELP}
 
 Exit codes: 0 healthy (warnings allowed), 5 unhealthy, 2 bad arguments.
 `,
-    load: async () => (await import("./diag_command.ts")).diagCommand,
+    load: lazyAction("./diag_command.ts", "diagCommand"),
   },
   {
     name: "menu",
@@ -417,7 +419,7 @@ ${COMMON_HELP}
 
 Exit codes: 0 quit, 6 no terminal (nothing interactive was shown).
 `,
-    load: async () => (await import("./menu_command.ts")).menuCommand,
+    load: lazyAction("./menu_command.ts", "menuCommand"),
   },
   {
     name: "launch",
@@ -450,7 +452,7 @@ ${COMMON_HELP}
 
 Exit codes: 0 stopped (Ctrl+C, SIGTERM, or --once), 2 bad arguments.
 `,
-    load: async () => (await import("./launch_command.ts")).launchCommand,
+    load: lazyAction("./launch_command.ts", "launchCommand"),
   },
   {
     name: "context",
@@ -481,7 +483,7 @@ ${COMMON_HELP}
 
 Exit codes: 0 messages shown, 1 no messages, 2 bad arguments.
 `,
-    load: async () => (await import("./context_command.ts")).contextCommand,
+    load: lazyAction("./context_command.ts", "contextCommand"),
   },
   {
     name: "export",
@@ -515,7 +517,7 @@ ${COMMON_HELP}
 Exit codes: 0 exported, 1 nothing selected, 2 bad arguments (or FILE exists
 and was not confirmed).
 `,
-    load: async () => (await import("./export_command.ts")).exportCommand,
+    load: lazyAction("./export_command.ts", "exportCommand"),
   },
   {
     name: "hook",
@@ -544,6 +546,21 @@ Options:
                      env SHEARWATER_AGENT)
 ${COMMON_HELP}
 `,
-    load: async () => (await import("./hook_command.ts")).hookCommand,
+    load: lazyAction("./hook_command.ts", "hookCommand"),
   },
 ];
+
+/**
+ * The loader of command `name` exported by `file` (relative to this folder): its module is
+ * imported on the first call, not before.
+ */
+function lazyAction(file: string, name: string): () => Promise<CommandAction> {
+  const load = lazyModule<Record<string, CommandAction | undefined>>(
+    import.meta.resolve(file),
+  );
+  return async () => {
+    const action = (await load())[name];
+    if (typeof action?.run !== "function") throw new Error(`${file} exports no command ${name}`);
+    return action;
+  };
+}

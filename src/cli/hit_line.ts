@@ -1,5 +1,6 @@
 import type { DataDirLayout } from "../store/data_dir.ts";
 import type { IndexHit } from "../store/message_index.ts";
+import { readLineFromSync } from "../store/log_reader.ts";
 import { checkRecordLine, type LineCheck } from "../store/record.ts";
 
 /**
@@ -15,19 +16,41 @@ import { checkRecordLine, type LineCheck } from "../store/record.ts";
  * ```
  */
 export function readHitLine(layout: DataDirLayout, hit: IndexHit): Promise<LineCheck> {
-  return Promise.resolve(readHitLineSync(layout, hit));
+  return Promise.resolve(readHitLines(layout, [hit])[0]!);
 }
 
-function readHitLineSync(layout: DataDirLayout, hit: IndexHit): LineCheck {
-  let line: Uint8Array;
+/**
+ * {@link readHitLine} for many hits at once, synchronously, opening each log file once: a
+ * command checks up to a few hundred short lines, and four file operations per line cost more
+ * than the reads themselves.
+ */
+export function readHitLines(layout: DataDirLayout, hits: readonly IndexHit[]): LineCheck[] {
+  const files = new Map<string, Deno.FsFile | null>(); // null: the file is missing
   try {
-    line = readLineAtSync(`${layout.root}/${hit.file}`, hit.offset, hit.length);
+    return hits.map((hit) => {
+      let file = files.get(hit.file);
+      if (file === undefined) {
+        file = openIfPresent(`${layout.root}/${hit.file}`);
+        files.set(hit.file, file);
+      }
+      if (file === null) return { ok: false, reason: `its log file ${hit.file} is missing` };
+      return checkHitLine(hit, readLineFromSync(file, hit.offset, hit.length));
+    });
+  } finally {
+    for (const file of files.values()) file?.close();
+  }
+}
+
+function openIfPresent(path: string): Deno.FsFile | null {
+  try {
+    return Deno.openSync(path, { read: true });
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      return { ok: false, reason: `its log file ${hit.file} is missing` };
-    }
+    if (error instanceof Deno.errors.NotFound) return null;
     throw error;
   }
+}
+
+function checkHitLine(hit: IndexHit, line: Uint8Array): LineCheck {
   if (line.length < hit.length) {
     return { ok: false, reason: `its log file ${hit.file} ends before the line does` };
   }
@@ -45,22 +68,4 @@ function readHitLineSync(layout: DataDirLayout, hit: IndexHit): LineCheck {
 /** The note printed under a hit whose line is damaged: what is shown instead, what to do. */
 export function damagedNote(reason: string): string {
   return `DAMAGED in the log (${reason}): shown from the index; run "shearwater-persist diag"`;
-}
-
-/**
- * Like `readLineAt` of the log reader, with synchronous calls: a command checks up to a few
- * hundred short lines one after another, and four async file operations per line cost more
- * than the reads themselves (a few ms of every `search` and `recent`).
- */
-function readLineAtSync(path: string, offset: number, length: number): Uint8Array {
-  using file = Deno.openSync(path, { read: true });
-  file.seekSync(offset, Deno.SeekMode.Start);
-  const line = new Uint8Array(length);
-  let read = 0;
-  while (read < length) {
-    const n = file.readSync(line.subarray(read));
-    if (n === null) break;
-    read += n;
-  }
-  return line.subarray(0, read);
 }

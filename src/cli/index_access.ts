@@ -1,6 +1,7 @@
 import { DamagedDataError, DataDirBusyError, ErrorCode, PersistError } from "../errors.ts";
 import { indexPath } from "../indexer/open_index.ts";
-import { indexCoversLogs, refreshIndex } from "../indexer/refresh.ts";
+import { indexCoversLogs } from "../indexer/index_coverage.ts";
+import { lazyModule } from "../lazy_import.ts";
 import { createJsonLogger, type Logger } from "../logger.ts";
 import type { DataDirLayout } from "../store/data_dir.ts";
 import { readLineAt, readRecordAt } from "../store/log_reader.ts";
@@ -8,6 +9,12 @@ import type { IndexHit } from "../store/message_index.ts";
 import type { LogRecord } from "../store/record.ts";
 import { IndexUnusableError, SqliteIndex } from "../store/sqlite_index.ts";
 import { createProgress } from "./progress.ts";
+
+// The refresh (indexer, index writer, lock) loads only when the index is behind the logs: most
+// runs find it current, and loading it cost every search and recent a few ms.
+const loadRefresh = lazyModule<typeof import("../indexer/refresh.ts")>(
+  import.meta.resolve("../indexer/refresh.ts"),
+);
 
 /** Records to catch up before a progress bar is worth showing. */
 const PROGRESS_ABOVE_BYTES = 8 * 1024 * 1024;
@@ -21,12 +28,13 @@ export async function openIndexForReading(
   layout: DataDirLayout,
   options: { logger?: Logger; quiet?: boolean } = {},
 ): Promise<SqliteIndex> {
-  const current = await openIfCurrent(layout);
+  const current = openIfCurrent(layout);
   if (current) return current;
   const logger = options.logger ?? createJsonLogger({ component: "cli", level: "warn" });
   const progress = options.quiet ? undefined : createProgress("Indexing");
   let shown = false;
   try {
+    const { refreshIndex } = await loadRefresh();
     const result = await refreshIndex(layout, {
       logger,
       onProgress: (update) => {
@@ -63,7 +71,7 @@ export async function openIndexForReading(
  * no writer), else undefined. A missing or unusable index answers undefined: the refresh
  * rebuilds it.
  */
-async function openIfCurrent(layout: DataDirLayout): Promise<SqliteIndex | undefined> {
+function openIfCurrent(layout: DataDirLayout): SqliteIndex | undefined {
   let index: SqliteIndex;
   try {
     index = SqliteIndex.open(indexPath(layout), { readOnly: true });
@@ -72,7 +80,7 @@ async function openIfCurrent(layout: DataDirLayout): Promise<SqliteIndex | undef
     throw error;
   }
   try {
-    if (await indexCoversLogs(layout, index)) return index;
+    if (indexCoversLogs(layout, index)) return index;
   } catch (error) {
     index.close();
     throw error;

@@ -24,6 +24,14 @@ export function printLine(text = ""): void {
   writeOutput(encoder.encode(text + "\n"));
 }
 
+/**
+ * Writes command output lines (stdout) in one write: a command that prints a list does not pay
+ * one system call (and one wake-up of the reader) per line.
+ */
+export function printLines(lines: readonly string[]): void {
+  if (lines.length > 0) writeOutput(encoder.encode(lines.join("\n") + "\n"));
+}
+
 /** Writes bytes to stdout as they are; a reader that went away ends the command quietly. */
 export function writeOutput(bytes: Uint8Array): void {
   try {

@@ -2,9 +2,9 @@ import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
 import type { CommandAction } from "./command.ts";
 import { layoutFromFlags } from "./daemon_link.ts";
 import { FILTER_OPTIONS, filtersFromFlags } from "./filters.ts";
-import { damagedNote, readHitLine } from "./hit_line.ts";
+import { damagedNote, readHitLines } from "./hit_line.ts";
 import { openIndexForReading } from "./index_access.ts";
-import { printJson, printLine, styler } from "./output.ts";
+import { printJson, printLine, printLines, styler } from "./output.ts";
 import { fit, hitHeading } from "./render.ts";
 import { visibleLine } from "./visible.ts";
 import { UsageError } from "../errors.ts";
@@ -28,11 +28,7 @@ export const recentCommand: CommandAction = {
         includeEvents: values.events,
       }).reverse();
       // The index row outlives damage to its log line: check each line before showing it.
-      const damaged: (string | null)[] = [];
-      for (const hit of hits) {
-        const line = await readHitLine(layout, hit);
-        damaged.push(line.ok ? null : line.reason);
-      }
+      const damaged = readHitLines(layout, hits).map((line) => line.ok ? null : line.reason);
       if (values.json) {
         printJson({
           count: hits.length,
@@ -45,12 +41,16 @@ export const recentCommand: CommandAction = {
         return 0;
       }
       const style = styler();
+      const lines: string[] = [];
       hits.forEach((hit, i) => {
-        printLine(style.dim(hitHeading(hit)));
-        printLine(`    ${fit(hit.preview ?? `(${hit.kind ?? hit.type}, ${hit.bytes} bytes)`, 74)}`);
+        lines.push(style.dim(hitHeading(hit)));
+        lines.push(
+          `    ${fit(hit.preview ?? `(${hit.kind ?? hit.type}, ${hit.bytes} bytes)`, 74)}`,
+        );
         const reason = damaged[i];
-        if (reason) printLine(`    ${style.red(visibleLine(damagedNote(reason)))}`);
+        if (reason) lines.push(`    ${style.red(visibleLine(damagedNote(reason)))}`);
       });
+      printLines(lines);
       return 0;
     } finally {
       index.close();

@@ -3,9 +3,9 @@ import { indexEntryOf } from "../enrich/index_entry.ts";
 import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
 import type { CommandAction } from "./command.ts";
 import { layoutFromFlags } from "./daemon_link.ts";
-import { damagedNote, readHitLine } from "./hit_line.ts";
+import { damagedNote, readHitLines } from "./hit_line.ts";
 import { openIndexForReading } from "./index_access.ts";
-import { printJson, printLine, styler } from "./output.ts";
+import { printJson, printLine, printLines, styler } from "./output.ts";
 import { fit, hitHeading } from "./render.ts";
 import { plainMark, queryTerms, snippet, visibleUnmarked } from "./snippet.ts";
 import { visibleLine } from "./visible.ts";
@@ -39,15 +39,17 @@ export const searchCommand: CommandAction = {
       // colour it is ⟦bracketed⟧ and the data's own ⟦ ⟧ are escaped. --json keeps [plain] marks.
       const [mark, show] = style.enabled ? [style.bold, visibleLine] : [plainMark, visibleUnmarked];
       const results = [];
-      for (const hit of hits) {
-        const line = await readHitLine(layout, hit);
+      const lines = readHitLines(layout, hits);
+      for (const [i, hit] of hits.entries()) {
+        const line = lines[i]!;
         // A line damaged since indexing is not trusted: the index's preview stands in, marked.
         const content = (line.ok ? indexEntryOf(line.record).content : null) ?? hit.preview ?? "";
         results.push({
           hit,
           damaged: line.ok ? null : line.reason,
-          excerpt: snippet(content, terms, SNIPPET_WIDTH, (term) => `[${term}]`),
-          shown: snippet(content, terms, SNIPPET_WIDTH, mark, show),
+          // Only the one printed: --json shows the excerpt, the text output the marked snippet.
+          excerpt: values.json ? snippet(content, terms, SNIPPET_WIDTH, (term) => `[${term}]`) : "",
+          shown: values.json ? "" : snippet(content, terms, SNIPPET_WIDTH, mark, show),
         });
       }
       if (values.json) {
@@ -63,15 +65,18 @@ export const searchCommand: CommandAction = {
       } else if (hits.length === 0) {
         printLine(text ? `No messages match: ${text}` : "No messages match.");
       } else {
-        printLine(
+        const output = [
           `${hits.length} message${hits.length === 1 ? "" : "s"}` +
-            (text ? ` matching ${fit(text, 40)}` : "") + ", newest first:",
-        );
+          (text ? ` matching ${fit(text, 40)}` : "") + ", newest first:",
+        ];
         for (const { hit, damaged, shown } of results) {
-          printLine(`  ${style.dim(hitHeading(hit))}`);
-          printLine(`      ${shown}`);
-          if (damaged !== null) printLine(`      ${style.red(visibleLine(damagedNote(damaged)))}`);
+          output.push(`  ${style.dim(hitHeading(hit))}`);
+          output.push(`      ${shown}`);
+          if (damaged !== null) {
+            output.push(`      ${style.red(visibleLine(damagedNote(damaged)))}`);
+          }
         }
+        printLines(output);
       }
       return hits.length > 0 ? 0 : 1;
     } finally {

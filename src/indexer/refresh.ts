@@ -1,11 +1,9 @@
-import { DamagedDataError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { DataDirLayout } from "../store/data_dir.ts";
-import { readRecordAt } from "../store/log_reader.ts";
-import type { MessageIndex } from "../store/message_index.ts";
-import { listArchivedLogs } from "../store/session_archive.ts";
 import { type CatchUpProgress, type CatchUpResult, LogIndexer } from "./log_indexer.ts";
 import { isCorruptionError, openIndexWriter } from "./open_index.ts";
+
+export { indexCoversLogs } from "./index_coverage.ts";
 
 /** What {@link refreshIndex} did. */
 export interface RefreshResult extends CatchUpResult {
@@ -56,51 +54,4 @@ export async function refreshIndex(
       writer.close();
     }
   }
-}
-
-/**
- * True when `index` already covers every log of the data dir: each log is indexed to its full
- * size and still holds the last record indexed from it, and no indexed log is gone. Then a
- * reader needs no {@link refreshIndex} (which takes the index lock, syncs it and opens the index
- * for writing): the cheap check readers make first. Any doubt answers false.
- *
- * @example
- * ```ts
- * if (!(await indexCoversLogs(layout, index))) await refreshIndex(layout, { logger });
- * ```
- */
-export async function indexCoversLogs(
-  layout: DataDirLayout,
-  index: MessageIndex,
-): Promise<boolean> {
-  const root = layout.root.replace(/\/+$/, "");
-  const indexed = new Map(index.files().map((file) => [file.path, file]));
-  const logs = [...await listArchivedLogs(layout), layout.currentLog];
-  let covered = 0;
-  for (const path of logs) {
-    const file = indexed.get(path.slice(root.length + 1));
-    let size: number;
-    try {
-      size = (await Deno.stat(path)).size;
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-      if (path === layout.currentLog) continue; // none yet (the next daemon starts one)
-      return false; // rotated meanwhile
-    }
-    if (file === undefined) {
-      if (size === 0) continue; // an empty current log: nothing to index
-      return false;
-    }
-    if (file.indexedBytes !== size) return false;
-    try {
-      const { record } = await readRecordAt(path, file.lastOffset, file.lastLength);
-      if (record.seq !== file.lastSeq) return false;
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return false;
-      if (error instanceof DamagedDataError) return false;
-      throw error;
-    }
-    covered++;
-  }
-  return covered === indexed.size;
 }

@@ -56,7 +56,9 @@ export function sha256HexSync(data: Uint8Array): string {
 
 /**
  * SHA-256 of `data` as lowercase hex: large inputs load and use the native implementation
- * first, small ones are hashed at once with whichever is loaded.
+ * first; small ones use it when it is loaded, else WebCrypto (`crypto.subtle`, built in, nothing
+ * to load), which for a short command's few manifests is several times faster than the
+ * TypeScript version running cold (3 manifests of 3.6 KB: ~0.5 ms against ~2.5 ms).
  *
  * @example
  * ```ts
@@ -65,7 +67,16 @@ export function sha256HexSync(data: Uint8Array): string {
  */
 export async function sha256Hex(data: Uint8Array): Promise<string> {
   if (data.length >= NATIVE_AFTER_BYTES) await loadNative();
-  return sha256HexSync(data);
+  if (nativeCreateHash) return nativeCreateHash("sha256").update(data).digest("hex");
+  // WebCrypto takes no view of shared memory: that (never a file's bytes) goes the sync way.
+  if (!(data.buffer instanceof ArrayBuffer)) return sha256HexSync(data);
+  countTypeScriptBytes(data.length); // bulk use still switches to the native one
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>),
+  );
+  let hex = "";
+  for (const byte of digest) hex += byte.toString(16).padStart(2, "0");
+  return hex;
 }
 
 /**
@@ -112,44 +123,33 @@ function countTypeScriptBytes(length: number): void {
   }
 }
 
-let crcTables: Int32Array | undefined; // built on first use, not at start-up
+let crcTable: Int32Array | undefined; // built on first use, not at start-up
 
-/** Slicing-by-8 tables: eight bytes per step. */
-function buildCrcTables(): Int32Array {
-  const tables = new Int32Array(256 * 8);
+/**
+ * The byte-wise CRC table. A command checks a few short lines, in code that runs cold: one byte
+ * per step with 256 entries costs ~0.4 ms for twenty lines where slicing-by-8 (2048 entries,
+ * eight bytes per step) cost ~1.5 ms; bulk hashing moves to node:zlib anyway.
+ */
+function buildCrcTable(): Int32Array {
+  const table = new Int32Array(256);
   // The table is linear (T[a ^ b] = T[a] ^ T[b]): eight single-bit entries give the rest with
-  // one XOR each, instead of 2048 shift steps that run cold in a short command (~2 ms).
+  // one XOR each, instead of 2048 shift steps.
   for (let bit = 1; bit < 256; bit <<= 1) {
     let c = bit;
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    tables[bit] = c;
+    table[bit] = c;
   }
   for (let n = 3; n < 256; n++) {
     const lowest = n & -n;
-    if (lowest !== n) tables[n] = tables[lowest]! ^ tables[n ^ lowest]!;
+    if (lowest !== n) table[n] = table[lowest]! ^ table[n ^ lowest]!;
   }
-  for (let n = 0; n < 256; n++) {
-    for (let k = 1; k < 8; k++) {
-      const previous = tables[(k - 1) * 256 + n]!;
-      tables[k * 256 + n] = (previous >>> 8) ^ tables[previous & 0xff]!;
-    }
-  }
-  return tables;
+  return table;
 }
 
 function crc32TypeScript(data: Uint8Array, seed: number): number {
-  const t = crcTables ??= buildCrcTables();
+  const t = crcTable ??= buildCrcTable();
   let c = ~seed;
-  let i = 0;
-  const end8 = data.length - (data.length & 7);
-  while (i < end8) {
-    c ^= data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24);
-    c = t[1792 + (c & 0xff)]! ^ t[1536 + ((c >>> 8) & 0xff)]! ^ t[1280 + ((c >>> 16) & 0xff)]! ^
-      t[1024 + (c >>> 24)]! ^ t[768 + data[i + 4]!]! ^ t[512 + data[i + 5]!]! ^
-      t[256 + data[i + 6]!]! ^ t[data[i + 7]!]!;
-    i += 8;
-  }
-  while (i < data.length) c = t[(c ^ data[i++]!) & 0xff]! ^ (c >>> 8);
+  for (let i = 0; i < data.length; i++) c = t[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;
 }
 

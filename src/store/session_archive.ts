@@ -38,10 +38,18 @@ export async function archiveCurrentLog(
 }
 
 /** Archived session logs, oldest first (names sort by time). */
-export async function listArchivedLogs(layout: DataDirLayout): Promise<string[]> {
+export function listArchivedLogs(layout: DataDirLayout): Promise<string[]> {
+  return new Promise((resolve) => resolve(listArchivedLogsSync(layout)));
+}
+
+/**
+ * {@link listArchivedLogs} with a synchronous directory read, for the checks a short command
+ * makes at start-up (an async directory iterator costs more than the listing).
+ */
+export function listArchivedLogsSync(layout: DataDirLayout): string[] {
   const names: string[] = [];
   try {
-    for await (const entry of Deno.readDir(layout.archiveDir)) {
+    for (const entry of Deno.readDirSync(layout.archiveDir)) {
       if (entry.isFile && entry.name.endsWith(".jsonl")) names.push(entry.name);
     }
   } catch (error) {

@@ -1,5 +1,6 @@
 import { assertEquals } from "../_assert.ts";
 import { COMMANDS } from "../../src/cli/main.ts";
+import { lazyModuleUrls } from "../../src/lazy_import.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 
@@ -8,17 +9,35 @@ interface GraphModule {
   dependencies?: { isDynamic?: boolean; code?: { specifier: string } }[];
 }
 
-/** The module graph of main.ts (dynamic imports included, marked) from `deno info --json`. */
+/**
+ * The module graph (dynamic imports included, marked) from `deno info --json` of main.ts and
+ * every lazily loaded module: the command modules are imported by computed URLs, which
+ * `deno info main.ts` does not follow.
+ */
 async function moduleGraph(): Promise<Map<string, GraphModule>> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", "main.ts"],
-    cwd: ROOT.pathname,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assertEquals(output.success, true, new TextDecoder().decode(output.stderr));
-  const info = JSON.parse(new TextDecoder().decode(output.stdout)) as { modules: GraphModule[] };
-  return new Map(info.modules.map((module) => [module.specifier, module]));
+  await loadEveryCommand();
+  const dir = await Deno.makeTempDir({ prefix: "shearwater-lazy-graph-" });
+  try {
+    const roots = [new URL("main.ts", ROOT).href, ...lazyModuleUrls()];
+    const entry = `${dir}/roots.ts`;
+    await Deno.writeTextFile(entry, roots.map((root) => `import "${root}";\n`).join(""));
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["info", "--json", "--config", new URL("deno.json", ROOT).pathname, entry],
+      cwd: ROOT.pathname,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(output.success, true, new TextDecoder().decode(output.stderr));
+    const info = JSON.parse(new TextDecoder().decode(output.stdout)) as { modules: GraphModule[] };
+    return new Map(info.modules.map((module) => [module.specifier, module]));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Runs every command's loader, so every module they declare with lazyModule() is recorded. */
+async function loadEveryCommand(): Promise<void> {
+  for (const command of COMMANDS) await command.load();
 }
 
 /** Every module `file` loads before it runs: its static imports, transitively. */
@@ -89,8 +108,10 @@ Deno.test("deno.json's compile task includes every lazily imported module", asyn
   const included = new Set(
     [...config.tasks.compile.matchAll(/--include (\S+)/g)].map((match) => match[1]!),
   );
-  const lazy = new Set<string>();
   const graph = await moduleGraph();
+  // Imported by computed URLs (lazy_import.ts): only --include puts them into a compiled binary.
+  const lazy = new Set(lazyModuleUrls().map((url) => url.slice(ROOT.href.length)));
+  assertEquals(lazy.size >= COMMANDS.length, true);
   for (const module of graph.values()) {
     for (const dependency of module.dependencies ?? []) {
       const specifier = dependency.code?.specifier;
@@ -99,8 +120,21 @@ Deno.test("deno.json's compile task includes every lazily imported module", asyn
       }
     }
   }
-  assertEquals(lazy.size > 0, true);
-  for (const file of lazy) assertEquals(included.has(file), true, `${file} missing from compile`);
+  for (const file of lazy) {
+    assertEquals(included.has(file), true, `${file} missing from compile`);
+    await Deno.stat(new URL(file, ROOT)); // the file exists
+  }
+});
+
+Deno.test("start-up loads no other module graph: main.ts's modules import nothing by literal import()", async () => {
+  // A literal import() makes Deno load the target's whole graph before main.ts runs.
+  const graph = await moduleGraph();
+  const literal = [...staticClosure(graph, "main.ts")].flatMap((specifier) =>
+    (graph.get(specifier)?.dependencies ?? [])
+      .filter((dependency) => dependency.isDynamic && dependency.code?.specifier)
+      .map((dependency) => `${specifier} -> ${dependency.code!.specifier}`)
+  );
+  assertEquals(literal, []);
 });
 
 Deno.test("no static import cycle among the project's modules", async () => {

@@ -6,6 +6,7 @@ import {
   crc32,
   createSha256,
   NATIVE_AFTER_BYTES,
+  sha256Hex,
   sha256HexSync,
 } from "../../src/store/checksums.ts";
 
@@ -39,6 +40,19 @@ Deno.test("crc32() and sha256HexSync() in TypeScript match node:zlib and node:cr
     assertEquals(crc32(bytes, seed), zlibCrc32(bytes, seed) >>> 0, `seeded crc32 of ${length}`);
     assertEquals(
       sha256HexSync(bytes),
+      createHash("sha256").update(bytes).digest("hex"),
+      `sha256 of ${length} bytes`,
+    );
+  }
+  assertEquals(checksumImplementation(), "typescript");
+});
+
+Deno.test("sha256Hex() before the native load matches node:crypto, for views into a larger buffer too", async () => {
+  for (const [i, length] of LENGTHS.entries()) {
+    const buffer = seededBytes(length + 10, i + 20);
+    const bytes = buffer.subarray(3, 3 + length);
+    assertEquals(
+      await sha256Hex(bytes),
       createHash("sha256").update(bytes).digest("hex"),
       `sha256 of ${length} bytes`,
     );

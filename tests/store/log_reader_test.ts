@@ -3,11 +3,13 @@ import {
   type BadLine,
   readFirstRecord,
   readLineAt,
+  readLineAtSync,
   readRecordAt,
+  readRecordAtSync,
   scanLog,
   scanLogHeadlines,
 } from "../../src/store/log_reader.ts";
-import { assert, assertEquals, assertRejects } from "../_assert.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import {
   concatBytes,
   encodeLines,
@@ -162,6 +164,25 @@ Deno.test("readLineAt() returns the bytes as they are, fewer when the file ends 
     assertEquals(await readLineAt(path, offsets[1]!, lines[1]!.length), lines[1]);
     const tail = await readLineAt(path, offsets[2]!, lines[2]!.length + 100);
     assertEquals(tail, lines[2]);
+  });
+});
+
+Deno.test("readRecordAtSync() and readLineAtSync() read like their async twins", async () => {
+  const lines = encodeLines(sessionRecords(SESSION, { firstSeq: 1, messages: 3 }));
+  lines[1] = damaged(lines[1]!);
+  await withLog(lines, (path, offsets) => {
+    const { record, line } = readRecordAtSync(path, offsets[2]!, lines[2]!.length);
+    assertEquals([record.seq, line], [3, lines[2]]);
+    assertThrows(
+      () => readRecordAtSync(path, offsets[1]!, lines[1]!.length),
+      DamagedDataError,
+      `Cannot read the record at byte ${offsets[1]} of "${path}": checksum mismatch`,
+    );
+    assertThrows(() => readRecordAtSync(path, offsets[2]!, 20), DamagedDataError);
+    assertEquals(readLineAtSync(path, offsets[1]!, lines[1]!.length), lines[1]);
+    const last = lines.length - 1; // fewer bytes when the file ends first
+    assertEquals(readLineAtSync(path, offsets[last]!, lines[last]!.length + 100), lines[last]);
+    return Promise.resolve();
   });
 });
 

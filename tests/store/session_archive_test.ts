@@ -4,6 +4,7 @@ import {
   archiveCurrentLog,
   highestStoredSeq,
   listArchivedLogs,
+  listArchivedLogsSync,
   newSessionId,
 } from "../../src/store/session_archive.ts";
 import { assert, assertEquals } from "../_assert.ts";
@@ -115,6 +116,15 @@ Deno.test("listArchivedLogs() lists archived .jsonl files oldest first", async (
       `${layout.archiveDir}/session_20261125_133107_959e_1.jsonl`,
       `${layout.archiveDir}/session_20261126_000000_aaaa.jsonl`,
     ]);
+    assertEquals(listArchivedLogsSync(layout), await listArchivedLogs(layout));
+  });
+});
+
+Deno.test("listArchivedLogs() is empty when there is no archive folder", async () => {
+  await withDataDir(async (layout) => {
+    await Deno.remove(layout.archiveDir, { recursive: true });
+    assertEquals(await listArchivedLogs(layout), []);
+    assertEquals(listArchivedLogsSync(layout), []);
   });
 });
 
