@@ -13,6 +13,7 @@ import { readFirstRecord, readRecordAt, scanLog } from "../store/log_reader.ts";
 import type { MessageIndex, SearchRequest } from "../store/message_index.ts";
 import { checkRecordLine, type LogRecord } from "../store/record.ts";
 import { listArchivedLogs } from "../store/session_archive.ts";
+import { fileSize } from "../store/file_info.ts";
 
 /** A selected record and its stored line (bytes as in the log, newline included). */
 export interface SelectedRecord {
@@ -201,12 +202,7 @@ async function readCurrentSession(
   options: Reading,
 ): Promise<{ session: string | null; records: SelectedRecord[]; partial: boolean }> {
   let fromOffset = 0;
-  let size = 0;
-  try {
-    size = (await Deno.stat(layout.currentLog)).size;
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
+  const size = (await fileSize(layout.currentLog)) ?? 0;
   if (options.tailBytes !== undefined && size > options.tailBytes) {
     fromOffset = await lineStartAfter(layout.currentLog, size - options.tailBytes);
   }
@@ -317,22 +313,13 @@ async function readLogRecords(
   place: { fromOffset?: number; totalBytes?: number } = {},
 ): Promise<SelectedRecord[]> {
   const records: SelectedRecord[] = [];
-  const total = place.totalBytes ?? await fileSize(path);
+  const total = place.totalBytes ?? (await fileSize(path)) ?? 0;
   const onBadLine = () => options.damagedLines++;
   for await (const placed of scanLog(path, { fromOffset: place.fromOffset, onBadLine })) {
     records.push({ record: placed.record, line: placed.line.slice() });
     options.onProgress?.(placed.offset + placed.length, total);
   }
   return records;
-}
-
-async function fileSize(path: string): Promise<number> {
-  try {
-    return (await Deno.stat(path)).size;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return 0;
-    throw error;
-  }
 }
 
 /** The offset of the first line that starts at or after `offset`. */

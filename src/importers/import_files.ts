@@ -20,6 +20,7 @@ import { importedKeys } from "./imported_keys.ts";
 import { importedRecords } from "./import_records.ts";
 import { readTranscript } from "./read_transcript.ts";
 import type { LineProblem, TranscriptFormat } from "./transcript.ts";
+import { fileSize } from "../store/file_info.ts";
 
 /** Hands out seq ranges that nothing else will ever use. */
 export interface SeqSource {
@@ -93,7 +94,7 @@ async function importUnderLock(
 ): Promise<FileOutcome[]> {
   await removeUnfinishedImports(layout);
   const known = await importedKeys(layout);
-  const sizes = await Promise.all(files.map(fileSize));
+  const sizes = await Promise.all(files.map(async (file) => (await fileSize(file)) ?? 0));
   const bytesTotal = sizes.reduce((sum, size) => sum + size, 0);
   let bytesDone = 0;
   const outcomes: FileOutcome[] = [];
@@ -211,15 +212,6 @@ async function freeArchivePath(layout: DataDirLayout, session: string): Promise<
       if (error instanceof Deno.errors.NotFound) return path;
       throw error;
     }
-  }
-}
-
-async function fileSize(path: string): Promise<number> {
-  try {
-    return (await Deno.stat(path)).size;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return 0;
-    throw error;
   }
 }
 

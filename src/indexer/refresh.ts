@@ -6,6 +6,7 @@ import type { MessageIndex } from "../store/message_index.ts";
 import { listArchivedLogs } from "../store/session_archive.ts";
 import { type CatchUpProgress, type CatchUpResult, LogIndexer } from "./log_indexer.ts";
 import { isCorruptionError, openIndexWriter } from "./open_index.ts";
+import { fileSize } from "../store/file_info.ts";
 
 /** What {@link refreshIndex} did. */
 export interface RefreshResult extends CatchUpResult {
@@ -79,11 +80,8 @@ export async function indexCoversLogs(
   let covered = 0;
   for (const path of logs) {
     const file = indexed.get(path.slice(root.length + 1));
-    let size: number;
-    try {
-      size = (await Deno.stat(path)).size;
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    const size = await fileSize(path);
+    if (size === null) {
       if (path === layout.currentLog) continue; // none yet (the next daemon starts one)
       return false; // rotated meanwhile
     }

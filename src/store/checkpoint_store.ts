@@ -17,6 +17,7 @@ import {
 import { type BadLine, readFirstRecord, scanLogHeadlines } from "./log_reader.ts";
 import type { RecordHeadline } from "./record.ts";
 import { sha256Hex as checksumSha256Hex } from "./checksums.ts";
+import { exists, fileSize, statOrNull } from "./file_info.ts";
 
 /** Why a checkpoint was taken. */
 export type CheckpointTrigger = "manual" | "auto" | "emergency" | "session-end" | "before-load";
@@ -984,10 +985,6 @@ async function placeFile(source: string, target: string): Promise<void> {
   await Deno.rename(temp, target);
 }
 
-async function exists(path: string): Promise<boolean> {
-  return (await statOrNull(path)) !== null;
-}
-
 /**
  * A file changed this recently could change again without its times showing it (Deno reports
  * ctime in whole seconds): such a file is always hashed.
@@ -1007,25 +1004,6 @@ function trustedFingerprint(info: Deno.FileInfo): string | undefined {
   const ctimeMs = info.ctime?.getTime();
   if (mtimeMs === undefined || ctimeMs === undefined) return undefined;
   return Date.now() - Math.max(mtimeMs, ctimeMs) > RACY_CHANGE_MS ? fingerprint(info) : undefined;
-}
-
-async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
-  try {
-    return await Deno.stat(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return null;
-    throw error;
-  }
-}
-
-/** A file's size, or null when it does not exist. */
-async function fileSize(path: string): Promise<number | null> {
-  try {
-    return (await Deno.stat(path)).size;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return null;
-    throw error;
-  }
 }
 
 const CLAIMED_SEQ_BYTES = 64;

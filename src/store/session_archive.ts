@@ -1,5 +1,6 @@
 import { type DataDirLayout, parentDir, syncDirectory } from "./data_dir.ts";
 import { readLastGoodRecord } from "./tail_repair.ts";
+import { exists } from "./file_info.ts";
 
 /**
  * A new session id: UTC time plus a random suffix, e.g. `20261125_132306_a1b2`. Sorts by time.
@@ -24,12 +25,7 @@ export async function archiveCurrentLog(
   layout: DataDirLayout,
   sessionId: string,
 ): Promise<string | undefined> {
-  try {
-    await Deno.stat(layout.currentLog);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
+  if (!(await exists(layout.currentLog))) return undefined;
   const target = await freeArchivePath(layout, sessionId);
   await Deno.rename(layout.currentLog, target);
   await syncDirectory(layout.archiveDir);

@@ -15,6 +15,7 @@ import {
   withDataDir,
   writeLog,
 } from "../log_fixtures.ts";
+import { exists } from "../../src/store/file_info.ts";
 
 const OLD = "20261125_090000_0001";
 const FIRST = "20261125_133107_959e";
@@ -75,16 +76,6 @@ function assertSeqsUniqueAndRising(logs: LogRecord[][]): void {
       seen.add(record.seq);
       if (i > 0) assert(record.seq > records[i - 1]!.seq, `seq ${record.seq} goes backwards`);
     });
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
   }
 }
 
