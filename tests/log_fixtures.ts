@@ -12,6 +12,7 @@ import {
   type RecordBody,
 } from "../src/store/record.ts";
 import { RECORD_FORMAT_VERSION } from "../src/version.ts";
+import { concatBytes } from "../src/store/bytes.ts";
 
 const encoder = new TextEncoder();
 const START_MS = Date.parse("2026-11-25T13:31:07.000Z");
@@ -86,14 +87,45 @@ export function encodeLines(records: readonly RecordBody[]): Uint8Array[] {
 }
 
 /** Joins lines into the bytes of a log file. */
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
+export { concatBytes };
+
+/** The session of the logs {@link writeNoteLog} writes. */
+export const NOTE_SESSION = "20261125_100000_aaaa";
+
+/**
+ * Writes `<root>/data/current_session.jsonl` (mode 0600): a `session_start` (seq 1), then `count`
+ * messages on topic `agents` (seq 2 … count + 1, one second apart) whose JSON payload is
+ * `payload(i)`. Returns the data dir.
+ *
+ * @example
+ * ```ts
+ * const dataDir = await writeNoteLog(root, 3, (i) => ({ from: "claude", content: `note ${i}` }));
+ * ```
+ */
+export async function writeNoteLog(
+  root: string,
+  count: number,
+  payload: (i: number) => Record<string, unknown>,
+): Promise<string> {
+  const dataDir = `${root}/data`;
+  await Deno.mkdir(dataDir, { recursive: true });
+  const lines = [encodeRecordLine({
+    v: 1,
+    seq: 1,
+    type: "session_start",
+    session: NOTE_SESSION,
+    received_at: "2026-11-25T10:00:00.000Z",
+  })];
+  for (let i = 0; i < count; i++) {
+    const frames = [encoder.encode("agents"), encoder.encode(JSON.stringify(payload(i)))];
+    lines.push(encodeRecordLine(messageRecord(frames, {
+      seq: i + 2,
+      session: NOTE_SESSION,
+      receivedAt: new Date(Date.parse("2026-11-25T10:00:01Z") + i * 1000),
+    })));
   }
-  return out;
+  await Deno.writeFile(`${dataDir}/current_session.jsonl`, concatBytes(lines), { mode: 0o600 });
+  return dataDir;
 }
 
 /** A session: `session_start` at `firstSeq`, then `messages` chat messages. */
