@@ -13,6 +13,8 @@ import {
 } from "../src/store/record.ts";
 import { RECORD_FORMAT_VERSION } from "../src/version.ts";
 import { concatBytes } from "../src/store/bytes.ts";
+import { listArchivedLogs } from "../src/store/session_archive.ts";
+import { assert } from "./_assert.ts";
 
 const encoder = new TextEncoder();
 const START_MS = Date.parse("2026-11-25T13:31:07.000Z");
@@ -171,6 +173,34 @@ export async function writeLog(path: string, records: readonly RecordBody[]): Pr
   const bytes = concatBytes(encodeLines(records));
   await Deno.writeFile(path, bytes);
   return bytes;
+}
+
+/**
+ * The records of every log of a data dir (archived sessions, then the current log), each line
+ * verified; a current log that does not exist (between sessions) is left out.
+ */
+export async function readAllLogs(layout: DataDirLayout): Promise<LogRecord[][]> {
+  const logs: LogRecord[][] = [];
+  for (const path of [...await listArchivedLogs(layout), layout.currentLog]) {
+    try {
+      logs.push(await readRecords(path));
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+  return logs;
+}
+
+/** Fails unless every seq appears once across `logs` and rises within each log. */
+export function assertSeqOrder(logs: readonly LogRecord[][]): void {
+  const seen = new Set<number>();
+  for (const records of logs) {
+    records.forEach((record, i) => {
+      assert(!seen.has(record.seq), `seq ${record.seq} appears twice`);
+      seen.add(record.seq);
+      if (i > 0) assert(record.seq > records[i - 1]!.seq, `seq ${record.seq} goes backwards`);
+    });
+  }
 }
 
 /** Appends `records` to a log file. */
