@@ -12,8 +12,10 @@ import {
   PRIVATE_DIR_MODE,
   PRIVATE_FILE_MODE,
   syncDirectory,
+  syncFile,
   writeFileAtomically,
 } from "./data_dir.ts";
+import { withFileLock } from "./data_dir_lock.ts";
 import { type BadLine, readFirstRecord, scanLogHeadlines } from "./log_reader.ts";
 import type { RecordHeadline } from "./record.ts";
 import { sha256Hex as checksumSha256Hex } from "./checksums.ts";
@@ -584,18 +586,7 @@ export class CheckpointStore {
 
   async #withLock<T>(work: () => Promise<T>): Promise<T> {
     await Deno.mkdir(this.dir, { recursive: true, mode: PRIVATE_DIR_MODE });
-    const file = await Deno.open(`${this.dir}/.lock`, {
-      read: true,
-      write: true,
-      create: true,
-      mode: PRIVATE_FILE_MODE,
-    });
-    try {
-      await file.lock(true);
-      return await work();
-    } finally {
-      file.close(); // closing releases the lock
-    }
+    return await withFileLock(`${this.dir}/.lock`, work);
   }
 
   async #remove(ids: readonly string[]): Promise<{ segmentsRemoved: number }> {
@@ -975,12 +966,7 @@ async function placeFile(source: string, target: string): Promise<void> {
     if (!(error instanceof Error) || !("code" in error) || error.code !== "EXDEV") throw error;
     await Deno.copyFile(source, temp);
     await Deno.chmod(temp, PRIVATE_FILE_MODE);
-    const file = await Deno.open(temp, { read: true, write: true });
-    try {
-      await file.syncData();
-    } finally {
-      file.close();
-    }
+    await syncFile(temp);
   }
   await Deno.rename(temp, target);
 }

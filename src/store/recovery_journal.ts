@@ -1,4 +1,4 @@
-import { PRIVATE_FILE_MODE, writeAll } from "./data_dir.ts";
+import { PRIVATE_FILE_MODE, syncFile, writeAll } from "./data_dir.ts";
 import { fileSize } from "./file_info.ts";
 
 /** One line of `recovery/crash_recovery.jsonl`. */
@@ -167,11 +167,6 @@ async function compactIfLarge(path: string): Promise<void> {
   await Deno.writeTextFile(temp, tail.map((entry) => JSON.stringify(entry) + "\n").join(""), {
     mode: PRIVATE_FILE_MODE,
   });
-  const file = await Deno.open(temp, { read: true, write: true });
-  try {
-    await file.syncData();
-  } finally {
-    file.close();
-  }
+  await syncFile(temp);
   await Deno.rename(temp, path);
 }

@@ -57,7 +57,16 @@ export async function highestStoredSeq(layout: DataDirLayout): Promise<number> {
   return highest;
 }
 
-async function freeArchivePath(layout: DataDirLayout, sessionId: string): Promise<string> {
+/**
+ * A path in the archive for `sessionId` that nothing holds yet: `session_<id>.jsonl`, else with
+ * `_1`, `_2`, … appended (an archived session is never overwritten).
+ *
+ * @example
+ * ```ts
+ * const target = await freeArchivePath(layout, "20261125_133107_959e");
+ * ```
+ */
+export async function freeArchivePath(layout: DataDirLayout, sessionId: string): Promise<string> {
   for (let n = 0;; n++) {
     const path = `${layout.archiveDir}/session_${sessionId}${n === 0 ? "" : `_${n}`}.jsonl`;
     try {
