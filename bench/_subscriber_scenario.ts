@@ -2,6 +2,7 @@ import { BenchChild, denoRunArgs } from "./_child_process.ts";
 import { type CountingResult, READY_FILE, RESULT_FILE } from "./_counting_subscriber.ts";
 import { type BenchContext, publishBurst, type ScenarioResult, warmUp } from "./_scenario.ts";
 import { ratePerSecond } from "./_stats.ts";
+import { exists } from "../src/store/file_info.ts";
 
 const DRAIN_TIMEOUT_MS = 10_000;
 const TERMINATE_TIMEOUT_MS = 5_000;
@@ -55,13 +56,7 @@ function spawnCountingSubscriber(context: BenchContext, outDir: string, messages
 
 async function isReady(child: BenchChild, outDir: string): Promise<boolean> {
   if (child.exitStatus) throw await child.exitedError("connect the counting subscriber");
-  try {
-    await Deno.stat(`${outDir}/${READY_FILE}`);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
+  return await exists(`${outDir}/${READY_FILE}`);
 }
 
 /** Waits for the subscriber to count everything; if messages were lost, asks it to report. */

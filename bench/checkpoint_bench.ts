@@ -7,7 +7,7 @@
  * @module
  */
 import { CheckpointStore } from "../src/store/checkpoint_store.ts";
-import { fileTimestamp, syncDirectory } from "../src/store/data_dir.ts";
+import { fileTimestamp, syncDirectory, syncFile } from "../src/store/data_dir.ts";
 import { checkCheckpointTargets } from "./_checkpoint_report.ts";
 import { jsonCount, timeCommands } from "./_command_timing.ts";
 import { MessageCorpus } from "./_corpus.ts";
@@ -352,12 +352,7 @@ function timedCheckpoint(
  */
 async function copyLogDurably(source: string, destination: string): Promise<void> {
   await Deno.copyFile(source, destination);
-  const file = await Deno.open(destination, { read: true, write: true });
-  try {
-    await file.syncData();
-  } finally {
-    file.close();
-  }
+  await syncFile(destination);
   await syncDirectory(destination.slice(0, destination.lastIndexOf("/")));
 }
 

@@ -31,6 +31,7 @@ import {
   timeFilterQueries,
   timeTextQueries,
 } from "./_search_timing.ts";
+import { fileSize } from "../src/store/file_info.ts";
 
 /**
  * Options for {@link runIndexBench}; {@link defaultIndexBenchOptions} fills in the sizes. The
@@ -332,10 +333,5 @@ async function streamWhileRecording(
 }
 
 async function sizeOf(path: string): Promise<number> {
-  try {
-    return (await Deno.stat(path)).size;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return 0;
-    throw error;
-  }
+  return (await fileSize(path)) ?? 0;
 }

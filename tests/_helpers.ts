@@ -7,8 +7,9 @@ import { startBroker } from "../src/broker.ts";
 import { RUN_PERMISSIONS } from "../src/self_command.ts";
 import { sendControlRequest } from "../src/control/client.ts";
 import type { DaemonStatus } from "../src/control/protocol.ts";
-import { checkRecordLine, type LogRecord } from "../src/store/record.ts";
+import type { LogRecord } from "../src/store/record.ts";
 import { readLockHolder } from "../src/store/data_dir_lock.ts";
+import { readRecords } from "./log_fixtures.ts";
 
 /** Absolute path of main.ts. */
 export const MAIN_PATH = new URL("../main.ts", import.meta.url).pathname;
@@ -232,20 +233,7 @@ export async function waitForIndexed(dataDir: string, timeoutMs = 60_000): Promi
 }
 
 /** Reads and verifies every line of a log; any line that fails its checksum fails the test. */
-export async function readRecords(path: string): Promise<LogRecord[]> {
-  const bytes = await Deno.readFile(path);
-  const records: LogRecord[] = [];
-  let start = 0;
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i] !== 0x0a) continue;
-    const check = checkRecordLine(bytes.subarray(start, i + 1));
-    if (!check.ok) throw new Error(`Bad line at byte ${start} of ${path}: ${check.reason}`);
-    records.push(check.record);
-    start = i + 1;
-  }
-  if (start !== bytes.length) throw new Error(`${path} ends with an incomplete line`);
-  return records;
-}
+export { readRecords };
 
 /** Records of type `message` on `topic`. */
 export function messagesOn(records: LogRecord[], topic: string): LogRecord[] {

@@ -12,6 +12,9 @@ import {
   type RecordBody,
 } from "../src/store/record.ts";
 import { RECORD_FORMAT_VERSION } from "../src/version.ts";
+import { concatBytes } from "../src/store/bytes.ts";
+import { listArchivedLogs } from "../src/store/session_archive.ts";
+import { assert } from "./_assert.ts";
 
 const encoder = new TextEncoder();
 const START_MS = Date.parse("2026-11-25T13:31:07.000Z");
@@ -86,14 +89,45 @@ export function encodeLines(records: readonly RecordBody[]): Uint8Array[] {
 }
 
 /** Joins lines into the bytes of a log file. */
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
+export { concatBytes };
+
+/** The session of the logs {@link writeNoteLog} writes. */
+export const NOTE_SESSION = "20261125_100000_aaaa";
+
+/**
+ * Writes `<root>/data/current_session.jsonl` (mode 0600): a `session_start` (seq 1), then `count`
+ * messages on topic `agents` (seq 2 … count + 1, one second apart) whose JSON payload is
+ * `payload(i)`. Returns the data dir.
+ *
+ * @example
+ * ```ts
+ * const dataDir = await writeNoteLog(root, 3, (i) => ({ from: "claude", content: `note ${i}` }));
+ * ```
+ */
+export async function writeNoteLog(
+  root: string,
+  count: number,
+  payload: (i: number) => Record<string, unknown>,
+): Promise<string> {
+  const dataDir = `${root}/data`;
+  await Deno.mkdir(dataDir, { recursive: true });
+  const lines = [encodeRecordLine({
+    v: 1,
+    seq: 1,
+    type: "session_start",
+    session: NOTE_SESSION,
+    received_at: "2026-11-25T10:00:00.000Z",
+  })];
+  for (let i = 0; i < count; i++) {
+    const frames = [encoder.encode("agents"), encoder.encode(JSON.stringify(payload(i)))];
+    lines.push(encodeRecordLine(messageRecord(frames, {
+      seq: i + 2,
+      session: NOTE_SESSION,
+      receivedAt: new Date(Date.parse("2026-11-25T10:00:01Z") + i * 1000),
+    })));
   }
-  return out;
+  await Deno.writeFile(`${dataDir}/current_session.jsonl`, concatBytes(lines), { mode: 0o600 });
+  return dataDir;
 }
 
 /** A session: `session_start` at `firstSeq`, then `messages` chat messages. */
@@ -139,6 +173,34 @@ export async function writeLog(path: string, records: readonly RecordBody[]): Pr
   const bytes = concatBytes(encodeLines(records));
   await Deno.writeFile(path, bytes);
   return bytes;
+}
+
+/**
+ * The records of every log of a data dir (archived sessions, then the current log), each line
+ * verified; a current log that does not exist (between sessions) is left out.
+ */
+export async function readAllLogs(layout: DataDirLayout): Promise<LogRecord[][]> {
+  const logs: LogRecord[][] = [];
+  for (const path of [...await listArchivedLogs(layout), layout.currentLog]) {
+    try {
+      logs.push(await readRecords(path));
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+  return logs;
+}
+
+/** Fails unless every seq appears once across `logs` and rises within each log. */
+export function assertSeqOrder(logs: readonly LogRecord[][]): void {
+  const seen = new Set<number>();
+  for (const records of logs) {
+    records.forEach((record, i) => {
+      assert(!seen.has(record.seq), `seq ${record.seq} appears twice`);
+      seen.add(record.seq);
+      if (i > 0) assert(record.seq > records[i - 1]!.seq, `seq ${record.seq} goes backwards`);
+    });
+  }
 }
 
 /** Appends `records` to a log file. */

@@ -98,7 +98,7 @@ export const exportCommand: CommandAction = {
       index?.close();
     }
     if (shown) progress.finish(`${formatCount(conversation.records.length)} records read`);
-    const bytes = render(format, conversation, layout.blobsDir);
+    const bytes = render(format, conversation);
     if (values.output === undefined) {
       writeOutput(bytes);
     } else {
@@ -121,7 +121,6 @@ export const exportCommand: CommandAction = {
 function render(
   format: Format,
   conversation: Awaited<ReturnType<typeof selectConversation>>,
-  blobDir: string,
 ): Uint8Array {
   if (format === "jsonl") {
     // The stored lines, byte for byte: every CRC still checks.
@@ -134,7 +133,7 @@ function render(
     }
     return out;
   }
-  const entries = transcriptEntries(conversation.records, { blobDir });
+  const entries = transcriptEntries(conversation.records, { blobDir: conversation.blobDir });
   if (format === "md") return encoder.encode(renderMarkdown(conversation, entries).markdown);
   return encoder.encode(renderHtml(conversation, entries));
 }

@@ -11,6 +11,7 @@ import { configFromFlags } from "./daemon_link.ts";
 import { COMMON_OPTIONS, parseCommandArgs } from "./args.ts";
 import type { CommandAction } from "./command.ts";
 import { printError, printLine } from "./output.ts";
+import { concatBytes } from "../store/bytes.ts";
 
 const EVENTS: Record<string, readonly string[]> = {
   claude: ["session-start", "session-end", "pre-compact"],
@@ -129,7 +130,7 @@ async function readHookInput(): Promise<Record<string, unknown>> {
     total += n;
     if (total > MAX_STDIN_BYTES) break;
   }
-  const text = new TextDecoder().decode(concat(chunks));
+  const text = new TextDecoder().decode(concatBytes(chunks));
   if (text.trim() === "") return {};
   try {
     const parsed = JSON.parse(text);
@@ -264,14 +265,4 @@ async function askForCheckpoint(
     if (!expected) throw error;
     return `no checkpoint: ${expected.message}`;
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
 }

@@ -11,12 +11,13 @@ import { MAX_MARKS_PER_REQUEST } from "../control/protocol.ts";
 import { DaemonNotRunningError, ErrorCode, ExitCode, PersistError, UsageError } from "../errors.ts";
 import { framesDigest } from "../recording/replay_marks.ts";
 import {
-  type ReplaySelection,
-  type SelectedMessage,
-  selectReplayMessages,
-} from "../session/replay_selection.ts";
+  type ConversationFilters,
+  type ConversationSource,
+  selectConversation,
+  type SelectedRecord,
+} from "../conversation/select.ts";
 import type { DataDirLayout } from "../store/data_dir.ts";
-import { decodeStoredFrames } from "../store/record.ts";
+import { decodeStoredFrames, type StoredFrame } from "../store/record.ts";
 import { globToRegExp } from "../transport/topic_glob.ts";
 import { ReplayPublisher } from "../transport/replay_publisher.ts";
 
@@ -50,6 +51,20 @@ type Pace =
   | { readonly kind: "speed"; readonly speed: number; readonly minGapMs: number }
   | { readonly kind: "burst" };
 
+/** What to replay: where the records come from, and the seq or time range among them. */
+interface ReplaySelection {
+  readonly source: Exclude<ConversationSource, { kind: "current" | "search" }>;
+  readonly filters: Pick<ConversationFilters, "fromSeq" | "toSeq" | "sinceMs" | "untilMs">;
+}
+
+/** One recorded message to send again. */
+interface SelectedMessage {
+  readonly seq: number;
+  readonly receivedAtMs: number;
+  readonly topic: string | null;
+  readonly frames: readonly StoredFrame[];
+}
+
 /** One message as it will be sent. */
 interface Planned {
   readonly seq: number;
@@ -73,15 +88,20 @@ export const replayCommand: CommandAction = {
     const frontend = values.frontend ?? configFromFlags(values).frontend;
     const liveFrontend = configFromFlags({ ...values, frontend: undefined }).frontend;
 
-    const source = await selectReplayMessages(layout, selection);
-    const kept = source.messages.filter((message) => {
+    // Replays recorded earlier are left out: they repeat messages recorded already.
+    const source = await selectConversation(layout, selection.source, {
+      ...selection.filters,
+      action: "replay",
+    });
+    const messages = recordedMessages(source.records);
+    const kept = messages.filter((message) => {
       const topic = message.topic ?? "";
       if (prefixes.length > 0 && !prefixes.some((prefix) => topic.startsWith(prefix))) {
         return false;
       }
       return !excludes.some((glob) => glob.test(topic));
     });
-    const skipped = source.messages.length - kept.length;
+    const skipped = messages.length - kept.length;
     const plan = planMessages(kept, { pace, remaps, blobDir: source.blobDir });
 
     if (values["dry-run"]) {
@@ -163,8 +183,12 @@ function selectionFromFlags(values: {
   if (values.until !== undefined && values.since === undefined) {
     throw new UsageError("Cannot use --until without --since: give the start of the range");
   }
-  if (values.session !== undefined) return { session: values.session };
-  if (values.checkpoint !== undefined) return { checkpoint: values.checkpoint };
+  if (values.session !== undefined) {
+    return { source: { kind: "session", session: values.session }, filters: {} };
+  }
+  if (values.checkpoint !== undefined) {
+    return { source: { kind: "checkpoint", checkpoint: values.checkpoint }, filters: {} };
+  }
   if (values.seq !== undefined) {
     const range = /^(\d+)\.\.(\d+)$/.exec(values.seq);
     if (!range || Number(range[1]) > Number(range[2]) || Number(range[1]) < 1) {
@@ -172,13 +196,34 @@ function selectionFromFlags(values: {
         `Cannot read --seq ${JSON.stringify(values.seq)}: write a range A..B with 1 <= A <= B`,
       );
     }
-    return { fromSeq: Number(range[1]), toSeq: Number(range[2]) };
+    return {
+      source: { kind: "logs" },
+      filters: { fromSeq: Number(range[1]), toSeq: Number(range[2]) },
+    };
   }
   const now = new Date();
   return {
-    sinceMs: parseTimeFilter("since", values.since!, now),
-    untilMs: values.until === undefined ? undefined : parseTimeFilter("until", values.until, now),
+    source: { kind: "logs" },
+    filters: {
+      sinceMs: parseTimeFilter("since", values.since!, now),
+      untilMs: values.until === undefined ? undefined : parseTimeFilter("until", values.until, now),
+    },
   };
+}
+
+/** The recorded bus messages among the selected records (daemon events and oversized left out). */
+function recordedMessages(records: readonly SelectedRecord[]): SelectedMessage[] {
+  const messages: SelectedMessage[] = [];
+  for (const { record } of records) {
+    if (record.type !== "message" || !Array.isArray(record.frames)) continue;
+    messages.push({
+      seq: record.seq,
+      receivedAtMs: Date.parse(record.received_at),
+      topic: typeof record.topic === "string" ? record.topic : null,
+      frames: record.frames as StoredFrame[],
+    });
+  }
+  return messages;
 }
 
 function paceFromFlags(

@@ -47,7 +47,7 @@ export async function buildContext(
   options: SelectOptions & Pick<MarkdownOptions, "maxChars" | "displayText"> = {},
 ): Promise<ConversationContext> {
   const conversation = await selectConversation(layout, source, options);
-  const entries = transcriptEntries(conversation.records, { blobDir: layout.blobsDir });
+  const entries = transcriptEntries(conversation.records, { blobDir: conversation.blobDir });
   const messages = entries.filter((entry) => entry.kind === "message");
   const transcript = renderMarkdown(conversation, entries, {
     maxChars: options.maxChars,

@@ -1,18 +1,19 @@
 /**
  * Which records make up a conversation: one session (from the current log or the archives), a
- * checkpoint's records, or the hits of a search; then narrowed by time, topic, agent and replay
- * marking. Reads through src/store/ only.
+ * checkpoint's records, the hits of a search, or every recorded log; then narrowed by seq, time,
+ * topic, agent and replay marking. The one selection `context`, `export`, `replay` and the
+ * session-start hooks share. Reads through src/store/ only.
  *
  * @module
  */
-import { ErrorCode, PersistError } from "../errors.ts";
+import { ErrorCode, ExitCode, PersistError } from "../errors.ts";
 import { CheckpointStore } from "../store/checkpoint_store.ts";
 import type { DataDirLayout } from "../store/data_dir.ts";
-import { readFirstRecord, scanLog } from "../store/log_reader.ts";
+import { readFirstRecord, readRecordAt, scanLog } from "../store/log_reader.ts";
 import type { MessageIndex, SearchRequest } from "../store/message_index.ts";
 import { checkRecordLine, type LogRecord } from "../store/record.ts";
-import { readRecordAt } from "../store/log_reader.ts";
 import { listArchivedLogs } from "../store/session_archive.ts";
+import { fileSize } from "../store/file_info.ts";
 
 /** A selected record and its stored line (bytes as in the log, newline included). */
 export interface SelectedRecord {
@@ -20,9 +21,13 @@ export interface SelectedRecord {
   readonly line: Uint8Array;
 }
 
-/** Where a conversation comes from: exactly one of these, or none for the current session. */
+/**
+ * Where a conversation comes from: the current session, one session, a checkpoint, the hits of a
+ * search, or every recorded log (archived and current; narrow it with seq or time filters).
+ */
 export type ConversationSource =
   | { readonly kind: "current" }
+  | { readonly kind: "logs" }
   | { readonly kind: "session"; readonly session: string }
   | { readonly kind: "checkpoint"; readonly checkpoint: string }
   | {
@@ -38,6 +43,10 @@ export interface ConversationFilters {
   readonly sinceMs?: number;
   /** Only records received at or before this time (epoch ms). */
   readonly untilMs?: number;
+  /** Only records with a seq at or above this one. */
+  readonly fromSeq?: number;
+  /** Only records with a seq at or below this one. */
+  readonly toSeq?: number;
   /** Only messages whose topic starts with one of these (daemon events are kept). */
   readonly topics?: readonly string[];
   /** Only messages NAME sent, those addressed to NAME, and those addressed to nobody. */
@@ -48,7 +57,7 @@ export interface ConversationFilters {
 
 /** What {@link selectConversation} found. */
 export interface Conversation {
-  /** The session shown (null for a search spanning several, or an empty data dir). */
+  /** The session shown (null for a selection spanning several, or an empty data dir). */
   readonly session: string | null;
   /** The checkpoint read, for `--checkpoint`. */
   readonly checkpoint: string | null;
@@ -56,6 +65,10 @@ export interface Conversation {
   readonly records: readonly SelectedRecord[];
   /** Replayed messages left out (see {@link ConversationFilters.includeReplays}). */
   readonly replaysLeftOut: number;
+  /** Log lines that failed their checksum and were skipped. */
+  readonly damagedLines: number;
+  /** Folder of the blob files the records' frames refer to (a checkpoint keeps its own). */
+  readonly blobDir: string;
   /** True when only the end of the log was read (`tailBytes`): older messages may exist. */
   readonly partial?: boolean;
 }
@@ -69,6 +82,13 @@ export interface SelectOptions extends ConversationFilters {
   readonly tailBytes?: number;
   /** Called while logs are read, with bytes done and total. */
   readonly onProgress?: (doneBytes: number, totalBytes: number) => void;
+  /** What the caller does with the selection, for error messages. Default: `"read"`. */
+  readonly action?: "read" | "replay";
+}
+
+/** The state of one selection while its logs are read. */
+interface Reading extends SelectOptions {
+  damagedLines: number;
 }
 
 /** Recipients that mean "everyone": a message to them is addressed to nobody in particular. */
@@ -91,23 +111,27 @@ export async function selectConversation(
   let checkpoint: string | null = null;
   let records: SelectedRecord[];
   let partial = false;
+  let blobDir = layout.blobsDir;
+  const reading: Reading = { ...options, damagedLines: 0 };
   if (source.kind === "current") {
-    const read = await readCurrentSession(layout, options);
+    const read = await readCurrentSession(layout, reading);
     session = read.session;
     records = read.records;
     partial = read.partial;
   } else if (source.kind === "session") {
     session = source.session;
-    records = await readSession(layout, source.session, options);
+    records = await readSession(layout, source.session, reading);
   } else if (source.kind === "checkpoint") {
-    const read = await readCheckpoint(layout, source.checkpoint);
+    const read = await readCheckpoint(layout, source.checkpoint, options.action ?? "read");
     checkpoint = read.id;
     session = read.session;
     records = read.records;
-  } else {
+    blobDir = read.blobDir;
+  } else if (source.kind === "search") {
     records = await readSearchHits(layout, source.index, source.request);
-    const sessions = new Set(records.map((selected) => selected.record.session));
-    session = sessions.size === 1 ? [...sessions][0]! : null;
+    session = onlySession(records);
+  } else {
+    records = await readAllLogs(layout, reading);
   }
   let replaysLeftOut = 0;
   const kept = records.filter((selected) => {
@@ -118,7 +142,22 @@ export async function selectConversation(
     }
     return true;
   });
-  return { session, checkpoint, records: kept, replaysLeftOut, partial };
+  return {
+    // Every log holds many sessions: the one shown is the one the range falls in, if only one.
+    session: source.kind === "logs" ? onlySession(kept) : session,
+    checkpoint,
+    records: kept,
+    replaysLeftOut,
+    damagedLines: reading.damagedLines,
+    blobDir,
+    partial,
+  };
+}
+
+/** The session all `records` belong to, or null when they span several (or are none). */
+function onlySession(records: readonly SelectedRecord[]): string | null {
+  const sessions = new Set(records.map((selected) => selected.record.session));
+  return sessions.size === 1 ? [...sessions][0]! : null;
 }
 
 /** True for a message the recorder marked as a replay of an earlier one (`meta.replay_of`). */
@@ -143,6 +182,8 @@ function passesFilters(record: LogRecord, filters: ConversationFilters): boolean
   const time = Date.parse(record.received_at);
   if (filters.sinceMs !== undefined && !(time >= filters.sinceMs)) return false;
   if (filters.untilMs !== undefined && !(time <= filters.untilMs)) return false;
+  if (filters.fromSeq !== undefined && record.seq < filters.fromSeq) return false;
+  if (filters.toSeq !== undefined && record.seq > filters.toSeq) return false;
   if (record.type !== "message" && record.type !== "oversized") return true; // daemon events
   if (filters.topics && filters.topics.length > 0) {
     const topic = typeof record.topic === "string" ? record.topic : null;
@@ -158,19 +199,14 @@ function passesFilters(record: LogRecord, filters: ConversationFilters): boolean
 
 async function readCurrentSession(
   layout: DataDirLayout,
-  options: SelectOptions,
+  options: Reading,
 ): Promise<{ session: string | null; records: SelectedRecord[]; partial: boolean }> {
   let fromOffset = 0;
-  let size = 0;
-  try {
-    size = (await Deno.stat(layout.currentLog)).size;
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
+  const size = (await fileSize(layout.currentLog)) ?? 0;
   if (options.tailBytes !== undefined && size > options.tailBytes) {
     fromOffset = await lineStartAfter(layout.currentLog, size - options.tailBytes);
   }
-  const all = await readLogRecords(layout.currentLog, { fromOffset, ...options, totalBytes: size });
+  const all = await readLogRecords(layout.currentLog, options, { fromOffset, totalBytes: size });
   if (all.length === 0) {
     // No current log (between sessions, or never recorded): the newest archived session.
     const archives = await listArchivedLogs(layout);
@@ -196,7 +232,7 @@ async function readCurrentSession(
 async function readSession(
   layout: DataDirLayout,
   session: string,
-  options: SelectOptions,
+  options: Reading,
 ): Promise<SelectedRecord[]> {
   const paths = [...await listArchivedLogs(layout), layout.currentLog];
   const records: SelectedRecord[] = [];
@@ -211,37 +247,50 @@ async function readSession(
     }
   }
   if (!found) {
+    const verb = options.action === "replay" ? "replay" : "find";
     throw new PersistError(
-      `Cannot find session "${session}": see "shearwater-persist sessions"`,
-      { code: ErrorCode.sessionNotFound, exitCode: 1 },
+      `Cannot ${verb} session "${session}": see "shearwater-persist sessions"`,
+      { code: ErrorCode.sessionNotFound, exitCode: ExitCode.failure },
     );
   }
   return records;
 }
 
+/** Every recorded log, archived then current: the records of all sessions, in seq order. */
+async function readAllLogs(layout: DataDirLayout, options: Reading): Promise<SelectedRecord[]> {
+  const records: SelectedRecord[] = [];
+  for (const path of [...await listArchivedLogs(layout), layout.currentLog]) {
+    records.push(...await readLogRecords(path, options));
+  }
+  return records.sort((a, b) => a.record.seq - b.record.seq);
+}
+
 async function readCheckpoint(
   layout: DataDirLayout,
   idOrPrefix: string,
-): Promise<{ id: string; session: string; records: SelectedRecord[] }> {
+  action: "read" | "replay",
+): Promise<{ id: string; session: string; records: SelectedRecord[]; blobDir: string }> {
   const store = new CheckpointStore(layout.checkpointsDir, { dataBlobsDir: layout.blobsDir });
   const entry = await store.get(idOrPrefix);
   if (!entry.ok) {
-    throw new PersistError(`Cannot read checkpoint ${entry.id}: ${entry.reason}`, {
+    throw new PersistError(`Cannot ${action} checkpoint ${entry.id}: ${entry.reason}`, {
       code: ErrorCode.checkpointDamaged,
+      exitCode: ExitCode.damaged,
     });
   }
   const records: SelectedRecord[] = [];
   for await (const line of store.lines(entry.manifest)) {
+    // get() verified the checkpoint whole: a line failing now was changed since.
     const check = checkRecordLine(line);
     if (!check.ok) {
       throw new PersistError(
-        `Cannot read checkpoint ${entry.id}: a line failed verification: ${check.reason}`,
-        { code: ErrorCode.checkpointDamaged },
+        `Cannot ${action} checkpoint ${entry.id}: a line failed verification: ${check.reason}`,
+        { code: ErrorCode.checkpointDamaged, exitCode: ExitCode.damaged },
       );
     }
     records.push({ record: check.record, line: line.slice() });
   }
-  return { id: entry.id, session: entry.manifest.session, records };
+  return { id: entry.id, session: entry.manifest.session, records, blobDir: store.blobsDir };
 }
 
 async function readSearchHits(
@@ -260,24 +309,17 @@ async function readSearchHits(
 
 async function readLogRecords(
   path: string,
-  options: SelectOptions & { fromOffset?: number; totalBytes?: number },
+  options: Reading,
+  place: { fromOffset?: number; totalBytes?: number } = {},
 ): Promise<SelectedRecord[]> {
   const records: SelectedRecord[] = [];
-  const total = options.totalBytes ?? await fileSize(path);
-  for await (const placed of scanLog(path, { fromOffset: options.fromOffset })) {
+  const total = place.totalBytes ?? (await fileSize(path)) ?? 0;
+  const onBadLine = () => options.damagedLines++;
+  for await (const placed of scanLog(path, { fromOffset: place.fromOffset, onBadLine })) {
     records.push({ record: placed.record, line: placed.line.slice() });
     options.onProgress?.(placed.offset + placed.length, total);
   }
   return records;
-}
-
-async function fileSize(path: string): Promise<number> {
-  try {
-    return (await Deno.stat(path)).size;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return 0;
-    throw error;
-  }
 }
 
 /** The offset of the first line that starts at or after `offset`. */

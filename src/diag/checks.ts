@@ -15,6 +15,7 @@ import { readLockHolder } from "../store/data_dir_lock.ts";
 import { type BadLine, scanLogHeadlines } from "../store/log_reader.ts";
 import { readJournal } from "../store/recovery_journal.ts";
 import { readLastGoodRecord } from "../store/tail_repair.ts";
+import { fileSize } from "../store/file_info.ts";
 
 const INDEX_LAG_WARN = 20_000;
 const MAX_DAMAGED_LISTED = 5;
@@ -200,10 +201,5 @@ async function recoveryCheck(layout: DataDirLayout): Promise<Check> {
 }
 
 async function sizeOf(path: string): Promise<number> {
-  try {
-    return (await Deno.stat(path)).size;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return 0;
-    throw error;
-  }
+  return (await fileSize(path)) ?? 0;
 }

@@ -15,11 +15,13 @@ import {
   writeAll,
 } from "../store/data_dir.ts";
 import { encodeRecordLine, type RecordBody } from "../store/record.ts";
-import { newSessionId } from "../store/session_archive.ts";
+import { freeArchivePath, newSessionId } from "../store/session_archive.ts";
+import { withFileLock } from "../store/data_dir_lock.ts";
 import { importedKeys } from "./imported_keys.ts";
 import { importedRecords } from "./import_records.ts";
 import { readTranscript } from "./read_transcript.ts";
 import type { LineProblem, TranscriptFormat } from "./transcript.ts";
+import { fileSize } from "../store/file_info.ts";
 
 /** Hands out seq ranges that nothing else will ever use. */
 export interface SeqSource {
@@ -72,18 +74,10 @@ export async function importFiles(
 ): Promise<FileOutcome[]> {
   await ensureDataDir(layout.root);
   // Two imports at once would both find a line new: one import at a time per data dir.
-  const lock = await Deno.open(`${layout.root}/import.lock`, {
-    read: true,
-    write: true,
-    create: true,
-    mode: PRIVATE_FILE_MODE,
-  });
-  try {
-    await lock.lock(true);
-    return await importUnderLock(layout, files, options);
-  } finally {
-    lock.close(); // closing releases the lock
-  }
+  return await withFileLock(
+    `${layout.root}/import.lock`,
+    () => importUnderLock(layout, files, options),
+  );
 }
 
 async function importUnderLock(
@@ -93,7 +87,7 @@ async function importUnderLock(
 ): Promise<FileOutcome[]> {
   await removeUnfinishedImports(layout);
   const known = await importedKeys(layout);
-  const sizes = await Promise.all(files.map(fileSize));
+  const sizes = await Promise.all(files.map(async (file) => (await fileSize(file)) ?? 0));
   const bytesTotal = sizes.reduce((sum, size) => sum + size, 0);
   let bytesDone = 0;
   const outcomes: FileOutcome[] = [];
@@ -199,27 +193,6 @@ async function removeUnfinishedImports(layout: DataDirLayout): Promise<void> {
     if (entry.isFile && /^\.import_.*\.tmp$/.test(entry.name)) {
       await Deno.remove(`${layout.archiveDir}/${entry.name}`);
     }
-  }
-}
-
-async function freeArchivePath(layout: DataDirLayout, session: string): Promise<string> {
-  for (let n = 0;; n++) {
-    const path = `${layout.archiveDir}/session_${session}${n === 0 ? "" : `_${n}`}.jsonl`;
-    try {
-      await Deno.lstat(path);
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return path;
-      throw error;
-    }
-  }
-}
-
-async function fileSize(path: string): Promise<number> {
-  try {
-    return (await Deno.stat(path)).size;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return 0;
-    throw error;
   }
 }
 

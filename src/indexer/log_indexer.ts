@@ -4,6 +4,7 @@ import type { DataDirLayout } from "../store/data_dir.ts";
 import { readFirstRecord, readRecordAt, scanLog } from "../store/log_reader.ts";
 import type { IndexedFile, MessageIndex, PlacedEntry } from "../store/message_index.ts";
 import { listArchivedLogs } from "../store/session_archive.ts";
+import { statOrNull } from "../store/file_info.ts";
 
 /** Progress of a catch-up, for progress bars. */
 export interface CatchUpProgress {
@@ -130,13 +131,8 @@ export class LogIndexer {
     for (const path of this.#seen.keys()) if (!paths.includes(path)) this.#seen.delete(path);
     const pending: PendingFile[] = [];
     for (const path of paths) {
-      let stat: Deno.FileInfo;
-      try {
-        stat = await Deno.stat(path);
-      } catch (error) {
-        if (error instanceof Deno.errors.NotFound) continue; // rotated away meanwhile
-        throw error;
-      }
+      const stat = await statOrNull(path);
+      if (stat === null) continue; // rotated away meanwhile
       const mtimeMs = stat.mtime?.getTime() ?? 0;
       const seen = this.#seen.get(path);
       if (seen?.complete && seen.size === stat.size && seen.mtimeMs === mtimeMs) continue;

@@ -2,6 +2,7 @@ import type { Logger } from "../logger.ts";
 import { type DataDirLayout, fileTimestamp } from "../store/data_dir.ts";
 import { DataDirLock } from "../store/data_dir_lock.ts";
 import { IndexUnusableError, SqliteIndex } from "../store/sqlite_index.ts";
+import { exists } from "../store/file_info.ts";
 
 export { isDiskFullError } from "../store/sqlite_index.ts";
 
@@ -114,15 +115,5 @@ async function removeIndexFiles(path: string): Promise<void> {
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
   }
 }

@@ -30,6 +30,7 @@ import {
   type SessionHost,
   type SessionOpening,
 } from "./session_core.ts";
+import { fileSize } from "../store/file_info.ts";
 
 /** Runs `work` holding the data-dir lock; throws DataDirBusyError when a daemon holds it. */
 export async function withDataDirLock<T>(
@@ -154,12 +155,7 @@ class OfflineLogAppender implements SessionAppender {
 
   async flushedSize(): Promise<number | null> {
     await this.flush();
-    try {
-      return (await Deno.stat(this.#path)).size;
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-      return null;
-    }
+    return await fileSize(this.#path);
   }
 
   async closeFile(): Promise<void> {

@@ -12,11 +12,14 @@ import {
   PRIVATE_DIR_MODE,
   PRIVATE_FILE_MODE,
   syncDirectory,
+  syncFile,
   writeFileAtomically,
 } from "./data_dir.ts";
+import { withFileLock } from "./data_dir_lock.ts";
 import { type BadLine, readFirstRecord, scanLogHeadlines } from "./log_reader.ts";
 import type { RecordHeadline } from "./record.ts";
 import { sha256Hex as checksumSha256Hex } from "./checksums.ts";
+import { exists, fileSize, statOrNull } from "./file_info.ts";
 
 /** Why a checkpoint was taken. */
 export type CheckpointTrigger = "manual" | "auto" | "emergency" | "session-end" | "before-load";
@@ -583,18 +586,7 @@ export class CheckpointStore {
 
   async #withLock<T>(work: () => Promise<T>): Promise<T> {
     await Deno.mkdir(this.dir, { recursive: true, mode: PRIVATE_DIR_MODE });
-    const file = await Deno.open(`${this.dir}/.lock`, {
-      read: true,
-      write: true,
-      create: true,
-      mode: PRIVATE_FILE_MODE,
-    });
-    try {
-      await file.lock(true);
-      return await work();
-    } finally {
-      file.close(); // closing releases the lock
-    }
+    return await withFileLock(`${this.dir}/.lock`, work);
   }
 
   async #remove(ids: readonly string[]): Promise<{ segmentsRemoved: number }> {
@@ -974,18 +966,9 @@ async function placeFile(source: string, target: string): Promise<void> {
     if (!(error instanceof Error) || !("code" in error) || error.code !== "EXDEV") throw error;
     await Deno.copyFile(source, temp);
     await Deno.chmod(temp, PRIVATE_FILE_MODE);
-    const file = await Deno.open(temp, { read: true, write: true });
-    try {
-      await file.syncData();
-    } finally {
-      file.close();
-    }
+    await syncFile(temp);
   }
   await Deno.rename(temp, target);
-}
-
-async function exists(path: string): Promise<boolean> {
-  return (await statOrNull(path)) !== null;
 }
 
 /**
@@ -1007,25 +990,6 @@ function trustedFingerprint(info: Deno.FileInfo): string | undefined {
   const ctimeMs = info.ctime?.getTime();
   if (mtimeMs === undefined || ctimeMs === undefined) return undefined;
   return Date.now() - Math.max(mtimeMs, ctimeMs) > RACY_CHANGE_MS ? fingerprint(info) : undefined;
-}
-
-async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
-  try {
-    return await Deno.stat(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return null;
-    throw error;
-  }
-}
-
-/** A file's size, or null when it does not exist. */
-async function fileSize(path: string): Promise<number | null> {
-  try {
-    return (await Deno.stat(path)).size;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return null;
-    throw error;
-  }
 }
 
 const CLAIMED_SEQ_BYTES = 64;

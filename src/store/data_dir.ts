@@ -74,6 +74,16 @@ export async function syncDirectory(path: string): Promise<void> {
   }
 }
 
+/** Fsyncs a file's data (after a copy or a write through another handle). */
+export async function syncFile(path: string): Promise<void> {
+  const file = await Deno.open(path, { read: true, write: true });
+  try {
+    await file.syncData();
+  } finally {
+    file.close();
+  }
+}
+
 /** Writes all of `bytes` to `file`, looping over short writes. */
 export async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   let offset = 0;

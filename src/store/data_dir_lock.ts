@@ -1,6 +1,31 @@
 import { DataDirBusyError } from "../errors.ts";
 import { PRIVATE_FILE_MODE, writeAll } from "./data_dir.ts";
 
+/**
+ * Runs `work` holding an exclusive lock on the file at `path` (created, mode 0600), waiting for
+ * the lock while another process holds it. Closing the file releases the lock, also when `work`
+ * throws or the process dies.
+ *
+ * @example
+ * ```ts
+ * await withFileLock(`${layout.root}/import.lock`, () => importUnderLock(layout, files));
+ * ```
+ */
+export async function withFileLock<T>(path: string, work: () => Promise<T>): Promise<T> {
+  const file = await Deno.open(path, {
+    read: true,
+    write: true,
+    create: true,
+    mode: PRIVATE_FILE_MODE,
+  });
+  try {
+    await file.lock(true);
+    return await work();
+  } finally {
+    file.close(); // closing releases the lock
+  }
+}
+
 /** What the lock holder writes into the lock file, so others can name it. */
 export interface LockHolder {
   readonly pid: number;

@@ -1,6 +1,7 @@
 import { ErrorCode, PersistError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { PRIVATE_FILE_MODE, writeAll } from "./data_dir.ts";
+import { concatBytes } from "./bytes.ts";
 
 /** How {@link MessageLog} makes appended lines durable. */
 export interface MessageLogOptions {
@@ -211,9 +212,8 @@ export class MessageLog {
     this.#pending = [];
     this.#pendingSeqs = [];
     this.#pendingMessages = [];
-    const batchBytes = this.#pendingBytes;
     this.#pendingBytes = 0;
-    const batch = lines.length === 1 ? lines[0]! : concat(lines, batchBytes);
+    const batch = lines.length === 1 ? lines[0]! : concatBytes(lines);
     for (let attempt = 1;; attempt++) {
       try {
         await writeAll(this.#file, batch);
@@ -308,16 +308,6 @@ export class MessageLog {
       });
     }
   }
-}
-
-function concat(chunks: Uint8Array[], totalBytes: number): Uint8Array {
-  const out = new Uint8Array(totalBytes);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }
 
 function describeWriteError(path: string, error: unknown): PersistError {

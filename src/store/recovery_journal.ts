@@ -1,4 +1,5 @@
-import { PRIVATE_FILE_MODE, writeAll } from "./data_dir.ts";
+import { PRIVATE_FILE_MODE, syncFile, writeAll } from "./data_dir.ts";
+import { fileSize } from "./file_info.ts";
 
 /** One line of `recovery/crash_recovery.jsonl`. */
 export interface JournalEntry {
@@ -156,14 +157,8 @@ export async function readJournal(
 }
 
 async function compactIfLarge(path: string): Promise<void> {
-  let size: number;
-  try {
-    size = (await Deno.stat(path)).size;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return;
-    throw error;
-  }
-  if (size <= COMPACT_ABOVE_BYTES) return;
+  const size = await fileSize(path);
+  if (size === null || size <= COMPACT_ABOVE_BYTES) return;
   const { entries } = await readJournal(path);
   const lastHeartbeat = entries.findLast((entry) => entry.event === "heartbeat");
   const kept = entries.filter((entry) => entry.event !== "heartbeat" || entry === lastHeartbeat);
@@ -172,11 +167,6 @@ async function compactIfLarge(path: string): Promise<void> {
   await Deno.writeTextFile(temp, tail.map((entry) => JSON.stringify(entry) + "\n").join(""), {
     mode: PRIVATE_FILE_MODE,
   });
-  const file = await Deno.open(temp, { read: true, write: true });
-  try {
-    await file.syncData();
-  } finally {
-    file.close();
-  }
+  await syncFile(temp);
   await Deno.rename(temp, path);
 }

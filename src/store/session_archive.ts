@@ -1,5 +1,6 @@
 import { type DataDirLayout, parentDir, syncDirectory } from "./data_dir.ts";
 import { readLastGoodRecord } from "./tail_repair.ts";
+import { exists } from "./file_info.ts";
 
 /**
  * A new session id: UTC time plus a random suffix, e.g. `20261125_132306_a1b2`. Sorts by time.
@@ -24,12 +25,7 @@ export async function archiveCurrentLog(
   layout: DataDirLayout,
   sessionId: string,
 ): Promise<string | undefined> {
-  try {
-    await Deno.stat(layout.currentLog);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
+  if (!(await exists(layout.currentLog))) return undefined;
   const target = await freeArchivePath(layout, sessionId);
   await Deno.rename(layout.currentLog, target);
   await syncDirectory(layout.archiveDir);
@@ -69,7 +65,16 @@ export async function highestStoredSeq(layout: DataDirLayout): Promise<number> {
   return highest;
 }
 
-async function freeArchivePath(layout: DataDirLayout, sessionId: string): Promise<string> {
+/**
+ * A path in the archive for `sessionId` that nothing holds yet: `session_<id>.jsonl`, else with
+ * `_1`, `_2`, … appended (an archived session is never overwritten).
+ *
+ * @example
+ * ```ts
+ * const target = await freeArchivePath(layout, "20261125_133107_959e");
+ * ```
+ */
+export async function freeArchivePath(layout: DataDirLayout, sessionId: string): Promise<string> {
   for (let n = 0;; n++) {
     const path = `${layout.archiveDir}/session_${sessionId}${n === 0 ? "" : `_${n}`}.jsonl`;
     try {

@@ -2,9 +2,8 @@
 
 import { assert } from "../_assert.ts";
 import { RUN_PERMISSIONS } from "../../src/self_command.ts";
-import { messageRecord } from "../../src/enrich/mod.ts";
-import { encodeRecordLine } from "../../src/store/record.ts";
 import { MAIN_PATH } from "../_helpers.ts";
+import { writeNoteLog } from "../log_fixtures.ts";
 
 /** What a hostile agent puts on the bus: terminal escapes, BEL, NUL, CR, C1 and bidi controls. */
 export const HOSTILE_SENDER = "\u001b[31mred\u001b]0;pwned\u0007";
@@ -53,29 +52,10 @@ export async function runInTerminal(args: string[], columns = 80): Promise<strin
 
 /** Writes a log of `count` messages from a hostile sender straight to a new data dir. */
 export async function hostileDataDir(root: string, count: number): Promise<string> {
-  const dataDir = `${root}/data`;
-  await Deno.mkdir(dataDir, { recursive: true });
-  const session = "20261125_100000_aaaa";
-  const lines = [encodeRecordLine({
-    v: 1,
-    seq: 1,
-    type: "session_start",
-    session,
-    received_at: "2026-11-25T10:00:00.000Z",
-  })];
-  for (let i = 0; i < count; i++) {
-    const payload = JSON.stringify({
-      from: HOSTILE_SENDER,
-      content: `note ${i} ${HOSTILE_CONTENT}`,
-    });
-    lines.push(encodeRecordLine(messageRecord([utf8.encode("agents"), utf8.encode(payload)], {
-      seq: i + 2,
-      session,
-      receivedAt: new Date(Date.parse("2026-11-25T10:00:01Z") + i * 1000),
-    })));
-  }
-  await Deno.writeFile(`${dataDir}/current_session.jsonl`, concat(lines), { mode: 0o600 });
-  return dataDir;
+  return await writeNoteLog(root, count, (i) => ({
+    from: HOSTILE_SENDER,
+    content: `note ${i} ${HOSTILE_CONTENT}`,
+  }));
 }
 
 /**
@@ -93,16 +73,6 @@ export async function relabelCheckpoints(dataDir: string, label: string): Promis
       .join("");
     await Deno.writeTextFile(path, JSON.stringify({ ...body, checksum }, null, 2) + "\n");
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
 }
 
 /** A checkpoint label holding what a terminal would act on. */

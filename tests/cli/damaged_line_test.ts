@@ -1,34 +1,11 @@
 import { assert, assertEquals } from "../_assert.ts";
-import { messageRecord } from "../../src/enrich/mod.ts";
-import { encodeRecordLine } from "../../src/store/record.ts";
 import { brokerEndpoints, runCli, tempDir } from "../_helpers.ts";
 import { assertNoControls, runInTerminal } from "./_hostile.ts";
-
-const utf8 = new TextEncoder();
+import { writeNoteLog } from "../log_fixtures.ts";
 
 /** A data dir whose log holds `count` messages `note N kiwi`, seq 2 … count + 1. */
 async function dataDirWithLog(root: string, count: number): Promise<string> {
-  const dataDir = `${root}/data`;
-  await Deno.mkdir(dataDir, { recursive: true });
-  const session = "20261125_100000_aaaa";
-  const lines = [encodeRecordLine({
-    v: 1,
-    seq: 1,
-    type: "session_start",
-    session,
-    received_at: "2026-11-25T10:00:00.000Z",
-  })];
-  for (let i = 0; i < count; i++) {
-    const payload = JSON.stringify({ from: "claude", content: `note ${i} kiwi` });
-    lines.push(encodeRecordLine(messageRecord([utf8.encode("agents"), utf8.encode(payload)], {
-      seq: i + 2,
-      session,
-      receivedAt: new Date(Date.parse("2026-11-25T10:00:01Z") + i * 1000),
-    })));
-  }
-  const text = lines.map((line) => new TextDecoder().decode(line)).join("");
-  await Deno.writeTextFile(`${dataDir}/current_session.jsonl`, text, { mode: 0o600 });
-  return dataDir;
+  return await writeNoteLog(root, count, (i) => ({ from: "claude", content: `note ${i} kiwi` }));
 }
 
 /** Changes one letter inside a message's text: the line stays JSON but fails its checksum. */

@@ -7,6 +7,7 @@ import { RUN_PERMISSIONS } from "../../src/self_command.ts";
 import { ensureDataDir } from "../../src/store/data_dir.ts";
 import { sessionRecords, writeLog } from "../log_fixtures.ts";
 import { brokerEndpoints, MAIN_PATH, runCli, tempDir } from "../_helpers.ts";
+import { exists } from "../../src/store/file_info.ts";
 
 const NO_SANITIZE = { sanitizeOps: false, sanitizeResources: false } as const;
 
@@ -344,13 +345,3 @@ Deno.test({
     }
   },
 });
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}

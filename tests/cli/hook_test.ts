@@ -9,6 +9,7 @@ import {
   tempDir,
   waitFor,
 } from "../_helpers.ts";
+import { exists } from "../../src/store/file_info.ts";
 
 const NO_SANITIZE = { sanitizeOps: false, sanitizeResources: false } as const;
 const FIXTURES = new URL("../fixtures/hooks/", import.meta.url).pathname;
@@ -129,14 +130,7 @@ Deno.test({
         assert(!result.stderr.includes("internal error"), what);
         assertEquals(JSON.parse(result.stdout), {}, what);
       }
-      let created = true;
-      try {
-        await Deno.stat(dataDir);
-      } catch (error) {
-        if (!(error instanceof Deno.errors.NotFound)) throw error;
-        created = false;
-      }
-      assertEquals(created, false, "an unknown hook starts nothing");
+      assertEquals(await exists(dataDir), false, "an unknown hook starts nothing");
     } finally {
       await dir.cleanup();
     }

@@ -2,8 +2,14 @@ import { dataDirLayout } from "../../src/store/data_dir.ts";
 import type { LogRecord } from "../../src/store/record.ts";
 import { listArchivedLogs } from "../../src/store/session_archive.ts";
 import { assert, assertEquals } from "../_assert.ts";
-import { readRecords, runCli, tempDir } from "../_helpers.ts";
-import { chatRecord, sessionStartRecord, writeLog } from "../log_fixtures.ts";
+import { runCli, tempDir } from "../_helpers.ts";
+import {
+  assertSeqOrder,
+  chatRecord,
+  readAllLogs,
+  sessionStartRecord,
+  writeLog,
+} from "../log_fixtures.ts";
 
 const FIXTURES = new URL("../fixtures/import/", import.meta.url).pathname.replace(/\/$/, "");
 const CLAUDE =
@@ -30,29 +36,7 @@ async function importJson(dataDir: string, ...args: string[]) {
 }
 
 async function allRecords(dataDir: string): Promise<LogRecord[][]> {
-  const layout = dataDirLayout(dataDir);
-  const paths = [...await listArchivedLogs(layout), layout.currentLog];
-  const logs: LogRecord[][] = [];
-  for (const path of paths) {
-    try {
-      logs.push(await readRecords(path));
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-    }
-  }
-  return logs;
-}
-
-/** Seqs unique across all logs and rising within each. */
-export function assertSeqOrder(logs: LogRecord[][]): void {
-  const seen = new Set<number>();
-  for (const records of logs) {
-    records.forEach((record, i) => {
-      assert(!seen.has(record.seq), `seq ${record.seq} appears twice`);
-      seen.add(record.seq);
-      if (i > 0) assert(record.seq > records[i - 1]!.seq, `seq ${record.seq} goes backwards`);
-    });
-  }
+  return await readAllLogs(dataDirLayout(dataDir));
 }
 
 Deno.test("import of a folder brings every format in, each file as one archived session", async () => {

@@ -1,52 +1,23 @@
 import { assert, assertEquals } from "../_assert.ts";
 import { runningInCi } from "../../src/config.ts";
-import { messageRecord } from "../../src/enrich/mod.ts";
-import { encodeRecordLine } from "../../src/store/record.ts";
 import { RUN_PERMISSIONS } from "../../src/self_command.ts";
 import { MAIN_PATH, runCli, tempDir, waitFor } from "../_helpers.ts";
 import { HOSTILE_LABEL, hostileDataDir, relabelCheckpoints } from "./_hostile.ts";
+import { writeNoteLog } from "../log_fixtures.ts";
 
 const NO_SANITIZE = { sanitizeOps: false, sanitizeResources: false } as const;
 
 /** A data dir with one session of `count` messages and two checkpoints. */
 async function dataDirWithCheckpoints(root: string, count: number): Promise<string> {
-  const dataDir = `${root}/data`;
-  await Deno.mkdir(dataDir, { recursive: true });
-  const encoder = new TextEncoder();
-  const lines = [encodeRecordLine({
-    v: 1,
-    seq: 1,
-    type: "session_start",
-    session: "20261125_100000_aaaa",
-    received_at: "2026-11-25T10:00:00.000Z",
-  })];
-  for (let i = 0; i < count; i++) {
-    const payload = JSON.stringify({
-      from: i % 2 ? "gemini" : "claude",
-      content: `note ${i} kiwi`,
-    });
-    lines.push(encodeRecordLine(messageRecord([encoder.encode("agents"), encoder.encode(payload)], {
-      seq: i + 2,
-      session: "20261125_100000_aaaa",
-      receivedAt: new Date(Date.parse("2026-11-25T10:00:01Z") + i * 1000),
-    })));
-  }
-  await Deno.writeFile(`${dataDir}/current_session.jsonl`, concat(lines));
+  const dataDir = await writeNoteLog(root, count, (i) => ({
+    from: i % 2 ? "gemini" : "claude",
+    content: `note ${i} kiwi`,
+  }));
   for (const label of ["first save", "second save"]) {
     const created = await runCli(["checkpoint", "create", "--label", label, "--data-dir", dataDir]);
     assertEquals(created.code, 0, created.stderr);
   }
   return dataDir;
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
 }
 
 Deno.test("menu without a terminal prints the checkpoints and the commands, exit 6", async () => {

@@ -1,10 +1,8 @@
 import { sendControlRequest } from "../../src/control/client.ts";
 import { dataDirLayout } from "../../src/store/data_dir.ts";
 import type { LogRecord } from "../../src/store/record.ts";
-import { listArchivedLogs } from "../../src/store/session_archive.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import {
-  readRecords,
   runCli,
   waitFor,
   waitForDurable,
@@ -12,26 +10,13 @@ import {
   warmUp,
   withRecordingRig,
 } from "../_helpers.ts";
+import { assertSeqOrder, readAllLogs } from "../log_fixtures.ts";
 
 const NO_SANITIZE = { sanitizeOps: false, sanitizeResources: false } as const;
 const FIXTURES = new URL("../fixtures/import/", import.meta.url).pathname.replace(/\/$/, "");
 
 async function allLogs(dataDir: string): Promise<LogRecord[][]> {
-  const layout = dataDirLayout(dataDir);
-  return await Promise.all(
-    [...await listArchivedLogs(layout), layout.currentLog].map(readRecords),
-  );
-}
-
-function assertSeqOrder(logs: LogRecord[][]): void {
-  const seen = new Set<number>();
-  for (const records of logs) {
-    records.forEach((record, i) => {
-      assert(!seen.has(record.seq), `seq ${record.seq} appears twice`);
-      seen.add(record.seq);
-      if (i > 0) assert(record.seq > records[i - 1]!.seq, `seq ${record.seq} goes backwards`);
-    });
-  }
+  return await readAllLogs(dataDirLayout(dataDir));
 }
 
 Deno.test({

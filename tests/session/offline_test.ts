@@ -8,13 +8,16 @@ import { listArchivedLogs } from "../../src/store/session_archive.ts";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import {
   appendLog,
+  assertSeqOrder,
   chatRecord,
+  readAllLogs,
   readRecords,
   sessionRecords,
   unusualMessageRecords,
   withDataDir,
   writeLog,
 } from "../log_fixtures.ts";
+import { exists } from "../../src/store/file_info.ts";
 
 const OLD = "20261125_090000_0001";
 const FIRST = "20261125_133107_959e";
@@ -62,31 +65,6 @@ async function messagesOf(store: CheckpointStore, manifest: CheckpointManifest) 
 }
 
 /** Every record of every log in the data dir: archives oldest first, then the current log. */
-async function allLogs(layout: DataDirLayout): Promise<LogRecord[][]> {
-  const paths = [...await listArchivedLogs(layout), layout.currentLog];
-  return await Promise.all(paths.map(readRecords));
-}
-
-function assertSeqsUniqueAndRising(logs: LogRecord[][]): void {
-  const seen = new Set<number>();
-  for (const records of logs) {
-    records.forEach((record, i) => {
-      assert(!seen.has(record.seq), `seq ${record.seq} appears twice`);
-      seen.add(record.seq);
-      if (i > 0) assert(record.seq > records[i - 1]!.seq, `seq ${record.seq} goes backwards`);
-    });
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}
 
 Deno.test("OfflineSession.createCheckpoint() checkpoints the whole current log", async () => {
   await withDataDir(async (layout) => {
@@ -165,7 +143,7 @@ Deno.test("OfflineSession.load() archives the session, saves it, and restores th
       assertEquals(record.meta, originals[i]!.meta);
       assertEquals(record.restored_from, { session: FIRST, seq: originals[i]!.seq });
     });
-    assertSeqsUniqueAndRising(await allLogs(layout));
+    assertSeqOrder(await readAllLogs(layout));
 
     const journal = await readJournal(layout.recoveryJournal);
     const archivedEntry = journal.entries.find((entry) => entry.event === "session_archived");
@@ -218,9 +196,9 @@ Deno.test("OfflineSession.load() twice: each checkpoint names the one it came fr
       id = entry.manifest.parent.checkpoint;
     }
     assertEquals(chain, [c3.id, c2.id, c1.id]);
-    const logs = await allLogs(layout);
+    const logs = await readAllLogs(layout);
     assertEquals(logs.length, 3, "two archived sessions and the current one");
-    assertSeqsUniqueAndRising(logs);
+    assertSeqOrder(logs);
   });
 });
 

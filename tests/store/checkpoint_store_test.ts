@@ -12,6 +12,7 @@ import { fileTimestamp } from "../../src/store/data_dir.ts";
 import { checkRecordLine, encodeRecordLine, type RecordBody } from "../../src/store/record.ts";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { mulberry32, type Prng, testSeed } from "../prng.ts";
+import { concatBytes } from "../../src/store/bytes.ts";
 
 const encoder = new TextEncoder();
 const SESSION = "20261125_133107_959e";
@@ -61,16 +62,6 @@ function sessionLines(
   return lines;
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
 async function withStore(
   fn: (context: { root: string; store: CheckpointStore; logPath: string }) => Promise<void>,
 ): Promise<void> {
@@ -87,7 +78,7 @@ async function withStore(
 }
 
 async function writeLog(path: string, lines: readonly Uint8Array[]): Promise<Uint8Array> {
-  const bytes = concat(lines);
+  const bytes = concatBytes(lines);
   await Deno.writeFile(path, bytes);
   return bytes;
 }
@@ -106,7 +97,7 @@ function createOf(logPath: string, endOffset: number, extra: { now?: Date } = {}
 async function readBack(store: CheckpointStore, manifest: CheckpointManifest) {
   const lines: Uint8Array[] = [];
   for await (const line of store.lines(manifest)) lines.push(line.slice());
-  return concat(lines);
+  return concatBytes(lines);
 }
 
 async function sha256(text: string): Promise<string> {
@@ -305,7 +296,7 @@ Deno.test("create() leaves out a line that fails its checksum", async () => {
     assertEquals(manifest.bytes, log.length - damaged.length);
     assertEquals(
       await readBack(store, manifest),
-      concat([...lines.slice(0, 5), ...lines.slice(6)]),
+      concatBytes([...lines.slice(0, 5), ...lines.slice(6)]),
     );
   });
 });
@@ -316,12 +307,12 @@ Deno.test("create() names the lines it left out in the manifest, and so does the
     const damaged = lines[5]!.slice();
     damaged[60] = damaged[60]! ^ 0x04; // inside the frames: the seq still reads
     assert(!checkRecordLine(damaged).ok);
-    const first = concat([...lines.slice(0, 5), damaged, ...lines.slice(6, 100)]);
+    const first = concatBytes([...lines.slice(0, 5), damaged, ...lines.slice(6, 100)]);
     await Deno.writeFile(logPath, first);
     const reason = checkRecordLine(damaged);
     assert(!reason.ok && reason.reason.startsWith("checksum mismatch"));
     const expected = {
-      offset: concat(lines.slice(0, 5)).length,
+      offset: concatBytes(lines.slice(0, 5)).length,
       bytes: damaged.length,
       reason: reason.reason,
       seq: 6,
@@ -334,7 +325,7 @@ Deno.test("create() names the lines it left out in the manifest, and so does the
 
     // The log grows: the next checkpoint reuses the segments around the damaged line and
     // still says the line is missing.
-    await Deno.writeFile(logPath, concat(lines.slice(100)), { append: true });
+    await Deno.writeFile(logPath, concatBytes(lines.slice(100)), { append: true });
     const size = (await Deno.stat(logPath)).size;
     const next = await store.create(createOf(logPath, size, { now: new Date(NOW.getTime() + 1) }));
     assertEquals(next.omitted, [expected]);
@@ -383,7 +374,7 @@ Deno.test("create() stores each line once: 30 checkpoints of a growing session u
         for (let i = random.int(600, 1400); i > 0; i--) {
           batch.push(chatLine(seq++, `turn ${seq} ${"y".repeat(random.int(0, 80))}`));
         }
-        const bytes = concat(batch);
+        const bytes = concatBytes(batch);
         await file.write(bytes);
         size += bytes.length;
         manifests.push(
@@ -614,7 +605,9 @@ Deno.test("create() rewrites a shared segment with a flipped byte from the log",
     }
     assertEquals((await store.verify(first)).length, first.segments.length);
 
-    await Deno.writeFile(logPath, concat(lines.slice(SEGMENT_RECORDS + 100)), { append: true });
+    await Deno.writeFile(logPath, concatBytes(lines.slice(SEGMENT_RECORDS + 100)), {
+      append: true,
+    });
     const log = await Deno.readFile(logPath);
     const repaired: string[] = [];
     const next = await store.create({

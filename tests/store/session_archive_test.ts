@@ -8,6 +8,7 @@ import {
   newSessionId,
 } from "../../src/store/session_archive.ts";
 import { assert, assertEquals } from "../_assert.ts";
+import { exists } from "../../src/store/file_info.ts";
 
 const encoder = new TextEncoder();
 
@@ -54,14 +55,7 @@ Deno.test("archiveCurrentLog() moves the current log into archive/ under the ses
     assertEquals(target, `${layout.archiveDir}/session_20261125_133107_959e.jsonl`);
     assertEquals(await Deno.readFile(target!), content);
     assertEquals(await archiveNames(layout), ["session_20261125_133107_959e.jsonl"]);
-    let currentExists = true;
-    try {
-      await Deno.stat(layout.currentLog);
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-      currentExists = false;
-    }
-    assert(!currentExists, "current_session.jsonl is gone after archiving");
+    assert(!(await exists(layout.currentLog)), "current_session.jsonl is gone after archiving");
   });
 });
 

@@ -3,6 +3,7 @@ import { checkRecordLine, encodeRecordLine } from "../../src/store/record.ts";
 import { readLastGoodRecord, repairLogTail } from "../../src/store/tail_repair.ts";
 import { assert, assertEquals } from "../_assert.ts";
 import { mulberry32, type Prng, testSeed } from "../prng.ts";
+import { concatBytes } from "../../src/store/bytes.ts";
 
 const SESSION = "20261125_133107_959e";
 
@@ -19,13 +20,7 @@ function recordLine(seq: number, content = `message number ${seq}`): Uint8Array 
 }
 
 function concat(...chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 /** Byte equality that reports the first difference instead of printing whole megabytes. */
