@@ -154,8 +154,9 @@ export async function sendMalformedInput(
     assertEquals(bigFrame?.bytes, 64 * 1024 * 1024, "the 64 MB frame is stored as a blob");
     const many = ours.find((record) => record.topic === "malformed.frames");
     assertEquals((many?.frames as unknown[] | undefined)?.length, 1000, "1,000 frames kept");
-    const long = ours.find((record) => record.topic === "t".repeat(10_000));
-    assert(long !== undefined, "the 10,000-character topic is kept whole");
+    // The record's `topic` is capped (256 characters); the frame itself is kept whole.
+    const long = ours.find((record) => (record.frames as unknown[])[0] === "t".repeat(10_000));
+    assert(long !== undefined, "the 10,000-character topic frame is kept whole");
     for (const what of ["malformed.utf8", "malformed.empty", "malformed.surrogate"]) {
       assert(ours.some((record) => record.topic === what), `a ${what} message is recorded`);
     }
@@ -252,7 +253,7 @@ export async function corruptCheckpoints(rig: FaultRig, prng: Prng): Promise<voi
   const third = await createCheckpoint(rig, "third");
   const dir = `${rig.dataDir}/checkpoints`;
 
-  const manifestPath = `${dir}/${first.id}.json`;
+  const manifestPath = `${dir}/checkpoint_${first.id}.json`;
   const manifest = await Deno.readFile(manifestPath);
   const at = prng.int(Math.floor(manifest.length / 4), Math.floor(manifest.length * 3 / 4));
   manifest[at] = manifest[at]! ^ 0x04;
@@ -265,7 +266,7 @@ export async function corruptCheckpoints(rig: FaultRig, prng: Prng): Promise<voi
   await Deno.remove(
     `${dir}/segments/${segment.sha256}.jsonl${segment.zstd_bytes !== undefined ? ".zst" : ""}`,
   );
-  await Deno.remove(`${dir}/${third.id}.json`);
+  await Deno.remove(`${dir}/checkpoint_${third.id}.json`);
 
   const damaged = await verifyCheckpoints(rig);
   assert(damaged.code !== 0, "checkpoint verify fails on the damage");

@@ -161,7 +161,8 @@ async function assertIndexAgrees(dataDir: string, files: readonly LogFile[]): Pr
     );
     const fileRows = db.prepare("SELECT path, last_seq FROM files").all();
     for (const file of files) {
-      const row = fileRows.find((candidate) => String(candidate.path) === file.path);
+      const relativePath = file.path.slice(dataDir.replace(/\/+$/, "").length + 1);
+      const row = fileRows.find((candidate) => String(candidate.path) === relativePath);
       assert(row !== undefined, `the index knows ${file.path}`);
       assertEquals(Number(row.last_seq), file.records.at(-1)!.seq, `last seq of ${file.path}`);
     }

@@ -255,4 +255,3 @@ Deno.test({
     console.log(`  TOTAL: ${formatTotals(TOTALS)}`);
   },
 });
-
