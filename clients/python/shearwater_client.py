@@ -13,8 +13,8 @@ Every dict payload gets one top-level field ``"_shearwater": {"pub": id, "seq": 
 ``outbox`` enveloped messages are kept byte for byte; a recorder that missed some asks for them on
 the publisher's ROUTER socket (``resend``, an ephemeral port on 127.0.0.1 by default), whose
 address it learns from the presence messages on ``shearwater.presence`` (``hello`` when the first
-subscriber shows up, ``alive`` every ``presence_interval`` seconds and when a new subscriber
-appears, ``bye`` on close). The protocol is described in the project's README ("Client libraries").
+subscription covering that topic arrives, ``alive`` every ``presence_interval`` seconds and when
+another such subscription appears, ``bye`` on close). The protocol is described in the project's README ("Client libraries").
 
 Threads: ``send`` may be called from any thread. A background thread answers resend requests and
 sends ``alive``; every use of the publishing socket holds one lock.
@@ -174,10 +174,12 @@ class Publisher:
                 self._subscriptions.discard(topic)
                 continue
             self._subscriptions.add(topic)
-            # Somebody new can hear us: tell them where to ask for what they missed.
+            self._subscribed.notify_all()
+            if not PRESENCE_TOPIC.encode("ascii").startswith(topic):
+                continue
+            # Somebody new hears presence: tell them where to ask for what they missed.
             self._send_presence_locked("alive" if self._hello_sent else "hello")
             self._hello_sent = True
-            self._subscribed.notify_all()
 
     def _send_presence_locked(self, kind):
         body = {

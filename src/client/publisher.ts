@@ -43,8 +43,9 @@ const encoder = new TextEncoder();
  * ROUTER, whose address it learns from the presence messages on `shearwater.presence`.
  *
  * The publishing socket is an XPUB connected to the broker's frontend, so the broker's
- * subscriptions reach it: `hello` goes out when the first subscription arrives (before that
- * nobody would hear it) and a new subscription triggers an immediate `alive`.
+ * subscriptions reach it: `hello` goes out when the first subscription that covers
+ * `shearwater.presence` arrives (before that nobody would hear it), and each new such
+ * subscription triggers an immediate `alive`.
  *
  * Closing: a zeromq.js socket closed while a `receive()` is pending can crash Deno (SIGSEGV,
  * measured here), so neither socket ever has a receive pending: a poll loop checks `readable`
@@ -287,10 +288,11 @@ export class Publisher {
     }
     if (message[0] !== 1) return;
     this.#subscriptions.add(topic);
-    // Somebody new can hear us: tell them where to ask for what they missed.
+    for (const resolve of this.#subscriptionWaiters) resolve();
+    if (!PRESENCE_TOPIC.startsWith(topic)) return;
+    // Somebody new hears presence: tell them where to ask for what they missed.
     this.#presence(this.#helloSent ? "alive" : "hello");
     this.#helloSent = true;
-    for (const resolve of this.#subscriptionWaiters) resolve();
   }
 }
 

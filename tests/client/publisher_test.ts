@@ -277,3 +277,34 @@ Deno.test("a process whose Publisher answered requests and subscriptions exits c
     await broker.stop();
   }
 });
+
+Deno.test("Publisher says hello to the first presence subscriber and alive at once to a later one", async () => {
+  const { endpoints, broker } = await startTestBroker();
+  const agents = collect(endpoints.backend, ["agent."]);
+  const publisher = await Publisher.open({
+    frontend: endpoints.frontend,
+    name: "late",
+    presenceIntervalMs: 600_000, // no periodic alive during the test
+    waitForSubscriberMs: 10_000,
+  });
+  const first = collect(endpoints.backend, [PRESENCE_TOPIC]);
+  let later: ReturnType<typeof collect> | undefined;
+  try {
+    await publisher.send("agent.late", { n: 1 });
+    await first.waitFor(1);
+    const hello = JSON.parse(decoder.decode(first.messages[0]![1]));
+    assertEquals([hello.type, hello.pub], ["hello", publisher.pub]);
+    later = collect(endpoints.backend, [""]); // a recorder that joins late
+    await later.waitFor(1);
+    const alive = JSON.parse(decoder.decode(later.messages[0]![1]));
+    assertEquals([alive.type, alive.last_seq, alive.resend], [
+      "alive",
+      1,
+      publisher.resendEndpoint,
+    ]);
+  } finally {
+    await publisher.close();
+    await Promise.all([agents.close(), first.close(), later?.close()]);
+    await broker.stop();
+  }
+});

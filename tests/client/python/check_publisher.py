@@ -149,7 +149,23 @@ def resend_and_overflow():
         check(True, "")
 
 
+def late_joiner():
+    agents = subscriber("agent.")
+    with Publisher(FRONTEND, "late", presence_interval=600, wait_for_subscriber=15.0) as pub:
+        first = subscriber(PRESENCE_TOPIC)
+        pub.send("agent.late", {"n": 1})
+        hello = json.loads(receive(first, 1)[0][1])
+        check([hello["type"], hello["pub"]] == ["hello", pub.pub], hello)
+        later = subscriber("")  # a recorder that joins late
+        alive = json.loads(receive(later, 1)[0][1])
+        check([alive["type"], alive["last_seq"], alive["resend"]]
+              == ["alive", 1, pub.resend_endpoint], alive)
+    for sub in (agents, first, later):
+        sub.close()
+
+
 envelope_and_presence()
 resend_and_overflow()
+late_joiner()
 CONTEXT.term()
 print("ok %d" % checks)
