@@ -76,6 +76,10 @@ class Publisher:
         self._xpub = self._context.socket(zmq.XPUB)
         self._xpub.setsockopt(zmq.LINGER, 2000)
         self._xpub.setsockopt(zmq.SNDHWM, send_hwm)
+        # Every subscription, repeats included: after a broker restart the proxy subscribes
+        # again on the same pipe (it lives across reconnects), and that repeat is what tells us
+        # to announce ourselves to the new broker's subscribers.
+        self._xpub.setsockopt(zmq.XPUB_VERBOSE, 1)
         self._xpub.connect(frontend)
         self._thread = threading.Thread(target=self._run, name="shearwater-publisher", daemon=True)
         self._thread.start()

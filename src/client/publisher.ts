@@ -113,6 +113,10 @@ export class Publisher {
     await router.bind(options.resend ?? "tcp://127.0.0.1:*");
     const xpub = new zmq.XPublisher({
       linger: 2000,
+      // Every subscription, repeats included: after a broker restart the proxy subscribes
+      // again on the same pipe (it lives across reconnects), and that repeat is what tells us
+      // to announce ourselves to the new broker's subscribers.
+      verbosity: "allSubs",
       sendHighWaterMark: options.sendHighWaterMark ?? 100_000,
     });
     xpub.connect(options.frontend);

@@ -1,5 +1,6 @@
 /** Test side of the resend protocol: a real DEALER and a real SUB, no fakes. */
 import * as zmq from "zeromq";
+import { type RunningBroker, startBroker } from "../../src/broker.ts";
 
 const decoder = new TextDecoder();
 
@@ -71,4 +72,45 @@ export function collect(backend: string, topics: string[] = [""]): {
 /** Frames as text. */
 export function text(frames: Uint8Array[]): string[] {
   return frames.map((frame) => decoder.decode(frame));
+}
+
+/**
+ * A broker on two free ports BELOW the kernel's ephemeral range, for tests that restart it on
+ * the same ports (a client that keeps reconnecting to a free port in the ephemeral range can
+ * connect to itself and hold it).
+ */
+export async function startRestartableBroker(): Promise<{
+  endpoints: { frontend: string; backend: string };
+  broker: RunningBroker;
+}> {
+  for (let attempt = 1;; attempt++) {
+    const [front, back] = [lowPort(), lowPort()];
+    const endpoints = { frontend: `tcp://127.0.0.1:${front}`, backend: `tcp://127.0.0.1:${back}` };
+    try {
+      return { endpoints, broker: await startBroker(endpoints) };
+    } catch (error) {
+      if (attempt >= 20 || !/in use/i.test((error as Error).message)) throw error;
+    }
+  }
+}
+
+/**
+ * Starts the broker again on the same endpoints. zeromq.js closes sockets in its I/O thread
+ * after `close()` returns, so the old broker's ports are free only a moment later: retry.
+ */
+export async function restartBroker(
+  endpoints: { frontend: string; backend: string },
+): Promise<RunningBroker> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await startBroker(endpoints);
+    } catch (error) {
+      if (attempt >= 50 || !/in use/i.test((error as Error).message)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+function lowPort(): number {
+  return 20_000 + Math.floor(Math.random() * 12_000);
 }

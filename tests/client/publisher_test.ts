@@ -1,7 +1,8 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import { freePort, startTestBroker } from "../_helpers.ts";
+import type { RunningBroker } from "../../src/broker.ts";
 import { ENVELOPE_FIELD, PRESENCE_TOPIC, Publisher } from "../../src/client/mod.ts";
-import { askResend, collect, text } from "./_resend_peer.ts";
+import { askResend, collect, restartBroker, startRestartableBroker, text } from "./_resend_peer.ts";
 
 const decoder = new TextDecoder();
 
@@ -305,6 +306,43 @@ Deno.test("Publisher says hello to the first presence subscriber and alive at on
   } finally {
     await publisher.close();
     await Promise.all([agents.close(), first.close(), later?.close()]);
+    await broker.stop();
+  }
+});
+
+Deno.test("Publisher keeps publishing, announcing and answering after the broker restarts", async () => {
+  const { endpoints, broker } = await startRestartableBroker();
+  const before = collect(endpoints.backend, [""]);
+  const publisher = await Publisher.open({
+    frontend: endpoints.frontend,
+    name: "restart",
+    presenceIntervalMs: 600_000,
+    waitForSubscriberMs: 10_000,
+  });
+  let after: ReturnType<typeof collect> | undefined;
+  let second: RunningBroker | undefined;
+  try {
+    for (let n = 1; n <= 3; n++) await publisher.send("agent.restart", { n });
+    await before.waitFor(4); // hello + 3
+    await before.close();
+    await broker.stop();
+    second = await restartBroker(endpoints);
+    after = collect(endpoints.backend, [""]); // a fresh subscriber on the new broker
+    await after.waitFor(1);
+    const alive = JSON.parse(decoder.decode(after.messages[0]![1]));
+    assertEquals([alive.type, alive.last_seq], ["alive", 3]);
+    await publisher.send("agent.restart", { n: 4 });
+    await after.waitFor(2);
+    assertEquals(JSON.parse(decoder.decode(after.messages[1]![1]))[ENVELOPE_FIELD].seq, 4);
+    const replies = await askResend(
+      publisher.resendEndpoint,
+      JSON.stringify({ cmd: "resend", pub: publisher.pub, from: 1, to: 4 }),
+    );
+    assertEquals(replies.map((r) => r.kind === "msg" ? r.seq : "done"), [1, 2, 3, 4, "done"]);
+  } finally {
+    await publisher.close();
+    await after?.close();
+    await second?.stop();
     await broker.stop();
   }
 });
