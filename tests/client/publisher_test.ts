@@ -244,6 +244,7 @@ Deno.test("Publisher.close() is safe to repeat and works with await using", asyn
     );
   }
   const publisher = await openAlone();
+  assertEquals(await publisher.waitForSubscriber(50), false); // no broker, nobody subscribes
   await Promise.all([publisher.close(), publisher.close()]);
   await assertRejects(() => Publisher.open({ frontend: "tcp://127.0.0.1:1", name: "" }), TypeError);
   assert(endpoint.startsWith("tcp://127.0.0.1:"));
