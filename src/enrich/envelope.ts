@@ -1,0 +1,93 @@
+/**
+ * The publisher envelope: `"_shearwater": {"pub": "<id>", "seq": <n>}` at the top level of a
+ * message's JSON payload (the last frame). Found by a byte search, not a JSON parse, so the
+ * receive loop can account for it cheaply; a payload without the marker costs one native
+ * substring search.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+
+/** A publisher's identity and the message's number in its stream. */
+export interface Envelope {
+  /** Unique per publisher process lifetime, e.g. `alice/7f3a9c`. */
+  readonly pub: string;
+  /** 1, 2, 3, … per `pub`. */
+  readonly seq: number;
+}
+
+/** Topic of the publishers' presence announcements. */
+export const PRESENCE_TOPIC = "shearwater.presence";
+/** Longest `pub` accepted; a longer one is not an envelope. */
+export const MAX_PUB_CHARS = 200;
+
+const MARKER = Buffer.from('"_shearwater"');
+const MAX_ENVELOPE_BYTES = 1024;
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * The envelope of a message (looked for in its last frame), or undefined. Never throws.
+ *
+ * @example
+ * ```ts
+ * const envelope = findEnvelope([topic, new TextEncoder().encode('{"_shearwater":{"pub":"a/1","seq":3}}')]);
+ * // { pub: "a/1", seq: 3 }
+ * ```
+ */
+export function findEnvelope(frames: readonly Uint8Array[]): Envelope | undefined {
+  const payload = frames[frames.length - 1];
+  if (!payload || payload.length < MARKER.length) return undefined;
+  const at = Buffer.from(payload.buffer, payload.byteOffset, payload.length).indexOf(MARKER);
+  if (at === -1) return undefined;
+  return envelopeAt(payload, at + MARKER.length);
+}
+
+/** Checks the value of an `_shearwater` field parsed elsewhere (the writer's full parse). */
+export function asEnvelope(value: unknown): Envelope | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const { pub, seq } = value as Record<string, unknown>;
+  if (typeof pub !== "string" || pub === "" || pub.length > MAX_PUB_CHARS) return undefined;
+  if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 1) return undefined;
+  return { pub, seq };
+}
+
+/** Parses the small object after the marker: `: { ... }` with no nested objects. */
+function envelopeAt(payload: Uint8Array, from: number): Envelope | undefined {
+  let i = skipSpace(payload, from);
+  if (payload[i] !== 0x3a) return undefined; // ':'
+  i = skipSpace(payload, i + 1);
+  if (payload[i] !== 0x7b) return undefined; // '{'
+  const start = i;
+  const limit = Math.min(payload.length, start + MAX_ENVELOPE_BYTES);
+  let inString = false;
+  for (i = start + 1; i < limit; i++) {
+    const byte = payload[i]!;
+    if (inString) {
+      if (byte === 0x5c) i++;
+      else if (byte === 0x22) inString = false;
+    } else if (byte === 0x22) inString = true;
+    else if (byte === 0x7b) return undefined;
+    else if (byte === 0x7d) return parseObject(payload.subarray(start, i + 1));
+  }
+  return undefined;
+}
+
+function parseObject(bytes: Uint8Array): Envelope | undefined {
+  try {
+    return asEnvelope(JSON.parse(decoder.decode(bytes)));
+  } catch (error) {
+    if (error instanceof SyntaxError || error instanceof TypeError) return undefined;
+    throw error;
+  }
+}
+
+function skipSpace(bytes: Uint8Array, from: number): number {
+  let i = from;
+  while (
+    i < bytes.length &&
+    (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09)
+  ) {
+    i++;
+  }
+  return i;
+}
