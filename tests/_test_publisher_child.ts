@@ -31,10 +31,20 @@ function numbered(topic: string, payload: Record<string, unknown>): Uint8Array[]
   return frames;
 }
 
+/**
+ * Polls `readable` rather than leaving a receive pending: under Deno a pending ROUTER receive
+ * was seen not to wake when a request arrived.
+ */
 async function serve(): Promise<void> {
-  for await (const [identity, request] of router) {
+  while (true) {
+    if (!router.readable) {
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      continue;
+    }
+    const [identity, request] = await router.receive();
     if (!answering || !identity || !request) continue;
     const { pub: asked, from, to } = JSON.parse(decoder.decode(request));
+
     const done = { pub: asked, from, to, sent: 0, oldest: outbox[0]?.seq ?? null, newest: seq };
     if (asked !== pub) {
       await router.send([identity, "done", JSON.stringify({ ...done, error: "unknown pub" })]);
@@ -75,15 +85,18 @@ async function run(command: Command): Promise<void> {
       return;
     }
     case "presence":
-      await socket.send(["shearwater.presence", JSON.stringify({
-        type: command.type,
-        pub,
-        name,
-        resend,
-        last_seq: seq,
-        outbox: outboxSize,
-        at: new Date().toISOString(),
-      })]);
+      await socket.send([
+        "shearwater.presence",
+        JSON.stringify({
+          type: command.type,
+          pub,
+          name,
+          resend,
+          last_seq: seq,
+          outbox: outboxSize,
+          at: new Date().toISOString(),
+        }),
+      ]);
       return;
     case "raw":
       await socket.send(command.frames);

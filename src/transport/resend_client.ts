@@ -37,6 +37,7 @@ export interface ResendRequestOptions {
 }
 
 const encoder = new TextEncoder();
+const READ_POLL_MS = 2;
 const decoder = new TextDecoder();
 
 /**
@@ -60,15 +61,12 @@ export class ResendLink {
     }
     | undefined;
   #retired = false;
+  #reading = false;
 
   constructor(endpoint: string) {
     this.endpoint = endpoint;
     this.#socket = new zmq.Dealer({ linger: 0, receiveHighWaterMark: 0, sendHighWaterMark: 100 });
     this.#socket.connect(endpoint);
-    this.#readLoop().catch(() => {
-      // The socket was disconnected and dropped: nothing more will come.
-      this.#current?.finish(undefined);
-    });
   }
 
   /**
@@ -93,7 +91,7 @@ export class ResendLink {
       touch();
       const frame = encoder.encode(JSON.stringify({ cmd: "resend", ...request }));
       // Not awaited beyond the timer: with no peer a DEALER send waits for one.
-      this.#socket.send(frame).catch(() => finish(undefined));
+      this.#socket.send(frame).then(() => this.#startReading()).catch(() => finish(undefined));
     });
   }
 
@@ -109,8 +107,28 @@ export class ResendLink {
     this.#current?.finish(undefined);
   }
 
+  #startReading(): void {
+    if (this.#reading) return;
+    this.#reading = true;
+    this.#readLoop().catch(() => {
+      // The socket was disconnected and dropped: nothing more will come.
+      this.#current?.finish(undefined);
+    }).finally(() => this.#reading = false);
+  }
+
+  /**
+   * Reads while a request runs, by polling `readable` and receiving only what is already
+   * there: a receive left pending on a DEALER/ROUTER was seen under Deno never to wake although
+   * the answer had arrived (and the publisher then looked gone). Nothing is pending between
+   * requests.
+   */
   async #readLoop(): Promise<void> {
-    for await (const frames of this.#socket) {
+    while (this.#current && !this.#retired) {
+      if (!this.#socket.readable) {
+        await new Promise((resolve) => setTimeout(resolve, READ_POLL_MS));
+        continue;
+      }
+      const frames = await this.#socket.receive();
       const current = this.#current;
       if (!current) continue; // a late answer to a request that timed out
       const kind = decoder.decode(frames[0] ?? new Uint8Array());

@@ -126,7 +126,10 @@ Deno.test({
         const gaps = gapsOf(records, peer.pub);
         assertEquals(gaps.length, 1);
         assertEquals([gaps[0]!.first_missing, gaps[0]!.last_missing, gaps[0]!.count], [3, 10, 8]);
-        assert(/outbox no longer holds it \(oldest held: 11\)/.test(gaps[0]!.reason as string), gaps[0]!.reason as string);
+        assert(
+          /outbox no longer holds it \(oldest held: 11\)/.test(gaps[0]!.reason as string),
+          gaps[0]!.reason as string,
+        );
         assertAccounted(records, peer.pub, 13);
       });
     });
@@ -218,7 +221,9 @@ Deno.test({
         const figures = await waitSettled(rig.dataDir, peer.pub, 25);
         const records = await logOf(rig.dataDir);
         const gaps = gapsOf(records, peer.pub);
-        assertEquals(gaps.map((gap) => gap.reason), ["outbox no longer holds it (oldest held: 11)"]);
+        assertEquals(gaps.map((gap) => gap.reason), [
+          "outbox no longer holds it (oldest held: 11)",
+        ]);
         assertEquals([figures.received, figures.missing, figures.refilled], [15, 10, 15]);
         assertEquals(gaps.map((gap) => [gap.first_missing, gap.last_missing]), [[1, 10]]);
         assertAccounted(records, peer.pub, 25);
