@@ -5,6 +5,7 @@ import {
   daemonStatus,
   readRecords,
   type RecordingRig,
+  runCli,
   waitFor,
   withRecordingRig,
 } from "../_helpers.ts";
@@ -102,6 +103,8 @@ Deno.test({
         const records = await logOf(rig.dataDir);
         assertEquals(gapsOf(records, peer.pub), []);
         assertEquals([figures.received, figures.missing, figures.refilled], [10, 0, 3]);
+        // A clean stop with resend links open exits 0.
+        assertEquals((await rig.daemon.kill("SIGTERM")).code, 0);
         const seqs = pubSeqs(records, peer.pub);
         assertEquals(seqs.map((s) => s.seq).sort((a, b) => a - b), range(1, 10));
         assertEquals(seqs.filter((s) => s.refilled).map((s) => s.seq), [6, 7, 8]);
@@ -131,6 +134,38 @@ Deno.test({
           gaps[0]!.reason as string,
         );
         assertAccounted(records, peer.pub, 13);
+        await peer.sendAgain(13);
+        await waitFor("the duplicate", async () => {
+          return (await figuresOf(rig.dataDir, peer.pub))?.duplicates === 1;
+        });
+
+        const status = await runCli(["status", "--data-dir", rig.dataDir]);
+        assert(
+          status.stdout.includes(
+            `${peer.pub}: 5 received, 8 missing, 2 refilled, 1 duplicates`,
+          ),
+          status.stdout,
+        );
+        const stats = await runCli(["stats", "--data-dir", rig.dataDir, "--json"]);
+        assertEquals(stats.code, 0, stats.stderr);
+        const publishers = JSON.parse(stats.stdout).publishers;
+        assertEquals(publishers, [{
+          pub: peer.pub,
+          received: 5,
+          refilled: 2,
+          missing: 8,
+          duplicates: 1,
+        }]);
+        const diag = await runCli(["diag", "--data-dir", rig.dataDir, "--json"]);
+        const check = JSON.parse(diag.stdout).checks.find(
+          (c: { name: string }) => c.name === "publishers",
+        );
+        assertEquals(check.status, "warn");
+        assert(
+          check.detail.includes("8 message(s) in 1 UNFILLED gap(s) in the last hour"),
+          check.detail,
+        );
+        assert(check.detail.includes(`${peer.pub} 3..10 (outbox no longer holds it`), check.detail);
       });
     });
   },
