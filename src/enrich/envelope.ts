@@ -1,13 +1,11 @@
 /**
  * The publisher envelope: `"_shearwater": {"pub": "<id>", "seq": <n>}` at the top level of a
  * message's JSON payload (the last frame). Found by a byte search, not a JSON parse, so the
- * receive loop can account for it cheaply; a payload without the marker costs one native
- * substring search.
+ * receive loop can account for it cheaply; a payload without the marker costs a native
+ * `indexOf` for each `_` byte it holds.
  *
  * @module
  */
-import { Buffer } from "node:buffer";
-
 /** A publisher's identity and the message's number in its stream. */
 export interface Envelope {
   /** Unique per publisher process lifetime, e.g. `alice/7f3a9c`. */
@@ -21,7 +19,9 @@ export const PRESENCE_TOPIC = "shearwater.presence";
 /** Longest `pub` accepted; a longer one is not an envelope. */
 export const MAX_PUB_CHARS = 200;
 
-const MARKER = Buffer.from('"_shearwater"');
+/** `"_shearwater"`; no node:buffer here, so light commands that enrich stay light. */
+const MARKER = new TextEncoder().encode('"_shearwater"');
+const UNDERSCORE = 0x5f;
 const MAX_ENVELOPE_BYTES = 1024;
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
@@ -37,9 +37,20 @@ const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 export function findEnvelope(frames: readonly Uint8Array[]): Envelope | undefined {
   const payload = frames[frames.length - 1];
   if (!payload || payload.length < MARKER.length) return undefined;
-  const at = Buffer.from(payload.buffer, payload.byteOffset, payload.length).indexOf(MARKER);
+  const at = markerAt(payload);
   if (at === -1) return undefined;
   return envelopeAt(payload, at + MARKER.length);
+}
+
+/** Index of the first `"_shearwater"` in `bytes`, or -1 (TypedArray indexOf is native). */
+function markerAt(bytes: Uint8Array): number {
+  for (let i = bytes.indexOf(UNDERSCORE, 1); i !== -1; i = bytes.indexOf(UNDERSCORE, i + 1)) {
+    if (bytes[i - 1] !== MARKER[0] || i - 1 + MARKER.length > bytes.length) continue;
+    let j = 2;
+    while (j < MARKER.length && bytes[i - 1 + j] === MARKER[j]) j++;
+    if (j === MARKER.length) return i - 1;
+  }
+  return -1;
 }
 
 /** Checks the value of an `_shearwater` field parsed elsewhere (the writer's full parse). */
