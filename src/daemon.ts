@@ -663,12 +663,13 @@ export class Daemon {
         await new Promise((resolve) => setTimeout(resolve, 0));
         lastYieldAt = performance.now();
       }
-      if (this.#excludePatterns.length > 0 && this.#isExcluded(frames[0])) {
-        this.#excluded++;
-        continue;
-      }
+      // Accounted before the exclusion, so a publisher's excluded topics do not look like gaps.
       if (!this.#accounting.admit(frames, receivedAt.getTime())) {
         this.#duplicates++;
+        continue;
+      }
+      if (this.#excludePatterns.length > 0 && this.#isExcluded(frames[0])) {
+        this.#excluded++;
         continue;
       }
       if (this.#rotating) await this.#rotating;
@@ -686,6 +687,7 @@ export class Daemon {
   /** A resent message: appended in the order it came back, after any rotation in progress. */
   #queueRefilled(frames: Uint8Array[]): void {
     if (this.#stopping) return;
+    if (this.#excludePatterns.length > 0 && this.#isExcluded(frames[0])) return;
     this.#refillQueue.push(frames);
     if (this.#drainingRefills) return;
     this.#drainingRefills = true;

@@ -16,7 +16,9 @@ const outbox: { seq: number; frames: Uint8Array[] }[] = [];
 let seq = 0;
 let answering = true;
 
-const router = new zmq.Router({ linger: 0 });
+// No send limit: a ROUTER drops what goes over its high-water mark, silently, and a resend of a
+// whole outbox is written faster than the socket drains.
+const router = new zmq.Router({ linger: 0, sendHighWaterMark: 0 });
 await router.bind("tcp://127.0.0.1:*");
 const resend = router.lastEndpoint!;
 const socket = new zmq.Publisher({ sendHighWaterMark: 1_000_000, linger: 2000 });

@@ -62,12 +62,64 @@ export function asEnvelope(value: unknown): Envelope | undefined {
   return { pub, seq };
 }
 
+const FAST_PREFIX = new TextEncoder().encode('{"pub":"');
+const FAST_SEQ = new TextEncoder().encode('","seq":');
+let lastPubBytes = new Uint8Array(0);
+let lastPub = "";
+
+/**
+ * The usual shape, `{"pub":"<no quote or backslash>","seq":<digits>}`, read straight from the
+ * bytes (no decode, no JSON parse; the `pub` string is reused while it repeats); undefined
+ * for any other shape, which the general parse handles.
+ */
+function fastEnvelope(payload: Uint8Array, start: number): Envelope | undefined {
+  if (!bytesAt(payload, start, FAST_PREFIX)) return undefined;
+  const pubStart = start + FAST_PREFIX.length;
+  const pubEnd = payload.indexOf(0x22, pubStart); // '"'
+  if (pubEnd <= pubStart || pubEnd - pubStart > MAX_PUB_CHARS) return undefined;
+  if (payload.subarray(pubStart, pubEnd).includes(0x5c)) return undefined; // an escape
+  if (!bytesAt(payload, pubEnd, FAST_SEQ)) return undefined;
+  let seq = 0;
+  let i = pubEnd + FAST_SEQ.length;
+  const digitsStart = i;
+  for (; i < payload.length && payload[i]! >= 0x30 && payload[i]! <= 0x39; i++) {
+    seq = seq * 10 + payload[i]! - 0x30;
+  }
+  if (i === digitsStart || payload[i] !== 0x7d || payload[digitsStart] === 0x30) return undefined;
+  if (!Number.isSafeInteger(seq)) return undefined;
+  const pubBytes = payload.subarray(pubStart, pubEnd);
+  if (!sameBytes(pubBytes, lastPubBytes)) {
+    try {
+      lastPub = decoder.decode(pubBytes);
+    } catch (error) {
+      if (error instanceof TypeError) return undefined; // not UTF-8
+      throw error;
+    }
+    lastPubBytes = pubBytes.slice();
+  }
+  return { pub: lastPub, seq };
+}
+
+function bytesAt(bytes: Uint8Array, at: number, expected: Uint8Array): boolean {
+  if (at + expected.length > bytes.length) return false;
+  for (let i = 0; i < expected.length; i++) if (bytes[at + i] !== expected[i]) return false;
+  return true;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Parses the small object after the marker: `: { ... }` with no nested objects. */
 function envelopeAt(payload: Uint8Array, from: number): Envelope | undefined {
   let i = skipSpace(payload, from);
   if (payload[i] !== 0x3a) return undefined; // ':'
   i = skipSpace(payload, i + 1);
   if (payload[i] !== 0x7b) return undefined; // '{'
+  const fast = fastEnvelope(payload, i);
+  if (fast) return fast;
   const start = i;
   const limit = Math.min(payload.length, start + MAX_ENVELOPE_BYTES);
   let inString = false;

@@ -47,6 +47,9 @@ interface Entry {
   lastSeenMs: number;
 }
 
+const STORE: Verdict = Object.freeze({ store: true });
+const DUPLICATE: Verdict = Object.freeze({ store: false });
+
 /** Default number of publishers remembered. */
 export const DEFAULT_MAX_PUBLISHERS = 10_000;
 const MAX_OPEN_RANGES = 1_000;
@@ -62,6 +65,8 @@ const MAX_OPEN_RANGES = 1_000;
 export class PublisherLedger {
   readonly #entries = new Map<string, Entry>();
   readonly #maxPublishers: number;
+  /** The publisher last in the Map's order (most recently seen). */
+  #newest: string | undefined;
 
   constructor(maxPublishers = DEFAULT_MAX_PUBLISHERS) {
     this.#maxPublishers = maxPublishers;
@@ -95,15 +100,15 @@ export class PublisherLedger {
       entry.highest = seq;
       entry.received++;
       if (refilled) entry.refilled++;
-      return gap ? { store: true, gap } : { store: true };
+      return gap ? { store: true, gap } : STORE;
     }
     if (takeSeq(entry.open, seq)) {
       entry.received++;
       if (refilled) entry.refilled++;
-      return { store: true };
+      return STORE;
     }
     entry.duplicates++;
-    return { store: false };
+    return DUPLICATE;
   }
 
   /**
@@ -177,6 +182,11 @@ export class PublisherLedger {
 
   #touch(pub: string, nowMs: number): Entry {
     let entry = this.#entries.get(pub);
+    if (entry && pub === this.#newest) {
+      entry.lastSeenMs = Math.max(entry.lastSeenMs, nowMs); // already last in the Map's order
+      return entry;
+    }
+    this.#newest = pub;
     if (entry) {
       this.#entries.delete(pub); // re-inserted last: the Map's order is least recently seen first
     } else {
