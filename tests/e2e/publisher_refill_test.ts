@@ -115,6 +115,24 @@ Deno.test({
 });
 
 Deno.test({
+  name: "daemon refills 5,000 missed messages in one request, none dropped on the way",
+  ...NO_SANITIZE,
+  async fn() {
+    await withRecordingRig("refill_large", {}, async (rig) => {
+      await withPeer(rig, {}, async (peer) => {
+        await peer.send("work", 1);
+        await peer.lose(5000);
+        await peer.send("work", 1);
+        const figures = await waitSettled(rig.dataDir, peer.pub, 5002);
+        assertEquals([figures.received, figures.missing, figures.refilled], [5002, 0, 5000]);
+        const seqs = pubSeqs(await logOf(rig.dataDir), peer.pub);
+        assertEquals(seqs.filter((s) => s.refilled).map((s) => s.seq), range(2, 5001));
+      });
+    });
+  },
+});
+
+Deno.test({
   name: "daemon writes an explained publisher_gap for what the outbox no longer holds",
   ...NO_SANITIZE,
   async fn() {
