@@ -222,6 +222,8 @@ export class Daemon {
       await daemon.#accounting.restore([...archives, layout.currentLog]);
       await daemon.#recordStartup(previous, repair);
       await daemon.#startServices();
+      const holes = daemon.#accounting.refillRestoredHoles();
+      if (holes > 0) logger.info("publisher_holes_refilling", { ranges: holes });
       return daemon;
     } catch (error) {
       lock.release();

@@ -93,6 +93,11 @@ export class TestPublisher {
     return this.#run({ cmd: "mute" });
   }
 
+  /** Answers resend requests again. */
+  unmute(): Promise<number> {
+    return this.#run({ cmd: "unmute" });
+  }
+
   /** SIGKILLs the child and waits for it; safe to repeat. */
   async kill(): Promise<void> {
     try {

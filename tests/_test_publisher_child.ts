@@ -68,7 +68,8 @@ type Command =
   | { cmd: "again"; seq: number }
   | { cmd: "presence"; type: "hello" | "alive" | "bye" }
   | { cmd: "raw"; frames: string[] }
-  | { cmd: "mute" };
+  | { cmd: "mute" }
+  | { cmd: "unmute" };
 
 async function run(command: Command): Promise<void> {
   switch (command.cmd) {
@@ -105,6 +106,9 @@ async function run(command: Command): Promise<void> {
       return;
     case "mute":
       answering = false;
+      return;
+    case "unmute":
+      answering = true;
       return;
   }
 }

@@ -38,6 +38,7 @@ export class PublisherAccounting {
   readonly #ledger: PublisherLedger;
   readonly #refill: PublisherRefill;
   readonly #options: PublisherAccountingOptions;
+  #restoredHoles: { pub: string; range: { from: number; to: number } }[] = [];
 
   constructor(options: PublisherAccountingOptions) {
     this.#options = options;
@@ -53,9 +54,20 @@ export class PublisherAccounting {
 
   /** Rebuilds figures and known endpoints from logs (oldest first), before receiving. */
   async restore(paths: readonly string[]): Promise<void> {
-    for (const presence of await restorePublishers(paths, this.#ledger)) {
-      this.#refill.learn(presence);
-    }
+    const restored = await restorePublishers(paths, this.#ledger);
+    for (const presence of restored.presences) this.#refill.learn(presence);
+    this.#restoredHoles = restored.holes;
+  }
+
+  /**
+   * Starts refilling the holes {@link restore} found (a refill a crash cut short); call once
+   * recording runs. Returns how many ranges it asks for.
+   */
+  refillRestoredHoles(): number {
+    const holes = this.#restoredHoles;
+    this.#restoredHoles = [];
+    for (const hole of holes) this.#startRefill(hole.pub, hole.range);
+    return holes.length;
   }
 
   /**

@@ -7,7 +7,7 @@
  */
 import { PRESENCE_TOPIC } from "../enrich/envelope.ts";
 import { scanLogHeadlines } from "../store/log_reader.ts";
-import type { PublisherLedger } from "./publisher_ledger.ts";
+import type { PublisherLedger, SeqRange } from "./publisher_ledger.ts";
 import type { Presence } from "./publisher_refill.ts";
 
 interface Tally {
@@ -16,24 +16,53 @@ interface Tally {
   refilled: number;
   missing: number;
   lastSeenMs: number;
+  /** Lowest seq stored or written off in the scanned logs. */
+  lowest: number;
+  /** Seqs stored or written off near the highest (bounded, see {@link HOLE_WINDOW}). */
+  recent: SeqRange[];
 }
+
+/** What the logs say beyond the ledger's figures. */
+export interface RestoredPublishers {
+  /** Presence announcements, in order (for the refill coordinator's endpoints). */
+  readonly presences: Presence[];
+  /**
+   * Seqs neither stored nor written off between a publisher's lowest and highest (a refill cut
+   * short by a crash); already reopened in the ledger, to be refilled.
+   */
+  readonly holes: { readonly pub: string; readonly range: SeqRange }[];
+}
+
+/**
+ * Holes are looked for only this far below a publisher's highest seq: beyond an outbox's
+ * reach they could not be refilled, and the memory of the scan stays bounded.
+ */
+export const HOLE_WINDOW = 20_000;
 
 const decoder = new TextDecoder();
 
 /**
- * Scans `paths` (oldest first) into `ledger` and returns the presence announcements found, in
- * order (the caller feeds them to its refill coordinator). Damaged lines are skipped.
+ * Scans `paths` (oldest first) into `ledger`; returns the presence announcements found and the
+ * holes reopened. Damaged lines are skipped.
  */
 export async function restorePublishers(
   paths: readonly string[],
   ledger: PublisherLedger,
-): Promise<Presence[]> {
+): Promise<RestoredPublishers> {
   const tallies = new Map<string, Tally>();
   const presences: Presence[] = [];
   const tally = (pub: string) => {
     let entry = tallies.get(pub);
     if (!entry) {
-      entry = { highest_seq: 0, received: 0, refilled: 0, missing: 0, lastSeenMs: 0 };
+      entry = {
+        highest_seq: 0,
+        received: 0,
+        refilled: 0,
+        missing: 0,
+        lastSeenMs: 0,
+        lowest: Infinity,
+        recent: [],
+      };
       tallies.set(pub, entry);
     }
     return entry;
@@ -45,8 +74,8 @@ export async function restorePublishers(
         if (typeof record.publisher === "string" && typeof record.count === "number") {
           const entry = tally(record.publisher);
           entry.missing += record.count;
-          if (typeof record.last_missing === "number") {
-            entry.highest_seq = Math.max(entry.highest_seq, record.last_missing);
+          if (typeof record.first_missing === "number" && typeof record.last_missing === "number") {
+            note(entry, { from: record.first_missing, to: record.last_missing });
           }
         }
         continue;
@@ -55,7 +84,7 @@ export async function restorePublishers(
       const meta = headline.meta as Record<string, unknown> | undefined;
       if (typeof meta?.pub === "string" && typeof meta.pub_seq === "number") {
         const entry = tally(meta.pub);
-        entry.highest_seq = Math.max(entry.highest_seq, meta.pub_seq);
+        note(entry, { from: meta.pub_seq, to: meta.pub_seq });
         entry.received++;
         if (meta.refilled === true) entry.refilled++;
         entry.lastSeenMs = Date.parse(receivedAt(line)) || entry.lastSeenMs;
@@ -65,8 +94,39 @@ export async function restorePublishers(
       }
     }
   }
-  for (const [pub, entry] of tallies) ledger.restore(pub, entry, entry.lastSeenMs);
-  return presences;
+  const holes: { pub: string; range: SeqRange }[] = [];
+  for (const [pub, entry] of tallies) {
+    ledger.restore(pub, entry, entry.lastSeenMs);
+    for (const range of holesOf(entry)) {
+      ledger.reopen(pub, range);
+      holes.push({ pub, range });
+    }
+  }
+  return { presences, holes };
+}
+
+function note(entry: Tally, range: SeqRange): void {
+  entry.highest_seq = Math.max(entry.highest_seq, range.to);
+  entry.lowest = Math.min(entry.lowest, range.from);
+  entry.recent.push(range);
+  if (entry.recent.length > 2 * HOLE_WINDOW) {
+    const floor = entry.highest_seq - HOLE_WINDOW;
+    entry.recent = entry.recent.filter((kept) => kept.to > floor);
+  }
+}
+
+/** Ranges in [max(lowest, highest - window), highest] covered by nothing stored or written off. */
+function holesOf(entry: Tally): SeqRange[] {
+  const start = Math.max(entry.lowest, entry.highest_seq - HOLE_WINDOW + 1);
+  const covered = entry.recent.filter((range) => range.to >= start)
+    .sort((a, b) => a.from - b.from);
+  const holes: SeqRange[] = [];
+  let next = start;
+  for (const range of covered) {
+    if (range.from > next) holes.push({ from: next, to: range.from - 1 });
+    next = Math.max(next, range.to + 1);
+  }
+  return holes;
 }
 
 /** The presence announcement a message's frames carry, or undefined. */

@@ -166,6 +166,12 @@ export class PublisherLedger {
     entry.duplicates += figures.duplicates ?? 0;
   }
 
+  /** Reopens a range known to be missing (found in the logs after a restart) for a refill. */
+  reopen(pub: string, range: SeqRange): void {
+    const entry = this.#entries.get(pub);
+    if (entry) addRange(entry.open, range);
+  }
+
   /** Every remembered publisher's figures, most recently seen first. */
   figures(): PublisherFigures[] {
     return [...this.#entries].reverse().map(([pub, entry]) => ({

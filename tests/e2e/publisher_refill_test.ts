@@ -259,6 +259,37 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a refill cut short by kill -9 is taken up again after the restart",
+  ...NO_SANITIZE,
+  async fn() {
+    await withRecordingRig("refill_cut_short", {}, async (rig) => {
+      await withPeer(rig, {}, async (peer) => {
+        await peer.send("work", 3);
+        await peer.mute(); // the refill request waits unanswered
+        await peer.lose(3);
+        await peer.send("work", 1);
+        await waitFor("the refill to be under way, the rest durable", async () => {
+          const status = await daemonStatus(rig.dataDir);
+          const figures = status?.publishers.find((p) => p.pub === peer.pub);
+          return figures?.pending === 3 && status!.durable_seq === status!.seq;
+        });
+        await rig.daemon.kill("SIGKILL");
+        await peer.unmute();
+        await rig.restartDaemon();
+        const figures = await waitSettled(rig.dataDir, peer.pub, 7);
+        assertEquals([figures.received, figures.missing, figures.refilled], [7, 0, 3]);
+        const records = await logOf(rig.dataDir);
+        assertEquals(gapsOf(records, peer.pub), []);
+        assertEquals(
+          pubSeqs(records, peer.pub).filter((s) => s.refilled).map((s) => s.seq),
+          [4, 5, 6],
+        );
+      });
+    });
+  },
+});
+
+Deno.test({
   name: "a daemon that joins late refills what the publisher's outbox still holds",
   ...NO_SANITIZE,
   async fn() {
