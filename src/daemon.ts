@@ -149,6 +149,8 @@ export class Daemon {
       ask: (endpoint, request, onMessage) => this.#resendLinks.ask(endpoint, request, onMessage),
       appendRefilled: (frames) => this.#queueRefilled(frames),
       writeGap: (gap) => this.#writeGap(gap),
+      // With a topic filter a publisher's seqs jump over its other topics: no loss to refill.
+      trackGaps: parts.config.topics.length === 0,
       onRefillError: (error, pub) =>
         this.#logger.error("refill_failed", { publisher: pub, error: error.message }),
     });
@@ -665,7 +667,7 @@ export class Daemon {
         await new Promise((resolve) => setTimeout(resolve, 0));
         lastYieldAt = performance.now();
       }
-      // Accounted before the exclusion, so a publisher's excluded topics do not look like gaps.
+      // Accounted before the exclusion: a duplicate on an excluded topic counts as one.
       if (!this.#accounting.admit(frames, receivedAt.getTime())) {
         this.#duplicates++;
         continue;

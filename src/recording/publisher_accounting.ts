@@ -20,6 +20,8 @@ export interface PublisherAccountingOptions {
   /** Told when a refill failed on a bug (the range stays open); recording goes on. */
   readonly onRefillError?: (error: Error, pub: string) => void;
   readonly maxPublishers?: number;
+  /** False when the recorder hears only some topics: jumps in seq are then not gaps. */
+  readonly trackGaps?: boolean;
   readonly endpointWaitMs?: number;
 }
 
@@ -42,7 +44,7 @@ export class PublisherAccounting {
 
   constructor(options: PublisherAccountingOptions) {
     this.#options = options;
-    this.#ledger = new PublisherLedger(options.maxPublishers);
+    this.#ledger = new PublisherLedger(options.maxPublishers, { trackGaps: options.trackGaps });
     this.#refill = new PublisherRefill({
       ledger: this.#ledger,
       ask: options.ask,
@@ -66,6 +68,7 @@ export class PublisherAccounting {
   refillRestoredHoles(): number {
     const holes = this.#restoredHoles;
     this.#restoredHoles = [];
+    if (!this.#ledger.tracksGaps) return 0;
     for (const hole of holes) this.#startRefill(hole.pub, hole.range);
     return holes.length;
   }

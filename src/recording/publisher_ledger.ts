@@ -65,11 +65,23 @@ const MAX_OPEN_RANGES = 1_000;
 export class PublisherLedger {
   readonly #entries = new Map<string, Entry>();
   readonly #maxPublishers: number;
+  readonly #trackGaps: boolean;
   /** The publisher last in the Map's order (most recently seen). */
   #newest: string | undefined;
 
-  constructor(maxPublishers = DEFAULT_MAX_PUBLISHERS) {
+  /**
+   * `trackGaps: false` for a recorder that hears only some topics: a publisher's seqs then jump
+   * over its messages on the other topics, which is no loss (seqs are still checked for
+   * duplicates).
+   */
+  constructor(maxPublishers = DEFAULT_MAX_PUBLISHERS, options: { trackGaps?: boolean } = {}) {
     this.#maxPublishers = maxPublishers;
+    this.#trackGaps = options.trackGaps ?? true;
+  }
+
+  /** False when jumps are not gaps (see the constructor). */
+  get tracksGaps(): boolean {
+    return this.#trackGaps;
   }
 
   /** Publishers remembered. */
@@ -95,7 +107,9 @@ export class PublisherLedger {
   observe(pub: string, seq: number, nowMs: number, refilled = false): Verdict {
     const entry = this.#touch(pub, nowMs);
     if (seq > entry.highest) {
-      const gap = seq > entry.highest + 1 ? { from: entry.highest + 1, to: seq - 1 } : undefined;
+      const gap = this.#trackGaps && seq > entry.highest + 1
+        ? { from: entry.highest + 1, to: seq - 1 }
+        : undefined;
       if (gap) addRange(entry.open, gap);
       entry.highest = seq;
       entry.received++;
@@ -117,7 +131,7 @@ export class PublisherLedger {
    */
   announce(pub: string, lastSeq: number, nowMs: number): SeqRange | undefined {
     const entry = this.#touch(pub, nowMs);
-    if (lastSeq <= entry.highest) return undefined;
+    if (!this.#trackGaps || lastSeq <= entry.highest) return undefined;
     const gap = { from: entry.highest + 1, to: lastSeq };
     addRange(entry.open, gap);
     entry.highest = lastSeq;
@@ -169,7 +183,7 @@ export class PublisherLedger {
   /** Reopens a range known to be missing (found in the logs after a restart) for a refill. */
   reopen(pub: string, range: SeqRange): void {
     const entry = this.#entries.get(pub);
-    if (entry) addRange(entry.open, range);
+    if (entry && this.#trackGaps) addRange(entry.open, range);
   }
 
   /** Every remembered publisher's figures, most recently seen first. */

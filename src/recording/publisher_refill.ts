@@ -106,7 +106,8 @@ export class PublisherRefill {
   fill(pub: string, range: SeqRange): Promise<void> {
     this.#running++;
     const previous = this.#queues.get(pub) ?? Promise.resolve();
-    const next = previous.then(() => this.#fillNow(pub, range)).finally(() => {
+    // After the previous refill of this publisher, whether it succeeded or not.
+    const next = previous.catch(() => {}).then(() => this.#fillNow(pub, range)).finally(() => {
       this.#running--;
       if (this.#queues.get(pub) === next) this.#queues.delete(pub);
     });

@@ -52,3 +52,12 @@ Deno.test("PublisherLedger.restore() continues after the highest stored seq with
   assertEquals(ledger.observe("a", 11, 0), { store: true });
   assertEquals(ledger.figures()[0]!.received, 10);
 });
+
+Deno.test("PublisherLedger with trackGaps false: jumps are no gaps, repeats still duplicates", () => {
+  const ledger = new PublisherLedger(10, { trackGaps: false });
+  assertEquals(ledger.observe("a", 3, 0), { store: true });
+  assertEquals(ledger.observe("a", 7, 0), { store: true });
+  assertEquals(ledger.announce("a", 9, 0), undefined);
+  assertEquals(ledger.observe("a", 7, 0), { store: false });
+  assertEquals(ledger.figures()[0]!.pending, 0);
+});
