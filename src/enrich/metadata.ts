@@ -1,4 +1,3 @@
-import { asEnvelope } from "./envelope.ts";
 import { BLOB_HEAD_BYTES, type DecodedFrame } from "./frames.ts";
 
 /** What enrichment learned about a message; every field but the sizes may be missing. */
@@ -20,7 +19,7 @@ export interface MessageMeta {
   readonly note?: string;
   /** Set by the recorder (not by enrichment) on a replayed message: the original seq. */
   readonly replay_of?: number;
-  /** The publisher envelope's `pub` (`_shearwater.pub` at the payload's top level). */
+  /** Set by `messageRecord` (not `enrichFrames`): the publisher envelope's `pub`. */
   readonly pub?: string;
   /** The publisher envelope's `seq`. */
   readonly pub_seq?: number;
@@ -154,13 +153,6 @@ function enrichText(payloadText: string, bytes: number): MessageMeta {
   if (fields.contentField !== undefined) meta.content_field = fields.contentField;
   const preview = previewOf(contentText);
   if (preview !== "") meta.preview = preview;
-  const envelope = Array.isArray(parsed)
-    ? undefined
-    : asEnvelope((parsed as Record<string, unknown>)._shearwater);
-  if (envelope) {
-    meta.pub = envelope.pub;
-    meta.pub_seq = envelope.seq;
-  }
   return meta;
 }
 

@@ -1,7 +1,6 @@
 import { assertEquals } from "../_assert.ts";
 import { findEnvelope } from "../../src/enrich/envelope.ts";
-import { enrichFrames, splitMessage } from "../../src/enrich/metadata.ts";
-import { decodeFrame } from "../../src/enrich/frames.ts";
+import { messageRecord } from "../../src/enrich/mod.ts";
 
 const encoder = new TextEncoder();
 const frames = (...texts: string[]) => texts.map((text) => encoder.encode(text));
@@ -37,9 +36,22 @@ Deno.test("findEnvelope() ignores payloads without a valid envelope", () => {
   assertEquals(findEnvelope([]), undefined);
 });
 
-Deno.test("enrichFrames() puts the envelope in meta.pub and meta.pub_seq", () => {
-  const decoded = frames("t", '{"from":"a","content":"hi","_shearwater":{"pub":"a/1","seq":4}}')
-    .map((frame) => decodeFrame(frame));
-  const meta = enrichFrames(decoded, splitMessage(decoded));
-  assertEquals([meta.pub, meta.pub_seq, meta.sender], ["a/1", 4, "a"]);
+Deno.test("messageRecord() puts the envelope in meta.pub and meta.pub_seq, large payloads too", () => {
+  const placement = { seq: 1, session: "s", receivedAt: new Date(0) };
+  const small = messageRecord(
+    frames("t", '{"from":"a","content":"hi","_shearwater":{"pub":"a/1","seq":4}}'),
+    placement,
+  );
+  const smallMeta = small.meta as Record<string, unknown>;
+  assertEquals([smallMeta.pub, smallMeta.pub_seq, smallMeta.sender], ["a/1", 4, "a"]);
+  const big = JSON.stringify({
+    content: "x".repeat(2 * 1024 * 1024),
+    _shearwater: { pub: "b/2", seq: 9 },
+  });
+  const bigMeta = messageRecord(frames("t", big), placement).meta as Record<string, unknown>;
+  assertEquals([bigMeta.pub, bigMeta.pub_seq], ["b/2", 9]);
+  assertEquals(
+    (messageRecord(frames("t", "{}"), placement).meta as Record<string, unknown>).pub,
+    undefined,
+  );
 });
