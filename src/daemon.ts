@@ -13,6 +13,8 @@ import type { Logger } from "./logger.ts";
 import { type DataDirLayout, ensureDataDir } from "./store/data_dir.ts";
 import { DataDirLock } from "./store/data_dir_lock.ts";
 import { RecordWriter } from "./recording/record_writer.ts";
+import { PublisherAccounting } from "./recording/publisher_accounting.ts";
+import type { PublisherGap } from "./recording/publisher_refill.ts";
 import { CheckpointPolicy } from "./session/checkpoint_policy.ts";
 import {
   checkpointToLoad,
@@ -34,8 +36,9 @@ import {
 import { ExitCode } from "./errors.ts";
 import { encodeRecordLine, type RecordBody, type RecordType } from "./store/record.ts";
 import { type PreviousRun, RecoveryJournal } from "./store/recovery_journal.ts";
-import { highestStoredSeq, newSessionId } from "./store/session_archive.ts";
+import { highestStoredSeq, listArchivedLogs, newSessionId } from "./store/session_archive.ts";
 import { repairLogTail, type TailRepair } from "./store/tail_repair.ts";
+import { ResendLinks } from "./transport/resend_client.ts";
 import { BusSubscriber, type LinkEvent } from "./transport/subscriber.ts";
 import { globToRegExp } from "./transport/topic_glob.ts";
 import { RECORD_FORMAT_VERSION, VERSION } from "./version.ts";
@@ -59,6 +62,8 @@ const STOP_WRITE_DEADLINE_MS = 3000;
  * and the process exits. Below the 10 s the `stop` command waits.
  */
 const STOP_DEADLINE_MS = 6000;
+/** Archived logs (the most recent) scanned with the current one to rebuild publisher figures. */
+const PUBLISHER_HISTORY_ARCHIVES = 2;
 
 /**
  * A running recorder. Start with {@link Daemon.start}; it records until {@link Daemon.stop}.
@@ -82,6 +87,12 @@ export class Daemon {
   #seq: number;
   #received = 0;
   #excluded = 0;
+  #duplicates = 0;
+  readonly #resendLinks = new ResendLinks();
+  readonly #accounting: PublisherAccounting;
+  /** Resent messages waiting for a session rotation to end before they are appended. */
+  #refillQueue: Uint8Array[][] = [];
+  #drainingRefills = false;
   #lastMessageAt: Date | null = null;
   #brokerConnected = false;
   #brokerLastChangeAt: Date | null = null;
@@ -134,6 +145,15 @@ export class Daemon {
     this.#session = parts.session;
     this.#seq = parts.seq;
     this.#excludePatterns = parts.config.exclude.map(globToRegExp);
+    this.#accounting = new PublisherAccounting({
+      ask: (endpoint, request, onMessage) => this.#resendLinks.ask(endpoint, request, onMessage),
+      appendRefilled: (frames) => this.#queueRefilled(frames),
+      writeGap: (gap) => this.#writeGap(gap),
+      // With a topic filter a publisher's seqs jump over its other topics: no loss to refill.
+      trackGaps: parts.config.topics.length === 0,
+      onRefillError: (error, pub) =>
+        this.#logger.error("refill_failed", { publisher: pub, error: error.message }),
+    });
     this.#checkpoints = new CheckpointStore(parts.layout.checkpointsDir);
     this.#sessionDeps = {
       layout: parts.layout,
@@ -200,8 +220,12 @@ export class Daemon {
         seq: highest,
       });
       daemonRef = daemon;
+      const archives = (await listArchivedLogs(layout)).slice(-PUBLISHER_HISTORY_ARCHIVES);
+      await daemon.#accounting.restore([...archives, layout.currentLog]);
       await daemon.#recordStartup(previous, repair);
       await daemon.#startServices();
+      const holes = daemon.#accounting.refillRestoredHoles();
+      if (holes > 0) logger.info("publisher_holes_refilling", { ranges: holes });
       return daemon;
     } catch (error) {
       lock.release();
@@ -222,6 +246,8 @@ export class Daemon {
       durable_seq: this.#log.durableSeq,
       received: this.#received,
       excluded: this.#excluded,
+      duplicates: this.#duplicates,
+      publishers: this.#accounting.figures(),
       last_message_at: this.#lastMessageAt?.toISOString() ?? null,
       broker_connected: this.#brokerConnected,
       broker_last_change_at: this.#brokerLastChangeAt?.toISOString() ?? null,
@@ -427,6 +453,8 @@ export class Daemon {
     clearInterval(this.#heartbeat);
     clearInterval(this.#checkpointTimer);
     this.#subscriber?.close();
+    this.#accounting.close();
+    this.#resendLinks.retireAll();
     // Ends flushes stuck retrying on a full disk, so that nothing below waits for ever.
     this.#log.giveUpWritesAfter(STOP_WRITE_DEADLINE_MS);
     const indexerStopped = this.#indexer?.stop(INDEXER_STOP_TIMEOUT_MS);
@@ -639,6 +667,11 @@ export class Daemon {
         await new Promise((resolve) => setTimeout(resolve, 0));
         lastYieldAt = performance.now();
       }
+      // Accounted before the exclusion: a duplicate on an excluded topic counts as one.
+      if (!this.#accounting.admit(frames, receivedAt.getTime())) {
+        this.#duplicates++;
+        continue;
+      }
       if (this.#excludePatterns.length > 0 && this.#isExcluded(frames[0])) {
         this.#excluded++;
         continue;
@@ -653,6 +686,38 @@ export class Daemon {
       this.#lastMessageAt = receivedAt;
       if (always || !this.#log.hasRoom) await this.#log.flush();
     }
+  }
+
+  /** A resent message: appended in the order it came back, after any rotation in progress. */
+  #queueRefilled(frames: Uint8Array[]): void {
+    if (this.#stopping) return;
+    if (this.#excludePatterns.length > 0 && this.#isExcluded(frames[0])) return;
+    this.#refillQueue.push(frames);
+    if (this.#drainingRefills) return;
+    this.#drainingRefills = true;
+    this.#drainRefills().finally(() => this.#drainingRefills = false);
+  }
+
+  async #drainRefills(): Promise<void> {
+    while (this.#refillQueue.length > 0) {
+      while (this.#rotating) await this.#rotating;
+      if (this.#stopping) return;
+      const frames = this.#refillQueue;
+      this.#refillQueue = [];
+      for (const message of frames) {
+        const seq = ++this.#seq;
+        this.#log.appendMessage(message, seq, this.#session, Date.now(), true);
+        this.#received++;
+      }
+      if (!this.#log.hasRoom) await this.#log.flush();
+    }
+  }
+
+  #writeGap(gap: PublisherGap): void {
+    this.#logger.warn("publisher_gap", { ...gap });
+    this.#appendWhenReady("publisher_gap", { ...gap }).catch((error) => {
+      this.#logger.error("publisher_gap_not_written", { ...gap, error: (error as Error).message });
+    });
   }
 
   #isExcluded(topicFrame: Uint8Array | undefined): boolean {

@@ -1,3 +1,7 @@
+import type { PublisherFigures } from "../control/protocol.ts";
+import { askDaemon } from "../daemon_process.ts";
+import { readPublisherReport } from "../diag/publisher_report.ts";
+import { DaemonNotRunningError } from "../errors.ts";
 import type { GroupCount } from "../store/message_index.ts";
 import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
 import type { CommandAction } from "./command.ts";
@@ -19,8 +23,11 @@ export const statsCommand: CommandAction = {
     const index = await openIndexForReading(layout, { quiet: values.json });
     try {
       const stats = index.stats(filtersFromFlags(values), top);
+      const { publishers } = await readPublisherReport(layout.currentLog, {
+        daemon: await daemonPublishers(layout),
+      });
       if (values.json) {
-        printJson(stats);
+        printJson({ ...stats, publishers });
         return 0;
       }
       const style = styler();
@@ -39,6 +46,17 @@ export const statsCommand: CommandAction = {
         "Per hour (UTC)",
         stats.byHour.map((row) => ({ ...row, key: hourLabel(row.key) })),
       );
+      if (publishers.length > 0) {
+        printLine();
+        printLine(style.bold("Per publisher (current session log)"));
+        for (const p of publishers.slice(0, top)) {
+          printLine(
+            `  ${fit(p.pub, 22).padEnd(22)} ${formatCount(p.received).padStart(9)} received, ` +
+              `${formatCount(p.missing)} missing, ${formatCount(p.refilled)} refilled, ` +
+              `${p.duplicates === null ? "?" : formatCount(p.duplicates)} duplicates`,
+          );
+        }
+      }
       printLine();
       printLine(style.bold("Biggest messages"));
       for (const hit of stats.biggest) {
@@ -50,6 +68,18 @@ export const statsCommand: CommandAction = {
     }
   },
 };
+
+/** The running daemon's per-publisher figures (duplicates), or undefined when it does not run. */
+async function daemonPublishers(
+  layout: Parameters<typeof askDaemon>[0],
+): Promise<readonly PublisherFigures[] | undefined> {
+  try {
+    return (await askDaemon(layout, { cmd: "status" }, { timeoutMs: 3000 })).status.publishers;
+  } catch (error) {
+    if (error instanceof DaemonNotRunningError) return undefined;
+    throw error;
+  }
+}
 
 function printTable(title: string, rows: readonly GroupCount[]): void {
   const style = styler();

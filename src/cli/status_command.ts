@@ -7,6 +7,8 @@ import type { CommandAction } from "./command.ts";
 import { layoutFromFlags } from "./daemon_link.ts";
 import { printJson, printLine, styler } from "./output.ts";
 
+const MAX_PUBLISHERS_SHOWN = 10;
+
 /** `shearwater-persist status`: what the running daemon is doing. */
 export const statusCommand: CommandAction = {
   async run(args) {
@@ -51,6 +53,16 @@ export const statusCommand: CommandAction = {
     printLine(`Session     ${status.session}`);
     printLine(`Records     seq ${status.seq}, durable up to ${status.durable_seq}`);
     printLine(`Messages    ${status.received} received, ${status.excluded} excluded`);
+    for (const p of status.publishers.slice(0, MAX_PUBLISHERS_SHOWN)) {
+      printLine(
+        `Publisher   ${p.pub}: ${p.received} received, ${p.missing} missing, ` +
+          `${p.refilled} refilled, ${p.duplicates} duplicates` +
+          (p.pending > 0 ? `, ${p.pending} being refilled` : ""),
+      );
+    }
+    if (status.publishers.length > MAX_PUBLISHERS_SHOWN) {
+      printLine(`            … ${status.publishers.length - MAX_PUBLISHERS_SHOWN} more (--json)`);
+    }
     printLine(`Last msg    ${status.last_message_at ?? "none yet"}`);
     printLine(`Log         ${status.log_path} (${status.log_bytes} bytes)`);
     const index = status.index;

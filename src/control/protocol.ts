@@ -7,6 +7,9 @@
  */
 import type { CheckpointManifest, CheckpointTrigger } from "../store/checkpoint_store.ts";
 import { ErrorCode } from "../errors.ts";
+import type { PublisherFigures } from "../recording/publisher_ledger.ts";
+
+export type { PublisherFigures };
 
 /** A snapshot of what the daemon is doing, as answered to `status`. */
 export interface DaemonStatus {
@@ -20,6 +23,10 @@ export interface DaemonStatus {
   readonly durable_seq: number;
   readonly received: number;
   readonly excluded: number;
+  /** Messages not stored again: their publisher envelope's (pub, seq) was already stored. */
+  readonly duplicates: number;
+  /** Accounting per publisher that uses the envelope, most recently seen first. */
+  readonly publishers: readonly PublisherFigures[];
   readonly last_message_at: string | null;
   readonly broker_connected: boolean;
   readonly broker_last_change_at: string | null;

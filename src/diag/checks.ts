@@ -16,6 +16,7 @@ import { type BadLine, scanLogHeadlines } from "../store/log_reader.ts";
 import { readJournal } from "../store/recovery_journal.ts";
 import { readLastGoodRecord } from "../store/tail_repair.ts";
 import { fileSize } from "../store/file_info.ts";
+import { readPublisherReport } from "./publisher_report.ts";
 
 const INDEX_LAG_WARN = 20_000;
 const MAX_DAMAGED_LISTED = 5;
@@ -65,6 +66,7 @@ export async function runChecks(
     });
   }
   checks.push(await logCheck(layout, status));
+  checks.push(await publisherCheck(layout, status));
   checks.push(await indexCheck(layout, status));
   checks.push(await diskCheck(layout));
   checks.push(await checkpointCheck(layout));
@@ -101,6 +103,54 @@ async function logCheck(
       `${shown.join("; ")}. Those records fail their checksum: search and recent mark them, ` +
       "show and checkpoints leave them out. A checkpoint taken before the damage may hold " +
       "intact copies (checkpoint list, checkpoint show ID); keep the log as it is for inspection",
+  };
+}
+
+const GAP_WARN_WINDOW_MS = 60 * 60 * 1000;
+
+/**
+ * Publisher accounting: per publisher received, missing, refilled, duplicates; a warning for
+ * every `publisher_gap` written in the last hour (messages lost for good) and for gaps the
+ * daemon is still refilling.
+ */
+async function publisherCheck(
+  layout: DataDirLayout,
+  status: DaemonStatus | undefined,
+): Promise<Check> {
+  const report = await readPublisherReport(layout.currentLog, {
+    gapsSince: new Date(Date.now() - GAP_WARN_WINDOW_MS),
+    daemon: status?.publishers,
+  });
+  if (report.publishers.length === 0) {
+    return { name: "publishers", status: "ok", detail: "no publisher uses the envelope" };
+  }
+  const figures = report.publishers.map((p) =>
+    `${p.pub}: ${p.received} received, ${p.missing} missing, ${p.refilled} refilled, ` +
+    `${p.duplicates ?? "?"} duplicates`
+  );
+  const pending = (status?.publishers ?? []).filter((p) => p.pending > 0);
+  const warnings: string[] = [];
+  if (report.recentGaps.length > 0) {
+    const lost = report.recentGaps.reduce((sum, gap) => sum + gap.count, 0);
+    const shown = report.recentGaps.slice(-MAX_DAMAGED_LISTED).map((gap) =>
+      `${gap.publisher} ${gap.first_missing}..${gap.last_missing} (${gap.reason})`
+    );
+    warnings.push(
+      `${lost} message(s) in ${report.recentGaps.length} UNFILLED gap(s) in the last hour: ` +
+        `${shown.join("; ")}. They could not be refilled from the publishers' outboxes ` +
+        "(see the publisher_gap records); a larger outbox or a steadier daemon avoids them",
+    );
+  }
+  if (pending.length > 0) {
+    warnings.push(
+      `refill in progress for ${pending.map((p) => `${p.pub} (${p.pending})`).join(", ")}`,
+    );
+  }
+  return {
+    name: "publishers",
+    status: warnings.length > 0 ? "warn" : "ok",
+    detail: [`${report.publishers.length} publisher(s): ${figures.join("; ")}`, ...warnings]
+      .join("; "),
   };
 }
 

@@ -19,6 +19,12 @@ export interface MessageMeta {
   readonly note?: string;
   /** Set by the recorder (not by enrichment) on a replayed message: the original seq. */
   readonly replay_of?: number;
+  /** Set by `messageRecord` (not `enrichFrames`): the publisher envelope's `pub`. */
+  readonly pub?: string;
+  /** The publisher envelope's `seq`. */
+  readonly pub_seq?: number;
+  /** Set by the recorder on a message a publisher resent to fill a gap. */
+  readonly refilled?: true;
 }
 
 /** The topic and the payload text a message carries, found from its frames. */

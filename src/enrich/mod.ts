@@ -8,6 +8,7 @@ import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import type { RecordBody } from "../store/record.ts";
 import { RECORD_FORMAT_VERSION } from "../version.ts";
+import { findEnvelope } from "./envelope.ts";
 import { decodeFrame, type DecodeFrameOptions, DEFAULT_BLOB_THRESHOLD_BYTES } from "./frames.ts";
 import { enrichFrames, splitMessage } from "./metadata.ts";
 
@@ -60,6 +61,10 @@ export function messageRecord(
     decodeFrame(frame, blobbed.has(i) ? { blobThresholdBytes: -1 } : options)
   );
   const parts = splitMessage(decoded);
+  const meta = enrichFrames(decoded, parts);
+  // The same byte search the receive loop accounts with (also for payloads too large to parse),
+  // so what the log says about (pub, seq) is what the daemon counted.
+  const envelope = findEnvelope(frames);
   return {
     v: RECORD_FORMAT_VERSION,
     seq: placement.seq,
@@ -68,7 +73,7 @@ export function messageRecord(
     received_at: placement.receivedAt.toISOString(),
     topic: parts.topic,
     frames: decoded.map((frame) => frame.stored),
-    meta: enrichFrames(decoded, parts),
+    meta: envelope ? { ...meta, pub: envelope.pub, pub_seq: envelope.seq } : meta,
   };
 }
 

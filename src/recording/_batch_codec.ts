@@ -1,7 +1,7 @@
 /**
  * Packs a batch of writer items into one ArrayBuffer that can be transferred to the writer
  * thread without a structured clone per frame (measured: cloning item objects cost more than
- * enriching them). Layout per item: u8 kind (0 line, 1 message), f64 seq, f64 receivedAtMs,
+ * enriching them). Layout per item: u8 kind (0 line, 1 message, 2 refilled message), f64 seq, f64 receivedAtMs,
  * u32 part count, then per part f64 length (frames may exceed 4 GiB) and the bytes.
  */
 
@@ -9,7 +9,8 @@
 export type PackItem =
   | { readonly kind: 0; readonly seq: number; readonly parts: readonly Uint8Array[] }
   | {
-    readonly kind: 1;
+    /** 1 a bus message, 2 a message a publisher resent to fill a gap (`meta.refilled`). */
+    readonly kind: 1 | 2;
     readonly seq: number;
     readonly receivedAtMs: number;
     readonly parts: readonly Uint8Array[];
@@ -17,7 +18,7 @@ export type PackItem =
 
 /** An unpacked item; `parts` are views into the batch buffer (no copies). */
 export interface UnpackedItem {
-  readonly kind: 0 | 1;
+  readonly kind: 0 | 1 | 2;
   readonly seq: number;
   readonly receivedAtMs: number;
   readonly parts: Uint8Array[];
@@ -40,7 +41,7 @@ export function packBatch(items: readonly PackItem[]): ArrayBuffer {
   for (const item of items) {
     view.setUint8(at, item.kind);
     view.setFloat64(at + 1, item.seq);
-    view.setFloat64(at + 9, item.kind === 1 ? item.receivedAtMs : 0);
+    view.setFloat64(at + 9, item.kind === 0 ? 0 : item.receivedAtMs);
     view.setUint32(at + 17, item.parts.length);
     at += ITEM_HEADER_BYTES;
     for (const part of item.parts) {
@@ -58,7 +59,7 @@ export function unpackBatch(buffer: ArrayBuffer): UnpackedItem[] {
   const items: UnpackedItem[] = [];
   let at = 0;
   while (at < buffer.byteLength) {
-    const kind = view.getUint8(at) as 0 | 1;
+    const kind = view.getUint8(at) as 0 | 1 | 2;
     const seq = view.getFloat64(at + 1);
     const receivedAtMs = view.getFloat64(at + 9);
     const count = view.getUint32(at + 17);

@@ -162,8 +162,17 @@ export class RecordWriter {
     this.#queue({ kind: 0, seq, parts: [line] }, line.length);
   }
 
-  /** Queues one bus message, to be enriched and encoded on the writer thread. */
-  appendMessage(frames: Uint8Array[], seq: number, session: string, receivedAtMs: number): void {
+  /**
+   * Queues one bus message, to be enriched and encoded on the writer thread; `refilled` marks a
+   * message a publisher resent to fill a gap (`meta.refilled: true`).
+   */
+  appendMessage(
+    frames: Uint8Array[],
+    seq: number,
+    session: string,
+    receivedAtMs: number,
+    refilled = false,
+  ): void {
     let bytes = 0;
     for (const frame of frames) bytes += frame.length;
     if (bytes > this.#maxMessageBytes) {
@@ -180,7 +189,7 @@ export class RecordWriter {
       this.#pendingSession = session;
     }
     this.#pendingMessages++;
-    this.#queue({ kind: 1, seq, receivedAtMs, parts: frames }, bytes);
+    this.#queue({ kind: refilled ? 2 : 1, seq, receivedAtMs, parts: frames }, bytes);
   }
 
   /** Hands everything over and resolves once it is fsynced. */

@@ -111,11 +111,11 @@ self.onmessage = (event: MessageEvent<WriterRequest>) => {
 function appendBatch(batch: ArrayBuffer, session: string): void {
   if (!log) throw new Error("record writer: append before open");
   for (const item of unpackBatch(batch)) {
-    if (faultTopic && item.kind === 1 && sameBytes(item.parts[0], faultTopic)) {
+    if (faultTopic && item.kind !== 0 && sameBytes(item.parts[0], faultTopic)) {
       throw new Error("debug fault injected by SHEARWATER_DEBUG_FAULT (writer thread)");
     }
     const line = item.kind === 0 ? item.parts[0]! : messageLine(item, session);
-    log.append(line, item.seq, item.kind);
+    log.append(line, item.seq, item.kind === 0 ? 0 : 1);
   }
 }
 
@@ -126,10 +126,10 @@ function appendBatch(batch: ArrayBuffer, session: string): void {
  */
 function messageLine(item: UnpackedItem, session: string): Uint8Array {
   const placement = { seq: item.seq, session, receivedAt: new Date(item.receivedAtMs) };
-  const body = markReplay(
-    messageRecord(item.parts, placement, { blobThresholdBytes: settings!.blobThresholdBytes }),
-    item.parts,
-  );
+  const recorded = messageRecord(item.parts, placement, {
+    blobThresholdBytes: settings!.blobThresholdBytes,
+  });
+  const body = item.kind === 2 ? markRefilled(recorded) : markReplay(recorded, item.parts);
   const frames = body.frames as StoredFrame[];
   try {
     frames.forEach((frame, i) => {
@@ -153,6 +153,11 @@ function markReplay(body: RecordBody, parts: readonly Uint8Array[]): RecordBody 
   const replayOf = replayMarks.take(framesDigest(parts), Date.now());
   if (replayOf === undefined) return body;
   return { ...body, meta: { ...(body.meta as Record<string, unknown>), replay_of: replayOf } };
+}
+
+/** Adds `meta.refilled` to a message a publisher resent to fill a gap. */
+function markRefilled(body: RecordBody): RecordBody {
+  return { ...body, meta: { ...(body.meta as Record<string, unknown>), refilled: true } };
 }
 
 function isFileSystemError(error: unknown): boolean {

@@ -17,6 +17,7 @@ export type RecordType =
   | "session_end"
   | "daemon_start"
   | "gap"
+  | "publisher_gap"
   | "broker_down"
   | "broker_up"
   | "shutdown";

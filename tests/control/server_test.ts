@@ -35,6 +35,8 @@ class RecordingDaemon implements ControlledDaemon {
       durable_seq: 6,
       received: 5,
       excluded: 0,
+      duplicates: 0,
+      publishers: [],
       last_message_at: null,
       broker_connected: false,
       broker_last_change_at: null,

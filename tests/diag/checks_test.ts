@@ -9,6 +9,7 @@ const NAMES = [
   "broker frontend",
   "broker backend",
   "log",
+  "publishers",
   "index",
   "disk",
   "checkpoints",
@@ -27,7 +28,7 @@ Deno.test("runChecks() on an idle data dir: daemon and broker fail, the rest is 
     assert(byName.daemon!.detail.startsWith(`not running on ${layout.root}`));
     assertEquals(byName["broker frontend"]!.status, "fail");
     assert(byName["broker backend"]!.detail.includes(`${backend} not reachable`));
-    for (const name of ["log", "index", "checkpoints", "recovery"]) {
+    for (const name of ["log", "publishers", "index", "checkpoints", "recovery"]) {
       assertEquals(byName[name]!.status, "ok", `${name}: ${byName[name]!.detail}`);
     }
   } finally {

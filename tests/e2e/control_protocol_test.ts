@@ -45,6 +45,8 @@ const STATUS_FIELDS = {
   durable_seq: "number",
   received: "number",
   excluded: "number",
+  duplicates: "number",
+  publishers: "array",
   last_message_at: "string|null",
   broker_connected: "boolean",
   broker_last_change_at: "string|null",
