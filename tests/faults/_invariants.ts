@@ -125,7 +125,11 @@ export async function checkInvariants(rig: FaultRig, options: CheckOptions = {})
   await assertIndexAgrees(rig.dataDir, files);
   const after = await daemonStatus(rig.dataDir);
   assert(after?.pid === rig.daemon.child.pid, "the daemon still runs after the checks");
-  return totals;
+  const { lostRanges, ...sums } = totals;
+  if (lostRanges.length > 0) {
+    console.log(`  lost (pub first-last): ${lostRanges.slice(0, 20).join(", ")}`);
+  }
+  return sums;
 }
 
 /** Fails unless seq strictly increases within and across the logs (in file order). */
@@ -198,7 +202,7 @@ function account(
   rig: FaultRig,
   files: readonly LogFile[],
   damagedMessages: readonly { pub: string; seq: number }[],
-): Totals {
+): Totals & { lostRanges: string[] } {
   const damaged = new Set(damagedMessages.map((message) => `${message.pub}\n${message.seq}`));
   const stored = new Map<string, Map<number, LogRecord>>();
   const gaps = new Map<string, { from: number; to: number }[]>();
@@ -223,6 +227,7 @@ function account(
     stored.set(envelope.pub, seqs);
   }
   const totals = zeroTotals();
+  const lostRanges: string[] = [];
   for (const stream of rig.streams) {
     const seqs = stored.get(stream.pub) ?? new Map<number, LogRecord>();
     const covered = gaps.get(stream.pub) ?? [];
@@ -240,8 +245,15 @@ function account(
         totals.explained++;
       } else {
         totals.lost++;
+        const last = lostRanges.at(-1);
+        const match = last?.match(/^(.*) (\d+)-(\d+)$/);
+        if (match && match[1] === stream.pub && Number(match[3]) === seq - 1) {
+          lostRanges[lostRanges.length - 1] = `${stream.pub} ${match[2]}-${seq}`;
+        } else {
+          lostRanges.push(`${stream.pub} ${seq}-${seq}`);
+        }
       }
     }
   }
-  return totals;
+  return { ...totals, lostRanges };
 }
