@@ -49,6 +49,8 @@ export class BusSubscriber {
   /** Sockets in reading order: the first is read until it is retired and drained. */
   readonly #sockets: ReadSocket[] = [];
   #closed = false;
+  /** The link state last reported (undefined before the first event). */
+  #linkUp: boolean | undefined;
   #signalClosed!: () => void;
   readonly #closedSignal = new Promise<undefined>((resolve) => {
     this.#signalClosed = () => resolve(undefined);
@@ -111,14 +113,25 @@ export class BusSubscriber {
     for await (const event of socket.events) {
       if (this.#closed) return;
       if (event.type === "handshake") {
-        this.#options.onLinkEvent?.({ type: "up", address: event.address });
+        this.#reportLink({ type: "up", address: event.address });
       } else if (event.type === "disconnect") {
-        this.#options.onLinkEvent?.({ type: "down", address: event.address });
+        this.#reportLink({ type: "down", address: event.address });
         this.#retire(socket);
         this.#openSocket();
         return;
       }
     }
+  }
+
+  /**
+   * Reports changes of the link only: a fresh socket can see another disconnect before any
+   * handshake (the broker half up while it restarts), which is not a second outage.
+   */
+  #reportLink(event: LinkEvent): void {
+    const up = event.type === "up";
+    if (this.#linkUp === up) return;
+    this.#linkUp = up;
+    this.#options.onLinkEvent?.(event);
   }
 
   #retire(socket: zmq.Subscriber): void {
