@@ -9,8 +9,6 @@ import type { LogRecord } from "../../src/store/record.ts";
 import { envelopeOf, readDataDirLogs } from "./_invariants.ts";
 import type { FaultRig } from "./_rig.ts";
 
-const encoder = new TextEncoder();
-
 /** A deep JSON array, `[[[…]]]`, `depth` levels. */
 function deepJson(depth: number): string {
   return "[".repeat(depth) + "]".repeat(depth);

@@ -12,7 +12,6 @@ import {
   waitFor,
 } from "../_helpers.ts";
 import { startStream, type StreamPublisher } from "./_stream.ts";
-import type { Prng } from "../prng.ts";
 
 /** Checkpoints only when the suite asks, so the scenarios decide what exists. */
 export const NO_AUTO_CHECKPOINTS = ["--checkpoint-every", "0", "--checkpoint-minutes", "0"];
@@ -41,6 +40,8 @@ export interface FaultRigOptions {
   readonly streams?: number;
   /** Messages per second of each stream (default 200). */
   readonly ratePerSecond?: number;
+  /** Outbox capacity of each stream (default: the client library's, 10,000). */
+  readonly outbox?: number;
   readonly daemonArgs?: string[];
 }
 
@@ -78,7 +79,6 @@ async function startBrokerProcess(
  */
 export async function withFaultRig(
   name: string,
-  prng: Prng,
   options: FaultRigOptions,
   fn: (rig: FaultRig) => Promise<void>,
 ): Promise<void> {
@@ -120,7 +120,7 @@ export async function withFaultRig(
           frontend: endpoints.frontend,
           name: `stream${i}`,
           ratePerSecond: options.ratePerSecond ?? 200,
-          prng,
+          outbox: options.outbox,
         }),
       );
     }

@@ -1,10 +1,9 @@
 /**
- * Steady-stream publishers for the fault suite: each sends enveloped JSON messages
- * (`"_shearwater": {"pub", "seq"}`) at a steady rate until stopped, and remembers how many it
- * published, so the accounting can be checked against what the daemon stored.
+ * Steady-stream publishers for the fault suite: the real client library (`src/client/`), each
+ * sending JSON messages at a steady rate until stopped, with envelope, outbox, presence and
+ * resend endpoint, so the accounting can be checked against what the daemon stored.
  */
-import * as zmq from "zeromq";
-import type { Prng } from "../prng.ts";
+import { Publisher } from "../../src/client/mod.ts";
 
 /** A publisher sending a steady stream in the background. */
 export interface StreamPublisher {
@@ -12,7 +11,7 @@ export interface StreamPublisher {
   readonly pub: string;
   /** Highest seq sent so far: seqs 1..published were all handed to ZeroMQ. */
   readonly published: number;
-  /** Stops sending (after the message in flight) and closes the publisher. */
+  /** Stops sending (after the message in flight) and closes the publisher (it says `bye`). */
   stop(): Promise<void>;
 }
 
@@ -21,45 +20,52 @@ export interface StreamOptions {
   readonly frontend: string;
   readonly name: string;
   readonly ratePerSecond: number;
-  readonly prng: Prng;
+  /** The client's outbox capacity (default: the library's, 10,000). */
+  readonly outbox?: number;
 }
 
 const TICK_MS = 10;
 
-/** Starts a steady stream on topic `stream.<name>`. */
-export function startStream(options: StreamOptions): Promise<StreamPublisher> {
-  const pub = `${options.name}/${
-    Array.from(options.prng.bytes(3), (b) => b.toString(16).padStart(2, "0")).join("")
-  }`;
-  const socket = new zmq.Publisher({ sendHighWaterMark: 1_000_000, linger: 2000 });
-  socket.connect(options.frontend);
+/**
+ * Opens a client-library publisher and starts a steady stream on topic `stream.<name>`. It
+ * does not wait for a subscriber: what the daemon misses at the start is its to refill.
+ */
+export async function startStream(options: StreamOptions): Promise<StreamPublisher> {
+  const publisher = await Publisher.open({
+    frontend: options.frontend,
+    name: options.name,
+    outbox: options.outbox,
+    onError: (error) => console.error(`stream ${options.name}: ${error.message}`),
+  });
   const topic = `stream.${options.name}`;
-  let seq = 0;
   let stopping = false;
+  let published = 0;
   const perTick = Math.max(1, Math.round(options.ratePerSecond * TICK_MS / 1000));
   const sending = (async () => {
     while (!stopping) {
       for (let i = 0; i < perTick; i++) {
-        const payload = {
+        const seq = await publisher.send(topic, {
           from: options.name,
-          text: `message ${seq + 1} of ${pub}`,
-          _shearwater: { pub, seq: seq + 1 },
-        };
-        await socket.send([topic, JSON.stringify(payload)]);
-        seq++;
+          text: `message ${published + 1} of ${publisher.pub}`,
+        });
+        published = seq!;
       }
       await new Promise((resolve) => setTimeout(resolve, TICK_MS));
     }
   })();
-  return Promise.resolve({
-    pub,
+  let stopped: Promise<void> | undefined;
+  return {
+    pub: publisher.pub,
     get published() {
-      return seq;
+      return published;
     },
-    async stop() {
-      stopping = true;
-      await sending;
-      socket.close();
+    stop() {
+      stopped ??= (async () => {
+        stopping = true;
+        await sending;
+        await publisher.close();
+      })();
+      return stopped;
     },
-  });
+  };
 }
