@@ -6,11 +6,13 @@ import {
   type CliProcess,
   daemonStatus,
   freePort,
+  MAIN_PATH,
   spawnCli,
   startDaemon,
   tempDir,
   waitFor,
 } from "../_helpers.ts";
+import { RUN_PERMISSIONS } from "../../src/self_command.ts";
 import { startStream, type StreamPublisher } from "./_stream.ts";
 
 /** Checkpoints only when the suite asks, so the scenarios decide what exists. */
@@ -43,6 +45,11 @@ export interface FaultRigOptions {
   /** Outbox capacity of each stream (default: the client library's, 10,000). */
   readonly outbox?: number;
   readonly daemonArgs?: string[];
+  /**
+   * Start the first daemon with this file-size limit (a soft RLIMIT_FSIZE, SIGXFSZ ignored, so
+   * writes past it fail with EFBIG instead of killing it); restarts run without it.
+   */
+  readonly fileSizeLimitBytes?: number;
 }
 
 /** Starts a broker process on `endpoints` and waits until both its ports accept connections. */
@@ -92,9 +99,17 @@ export async function withFaultRig(
   const brokerLog = `${dir.path}/broker.log`;
   const broker = await startBrokerProcess(endpoints, brokerLog);
   const started: { daemon?: CliProcess } = {};
+  let fileSizeLimitBytes = options.fileSizeLimitBytes;
+  const launchDaemon = () => {
+    const limit = fileSizeLimitBytes;
+    fileSizeLimitBytes = undefined;
+    return limit !== undefined
+      ? startLimitedDaemon(dataDir, endpoints.backend, { args: daemonArgs, limit })
+      : startDaemon(dataDir, endpoints.backend, daemonArgs);
+  };
   const streams: StreamPublisher[] = [];
   try {
-    started.daemon = await startDaemon(dataDir, endpoints.backend, daemonArgs);
+    started.daemon = await launchDaemon();
     const rig: FaultRig = {
       dir: dir.path,
       dataDir,
@@ -103,7 +118,7 @@ export async function withFaultRig(
       daemon: started.daemon,
       broker,
       async restartDaemon() {
-        rig.daemon = await startDaemon(dataDir, endpoints.backend, daemonArgs);
+        rig.daemon = await launchDaemon();
         started.daemon = rig.daemon;
         return rig.daemon;
       },
@@ -157,4 +172,71 @@ export async function killDaemon(rig: FaultRig): Promise<void> {
 /** Sleeps `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Starts a daemon through `bash`, which ignores SIGXFSZ, sets a soft file-size limit and then
+ * execs the real deno (an ignored signal stays ignored across exec), so the PID is the
+ * daemon's own. (`prlimit --pid` on a running process, which could lift the limit again, is
+ * refused in our containers, hence a limit for the process's whole life.)
+ */
+async function startLimitedDaemon(
+  dataDir: string,
+  backend: string,
+  options: { args: string[]; limit: number },
+): Promise<CliProcess> {
+  const { args, limit } = options;
+  const logPath = `${dataDir}.daemon.log`;
+  const log = await Deno.open(logPath, { write: true, create: true, append: true });
+  const child = new Deno.Command("bash", {
+    args: [
+      "-c",
+      `trap "" XFSZ; ulimit -S -f ${Math.ceil(limit / 1024)}; exec "$0" "$@"`,
+      Deno.execPath(),
+      "run",
+      ...RUN_PERMISSIONS,
+      MAIN_PATH,
+      "daemon",
+      "--data-dir",
+      dataDir,
+      "--backend",
+      backend,
+      ...args,
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const copying = (async () => {
+    try {
+      for await (const chunk of child.stderr) log.writeSync(chunk);
+    } finally {
+      log.close();
+    }
+  })();
+  let status: Promise<Deno.CommandStatus> | undefined;
+  const daemon: CliProcess = {
+    child,
+    logPath,
+    async kill(signal: Deno.Signal = "SIGKILL") {
+      try {
+        child.kill(signal);
+      } catch (error) {
+        if (!(error instanceof TypeError)) throw error; // already exited
+      }
+      status ??= child.status;
+      const result = await status;
+      await copying;
+      return result;
+    },
+  };
+  try {
+    await waitFor("the daemon's control socket", async () => {
+      return (await daemonStatus(dataDir)) !== undefined;
+    });
+  } catch (error) {
+    await daemon.kill();
+    throw error;
+  }
+  return daemon;
 }

@@ -176,6 +176,23 @@ scenario(
   },
 );
 
+scenario(
+  "a file-size limit on the daemon (writes fail with EFBIG), then a restart without it",
+  { rig: { fileSizeLimitBytes: 256 * 1024 } },
+  async (rig, prng) => {
+    await waitFor("the daemon's writes to fail at the file-size limit", async () => {
+      const status = await daemonStatus(rig.dataDir);
+      return typeof status?.last_write_error === "string";
+    }, 30_000);
+    await sleep(prng.int(300, 1500));
+    // The limit holds for the process's life: "freeing" is a kill -9 and a start without it.
+    await killDaemon(rig);
+    await rig.restartDaemon();
+    await sleep(1000);
+    return await checkInvariants(rig);
+  },
+);
+
 Deno.test({
   name: "(unmount the fault suite's tmpfs)",
   ignore: !TMPFS_OK,
