@@ -40,6 +40,12 @@ export interface PublisherBenchResult {
   /** Received and durable per second, each burst; without and with the envelope. */
   readonly plainRates: number[];
   readonly envelopeRates: number[];
+  /** Sent per second by the client, each burst (the recorder is the limit when these are higher). */
+  readonly plainSendRates: number[];
+  readonly envelopeSendRates: number[];
+  /** Enveloped burst messages the recorder missed on the bus and refilled, or lost. */
+  readonly burstRefilled: number;
+  readonly burstLost: number;
   /** Mean with / mean without. */
   readonly ratio: number;
   readonly outageSeconds: number;
@@ -94,6 +100,10 @@ export async function runPublisherBench(
       payloadBytes: 200,
       plainRates: rates.plain,
       envelopeRates: rates.envelope,
+      plainSendRates: rates.plainSend,
+      envelopeSendRates: rates.envelopeSend,
+      burstRefilled: rates.burstRefilled,
+      burstLost: rates.burstLost,
       ratio: mean(rates.envelope) / mean(rates.plain),
       outageSeconds,
       streamRatePerSecond,
@@ -135,8 +145,15 @@ export function formatPublisherReport(result: PublisherBenchResult): string {
       fixed(result.admitEnvelopeNs, 0)
     } ns with`,
     `  recorder, ${result.burstMessages} flat out, received and durable:`,
-    `    without envelope  ${rates(result.plainRates)} msg/s`,
-    `    with envelope     ${rates(result.envelopeRates)} msg/s  (ratio ${fixed(result.ratio, 2)})`,
+    `    without envelope  ${rates(result.plainRates)} msg/s (client sent at ${
+      rates(result.plainSendRates)
+    })`,
+    `    with envelope     ${rates(result.envelopeRates)} msg/s (client sent at ${
+      rates(result.envelopeSendRates)
+    })`,
+    `    ratio with / without  ${
+      fixed(result.ratio, 2)
+    }; of the enveloped messages ${result.burstRefilled} were missed on the bus and refilled, ${result.burstLost} lost`,
     `  refill after a ${result.outageSeconds} s outage (kill -9) at ${result.streamRatePerSecond} ` +
     `msg/s: ${result.sentDuringOutage} sent while down; ${result.refilled} refilled, ` +
     `${result.lost} lost, in ${fixed(result.refillSeconds, 2)} s after the restart (${
@@ -280,14 +297,30 @@ async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<st
 async function overhead(
   rig: Rig,
   messages: number,
-): Promise<{ plain: number[]; envelope: number[] }> {
+): Promise<
+  {
+    plain: number[];
+    envelope: number[];
+    plainSend: number[];
+    envelopeSend: number[];
+    burstRefilled: number;
+    burstLost: number;
+  }
+> {
   const client = await ClientChild.start(rig, "benchburst", 100_000);
   try {
-    const result = { plain: [] as number[], envelope: [] as number[] };
+    const result = {
+      plain: [] as number[],
+      envelope: [] as number[],
+      plainSend: [] as number[],
+      envelopeSend: [] as number[],
+    };
     for (const envelope of [false, true, false, true]) {
       const before = (await status(rig))!.received;
       const start = performance.now();
       await client.run({ cmd: "burst", count: messages, envelope });
+      const sendRate = messages / ((performance.now() - start) / 1000);
+      (envelope ? result.envelopeSend : result.plainSend).push(sendRate);
       await until(rig, "a burst did not arrive whole", async () => {
         const s = await status(rig);
         return s !== undefined && s.received >= before + messages && s.durable_seq >= s.seq;
@@ -295,7 +328,8 @@ async function overhead(
       const rate = messages / ((performance.now() - start) / 1000);
       (envelope ? result.envelope : result.plain).push(rate);
     }
-    return result;
+    const figures = (await status(rig))!.publishers.find((p) => p.pub === client.pub)!;
+    return { ...result, burstRefilled: figures.refilled, burstLost: figures.missing };
   } finally {
     await client.kill();
   }
