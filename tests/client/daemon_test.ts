@@ -5,6 +5,7 @@
  * with -9 while the client sends, and a daemon that joins after the client sent. The Python
  * client's refill is driven from Python (`python/check_daemon_refill.py`).
  */
+import * as zmq from "zeromq";
 import { assert, assertEquals } from "../_assert.ts";
 import {
   daemonStatus,
@@ -316,6 +317,39 @@ Deno.test({
         ]);
         assertEquals([figures.received, figures.missing, figures.refilled], [40, 20, 40]);
       });
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "a late daemon whose subscription the broker folds into another's refills after the next alive",
+  ...NO_SANITIZE,
+  async fn() {
+    await withRecordingRig("client_ts_folded", {}, async (rig) => {
+      await rig.daemon.kill("SIGKILL");
+      // Somebody else already subscribes to everything: the proxy forwards the daemon's
+      // identical subscription to no publisher, so the client announces nothing at once; its
+      // periodic alive (every 5 s) brings the resend address and last_seq.
+      const other = new zmq.Subscriber({ linger: 0 });
+      other.subscribe();
+      other.connect(rig.endpoints.backend);
+      try {
+        const options = { count: 30, intervalMs: 0, outbox: 100, waitForSubscriberMs: 15_000 };
+        await withStreamClient(rig, options, async (client) => {
+          const { sent } = await client.until((line) => "sent" in line);
+          await rig.restartDaemon();
+          const figures = await waitSettled(rig.dataDir, client.pub, sent!);
+          const { refilled, gaps } = assertAccountedInOrder(
+            await durableLog(rig.dataDir),
+            client.pub,
+            sent!,
+          );
+          assertEquals([refilled.length, gaps.length, figures.missing], [30, 0, 0]);
+        });
+      } finally {
+        other.close(); // never received on: no receive is pending
+      }
     });
   },
 });
