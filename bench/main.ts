@@ -14,12 +14,13 @@ import {
   type RecorderBenchCase,
   runRecorderBench,
 } from "./recorder_bench.ts";
+import { formatPublisherReport, runPublisherBench } from "./publisher_bench.ts";
 import { formatReplayReport, runReplayBench } from "./replay_bench.ts";
 import { formatStartupReport, runStartupBench } from "./startup_bench.ts";
 
 const HELP = `Usage: deno task bench [-- options]
 
-Runs five benchmarks, one after the other:
+Runs six benchmarks, one after the other:
 
 recorder    N messages of 200 B and 4 KB through the bundled broker to (a) a bare ZeroMQ
             subscriber, (b) the daemon (group commit), (c) the daemon with --sync always.
@@ -33,13 +34,18 @@ startup     whole commands (--version, status without a daemon, search, recent, 
 replay      replay --burst of N messages against a bare ZeroMQ publisher sending the same
             frames (ratio at a subscriber), and the timing error of replay --speed 1 and
             --speed 4 over a recorded 5-second session (p50/p99/max deviation).
+publisher   the real TypeScript client (src/client/) as publisher: the recorder's rate
+            with the envelope and accounting against without (same run, 4 × 50,000 flat
+            out), and the refill after a 10-second outage (kill -9) at 1,000 msg/s.
 
 Options:
-  --only NAME          run only one benchmark: recorder, index, checkpoint, startup or replay
+  --only NAME          run only one benchmark: recorder, index, checkpoint, startup, replay
+                       or publisher
   --quick              small sizes, each done in about a minute (recorder: 5000 / 2000 / 1000
                        messages; index: 50000 messages, 10 command runs, 3 s stream;
                        checkpoint: 1k / 5k / 10k, 20 growing, 200 listed; startup: 10 runs;
-                       replay: 20000 burst messages instead of 100000)
+                       replay: 20000 burst messages instead of 100000; publisher: 10000
+                       per burst, a 3-second outage)
   --json               print machine-readable results on stdout instead of the report: one
                        object per benchmark ({"bench": "recorder" | "index" | ..., ...}), an
                        array of them when several run
@@ -85,7 +91,7 @@ const OPTIONS = {
   "startup-runs": { type: "string" },
 } as const;
 
-const BENCHES = ["recorder", "index", "checkpoint", "startup", "replay"] as const;
+const BENCHES = ["recorder", "index", "checkpoint", "startup", "replay", "publisher"] as const;
 type BenchName = typeof BENCHES[number];
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
@@ -204,6 +210,10 @@ async function runBench(bench: BenchName, quick: boolean, settings: Settings, co
     case "replay": {
       const result = await runReplayBench({ quick, ...common });
       return { result, report: formatReplayReport(result) };
+    }
+    case "publisher": {
+      const result = await runPublisherBench({ quick, ...common });
+      return { result, report: formatPublisherReport(result) };
     }
   }
 }

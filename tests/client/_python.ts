@@ -2,10 +2,14 @@
 
 const decoder = new TextDecoder();
 
-/** Runs a Python script with Debian's python3 (pyzmq from python3-zmq); kills it after 60 s. */
+/**
+ * Runs a Python script with Debian's python3 (pyzmq from python3-zmq); kills it after
+ * `timeoutMs` (default 60 s).
+ */
 export async function runPython(
   script: string,
   args: string[],
+  options: { timeoutMs?: number } = {},
 ): Promise<{ code: number; signal: Deno.Signal | null; stdout: string; stderr: string }> {
   const child = new Deno.Command("/usr/bin/python3", {
     args: [script, ...args],
@@ -14,7 +18,7 @@ export async function runPython(
     stderr: "piped",
     env: { PYTHONDONTWRITEBYTECODE: "1" },
   }).spawn();
-  const guard = setTimeout(() => child.kill("SIGKILL"), 60_000); // a hang is a failure
+  const guard = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000); // a hang is a failure
   const output = await child.output();
   clearTimeout(guard);
   return {
