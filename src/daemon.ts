@@ -220,8 +220,11 @@ export class Daemon {
         seq: highest,
       });
       daemonRef = daemon;
-      const archives = (await listArchivedLogs(layout)).slice(-PUBLISHER_HISTORY_ARCHIVES);
-      await daemon.#accounting.restore([...archives, layout.currentLog]);
+      const allArchives = await listArchivedLogs(layout);
+      const archives = allArchives.slice(-PUBLISHER_HISTORY_ARCHIVES);
+      await daemon.#accounting.restore([...archives, layout.currentLog], {
+        complete: archives.length === allArchives.length,
+      });
       await daemon.#recordStartup(previous, repair);
       await daemon.#startServices();
       const holes = daemon.#accounting.refillRestoredHoles();

@@ -7,7 +7,7 @@
  */
 import { findEnvelope, PRESENCE_TOPIC } from "../enrich/envelope.ts";
 import { type PublisherFigures, PublisherLedger } from "./publisher_ledger.ts";
-import { parsePresence, restorePublishers } from "./publisher_history.ts";
+import { parsePresence, type RestoreOptions, restorePublishers } from "./publisher_history.ts";
 import { type AskResend, type PublisherGap, PublisherRefill } from "./publisher_refill.ts";
 
 /** Options for {@link PublisherAccounting}. */
@@ -54,9 +54,12 @@ export class PublisherAccounting {
     });
   }
 
-  /** Rebuilds figures and known endpoints from logs (oldest first), before receiving. */
-  async restore(paths: readonly string[]): Promise<void> {
-    const restored = await restorePublishers(paths, this.#ledger);
+  /**
+   * Rebuilds figures and known endpoints from logs (oldest first), before receiving; `complete`
+   * when no older log exists (see `restorePublishers`).
+   */
+  async restore(paths: readonly string[], options: RestoreOptions = {}): Promise<void> {
+    const restored = await restorePublishers(paths, this.#ledger, options);
     for (const presence of restored.presences) this.#refill.learn(presence);
     this.#restoredHoles = restored.holes;
   }

@@ -20,6 +20,8 @@ interface Tally {
   lowest: number;
   /** Seqs stored or written off near the highest (bounded, see {@link HOLE_WINDOW}). */
   recent: SeqRange[];
+  /** Index in the scanned paths of the first log mentioning the publisher. */
+  firstPath: number;
 }
 
 /** What the logs say beyond the ledger's figures. */
@@ -27,8 +29,10 @@ export interface RestoredPublishers {
   /** Presence announcements, in order (for the refill coordinator's endpoints). */
   readonly presences: Presence[];
   /**
-   * Seqs neither stored nor written off between a publisher's lowest and highest (a refill cut
-   * short by a crash); already reopened in the ledger, to be refilled.
+   * Seqs neither stored nor written off (a refill or a wait for an endpoint cut short by a crash):
+   * between a publisher's lowest and highest, and below its lowest when its history starts in
+   * the scanned logs (see {@link restorePublishers}); already reopened in the ledger, to be
+   * refilled or written off.
    */
   readonly holes: { readonly pub: string; readonly range: SeqRange }[];
 }
@@ -41,16 +45,32 @@ export const HOLE_WINDOW = 20_000;
 
 const decoder = new TextDecoder();
 
+/** Options for {@link restorePublishers}. */
+export interface RestoreOptions {
+  /**
+   * True when `paths` are all the logs there are (no older archive left unscanned): a
+   * publisher's history then starts in them, whichever log it first appears in.
+   */
+  readonly complete?: boolean;
+}
+
 /**
  * Scans `paths` (oldest first) into `ledger`; returns the presence announcements found and the
  * holes reopened. Damaged lines are skipped.
+ *
+ * A publisher whose lowest seq stored or written off is above 1 lost 1..lowest-1 before the
+ * daemon first heard it (the daemon was killed before it wrote that range off): reopened too,
+ * when its history surely starts in the scanned logs — they are `complete`, or it first appears
+ * after the oldest of them (else its start may lie in an archive not scanned).
  */
 export async function restorePublishers(
   paths: readonly string[],
   ledger: PublisherLedger,
+  options: RestoreOptions = {},
 ): Promise<RestoredPublishers> {
   const tallies = new Map<string, Tally>();
   const presences: Presence[] = [];
+  let pathIndex = 0;
   const tally = (pub: string) => {
     let entry = tallies.get(pub);
     if (!entry) {
@@ -62,12 +82,14 @@ export async function restorePublishers(
         lastSeenMs: 0,
         lowest: Infinity,
         recent: [],
+        firstPath: pathIndex,
       };
       tallies.set(pub, entry);
     }
     return entry;
   };
-  for (const path of paths) {
+  for (const [index, path] of paths.entries()) {
+    pathIndex = index;
     for await (const { headline, line } of scanLogHeadlines(path)) {
       if (headline.type === "publisher_gap") {
         const record = JSON.parse(decoder.decode(line)) as Record<string, unknown>;
@@ -97,7 +119,8 @@ export async function restorePublishers(
   const holes: { pub: string; range: SeqRange }[] = [];
   for (const [pub, entry] of tallies) {
     ledger.restore(pub, entry, entry.lastSeenMs);
-    for (const range of holesOf(entry)) {
+    const startsHere = options.complete === true || entry.firstPath > 0;
+    for (const range of holesOf(entry, startsHere)) {
       ledger.reopen(pub, range);
       holes.push({ pub, range });
     }
@@ -115,12 +138,17 @@ function note(entry: Tally, range: SeqRange): void {
   }
 }
 
-/** Ranges in [max(lowest, highest - window), highest] covered by nothing stored or written off. */
-function holesOf(entry: Tally): SeqRange[] {
+/**
+ * Ranges in [max(lowest, highest - window), highest] covered by nothing stored or written off,
+ * after 1..lowest-1 when `startsHere` (the publisher's history starts in the scanned logs).
+ * In increasing order, as the ledger reopens them.
+ */
+function holesOf(entry: Tally, startsHere: boolean): SeqRange[] {
   const start = Math.max(entry.lowest, entry.highest_seq - HOLE_WINDOW + 1);
   const covered = entry.recent.filter((range) => range.to >= start)
     .sort((a, b) => a.from - b.from);
   const holes: SeqRange[] = [];
+  if (startsHere && entry.lowest > 1) holes.push({ from: 1, to: entry.lowest - 1 });
   let next = start;
   for (const range of covered) {
     if (range.from > next) holes.push({ from: next, to: range.from - 1 });

@@ -38,7 +38,10 @@ export interface PublisherRefillOptions {
   readonly deliver: (pub: string, seq: number, frames: Uint8Array[]) => void;
   /** Writes a `publisher_gap` record. */
   readonly writeGap: (gap: PublisherGap) => void;
-  /** Longest wait for a resend endpoint to be announced before giving up. */
+  /**
+   * Longest wait for a resend endpoint to be announced before giving up; one wait per publisher,
+   * shared by all its refills (bounded: what it missed is written off by then).
+   */
   readonly endpointWaitMs?: number;
   /** Most endpoints remembered (least recently announced forgotten first). */
   readonly maxEndpoints?: number;
@@ -74,6 +77,8 @@ export class PublisherRefill {
   readonly #options: PublisherRefillOptions;
   readonly #endpoints = new Map<string, Endpoint>();
   readonly #queues = new Map<string, Promise<void>>();
+  /** Per publisher without a known endpoint: when waiting for one ends (see #waitForEndpoint). */
+  readonly #endpointDeadlines = new Map<string, number>();
   #running = 0;
   #closed = false;
 
@@ -92,6 +97,7 @@ export class PublisherRefill {
     this.#endpoints.delete(presence.pub);
     const resend = presence.resend ?? known?.resend;
     if (resend === undefined) return;
+    this.#endpointDeadlines.delete(presence.pub);
     this.#endpoints.set(presence.pub, { resend, gone: presence.type === "bye" });
     const max = this.#options.maxEndpoints ?? DEFAULT_MAX_ENDPOINTS;
     if (this.#endpoints.size > max) this.#endpoints.delete(this.#endpoints.keys().next().value!);
@@ -147,8 +153,21 @@ export class PublisherRefill {
     }
   }
 
+  /**
+   * Waits for `pub`'s endpoint until ONE deadline per publisher, set by its first wait: every
+   * later refill of a publisher that never announced itself (an envelope-only publisher, or the
+   * holes a restart reopens) is written off by that same deadline, not after a wait of its own.
+   */
   async #waitForEndpoint(pub: string): Promise<Endpoint | undefined> {
-    const deadline = Date.now() + (this.#options.endpointWaitMs ?? DEFAULT_ENDPOINT_WAIT_MS);
+    let deadline = this.#endpointDeadlines.get(pub);
+    if (deadline === undefined) {
+      deadline = Date.now() + (this.#options.endpointWaitMs ?? DEFAULT_ENDPOINT_WAIT_MS);
+      this.#endpointDeadlines.set(pub, deadline);
+      const max = this.#options.maxEndpoints ?? DEFAULT_MAX_ENDPOINTS;
+      if (this.#endpointDeadlines.size > max) {
+        this.#endpointDeadlines.delete(this.#endpointDeadlines.keys().next().value!);
+      }
+    }
     while (!this.#closed) {
       const endpoint = this.#endpoints.get(pub);
       if (endpoint || Date.now() >= deadline) return endpoint;
