@@ -209,9 +209,12 @@ async function withConversation(
     DEFAULT_CONTEXT_MAX_CHARS,
     ADDITIONAL_CONTEXT_MAX_CHARS - note.length - 2,
   );
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  // AbortSignal.timeout, not setTimeout: a process's first setTimeout loads Node's timers.
+  const deadline = AbortSignal.timeout(CONTEXT_TIMEOUT_MS);
+  let onLate: (() => void) | undefined;
   const late = new Promise<"late">((resolve) => {
-    timer = setTimeout(() => resolve("late"), CONTEXT_TIMEOUT_MS);
+    onLate = () => resolve("late");
+    deadline.addEventListener("abort", onLate, { once: true });
   });
   try {
     const context = await Promise.race([
@@ -235,7 +238,7 @@ async function withConversation(
     printError(`shearwater-persist: bus conversation left out: ${error.message}`);
     return note;
   } finally {
-    clearTimeout(timer);
+    if (onLate) deadline.removeEventListener("abort", onLate);
   }
 }
 
