@@ -19,6 +19,7 @@ import { sendControlRequest } from "../src/control/client.ts";
 import type { DaemonStatus, PublisherFigures } from "../src/control/protocol.ts";
 import { PublisherAccounting } from "../src/recording/publisher_accounting.ts";
 import { sleep } from "./_async.ts";
+import { readLines } from "../tests/lines.ts";
 import { denoRunArgs, freePorts, MAIN_SCRIPT, REPO_ROOT } from "./_child_process.ts";
 import { BenchChild } from "./_child_process.ts";
 import { fixed, limitCheck, type TargetCheck, targetLines } from "./_format.ts";
@@ -295,15 +296,6 @@ class ClientChild {
       if (!(error instanceof TypeError)) throw error; // already exited
     }
     await this.#process.status;
-  }
-}
-
-async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let carry = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    const parts = (carry + chunk).split("\n");
-    carry = parts.pop()!;
-    yield* parts;
   }
 }
 

@@ -6,7 +6,7 @@ import * as zmq from "zeromq";
 import { startBroker } from "../src/broker.ts";
 import { RUN_PERMISSIONS } from "../src/self_command.ts";
 import { sendControlRequest } from "../src/control/client.ts";
-import type { DaemonStatus } from "../src/control/protocol.ts";
+import type { DaemonStatus, PublisherFigures } from "../src/control/protocol.ts";
 import type { LogRecord } from "../src/store/record.ts";
 import { readLockHolder } from "../src/store/data_dir_lock.ts";
 import { readRecords } from "./log_fixtures.ts";
@@ -218,6 +218,33 @@ export async function waitForDurable(
     return typeof status?.received === "number" && status.received >= baseline + count &&
       status.durable_seq === status.seq;
   }, timeoutMs);
+}
+
+/** The daemon's figures for publisher `pub` (status), if it knows it. */
+export async function publisherFigures(
+  dataDir: string,
+  pub: string,
+): Promise<PublisherFigures | undefined> {
+  return (await daemonStatus(dataDir))?.publishers.find((figures) => figures.pub === pub);
+}
+
+/**
+ * Waits until the daemon has accounted for every seq of `pub` up to `lastSeq` (stored or
+ * written off as a gap), nothing pending, and everything it wrote durable.
+ */
+export async function waitPublisherSettled(
+  dataDir: string,
+  pub: string,
+  lastSeq: number,
+): Promise<PublisherFigures> {
+  let figures: PublisherFigures | undefined;
+  await waitFor(`the daemon to account for ${pub} up to ${lastSeq}`, async () => {
+    const status = await daemonStatus(dataDir);
+    figures = status?.publishers.find((p) => p.pub === pub);
+    return figures !== undefined && figures.highest_seq === lastSeq && figures.pending === 0 &&
+      figures.received + figures.missing === lastSeq && status!.durable_seq === status!.seq;
+  }, 60_000);
+  return figures!;
 }
 
 /**

@@ -12,14 +12,16 @@ import {
   killLockHolder,
   MAIN_PATH,
   messagesOn,
+  publisherFigures,
   readRecords,
   type RecordingRig,
   startTestBroker,
   tempDir,
   waitFor,
+  waitPublisherSettled,
   withRecordingRig,
 } from "../_helpers.ts";
-import type { PublisherFigures } from "../../src/control/protocol.ts";
+import { readLines } from "../lines.ts";
 import { RUN_PERMISSIONS } from "../../src/self_command.ts";
 import type { LogRecord } from "../../src/store/record.ts";
 import { ENVELOPE_FIELD, PRESENCE_TOPIC, Publisher } from "../../src/client/mod.ts";
@@ -168,35 +170,6 @@ class StreamClient {
   }
 }
 
-async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let carry = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    const parts = (carry + chunk).split("\n");
-    carry = parts.pop()!;
-    yield* parts;
-  }
-}
-
-async function figuresOf(dataDir: string, pub: string): Promise<PublisherFigures | undefined> {
-  return (await daemonStatus(dataDir))?.publishers.find((figures) => figures.pub === pub);
-}
-
-/** Waits until the daemon has accounted for every seq up to `lastSeq`, all of it durable. */
-async function waitSettled(
-  dataDir: string,
-  pub: string,
-  lastSeq: number,
-): Promise<PublisherFigures> {
-  let figures: PublisherFigures | undefined;
-  await waitFor(`the daemon to account for ${pub} up to ${lastSeq}`, async () => {
-    const status = await daemonStatus(dataDir);
-    figures = status?.publishers.find((p) => p.pub === pub);
-    return figures !== undefined && figures.highest_seq === lastSeq && figures.pending === 0 &&
-      figures.received + figures.missing === lastSeq && status!.durable_seq === status!.seq;
-  }, 60_000);
-  return figures!;
-}
-
 /**
  * Every seq 1..last of `pub` stored exactly once or inside exactly one publisher_gap; live
  * records in increasing seq, refilled ones (meta.refilled) in increasing seq too. Returns the
@@ -261,7 +234,7 @@ Deno.test({
       const options = { count: 1000, intervalMs: 4, outbox: 10_000, waitForSubscriberMs: 15_000 };
       await withStreamClient(rig, options, async (client) => {
         await waitFor("the daemon to record 100 of the client's messages", async () => {
-          return ((await figuresOf(rig.dataDir, client.pub))?.received ?? 0) >= 100;
+          return ((await publisherFigures(rig.dataDir, client.pub))?.received ?? 0) >= 100;
         }, 30_000);
         await rig.daemon.kill("SIGKILL");
         const killedAt = await client.until((line) => "seq" in line || "sent" in line);
@@ -270,7 +243,7 @@ Deno.test({
         await client.until((line) => (line.seq ?? line.sent ?? 0) >= upTo);
         await rig.restartDaemon();
         const { sent } = await client.until((line) => "sent" in line);
-        const figures = await waitSettled(rig.dataDir, client.pub, sent!);
+        const figures = await waitPublisherSettled(rig.dataDir, client.pub, sent!);
         const { refilled, gaps } = assertAccountedInOrder(
           await durableLog(rig.dataDir),
           client.pub,
@@ -305,7 +278,7 @@ Deno.test({
         const { sent } = await client.until((line) => "sent" in line);
         await rig.restartDaemon();
         // The daemon's subscription reaches the client, which says hello with last_seq 60.
-        const figures = await waitSettled(rig.dataDir, client.pub, sent!);
+        const figures = await waitPublisherSettled(rig.dataDir, client.pub, sent!);
         const { refilled, gaps } = assertAccountedInOrder(
           await durableLog(rig.dataDir),
           client.pub,
@@ -339,7 +312,7 @@ Deno.test({
         await withStreamClient(rig, options, async (client) => {
           const { sent } = await client.until((line) => "sent" in line);
           await rig.restartDaemon();
-          const figures = await waitSettled(rig.dataDir, client.pub, sent!);
+          const figures = await waitPublisherSettled(rig.dataDir, client.pub, sent!);
           const { refilled, gaps } = assertAccountedInOrder(
             await durableLog(rig.dataDir),
             client.pub,

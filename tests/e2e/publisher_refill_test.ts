@@ -1,36 +1,18 @@
 import { assert, assertEquals } from "../_assert.ts";
-import type { PublisherFigures } from "../../src/control/protocol.ts";
 import type { LogRecord } from "../../src/store/record.ts";
 import {
   daemonStatus,
+  publisherFigures,
   readRecords,
   type RecordingRig,
   runCli,
   waitFor,
+  waitPublisherSettled,
   withRecordingRig,
 } from "../_helpers.ts";
 import { TestPublisher } from "../_test_publisher.ts";
 
 const NO_SANITIZE = { sanitizeOps: false, sanitizeResources: false } as const;
-
-async function figuresOf(dataDir: string, pub: string): Promise<PublisherFigures | undefined> {
-  return (await daemonStatus(dataDir))?.publishers.find((figures) => figures.pub === pub);
-}
-
-/** Waits until the daemon has accounted for every seq up to `lastSeq` (stored or written off). */
-async function waitSettled(
-  dataDir: string,
-  pub: string,
-  lastSeq: number,
-): Promise<PublisherFigures> {
-  let figures: PublisherFigures | undefined;
-  await waitFor(`the daemon to account for ${pub} up to ${lastSeq}`, async () => {
-    figures = await figuresOf(dataDir, pub);
-    return figures !== undefined && figures.highest_seq === lastSeq && figures.pending === 0 &&
-      figures.received + figures.missing === lastSeq;
-  }, 30_000);
-  return figures!;
-}
 
 /** Publishes un-enveloped warm-ups until the daemon hears the peer (slow joiner). */
 async function warmUpPeer(peer: TestPublisher, dataDir: string): Promise<void> {
@@ -99,7 +81,7 @@ Deno.test({
         await peer.send("work", 5);
         await peer.lose(3); // seqs 6..8 never reach the bus
         await peer.send("work", 2);
-        const figures = await waitSettled(rig.dataDir, peer.pub, 10);
+        const figures = await waitPublisherSettled(rig.dataDir, peer.pub, 10);
         const records = await logOf(rig.dataDir);
         assertEquals(gapsOf(records, peer.pub), []);
         assertEquals([figures.received, figures.missing, figures.refilled], [10, 0, 3]);
@@ -123,7 +105,7 @@ Deno.test({
         await peer.send("work", 1);
         await peer.lose(5000);
         await peer.send("work", 1);
-        const figures = await waitSettled(rig.dataDir, peer.pub, 5002);
+        const figures = await waitPublisherSettled(rig.dataDir, peer.pub, 5002);
         assertEquals([figures.received, figures.missing, figures.refilled], [5002, 0, 5000]);
         const seqs = pubSeqs(await logOf(rig.dataDir), peer.pub);
         assertEquals(seqs.filter((s) => s.refilled).map((s) => s.seq), range(2, 5001));
@@ -141,7 +123,7 @@ Deno.test({
         await peer.send("work", 2);
         await peer.lose(10); // 3..12; the outbox keeps only 11, 12 and then 13
         await peer.send("work", 1);
-        const figures = await waitSettled(rig.dataDir, peer.pub, 13);
+        const figures = await waitPublisherSettled(rig.dataDir, peer.pub, 13);
         assertEquals([figures.received, figures.missing, figures.refilled], [5, 8, 2]);
         const records = await logOf(rig.dataDir);
         const gaps = gapsOf(records, peer.pub);
@@ -154,7 +136,7 @@ Deno.test({
         assertAccounted(records, peer.pub, 13);
         await peer.sendAgain(13);
         await waitFor("the duplicate", async () => {
-          return (await figuresOf(rig.dataDir, peer.pub))?.duplicates === 1;
+          return (await publisherFigures(rig.dataDir, peer.pub))?.duplicates === 1;
         });
 
         const status = await runCli(["status", "--data-dir", rig.dataDir]);
@@ -199,7 +181,7 @@ Deno.test({
         await peer.mute();
         await peer.lose(4);
         await peer.send("work", 1);
-        const figures = await waitSettled(rig.dataDir, peer.pub, 7);
+        const figures = await waitPublisherSettled(rig.dataDir, peer.pub, 7);
         assertEquals([figures.received, figures.missing, figures.refilled], [3, 4, 0]);
         const gaps = gapsOf(await logOf(rig.dataDir), peer.pub);
         assertEquals(gaps.map((gap) => [gap.first_missing, gap.last_missing]), [[3, 6]]);
@@ -219,9 +201,9 @@ Deno.test({
         await peer.sendAgain(2);
         await peer.sendAgain(3);
         await peer.send("work", 1);
-        await waitSettled(rig.dataDir, peer.pub, 4);
+        await waitPublisherSettled(rig.dataDir, peer.pub, 4);
         await waitFor("two duplicates", async () => {
-          return (await figuresOf(rig.dataDir, peer.pub))?.duplicates === 2;
+          return (await publisherFigures(rig.dataDir, peer.pub))?.duplicates === 2;
         });
         const records = await logOf(rig.dataDir);
         assertEquals(pubSeqs(records, peer.pub).map((s) => s.seq), [1, 2, 3, 4]);
@@ -238,7 +220,7 @@ Deno.test({
     await withRecordingRig("refill_restart", {}, async (rig) => {
       await withPeer(rig, {}, async (peer) => {
         await peer.send("work", 20);
-        await waitSettled(rig.dataDir, peer.pub, 20);
+        await waitPublisherSettled(rig.dataDir, peer.pub, 20);
         await logOf(rig.dataDir); // durable, presence included: what a restart rebuilds from
         await rig.daemon.kill("SIGKILL");
         await peer.send("work", 30); // nobody records these
@@ -246,7 +228,7 @@ Deno.test({
         // The endpoint is known from the log's presence record; the next message shows the gap.
         await warmUpPeer(peer, rig.dataDir);
         await peer.send("work", 1);
-        const figures = await waitSettled(rig.dataDir, peer.pub, 51);
+        const figures = await waitPublisherSettled(rig.dataDir, peer.pub, 51);
         const records = await logOf(rig.dataDir);
         assertEquals(gapsOf(records, peer.pub), []);
         assertEquals([figures.missing, figures.refilled], [0, 30]);
@@ -276,7 +258,7 @@ Deno.test({
         await rig.daemon.kill("SIGKILL");
         await peer.unmute();
         await rig.restartDaemon();
-        const figures = await waitSettled(rig.dataDir, peer.pub, 7);
+        const figures = await waitPublisherSettled(rig.dataDir, peer.pub, 7);
         assertEquals([figures.received, figures.missing, figures.refilled], [7, 0, 3]);
         const records = await logOf(rig.dataDir);
         assertEquals(gapsOf(records, peer.pub), []);
@@ -302,7 +284,7 @@ Deno.test({
         await rig.restartDaemon([]);
         await warmUpPeer(peer, rig.dataDir);
         await peer.presence("alive"); // last_seq 25: the daemon learns the endpoint and the gap
-        const figures = await waitSettled(rig.dataDir, peer.pub, 25);
+        const figures = await waitPublisherSettled(rig.dataDir, peer.pub, 25);
         const records = await logOf(rig.dataDir);
         const gaps = gapsOf(records, peer.pub);
         assertEquals(gaps.map((gap) => gap.reason), [
@@ -327,7 +309,7 @@ Deno.test({
         await peer.send("work", 3);
         await peer.lose(2);
         await peer.presence("bye");
-        const figures = await waitSettled(rig.dataDir, peer.pub, 5);
+        const figures = await waitPublisherSettled(rig.dataDir, peer.pub, 5);
         assertEquals([figures.received, figures.missing], [3, 2]);
         const records = await logOf(rig.dataDir);
         const gaps = gapsOf(records, peer.pub);
