@@ -58,17 +58,20 @@ export interface CliProcess {
 
 /**
  * Spawns `deno run main.ts <args>` as a real process (the real deno binary, so the PID is the
- * one to kill). stderr goes to `logPath`, stdout to `logPath.out`.
+ * one to kill). stderr goes to `logPath`, stdout to `logPath.out`. `via` runs it through a
+ * command that execs its arguments (e.g. `["bash", "-c", 'ulimit -f 8; exec "$0" "$@"']`).
  */
 export async function spawnCli(
   args: string[],
   logPath: string,
-  options: { env?: Record<string, string> } = {},
+  options: { env?: Record<string, string>; via?: readonly string[] } = {},
 ): Promise<CliProcess> {
   const stderrLog = await Deno.open(logPath, { write: true, create: true, append: true });
   const stdoutLog = await Deno.open(`${logPath}.out`, { write: true, create: true, append: true });
-  const command = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...RUN_PERMISSIONS, MAIN_PATH, ...args],
+  const denoArgs = ["run", ...RUN_PERMISSIONS, MAIN_PATH, ...args];
+  const [via, ...viaArgs] = options.via ?? [];
+  const command = new Deno.Command(via ?? Deno.execPath(), {
+    args: via === undefined ? denoArgs : [...viaArgs, Deno.execPath(), ...denoArgs],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

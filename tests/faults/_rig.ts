@@ -6,13 +6,11 @@ import {
   type CliProcess,
   daemonStatus,
   freePort,
-  MAIN_PATH,
   spawnCli,
   startDaemon,
   tempDir,
   waitFor,
 } from "../_helpers.ts";
-import { RUN_PERMISSIONS } from "../../src/self_command.ts";
 import { startStream, type StreamPublisher } from "./_stream.ts";
 
 /** Checkpoints only when the suite asks, so the scenarios decide what exists. */
@@ -186,57 +184,11 @@ async function startLimitedDaemon(
   options: { args: string[]; limit: number },
 ): Promise<CliProcess> {
   const { args, limit } = options;
-  const logPath = `${dataDir}.daemon.log`;
-  const log = await Deno.open(logPath, { write: true, create: true, append: true });
-  const child = new Deno.Command("bash", {
-    args: [
-      "-c",
-      `trap "" XFSZ; ulimit -S -f ${Math.ceil(limit / 1024)}; exec "$0" "$@"`,
-      Deno.execPath(),
-      "run",
-      ...RUN_PERMISSIONS,
-      MAIN_PATH,
-      "daemon",
-      "--data-dir",
-      dataDir,
-      "--backend",
-      backend,
-      ...args,
-    ],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const copying = (async () => {
-    try {
-      for await (const chunk of child.stderr) log.writeSync(chunk);
-    } finally {
-      log.close();
-    }
-  })();
-  let status: Promise<Deno.CommandStatus> | undefined;
-  const daemon: CliProcess = {
-    child,
-    logPath,
-    async kill(signal: Deno.Signal = "SIGKILL") {
-      try {
-        child.kill(signal);
-      } catch (error) {
-        if (!(error instanceof TypeError)) throw error; // already exited
-      }
-      status ??= child.status;
-      const result = await status;
-      await copying;
-      return result;
+  return await spawnCli(
+    ["daemon", "--data-dir", dataDir, "--backend", backend, ...args],
+    `${dataDir}.daemon.log`,
+    {
+      via: ["bash", "-c", `trap "" XFSZ; ulimit -S -f ${Math.ceil(limit / 1024)}; exec "$0" "$@"`],
     },
-  };
-  try {
-    await waitFor("the daemon's control socket", async () => {
-      return (await daemonStatus(dataDir)) !== undefined;
-    });
-  } catch (error) {
-    await daemon.kill();
-    throw error;
-  }
-  return daemon;
+  );
 }
