@@ -283,6 +283,11 @@ export class Daemon {
     return this.#log.durableSeq;
   }
 
+  /** The log's fsyncs after `sinceSeq`: `[durable seq, wall-clock ms]`, oldest first. */
+  durableTimes(sinceSeq: number): [number, number][] {
+    return this.#log.durableAdvances(sinceSeq);
+  }
+
   /**
    * Reserves `count` consecutive seqs for records another process writes (an import into
    * `archive/`). The reservation is journaled before it is answered, so a restart never hands

@@ -67,7 +67,13 @@ export type WriterEvent =
     readonly unwritten?: UnwrittenReport;
   }
   | { readonly type: "failed"; readonly id: number; readonly message: string }
-  | { readonly type: "durable"; readonly durableSeq: number; readonly size: number }
+  | {
+    readonly type: "durable";
+    readonly durableSeq: number;
+    readonly size: number;
+    /** Wall-clock ms (sub-ms) on this thread right after the fsync returned. */
+    readonly atMs: number;
+  }
   | { readonly type: "write_error"; readonly message: string }
   | { readonly type: "log"; readonly entry: ForwardedLogEntry };
 
@@ -181,7 +187,13 @@ async function handle(
         syncMode: request.syncMode,
         syncMs: request.syncMs,
         logger,
-        onDurable: (durableSeq) => post({ type: "durable", durableSeq, size: opened.sizeBytes }),
+        onDurable: (durableSeq) =>
+          post({
+            type: "durable",
+            durableSeq,
+            size: opened.sizeBytes,
+            atMs: performance.timeOrigin + performance.now(),
+          }),
         onWriteError: (error) => post({ type: "write_error", message: error.message }),
       });
       log = opened;
