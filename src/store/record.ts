@@ -39,6 +39,7 @@ export interface LogRecord extends RecordBody {
 
 const CRC_SUFFIX_LENGTH = ',"crc":"00000000"}'.length;
 const CRC_SUFFIX_PREFIX = ',"crc":"';
+const CRC_SUFFIX = new TextEncoder().encode(',"crc":"00000000"}\n');
 const NEWLINE = 0x0a;
 const CLOSING_BRACE = new Uint8Array([0x7d]);
 const HEX_DIGITS = new TextEncoder().encode("0123456789abcdef");
@@ -87,14 +88,14 @@ const NO_FRAMES: readonly never[] = [];
 const FRAMES_KEY = '"frames":[]';
 
 /**
- * Encodes a message record exactly as {@link encodeRecordLine} does, byte for byte, but writes
- * each text frame from its raw bytes (`frameBytes[i]`, the bytes whose UTF-8 decoding is
+ * Encodes a message record exactly as {@link encodeRecordLine} does, byte for byte, into a
+ * shared slab, and writes each text frame of a large message from its raw bytes (`frameBytes[i]`, the bytes whose UTF-8 decoding is
  * `body.frames[i]`): JSON-escaped straight into the line, with no stringify of the frame and no
  * re-encoding of it to UTF-8 (most of a line's cost). The other fields are stringified by one
  * `JSON.stringify` of the body without its frames. The line is a view into a shared slab (a new
  * slab when one is full), so it costs no allocation of its own. Falls back to
- * {@link encodeRecordLine} when the text frames together are under `rawFromBytes` (default
- * {@link RAW_FRAME_MIN_BYTES}) or over 4 MiB.
+ * stringifying the whole body when the text frames together are under `rawFromBytes` (default
+ * {@link RAW_FRAME_MIN_BYTES}), and to {@link encodeRecordLine} over 4 MiB.
  *
  * @example
  * ```ts
@@ -112,11 +113,8 @@ export function encodeMessageLine(
   for (let i = 0; i < frames.length; i++) {
     if (typeof frames[i] === "string") textBytes += frameBytes[i]!.length;
   }
-  if (
-    textBytes > MAX_RAW_FRAME_BYTES || textBytes < (options.rawFromBytes ?? RAW_FRAME_MIN_BYTES)
-  ) {
-    return encodeRecordLine(body);
-  }
+  if (textBytes > MAX_RAW_FRAME_BYTES) return encodeRecordLine(body);
+  if (textBytes < (options.rawFromBytes ?? RAW_FRAME_MIN_BYTES)) return encodeIntoSlab(body);
   // The fields before `frames` must be plain values, so the first `"frames":[]` is the key.
   for (const key in body) {
     if (key === "frames") break;
@@ -159,14 +157,38 @@ export function encodeMessageLine(
   }
   writeText(tail);
   slabUsed = at;
-  const line = out.subarray(from, at);
-  const bodyEnd = line.length - CRC_SUFFIX_LENGTH - 1;
+  const line = new Uint8Array(out.buffer, from, at - from);
+  writeChecksum(line, line.length - CRC_SUFFIX_LENGTH - 1);
+  return line;
+}
+
+/**
+ * {@link encodeRecordLine} into the slab: the body's JSON written in place, its closing brace
+ * overwritten by the crc field. Consecutive lines are adjacent, so a batch of them is one view.
+ */
+function encodeIntoSlab(body: RecordBody): Uint8Array {
+  const json = JSON.stringify(body);
+  const most = json.length * 3 + CRC_SUFFIX_LENGTH + 1;
+  if (!slab || slabUsed + most > slab.length) {
+    slab = new Uint8Array(Math.max(SLAB_BYTES, most));
+    slabUsed = 0;
+  }
+  const from = slabUsed;
+  const bodyEnd = from + encoder.encodeInto(json, slab.subarray(from)).written - 1;
+  slab.set(CRC_SUFFIX, bodyEnd);
+  slabUsed = bodyEnd + CRC_SUFFIX.length;
+  const line = new Uint8Array(slab.buffer, from, slabUsed - from);
+  writeChecksum(line, bodyEnd - from);
+  return line;
+}
+
+/** Writes the hex CRC-32 of the line's first `bodyEnd` bytes plus `}` into its crc field. */
+function writeChecksum(line: Uint8Array, bodyEnd: number): void {
   const checksum = crc32(CLOSING_BRACE, crc32(line.subarray(0, bodyEnd))) >>> 0;
   const digitsAt = bodyEnd + CRC_SUFFIX_PREFIX.length;
   for (let i = 0; i < 8; i++) {
     line[digitsAt + i] = HEX_DIGITS[(checksum >>> (28 - 4 * i)) & 0xf]!;
   }
-  return line;
 }
 
 /** Writes `bytes` (valid UTF-8) as a JSON string literal at `at`, as JSON.stringify would. */

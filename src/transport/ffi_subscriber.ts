@@ -264,7 +264,7 @@ export class FfiSubscriber {
       this.#slab = new Uint8Array(SLAB_BYTES);
       this.#slabUsed = 0;
     }
-    const frame = this.#slab.subarray(this.#slabUsed, this.#slabUsed + size);
+    const frame = new Uint8Array(this.#slab.buffer, this.#slabUsed, size); // cheaper than subarray
     this.#slabUsed += size;
     return frame;
   }

@@ -1,4 +1,5 @@
 import { messageRecord } from "../../src/enrich/mod.ts";
+import { concatBytes } from "../../src/store/bytes.ts";
 import {
   checkRecordLine,
   encodeMessageLine,
@@ -153,4 +154,29 @@ Deno.test("encodeMessageLine() matches encodeRecordLine() for non-message bodies
   assertSameLine({ ...body, frames: [] } as RecordBody, frames, "frames not matching the bytes");
   const event = { v: 1, seq: 6, type: "broker_up", session: "s", received_at: "t", address: "x" };
   assertSameLine(event as RecordBody, [], "an event without frames");
+});
+
+Deno.test("encodeMessageLine() lines follow one another in memory: a batch is joined without a copy", () => {
+  const frames = [encoder.encode("t"), encoder.encode('{"content":"hi"}')];
+  const lines = [1, 2, 3].map((seq) =>
+    encodeMessageLine(
+      messageRecord(frames, { seq, session: "s", receivedAt: new Date(seq) }),
+      frames,
+    )
+  );
+  const joined = concatBytes(lines);
+  assertEquals(joined.buffer, lines[0]!.buffer);
+  const copied = new Uint8Array(lines.reduce((sum, line) => sum + line.length, 0));
+  let at = 0;
+  for (const line of lines) {
+    copied.set(line, at);
+    at += line.length;
+  }
+  assertEquals([...joined], [...copied]);
+  // Lines from elsewhere are copied as before.
+  const apart = concatBytes([
+    lines[0]!,
+    encodeRecordLine(messageRecord(frames, { seq: 9, session: "s", receivedAt: new Date(9) })),
+  ]);
+  assert(apart.buffer !== lines[0]!.buffer);
 });
