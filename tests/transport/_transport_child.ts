@@ -44,6 +44,8 @@ if (mode === "subscriber") {
     onLinkEvent: (event) => print({ link: event.type }),
   }, { kind: third as SubscriberKind });
   print({ kind });
+  // Signals interrupt libzmq's reads (EINTR); the tests send SIGUSR1 to check they are retried.
+  Deno.addSignalListener("SIGUSR1", () => {});
   (async () => {
     for await (const frames of subscriber.messages()) print({ frames: frames.map(shown) });
   })();

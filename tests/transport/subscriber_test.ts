@@ -196,3 +196,33 @@ for (const kind of KINDS) {
     },
   });
 }
+
+for (const kind of KINDS) {
+  Deno.test({
+    name: `${kind}: subscriber keeps every message while signals interrupt its reads`,
+    ...NO_SANITIZE,
+    async fn() {
+      const { endpoints, broker } = await startTestBroker();
+      const child = startTransportChild(["subscriber", endpoints.backend, "[]", kind]);
+      const publisher = connectPublisher(endpoints.frontend);
+      let signals: ReturnType<typeof setInterval> | undefined;
+      try {
+        const before = await warmUp(publisher, child); // its SIGUSR1 listener is in place now
+        signals = setInterval(() => child.kill("SIGUSR1"), 1);
+        const expected: string[][] = [];
+        for (let i = 0; i < 5000; i++) {
+          const frames = ["signals", `part ${i}`, "x".repeat(i % 300), `end ${i}`];
+          expected.push(frames);
+          await publisher.send(frames);
+        }
+        await waitFor("5000 messages", () => received(child).length === before + 5000);
+        assertEquals(received(child).slice(before), expected);
+      } finally {
+        clearInterval(signals);
+        publisher.close();
+        await child.stop();
+        await broker.stop();
+      }
+    },
+  });
+}
