@@ -3,7 +3,7 @@ import { DaemonNotRunningError } from "../src/errors.ts";
 import { indexPath } from "../src/indexer/open_index.ts";
 import { dataDirLayout } from "../src/store/data_dir.ts";
 import { sleep, waitUntil } from "./_async.ts";
-import { BenchChild, denoRunArgs, MAIN_SCRIPT } from "./_child_process.ts";
+import { BenchChild, denoRunArgs, MAIN_SCRIPT, processCpuMs } from "./_child_process.ts";
 import { analyseDaemonLog } from "./_log_analysis.ts";
 import type { PayloadStamp } from "./_payload.ts";
 import {
@@ -51,6 +51,8 @@ export interface RecordedBurst {
   readonly durable: DurableTimeline;
   /** The daemon exited 0 after `stop`. */
   readonly cleanStop: boolean;
+  /** The daemon's CPU time (all threads) from the burst's start to everything durable, ms. */
+  readonly cpuMs: number;
 }
 
 /** Options for {@link recordBurst}. */
@@ -128,7 +130,9 @@ export async function recordBurst<T>(
       },
     );
     let burst: Burst;
+    let cpuMs: number;
     try {
+      const cpuBefore = await processCpuMs(child.pid);
       const pace = options.ratePerSecond ?? context.ratePerSecond;
       burst = await publishBurst({ ...context, ratePerSecond: pace }, options);
       await waitForProgress(context, {
@@ -139,13 +143,14 @@ export async function recordBurst<T>(
           (!options.indexed || o.indexedSeq >= o.durableSeq),
         indexed: options.indexed ?? false,
       });
+      cpuMs = (await processCpuMs(child.pid)) - cpuBefore;
       await poller.stop();
     } finally {
       poller.terminate(); // already ended after stop(); on an error, end it without waiting
     }
     const durable = await readDurableTimeline(child, layout.controlSocket);
     const cleanStop = await stopDaemon(child, layout.controlSocket);
-    return await measure({ logPath: layout.currentLog, burst, poller, durable, cleanStop });
+    return await measure({ logPath: layout.currentLog, burst, poller, durable, cleanStop, cpuMs });
   } finally {
     await child.kill();
     await Deno.remove(dataDir, { recursive: true });
@@ -262,7 +267,7 @@ async function stopDaemon(child: BenchChild, socketPath: string): Promise<boolea
 }
 
 async function measure(
-  { logPath, burst, poller, durable, cleanStop }: RecordedBurst,
+  { logPath, burst, poller, durable, cleanStop, cpuMs }: RecordedBurst,
   parts: { messages: number; payloadBytes: number; syncMode: SyncMode },
 ): Promise<ScenarioResult> {
   const analysis = await analyseDaemonLog(logPath, {
@@ -286,5 +291,6 @@ async function measure(
     latency: spreadOf(analysis.latenciesMs),
     polling: poller.stats,
     cleanStop: cleanStop && analysis.unreadableLines === 0,
+    cpuUsPerMessage: analysis.recorded > 0 ? (cpuMs * 1000) / analysis.recorded : undefined,
   };
 }

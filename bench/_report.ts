@@ -17,6 +17,8 @@ export interface Comparison {
   readonly endToEndRatio: number | undefined;
   /** b/a of receive-window msgs/s (first to last receive). */
   readonly receiveRatio: number | undefined;
+  /** b/a of CPU time per message (all threads of each process). */
+  readonly cpuRatio: number | undefined;
 }
 
 /** The b/a ratio threshold at 200 B payloads. */
@@ -39,6 +41,7 @@ export function compareToBaseline(scenarios: readonly ScenarioResult[]): Compari
       payloadBytes,
       endToEndRatio: ratio(b.endToEndRate, a.endToEndRate),
       receiveRatio: ratio(b.receiveRate, a.receiveRate),
+      cpuRatio: ratio(b.cpuUsPerMessage, a.cpuUsPerMessage),
     }];
   });
 }
@@ -84,6 +87,7 @@ const COLUMNS = [
   ["p50 ms", 7],
   ["p99 ms", 7],
   ["max ms", 7],
+  ["CPU µs/msg", 10],
 ] as const;
 
 /**
@@ -111,6 +115,8 @@ export function formatRecorderReport(result: RecorderBenchResult): string {
     "          received (a) or the fsync that made the last message durable (b, c).",
     "p50/p99 = publish → the fsync that made the message durable, per message: fsync times",
     "          from the daemon's writer thread (control command durable-times, sub-ms).",
+    "CPU     = the receiver's CPU time (user + system, all threads: for b and c the indexer",
+    "          and checkpoints too) over the burst, per message.",
     "",
     "status polls during the burst (they only tell when it is over; a long round trip = the",
     "daemon's event loop was busy):",
@@ -124,7 +130,7 @@ export function formatRecorderReport(result: RecorderBenchResult): string {
     "",
     ...result.comparisons.map((c) =>
       `b/a at ${formatBytes(c.payloadBytes)}: e2e ${fixed(c.endToEndRatio, 2)}, ` +
-      `recv ${fixed(c.receiveRatio, 2)}`
+      `recv ${fixed(c.receiveRatio, 2)}, CPU per message ${fixed(c.cpuRatio, 2)}`
     ),
     "",
     ...latencyLines(result.latency),
@@ -148,6 +154,7 @@ function scenarioCells(scenario: ScenarioResult): string[] {
     fixed(scenario.latency?.p50Ms, 1),
     fixed(scenario.latency?.p99Ms, 1),
     fixed(scenario.latency?.maxMs, 1),
+    fixed(scenario.cpuUsPerMessage, 1),
   ];
 }
 
