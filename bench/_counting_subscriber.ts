@@ -9,6 +9,7 @@
  *
  * @module
  */
+import process from "node:process";
 import { parseArgs } from "node:util";
 import * as zmq from "zeromq";
 import { DEFAULT_RECEIVE_HWM } from "../src/transport/subscriber.ts";
@@ -21,6 +22,8 @@ export interface CountingResult {
   /** Wall-clock ms of the first and last timed message; null if none came. */
   readonly firstAtMs: number | null;
   readonly lastAtMs: number | null;
+  /** CPU time (user + system, all threads) from connected to done, ms. */
+  readonly cpuMs: number;
 }
 
 /** Name of the file written once the subscriber is connected. */
@@ -49,8 +52,16 @@ async function countMessages(backend: string, expected: number, outDir: string):
   const socket = new zmq.Subscriber({ receiveHighWaterMark: DEFAULT_RECEIVE_HWM, linger: 0 });
   socket.subscribe();
   socket.connect(backend);
-  const state = { received: 0, firstAtMs: null as number | null, lastAtMs: null as number | null };
+  const state = {
+    received: 0,
+    firstAtMs: null as number | null,
+    lastAtMs: null as number | null,
+    cpuMs: 0,
+  };
+  let cpuAtReady = process.cpuUsage();
   const finish = async () => {
+    const cpu = process.cpuUsage(cpuAtReady);
+    state.cpuMs = (cpu.user + cpu.system) / 1000;
     await Deno.writeTextFile(`${outDir}/${RESULT_FILE}`, JSON.stringify(state));
     Deno.exit(0);
   };
@@ -66,6 +77,7 @@ async function countMessages(backend: string, expected: number, outDir: string):
     } else if (!ready) {
       ready = true;
       await Deno.writeTextFile(`${outDir}/${READY_FILE}`, "");
+      cpuAtReady = process.cpuUsage();
     }
   }
   await finish();

@@ -3,7 +3,7 @@ import { DaemonNotRunningError } from "../src/errors.ts";
 import { indexPath } from "../src/indexer/open_index.ts";
 import { dataDirLayout } from "../src/store/data_dir.ts";
 import { sleep, waitUntil } from "./_async.ts";
-import { BenchChild, denoRunArgs, MAIN_SCRIPT } from "./_child_process.ts";
+import { BenchChild, denoRunArgs, MAIN_SCRIPT, processCpuMs } from "./_child_process.ts";
 import { analyseDaemonLog } from "./_log_analysis.ts";
 import type { PayloadStamp } from "./_payload.ts";
 import {
@@ -47,8 +47,12 @@ export interface RecordedBurst {
   readonly burst: Burst;
   /** Every status change seen during the burst, stopped. */
   readonly poller: StatusPoller;
+  /** The daemon's fsyncs during the run, timed on its writer thread (`durable-times`). */
+  readonly durable: DurableTimeline;
   /** The daemon exited 0 after `stop`. */
   readonly cleanStop: boolean;
+  /** The daemon's CPU time (all threads) from the burst's start to everything durable, ms. */
+  readonly cpuMs: number;
 }
 
 /** Options for {@link recordBurst}. */
@@ -62,6 +66,36 @@ export interface RecordBurstOptions {
   readonly payload?: (stamp: PayloadStamp) => string;
   /** Also wait for the indexer (before and after the burst), and read index.db while polling. */
   readonly indexed?: boolean;
+  /** Pause between status polls (they only tell when the burst is done); default the context's. */
+  readonly pollIntervalMs?: number;
+  /** Publish at most this many messages per second; default the context's rate. */
+  readonly ratePerSecond?: number;
+}
+
+/**
+ * When each record seq became durable: the daemon's own fsync times (`durable-times`, taken on
+ * its writer thread right after each fsync, sub-millisecond), not when a poll noticed it.
+ */
+export class DurableTimeline {
+  readonly #seqs: Float64Array;
+  readonly #times: Float64Array;
+
+  constructor(advances: readonly (readonly [number, number])[]) {
+    this.#seqs = Float64Array.from(advances, (advance) => advance[0]);
+    this.#times = Float64Array.from(advances, (advance) => advance[1]);
+  }
+
+  /** Wall-clock ms of the first fsync that made `seq` durable; undefined if none did. */
+  firstAtMs(seq: number): number | undefined {
+    let low = 0;
+    let high = this.#seqs.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.#seqs[middle]! >= seq) high = middle;
+      else low = middle + 1;
+    }
+    return low < this.#seqs.length ? this.#times[low] : undefined;
+  }
 }
 
 /**
@@ -88,12 +122,19 @@ export async function recordBurst<T>(
       }, { timeoutMs: INDEX_READY_TIMEOUT_MS, intervalMs: 50, signal: context.signal });
     }
     const target = (await status())!.received + options.messages;
-    const poller = StatusPoller.start(layout.controlSocket, context.pollIntervalMs, {
-      indexPath: options.indexed ? indexPath(layout) : undefined,
-    });
+    const poller = StatusPoller.start(
+      layout.controlSocket,
+      options.pollIntervalMs ?? context.pollIntervalMs,
+      {
+        indexPath: options.indexed ? indexPath(layout) : undefined,
+      },
+    );
     let burst: Burst;
+    let cpuMs: number;
     try {
-      burst = await publishBurst(context, options);
+      const cpuBefore = await processCpuMs(child.pid);
+      const pace = options.ratePerSecond ?? context.ratePerSecond;
+      burst = await publishBurst({ ...context, ratePerSecond: pace }, options);
       await waitForProgress(context, {
         poller,
         child,
@@ -102,12 +143,14 @@ export async function recordBurst<T>(
           (!options.indexed || o.indexedSeq >= o.durableSeq),
         indexed: options.indexed ?? false,
       });
+      cpuMs = (await processCpuMs(child.pid)) - cpuBefore;
       await poller.stop();
     } finally {
       poller.terminate(); // already ended after stop(); on an error, end it without waiting
     }
+    const durable = await readDurableTimeline(child, layout.controlSocket);
     const cleanStop = await stopDaemon(child, layout.controlSocket);
-    return await measure({ logPath: layout.currentLog, burst, poller, cleanStop });
+    return await measure({ logPath: layout.currentLog, burst, poller, durable, cleanStop, cpuMs });
   } finally {
     await child.kill();
     await Deno.remove(dataDir, { recursive: true });
@@ -171,6 +214,14 @@ export async function readStatus(
   }
 }
 
+/** The daemon's fsync times so far (`durable-times`). */
+async function readDurableTimeline(child: BenchChild, socketPath: string) {
+  if (child.exitStatus) throw await child.exitedError("read the daemon's fsync times");
+  const answer = await sendControlRequest(socketPath, { cmd: "durable-times" });
+  if (!answer.ok) throw new Error(`Cannot read the daemon's fsync times: ${answer.error}`);
+  return new DurableTimeline(answer.advances);
+}
+
 /**
  * Waits until `done` holds for the latest status observed, or the counters did not move for
  * 5 s (10 s when `indexed`: the daemon reports index.last_seq once per catch-up pass, which can
@@ -216,15 +267,15 @@ async function stopDaemon(child: BenchChild, socketPath: string): Promise<boolea
 }
 
 async function measure(
-  { logPath, burst, poller, cleanStop }: RecordedBurst,
+  { logPath, burst, poller, durable, cleanStop, cpuMs }: RecordedBurst,
   parts: { messages: number; payloadBytes: number; syncMode: SyncMode },
 ): Promise<ScenarioResult> {
   const analysis = await analyseDaemonLog(logPath, {
     expected: parts.messages,
-    durableAtMs: (seq) => poller.firstAtMs("durableSeq", seq),
+    durableAtMs: (seq) => durable.firstAtMs(seq),
   });
   const lastDurableMs = analysis.recorded > 0
-    ? poller.firstAtMs("durableSeq", analysis.lastRecordSeq)
+    ? durable.firstAtMs(analysis.lastRecordSeq)
     : undefined;
   return {
     kind: parts.syncMode === "always" ? "daemon-always" : "daemon-interval",
@@ -240,5 +291,6 @@ async function measure(
     latency: spreadOf(analysis.latenciesMs),
     polling: poller.stats,
     cleanStop: cleanStop && analysis.unreadableLines === 0,
+    cpuUsPerMessage: analysis.recorded > 0 ? (cpuMs * 1000) / analysis.recorded : undefined,
   };
 }

@@ -60,6 +60,8 @@ export interface ScenarioResult {
   readonly polling: PollingStats | undefined;
   /** Whether the receiver stopped by itself (false: it had to be killed or timed out). */
   readonly cleanStop: boolean;
+  /** The receiver's CPU time (all threads) per timed message over the burst, µs (a, b). */
+  readonly cpuUsPerMessage?: number;
 }
 
 /** Start and end (wall-clock ms) of a timed burst. */

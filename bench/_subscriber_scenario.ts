@@ -42,6 +42,7 @@ export async function runSubscriberScenario(
       latency: undefined,
       polling: undefined,
       cleanStop,
+      cpuUsPerMessage: counted.received > 0 ? (counted.cpuMs * 1000) / counted.received : undefined,
     };
   } finally {
     await child.kill();

@@ -10,6 +10,7 @@ import { formatRecorderReport } from "./_report.ts";
 import { runCheckpointBench } from "./checkpoint_bench.ts";
 import { defaultIndexBenchOptions, type IndexBenchOptions, runIndexBench } from "./index_bench.ts";
 import {
+  defaultLatencyCases,
   defaultRecorderCases,
   type RecorderBenchCase,
   runRecorderBench,
@@ -23,7 +24,9 @@ const HELP = `Usage: deno task bench [-- options]
 Runs six benchmarks, one after the other:
 
 recorder    N messages of 200 B and 4 KB through the bundled broker to (a) a bare ZeroMQ
-            subscriber, (b) the daemon (group commit), (c) the daemon with --sync always.
+            subscriber, (b) the daemon (group commit), (c) the daemon with --sync always;
+            then publish → durable per message at 1,000 and 5,000 msgs/s (5 s each)
+            against one append + fdatasync.
 index       a generated month of agent chat (1,000,000 messages of about 300 B): reindex
             rate against a plain FTS5 insert, index size, search latency in process and as
             whole commands, and how far the daemon's indexer trails a 20,000 msg/s stream.
@@ -185,6 +188,7 @@ async function runBench(bench: BenchName, quick: boolean, settings: Settings, co
     case "recorder": {
       const result = await runRecorderBench({
         cases: settings.cases,
+        latencyCases: defaultLatencyCases(quick),
         pollIntervalMs: settings.pollIntervalMs,
         ratePerSecond: settings.ratePerSecond,
         ...common,

@@ -20,7 +20,7 @@ import type { DaemonStatus, PublisherFigures } from "../src/control/protocol.ts"
 import { PublisherAccounting } from "../src/recording/publisher_accounting.ts";
 import { sleep } from "./_async.ts";
 import { readLines } from "../tests/lines.ts";
-import { denoRunArgs, freePorts, MAIN_SCRIPT, REPO_ROOT } from "./_child_process.ts";
+import { denoRunArgs, freePorts, MAIN_SCRIPT, processCpuMs, REPO_ROOT } from "./_child_process.ts";
 import { BenchChild } from "./_child_process.ts";
 import { fixed, limitCheck, type TargetCheck, targetLines } from "./_format.ts";
 
@@ -299,20 +299,6 @@ class ClientChild {
   }
 }
 
-/** CPU time (user + system, all threads) a process has used so far, ms (Linux /proc). */
-async function cpuMs(pid: number): Promise<number> {
-  // Through `cat`: Deno lets only --allow-all read /proc directly; the task has --allow-run.
-  const output = await new Deno.Command("cat", { args: [`/proc/${pid}/stat`] }).output();
-  if (!output.success) throw new Error(`Cannot read the CPU time of process ${pid}`);
-  const stat = new TextDecoder().decode(output.stdout);
-  // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
-}
-
-/** USER_HZ: 100 on every Linux this runs on (`getconf CLK_TCK`). */
-const CLOCK_TICKS_PER_SECOND = 100;
-
 async function overhead(
   rig: Rig,
   daemonPid: number,
@@ -341,7 +327,7 @@ async function overhead(
     };
     for (const envelope of [false, true, false, true]) {
       const before = (await status(rig))!.received;
-      const cpuBefore = await cpuMs(daemonPid);
+      const cpuBefore = await processCpuMs(daemonPid);
       const start = performance.now();
       await client.run({ cmd: "burst", count: messages, envelope });
       const sendRate = messages / ((performance.now() - start) / 1000);
@@ -352,7 +338,7 @@ async function overhead(
       });
       const rate = messages / ((performance.now() - start) / 1000);
       (envelope ? result.envelope : result.plain).push(rate);
-      const cpuUs = ((await cpuMs(daemonPid)) - cpuBefore) * 1000 / messages;
+      const cpuUs = ((await processCpuMs(daemonPid)) - cpuBefore) * 1000 / messages;
       (envelope ? result.envelopeCpuUs : result.plainCpuUs).push(cpuUs);
     }
     const figures = (await status(rig))!.publishers.find((p) => p.pub === client.pub)!;

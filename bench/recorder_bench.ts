@@ -14,11 +14,19 @@ import {
   type ScenarioResult,
 } from "./_scenario.ts";
 import { runSubscriberScenario } from "./_subscriber_scenario.ts";
+import {
+  type LatencyCase,
+  type LatencyResult,
+  measureFsync,
+  runLatencyScenario,
+} from "./_latency_scenario.ts";
+import type { Spread } from "./_stats.ts";
 import type { TargetCheck } from "./_format.ts";
 import { checkTargets, compareToBaseline, type Comparison } from "./_report.ts";
 
 export type { ScenarioKind, ScenarioResult } from "./_scenario.ts";
 export type { Comparison } from "./_report.ts";
+export type { LatencyCase, LatencyResult } from "./_latency_scenario.ts";
 
 /** One payload size and the burst lengths used with it. */
 export interface RecorderBenchCase {
@@ -32,6 +40,15 @@ export interface RecorderBenchCase {
 /** Options for {@link runRecorderBench}: the cases, and how to publish and poll. */
 export interface RecorderBenchOptions extends BenchContextOptions {
   readonly cases: readonly RecorderBenchCase[];
+  /** Steady-rate runs for per-message publish → durable latency; default none. */
+  readonly latencyCases?: readonly LatencyCase[];
+}
+
+/** The steady-rate runs and their baseline: the disk's own append + fdatasync. */
+export interface LatencyBench {
+  readonly runs: readonly LatencyResult[];
+  /** Append of a payload-sized line + fdatasync, timed one by one (the floor), per size. */
+  readonly fsync: readonly { readonly payloadBytes: number; readonly spread: Spread }[];
 }
 
 /** Everything one run measured. */
@@ -39,6 +56,7 @@ export interface RecorderBenchResult {
   readonly scenarios: readonly ScenarioResult[];
   readonly comparisons: readonly Comparison[];
   readonly targets: readonly TargetCheck[];
+  readonly latency: LatencyBench;
   readonly pollIntervalMs: number;
   readonly ratePerSecond: number | undefined;
 }
@@ -64,6 +82,26 @@ export function defaultRecorderCases(quick: boolean): RecorderBenchCase[] {
 }
 
 /**
+ * The steady-rate latency runs: 1,000 and 5,000 msgs/s at 200 B and 4 KB, five seconds each
+ * (`quick`: one second).
+ *
+ * @example
+ * ```ts
+ * defaultLatencyCases(false)[0]; // { ratePerSecond: 1000, payloadBytes: 200, messages: 5000 }
+ * ```
+ */
+export function defaultLatencyCases(quick: boolean): LatencyCase[] {
+  const seconds = quick ? 1 : 5;
+  return [1000, 5000].flatMap((ratePerSecond) =>
+    [200, 4096].map((payloadBytes) => ({
+      ratePerSecond,
+      payloadBytes,
+      messages: ratePerSecond * seconds,
+    }))
+  );
+}
+
+/**
  * Starts the broker in-process on free ports, runs scenarios (a), (b) and (c) for each case,
  * and returns the figures with the b/a ratios and target checks. Every child process and temp
  * folder it made is gone when it returns or throws.
@@ -84,11 +122,13 @@ export async function runRecorderBench(
     for (const benchCase of options.cases) {
       scenarios.push(...await runCase(context, benchCase));
     }
+    const latency = await runLatencyCases(context, options.latencyCases ?? []);
     const comparisons = compareToBaseline(scenarios);
     return {
       scenarios,
       comparisons,
-      targets: checkTargets(scenarios, comparisons),
+      targets: checkTargets(scenarios, comparisons, latency.runs),
+      latency,
       pollIntervalMs: context.pollIntervalMs,
       ratePerSecond: context.ratePerSecond,
     };
@@ -110,4 +150,23 @@ async function runCase(context: BenchContext, benchCase: RecorderBenchCase) {
     syncMode: "always",
   });
   return [a, b, c];
+}
+
+async function runLatencyCases(
+  context: BenchContext,
+  cases: readonly LatencyCase[],
+): Promise<LatencyBench> {
+  const sizes = [...new Set(cases.map((latencyCase) => latencyCase.payloadBytes))];
+  const fsync = [];
+  for (const payloadBytes of sizes) {
+    context.progress(`baseline: append + fdatasync of ${payloadBytes} B, one by one…`);
+    fsync.push({ payloadBytes, spread: await measureFsync(context.tempDir, payloadBytes) });
+  }
+  const runs: LatencyResult[] = [];
+  for (const latencyCase of cases) {
+    const { ratePerSecond, payloadBytes, messages } = latencyCase;
+    context.progress(`publish → durable at ${ratePerSecond}/s, ${messages} × ${payloadBytes} B…`);
+    runs.push(await runLatencyScenario(context, latencyCase));
+  }
+  return { runs, fsync };
 }

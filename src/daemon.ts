@@ -39,7 +39,7 @@ import { type PreviousRun, RecoveryJournal } from "./store/recovery_journal.ts";
 import { highestStoredSeq, listArchivedLogs, newSessionId } from "./store/session_archive.ts";
 import { repairLogTail, type TailRepair } from "./store/tail_repair.ts";
 import { ResendLinks } from "./transport/resend_client.ts";
-import { BusSubscriber, type LinkEvent } from "./transport/subscriber.ts";
+import { type LinkEvent, type MessageSource, openSubscriber } from "./transport/subscriber.ts";
 import { globToRegExp } from "./transport/topic_glob.ts";
 import { RECORD_FORMAT_VERSION, VERSION } from "./version.ts";
 
@@ -93,10 +93,10 @@ export class Daemon {
   /** Resent messages waiting for a session rotation to end before they are appended. */
   #refillQueue: Uint8Array[][] = [];
   #drainingRefills = false;
-  #lastMessageAt: Date | null = null;
+  #lastMessageAtMs: number | null = null;
   #brokerConnected = false;
   #brokerLastChangeAt: Date | null = null;
-  #subscriber: BusSubscriber | undefined;
+  #subscriber: MessageSource | undefined;
   #indexer: IndexWorkerHandle | undefined;
   #control: ControlServer | undefined;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -251,7 +251,9 @@ export class Daemon {
       excluded: this.#excluded,
       duplicates: this.#duplicates,
       publishers: this.#accounting.figures(),
-      last_message_at: this.#lastMessageAt?.toISOString() ?? null,
+      last_message_at: this.#lastMessageAtMs === null
+        ? null
+        : new Date(this.#lastMessageAtMs).toISOString(),
       broker_connected: this.#brokerConnected,
       broker_last_change_at: this.#brokerLastChangeAt?.toISOString() ?? null,
       log_path: this.#log.path,
@@ -279,6 +281,11 @@ export class Daemon {
   async flush(): Promise<number> {
     await this.#log.flush();
     return this.#log.durableSeq;
+  }
+
+  /** The log's fsyncs after `sinceSeq`: `[durable seq, wall-clock ms]`, oldest first. */
+  durableTimes(sinceSeq: number): [number, number][] {
+    return this.#log.durableAdvances(sinceSeq);
   }
 
   /**
@@ -635,11 +642,14 @@ export class Daemon {
         logger: this.#logger,
       });
     }
-    this.#subscriber = new BusSubscriber({
+    const { source, kind } = openSubscriber({
       endpoint: this.#config.backend,
       topics: this.#config.topics,
       onLinkEvent: (event) => this.#onLinkEvent(event),
+    }, {
+      onFallback: (reason) => this.#logger.warn("subscriber_fallback", { reason }),
     });
+    this.#subscriber = source;
     this.#receiving = this.#receiveLoop(this.#subscriber).catch((error) => {
       this.#logger.error("receive_failed", { error });
       this.fail(`receive loop failed: ${(error as Error).message}`);
@@ -650,44 +660,47 @@ export class Daemon {
       backend: this.#config.backend,
       session: this.#session,
       seq: this.#seq,
+      receive_path: kind,
     });
   }
 
-  async #receiveLoop(subscriber: BusSubscriber): Promise<void> {
+  async #receiveLoop(subscriber: MessageSource): Promise<void> {
     const always = this.#config.syncMode === "always";
     const faultTopic = this.#config.debugFault?.thread === "receive"
       ? new TextEncoder().encode(this.#config.debugFault.topic)
       : undefined;
     let lastYieldAt = performance.now();
-    for await (const frames of subscriber.messages()) {
-      if (faultTopic && TOPIC_DECODER.decode(frames[0]) === this.#config.debugFault!.topic) {
-        throw new Error("debug fault injected by SHEARWATER_DEBUG_FAULT (receive loop)");
-      }
-      const receivedAt = new Date();
+    for await (const batch of subscriber.batches()) {
       if (performance.now() - lastYieldAt > YIELD_EVERY_MS) {
         // While ZeroMQ has messages queued, receiving never returns to the event loop; let
         // timers and the control socket run now and then (the log writer has its own thread).
         await new Promise((resolve) => setTimeout(resolve, 0));
         lastYieldAt = performance.now();
       }
-      // Accounted before the exclusion: a duplicate on an excluded topic counts as one.
-      if (!this.#accounting.admit(frames, receivedAt.getTime())) {
-        this.#duplicates++;
-        continue;
+      for (const frames of batch) {
+        const receivedAtMs = Date.now();
+        if (faultTopic && TOPIC_DECODER.decode(frames[0]) === this.#config.debugFault!.topic) {
+          throw new Error("debug fault injected by SHEARWATER_DEBUG_FAULT (receive loop)");
+        }
+        // Accounted before the exclusion: a duplicate on an excluded topic counts as one.
+        if (!this.#accounting.admit(frames, receivedAtMs)) {
+          this.#duplicates++;
+          continue;
+        }
+        if (this.#excludePatterns.length > 0 && this.#isExcluded(frames[0])) {
+          this.#excluded++;
+          continue;
+        }
+        if (this.#rotating) await this.#rotating;
+        const seq = ++this.#seq;
+        this.#log.appendMessage(frames, seq, this.#session, receivedAtMs);
+        if (this.#checkpointPolicy.noteMessage() && !this.#autoCheckpointRunning) {
+          this.#runAutoCheckpoint(); // not awaited: the checkpoint reads the log beside recording
+        }
+        this.#received++;
+        this.#lastMessageAtMs = receivedAtMs;
+        if (always || !this.#log.hasRoom) await this.#log.flush();
       }
-      if (this.#excludePatterns.length > 0 && this.#isExcluded(frames[0])) {
-        this.#excluded++;
-        continue;
-      }
-      if (this.#rotating) await this.#rotating;
-      const seq = ++this.#seq;
-      this.#log.appendMessage(frames, seq, this.#session, receivedAt.getTime());
-      if (this.#checkpointPolicy.noteMessage() && !this.#autoCheckpointRunning) {
-        this.#runAutoCheckpoint(); // not awaited: the checkpoint reads the log beside recording
-      }
-      this.#received++;
-      this.#lastMessageAt = receivedAt;
-      if (always || !this.#log.hasRoom) await this.#log.flush();
     }
   }
 

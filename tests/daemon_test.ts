@@ -28,6 +28,7 @@ Deno.test({
         "index-release",
         "reserve-seqs",
         "expect-replays",
+        "durable-times",
         "stop",
       ];
       assertEquals([...listed].sort(), [...accepted].sort(), error);

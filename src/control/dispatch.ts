@@ -45,6 +45,8 @@ export interface ControlledDaemon {
     marks: readonly { readonly digest: string; readonly replay_of: number }[],
     ttlMs: number,
   ): Promise<void>;
+  /** The log's fsyncs after `sinceSeq`: `[durable seq, wall-clock ms]`, oldest first. */
+  durableTimes(sinceSeq: number): [number, number][];
   /** Starts stopping (not awaited here). */
   stop(reason: string): Promise<number>;
   /** How the stop went once the log is closed; undefined when the stop deadline passed first. */
@@ -101,6 +103,8 @@ async function dispatch(
     case "expect-replays":
       await daemon.expectReplays(request.marks, request.ttl_ms);
       return answer(request, { accepted: request.marks.length });
+    case "durable-times":
+      return answer(request, { advances: daemon.durableTimes(request.since_seq ?? 0) });
     case "stop": {
       queueMicrotask(() => daemon.stop("stop command"));
       if (request.wait !== true) return answer(request, { pid: Deno.pid });

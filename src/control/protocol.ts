@@ -120,6 +120,16 @@ export interface ControlProtocol {
     };
     readonly answer: { readonly accepted: number };
   };
+  readonly "durable-times": {
+    /** Advances after `since_seq` (default 0). */
+    readonly request: { readonly since_seq?: number };
+    /**
+     * Each fsync of the log that made records durable, oldest first: `[durable_seq, at_ms]`,
+     * `at_ms` the wall-clock time (ms since the epoch, sub-millisecond) the writer thread saw
+     * the fsync return. The newest 65,536 are kept. For per-message publish → durable latency.
+     */
+    readonly answer: { readonly advances: readonly (readonly [number, number])[] };
+  };
   readonly stop: {
     /** With `wait: true` the answer comes once the log is closed, with how the stop went. */
     readonly request: { readonly wait?: boolean };
@@ -147,6 +157,7 @@ export const CONTROL_COMMANDS = [
   "index-release",
   "reserve-seqs",
   "expect-replays",
+  "durable-times",
   "stop",
 ] as const satisfies readonly ControlCommand[];
 
@@ -275,6 +286,14 @@ function checkFields(cmd: ControlCommand, fields: Record<string, unknown>): Pars
     }
     case "expect-replays":
       return checkReplayMarks(fields);
+    case "durable-times": {
+      const since = fields.since_seq;
+      if (since === undefined) return { ok: true, request: { cmd } };
+      if (!Number.isSafeInteger(since) || (since as number) < 0) {
+        return badField(cmd, "since_seq", "a whole number from 0");
+      }
+      return { ok: true, request: { cmd, since_seq: since as number } };
+    }
     case "stop": {
       const wait = fields.wait;
       if (wait !== undefined && typeof wait !== "boolean") {

@@ -32,6 +32,8 @@ export interface RecordPlacement {
   readonly seq: number;
   readonly session: string;
   readonly receivedAt: Date;
+  /** `receivedAt.toISOString()`, when the caller has it already (the writer caches it per ms). */
+  readonly receivedAtText?: string;
 }
 
 /**
@@ -70,7 +72,7 @@ export function messageRecord(
     seq: placement.seq,
     type: "message",
     session: placement.session,
-    received_at: placement.receivedAt.toISOString(),
+    received_at: placement.receivedAtText ?? placement.receivedAt.toISOString(),
     topic: parts.topic,
     frames: decoded.map((frame) => frame.stored),
     meta: envelope ? { ...meta, pub: envelope.pub, pub_seq: envelope.seq } : meta,

@@ -45,6 +45,8 @@ export interface RecordWriterOptions {
   readonly logger?: Logger;
 }
 
+/** Durable advances {@link RecordWriter.durableAdvances} keeps (the newest). */
+export const MAX_DURABLE_ADVANCES = 65_536;
 const DEFAULT_HANDOFF_MS = 1;
 const DEFAULT_HANDOFF_BYTES = 256 * 1024;
 const DEFAULT_MAX_IN_FLIGHT_BYTES = 256 * 1024 * 1024;
@@ -89,6 +91,8 @@ export class RecordWriter {
   #pendingMessages = 0;
   /** Messages appended after the writer thread failed: never written. */
   #lostMessages = 0;
+  /** Durable advances as flat pairs: seq, wall-clock ms of the fsync; the newest kept. */
+  #advances: number[] = [];
 
   private constructor(worker: Worker, options: RecordWriterOptions) {
     this.#worker = worker;
@@ -128,6 +132,22 @@ export class RecordWriter {
   /** Size of the log file as last reported by the writer (written bytes). */
   get sizeBytes(): number {
     return this.#size;
+  }
+
+  /**
+   * Each fsync that made records durable, oldest first, after `sinceSeq`: the new durable seq
+   * and the wall-clock time (`performance.timeOrigin + performance.now()` on the writer thread,
+   * sub-millisecond) the fsync returned. So a record's publish → durable latency is exact to
+   * the fsync, whenever this thread gets to read it. The newest {@link MAX_DURABLE_ADVANCES}.
+   */
+  durableAdvances(sinceSeq = 0): [seq: number, atMs: number][] {
+    const advances: [number, number][] = [];
+    for (let i = 0; i < this.#advances.length; i += 2) {
+      if (this.#advances[i]! > sinceSeq) {
+        advances.push([this.#advances[i]!, this.#advances[i + 1]!]);
+      }
+    }
+    return advances;
   }
 
   /** Bytes (frames or lines) handed over or pending whose records are not yet durable. */
@@ -296,7 +316,10 @@ export class RecordWriter {
     ) {
       this.#handOver();
     } else if (this.#handoffTimer === undefined) {
-      this.#handoffTimer = setTimeout(() => this.#handOver(), handoffMs);
+      // Handed over as soon as the receive loop lets the event loop run (it waits for more
+      // messages): at a steady rate a message does not wait for a timer; under a burst the
+      // handoffMs check above hands over every millisecond.
+      this.#handoffTimer = setTimeout(() => this.#handOver(), 0);
     }
   }
 
@@ -344,6 +367,12 @@ export class RecordWriter {
   #onEvent(event: WriterEvent): void {
     switch (event.type) {
       case "durable":
+        if (event.durableSeq > this.#durableSeq) {
+          this.#advances.push(event.durableSeq, event.atMs);
+          if (this.#advances.length >= 4 * MAX_DURABLE_ADVANCES) {
+            this.#advances = this.#advances.slice(-2 * MAX_DURABLE_ADVANCES);
+          }
+        }
         this.#noteDurable(event.durableSeq, event.size);
         return;
       case "write_error":

@@ -17,7 +17,13 @@ import {
 } from "../logger.ts";
 import { isBlobFrame, writeBlobSync } from "../store/blob_store.ts";
 import { MessageLog, type UnwrittenReport } from "../store/message_log.ts";
-import { encodeRecordLine, type RecordBody, type StoredFrame } from "../store/record.ts";
+import { loadNative } from "../store/checksums.ts";
+import {
+  encodeMessageLine,
+  encodeRecordLine,
+  type RecordBody,
+  type StoredFrame,
+} from "../store/record.ts";
 import { unpackBatch, type UnpackedItem } from "./_batch_codec.ts";
 import { framesDigest, type ReplayMark, ReplayMarks } from "./replay_marks.ts";
 
@@ -67,7 +73,13 @@ export type WriterEvent =
     readonly unwritten?: UnwrittenReport;
   }
   | { readonly type: "failed"; readonly id: number; readonly message: string }
-  | { readonly type: "durable"; readonly durableSeq: number; readonly size: number }
+  | {
+    readonly type: "durable";
+    readonly durableSeq: number;
+    readonly size: number;
+    /** Wall-clock ms (sub-ms) on this thread right after the fsync returned. */
+    readonly atMs: number;
+  }
   | { readonly type: "write_error"; readonly message: string }
   | { readonly type: "log"; readonly entry: ForwardedLogEntry };
 
@@ -77,6 +89,7 @@ let logger: Logger | undefined;
 let chain: Promise<void> = Promise.resolve();
 let faultTopic: Uint8Array | undefined;
 const replayMarks = new ReplayMarks();
+let lastReceivedAt = { ms: Number.NaN, date: new Date(0), text: "" };
 
 self.onmessage = (event: MessageEvent<WriterRequest>) => {
   const request = event.data;
@@ -125,7 +138,17 @@ function appendBatch(batch: ArrayBuffer, session: string): void {
  * message is recorded as `oversized` (size, hash, first bytes) and recording goes on.
  */
 function messageLine(item: UnpackedItem, session: string): Uint8Array {
-  const placement = { seq: item.seq, session, receivedAt: new Date(item.receivedAtMs) };
+  if (item.receivedAtMs !== lastReceivedAt.ms) {
+    // Messages of a burst share their millisecond: one Date and one toISOString for them all.
+    const date = new Date(item.receivedAtMs);
+    lastReceivedAt = { ms: item.receivedAtMs, date, text: date.toISOString() };
+  }
+  const placement = {
+    seq: item.seq,
+    session,
+    receivedAt: lastReceivedAt.date,
+    receivedAtText: lastReceivedAt.text,
+  };
   const recorded = messageRecord(item.parts, placement, {
     blobThresholdBytes: settings!.blobThresholdBytes,
   });
@@ -144,7 +167,7 @@ function messageLine(item: UnpackedItem, session: string): Uint8Array {
       reason: `a frame could not be written as a blob: ${message}: content not kept`,
     }));
   }
-  return encodeRecordLine(body);
+  return encodeMessageLine(body, item.parts);
 }
 
 /** Adds `meta.replay_of` when the message is one a replayer announced. */
@@ -169,6 +192,7 @@ async function handle(
 ): Promise<void> {
   switch (request.type) {
     case "open": {
+      await loadNative(); // node:zlib's crc32 from the first line: start-up cost is no issue here
       settings = request;
       faultTopic = request.faultTopic === undefined
         ? undefined
@@ -181,7 +205,13 @@ async function handle(
         syncMode: request.syncMode,
         syncMs: request.syncMs,
         logger,
-        onDurable: (durableSeq) => post({ type: "durable", durableSeq, size: opened.sizeBytes }),
+        onDurable: (durableSeq) =>
+          post({
+            type: "durable",
+            durableSeq,
+            size: opened.sizeBytes,
+            atMs: performance.timeOrigin + performance.now(),
+          }),
         onWriteError: (error) => post({ type: "write_error", message: error.message }),
       });
       log = opened;

@@ -1,4 +1,5 @@
 import * as zmq from "zeromq";
+import { FfiSubscriber, openLibzmq } from "./ffi_subscriber.ts";
 
 /** Connection state changes of the subscriber's link to the broker. */
 export type LinkEvent =
@@ -17,6 +18,45 @@ export interface BusSubscriberOptions {
   readonly heartbeatIntervalMs?: number;
   /** Called on connect/disconnect; the subscriber reconnects by itself. */
   readonly onLinkEvent?: (event: LinkEvent) => void;
+}
+
+/** What the daemon reads bus messages from: {@link BusSubscriber} or `FfiSubscriber`. */
+export interface MessageSource {
+  /** Multipart messages as they arrive, in order, until `close()`. */
+  messages(): AsyncGenerator<Uint8Array[]>;
+  /** The same messages in arrival order, grouped in batches of what was queued. */
+  batches(): AsyncGenerator<Uint8Array[][]>;
+  /** Stops receiving; a pending iteration ends. */
+  close(): void;
+}
+
+/** Which receive path {@link openSubscriber} takes. */
+export type SubscriberKind = "ffi" | "zeromq.js";
+
+/**
+ * Opens the cheapest subscriber this process can run: libzmq through FFI (`FfiSubscriber`,
+ * a few synchronous calls per message), or, when the zeromq.js addon cannot be opened that way
+ * (another platform, no `/proc`), the zeromq.js {@link BusSubscriber}, with `onFallback` told
+ * why. `kind` forces one.
+ *
+ * @example
+ * ```ts
+ * const { source, kind } = openSubscriber({ endpoint, topics: [] }, {
+ *   onFallback: (reason) => logger.warn("subscriber_fallback", { reason }),
+ * });
+ * ```
+ */
+export function openSubscriber(
+  options: BusSubscriberOptions,
+  choice: { kind?: SubscriberKind; onFallback?: (reason: string) => void } = {},
+): { source: MessageSource; kind: SubscriberKind } {
+  if (choice.kind !== "zeromq.js") {
+    const opened = openLibzmq();
+    if (!("reason" in opened)) return { source: new FfiSubscriber(options), kind: "ffi" };
+    if (choice.kind === "ffi") throw new Error(`Cannot receive through FFI: ${opened.reason}`);
+    choice.onFallback?.(opened.reason);
+  }
+  return { source: new BusSubscriber(options), kind: "zeromq.js" };
 }
 
 /** Default receive high-water mark: the measured value that lost nothing in bursts. */
@@ -77,6 +117,11 @@ export class BusSubscriber {
         this.#sockets.shift(); // a retired socket with nothing left: read the next one
       }
     }
+  }
+
+  /** The same messages as {@link messages}, one per batch (the {@link MessageSource} shape). */
+  async *batches(): AsyncGenerator<Uint8Array[][]> {
+    for await (const frames of this.messages()) yield [frames];
   }
 
   /** Stops receiving; pending `messages()` iteration ends. */

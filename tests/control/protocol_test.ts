@@ -106,3 +106,18 @@ Deno.test("parseControlRequest() checks expect-replays marks and ttl", () => {
     );
   }
 });
+
+Deno.test("parseControlRequest() checks durable-times since_seq", () => {
+  const all = parseControlRequest('{"cmd":"durable-times"}');
+  assert(all.ok);
+  assertEquals(all.request, { cmd: "durable-times" });
+  const since = parseControlRequest('{"cmd":"durable-times","since_seq":42}');
+  assert(since.ok);
+  assertEquals(since.request, { cmd: "durable-times", since_seq: 42 });
+  for (const bad of [-1, 1.5, "3", null]) {
+    assertEquals(
+      refusalOf(JSON.stringify({ cmd: "durable-times", since_seq: bad })).code,
+      BAD_REQUEST_CODE,
+    );
+  }
+});

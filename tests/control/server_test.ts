@@ -78,6 +78,10 @@ class RecordingDaemon implements ControlledDaemon {
     this.calls.push(`expect-replays ${marks.length} ${ttlMs}`);
     return Promise.resolve();
   }
+  durableTimes(sinceSeq: number): [number, number][] {
+    this.calls.push(`durable-times ${sinceSeq}`);
+    return [[sinceSeq + 1, 1_800_000_000_000.5]];
+  }
   stop(reason: string) {
     this.calls.push(`stop ${reason}`);
     this.stoppingReason = reason;
@@ -183,7 +187,7 @@ Deno.test("ControlServer lists every command when asked for an unknown one", asy
     assertEquals(reply, {
       ok: false,
       error: 'Unknown control command "frobnicate": use status, new-session, flush, ' +
-        "checkpoint, load-checkpoint, index-release, reserve-seqs, expect-replays, stop",
+        "checkpoint, load-checkpoint, index-release, reserve-seqs, expect-replays, durable-times, stop",
     });
   });
 });

@@ -5,7 +5,7 @@
  * not compile until the table follows) and against the daemon's answers at run time.
  */
 import { assert, assertEquals } from "../_assert.ts";
-import { warmUp, withRecordingRig } from "../_helpers.ts";
+import { waitFor, warmUp, withRecordingRig } from "../_helpers.ts";
 import { sendControlRequest, sendRawControlRequest } from "../../src/control/client.ts";
 import type {
   ControlAnswer,
@@ -98,6 +98,7 @@ const ANSWER_FIELDS = {
   "index-release": { indexing: "boolean" },
   "reserve-seqs": { first: "number", last: "number" },
   "expect-replays": { accepted: "number" },
+  "durable-times": { advances: "array" },
   stop: {
     pid: "number",
     exit_code: "number?",
@@ -183,6 +184,26 @@ Deno.test({
       const reserved = await ask({ cmd: "reserve-seqs", count: 3, reason: "shape check" });
       assertAnswer("reserve-seqs", reserved);
       assertEquals((reserved.last as number) - (reserved.first as number), 2);
+
+      const beforeFlushMs = performance.timeOrigin + performance.now();
+      await rig.publisher.send(["shape.check", "one more message to make durable"]);
+      await waitFor("the message to be received", async () => {
+        const answer = await ask({ cmd: "status" });
+        return (answer.status as { received: number }).received > (daemonStatus.received as number);
+      });
+      const durableSeq = (await ask({ cmd: "flush" })).durable_seq as number;
+      const afterFlushMs = performance.timeOrigin + performance.now();
+      const times = await ask({ cmd: "durable-times", since_seq: 0 });
+      assertAnswer("durable-times", times);
+      const advances = times.advances as [number, number][];
+      const last = advances.at(-1)!;
+      assertEquals(last[0], durableSeq, JSON.stringify(advances.slice(-3)));
+      assert(last[1] >= beforeFlushMs && last[1] <= afterFlushMs, `fsync at ${last[1]}`);
+      for (let i = 1; i < advances.length; i++) {
+        assert(advances[i]![0] > advances[i - 1]![0] && advances[i]![1] >= advances[i - 1]![1]);
+      }
+      const since = await ask({ cmd: "durable-times", since_seq: durableSeq });
+      assertEquals(since.advances, []);
 
       const stop = await ask({ cmd: "stop", wait: true });
       assertAnswer("stop", stop);

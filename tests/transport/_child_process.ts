@@ -9,6 +9,8 @@ export interface TransportChild {
   readonly lines: Record<string, unknown>[];
   /** Closes its stdin (it exits), SIGKILLs it if it has not, and waits for it. */
   stop(): Promise<void>;
+  /** Sends it a signal. */
+  kill(signal: Deno.Signal): void;
 }
 
 /** Spawns the child with `args` (see `_transport_child.ts`). */
@@ -31,6 +33,9 @@ export function startTransportChild(args: string[]): TransportChild {
   const stdin = child.stdin.getWriter();
   return {
     lines,
+    kill(signal: Deno.Signal) {
+      child.kill(signal);
+    },
     async stop() {
       try {
         await stdin.close();

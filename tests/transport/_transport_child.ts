@@ -4,15 +4,17 @@
  * that ends with such sockets open crashes in Deno's test runner teardown; a child process ends
  * with `Deno.exit`, which is how the daemon ends too. It exits when its stdin closes.
  *
- * Usage: `_transport_child.ts subscriber ENDPOINT TOPICS_JSON` prints `{"link":"up"|"down"}` and
- * `{"frames":[...]}` (each frame as text); `_transport_child.ts watcher FRONTEND BACKEND` prints
- * `{"agent": AgentEvent}`; `_transport_child.ts close-while-reading ENDPOINT` prints
+ * Usage: `_transport_child.ts subscriber ENDPOINT TOPICS_JSON KIND` (KIND `zeromq.js` or `ffi`,
+ * see `openSubscriber`) prints `{"kind": KIND}`, then `{"link":"up"|"down"}` and
+ * `{"frames":[...]}` (each frame as text; a frame over 64 KB as `{"bytes": N, "sum": S}`, the
+ * sum of its bytes); `_transport_child.ts watcher FRONTEND BACKEND` prints
+ * `{"agent": AgentEvent}`; `_transport_child.ts close-while-reading ENDPOINT KIND` prints
  * `{"ended": COUNT}` once `close()` has ended a pending `messages()` iteration.
  *
  * @module
  */
 import { AgentWatcher } from "../../src/transport/agent_watcher.ts";
-import { BusSubscriber } from "../../src/transport/subscriber.ts";
+import { openSubscriber, type SubscriberKind } from "../../src/transport/subscriber.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -26,23 +28,33 @@ async function exitWhenStdinCloses(): Promise<never> {
   Deno.exit(0);
 }
 
-const [mode, first, second] = Deno.args;
+function shown(frame: Uint8Array): unknown {
+  if (frame.length <= 64 * 1024) return decoder.decode(frame);
+  let sum = 0;
+  for (const byte of frame) sum += byte;
+  return { bytes: frame.length, sum };
+}
+
+const [mode, first, second, third] = Deno.args;
 if (mode === "subscriber") {
-  const subscriber = new BusSubscriber({
+  const { source: subscriber, kind } = openSubscriber({
     endpoint: first!,
     topics: JSON.parse(second!) as string[],
     heartbeatIntervalMs: 200,
     onLinkEvent: (event) => print({ link: event.type }),
-  });
+  }, { kind: third as SubscriberKind });
+  print({ kind });
+  // Signals interrupt libzmq's reads (EINTR); the tests send SIGUSR1 to check they are retried.
+  Deno.addSignalListener("SIGUSR1", () => {});
   (async () => {
-    for await (const frames of subscriber.messages()) {
-      print({ frames: frames.map((frame) => decoder.decode(frame)) });
-    }
+    for await (const frames of subscriber.messages()) print({ frames: frames.map(shown) });
   })();
 } else if (mode === "watcher") {
   new AgentWatcher({ frontend: first!, backend: second!, onEvent: (agent) => print({ agent }) });
 } else if (mode === "close-while-reading") {
-  const subscriber = new BusSubscriber({ endpoint: first!, topics: [] });
+  const { source: subscriber } = openSubscriber({ endpoint: first!, topics: [] }, {
+    kind: second as SubscriberKind,
+  });
   let count = 0;
   const reading = (async () => {
     for await (const _ of subscriber.messages()) count++;
