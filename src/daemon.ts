@@ -15,7 +15,7 @@ import { DataDirLock } from "./store/data_dir_lock.ts";
 import { RecordWriter } from "./recording/record_writer.ts";
 import { PublisherAccounting } from "./recording/publisher_accounting.ts";
 import type { PublisherGap } from "./recording/publisher_refill.ts";
-import { CheckpointPolicy } from "./session/checkpoint_policy.ts";
+import { CheckpointPolicy, COUNT_CHECKPOINT_SPACING_MS } from "./session/checkpoint_policy.ts";
 import {
   checkpointToLoad,
   createCheckpoint,
@@ -166,6 +166,7 @@ export class Daemon {
       everyMessages: parts.config.checkpointEvery,
       everyMinutes: parts.config.checkpointMinutes,
       keep: parts.config.checkpointKeep,
+      countSpacingMs: COUNT_CHECKPOINT_SPACING_MS,
     });
     this.done = new Promise<number>((resolve) => this.#resolveDone = resolve);
   }

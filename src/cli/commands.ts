@@ -87,7 +87,8 @@ Options:
   --no-index           do not keep the search index up to date (search and
                        the other readers then catch it up themselves)
   --checkpoint-every N automatic checkpoint every N messages, default 1000
-                       (0: off; env SHEARWATER_CHECKPOINT_EVERY)
+                       (0: off; env SHEARWATER_CHECKPOINT_EVERY); at most one
+                       per 5 s in a burst
   --checkpoint-minutes M  automatic checkpoint after M minutes with new
                        messages, default 10 (0: off)
   --checkpoint-keep K  automatic retention keeps K checkpoints, default 50

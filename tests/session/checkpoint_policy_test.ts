@@ -155,6 +155,27 @@ Deno.test("CheckpointPolicy: due every N messages, counted from the last checkpo
   assertEquals(policy.isDue(), false, "no time rule");
 });
 
+Deno.test("CheckpointPolicy: a burst takes one count checkpoint per spacing, due once it passed", () => {
+  const clock = fakeClock();
+  const policy = new CheckpointPolicy(
+    { everyMessages: 1000, everyMinutes: 0, keep: 5, countSpacingMs: 5_000 },
+    clock.now,
+  );
+  clock.ms += 1_000;
+  for (let i = 0; i < 20_000; i++) assertEquals(policy.noteMessage(), false, `message ${i}`);
+  assertEquals(policy.isDue(), false, "20 x the count, but only 1 s since the last checkpoint");
+  clock.ms += 3_999;
+  assertEquals(policy.isDue(), false, "a millisecond short of the spacing");
+  clock.ms += 1;
+  assertEquals(policy.isDue(), true, "the timer's check takes it once the spacing passed");
+  assertEquals(policy.noteMessage(), true);
+  policy.noteCheckpoint();
+  for (let i = 0; i < 999; i++) policy.noteMessage();
+  clock.ms += 60_000;
+  assertEquals(policy.isDue(), false, "spacing alone never makes a checkpoint due");
+  assertEquals(policy.noteMessage(), true, "the count does, once the spacing passed");
+});
+
 Deno.test("CheckpointPolicy: due after M minutes only when messages came", () => {
   const clock = fakeClock();
   const policy = new CheckpointPolicy({ everyMessages: 0, everyMinutes: 10, keep: 5 }, clock.now);
