@@ -100,6 +100,10 @@ Options:
                        an "oversized" record (size, SHA-256, first 4 KiB),
                        default 1073741824 (1 GiB)
                        (env SHEARWATER_MAX_MESSAGE_BYTES)
+  --store URL          ship every durable record to this PostgreSQL store
+                       (postgres://user@host/db?sslmode=...; env
+                       SHEARWATER_STORE, or "store" in the config file: keep
+                       a password out of the command line)
   --config FILE        JSON config file (env SHEARWATER_CONFIG)
   -h, --help           show this help
 
