@@ -11,7 +11,7 @@ import {
 import { sendControlRequest } from "../../src/control/client.ts";
 import { readOrigin } from "../../src/pgstore/origin.ts";
 import { pgAvailable, startPgCluster } from "./_pg_cluster.ts";
-import { assertStoreMatchesLogs, waitForShipped } from "./_ship_checks.ts";
+import { assertStoreMatchesLogs, procFile, waitForShipped } from "./_ship_checks.ts";
 
 async function publishChat(
   publisher: { send(frames: string[]): Promise<void> },
@@ -99,7 +99,7 @@ Deno.test({
       assert(outputs[1]!.includes("not reachable"), outputs[1]);
       assert(outputs[3]!.includes("ship:***@"), outputs[3]);
       // The daemon's process arguments do not hold the URL either (it came from the environment).
-      const cmdline = await Deno.readTextFile(`/proc/${rig.daemon.child.pid}/cmdline`);
+      const cmdline = await procFile(rig.daemon.child.pid, "cmdline");
       assert(!cmdline.includes("hunter2secret"), cmdline);
     },
   );
