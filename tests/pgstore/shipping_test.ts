@@ -50,6 +50,19 @@ Deno.test({
       assertEquals(status?.store?.url, cluster.url);
       const count = await assertStoreMatchesLogs(cluster.url, origin, rig.dataDir);
       assert(count >= 400, `${count} records`);
+      // `ship` while the daemon runs: same origin, nothing new to add, rows unchanged.
+      const backfill = await runCli([
+        "ship",
+        "--data-dir",
+        rig.dataDir,
+        "--store",
+        cluster.url,
+        "--json",
+      ]);
+      assertEquals(backfill.code, 0, backfill.stderr);
+      assertEquals(JSON.parse(backfill.stdout).origin, origin);
+      assertEquals(JSON.parse(backfill.stdout).added, 0);
+      assertEquals(await assertStoreMatchesLogs(cluster.url, origin, rig.dataDir), count);
       const human = await runCli(["status", "--data-dir", rig.dataDir]);
       assert(human.stdout.includes(`Origin      ${origin}`), human.stdout);
       assert(
