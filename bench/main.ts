@@ -18,10 +18,11 @@ import {
 import { formatPublisherReport, runPublisherBench } from "./publisher_bench.ts";
 import { formatReplayReport, runReplayBench } from "./replay_bench.ts";
 import { formatStartupReport, runStartupBench } from "./startup_bench.ts";
+import { formatShipReport, runShipBench } from "./ship_bench.ts";
 
 const HELP = `Usage: deno task bench [-- options]
 
-Runs six benchmarks, one after the other:
+Runs seven benchmarks, one after the other:
 
 recorder    N messages of 200 B and 4 KB through the bundled broker to (a) a bare ZeroMQ
             subscriber, (b) the daemon (group commit), (c) the daemon with --sync always;
@@ -40,10 +41,14 @@ replay      replay --burst of N messages against a bare ZeroMQ publisher sending
 publisher   the real TypeScript client (src/client/) as publisher: the recorder's rate
             with the envelope and accounting against without (same run, 4 × 50,000 flat
             out), and the refill after a 10-second outage (kill -9) at 1,000 msg/s.
+ship        the daemon with --store on a throwaway PostgreSQL cluster: shipping rate against
+            the recording rate of the same burst (50,000 messages), the lag at 1,000 msg/s
+            for 10 s, and the catch-up after kill -9 of the server (50,000 recorded meanwhile).
+            Skipped with a reason when the PostgreSQL server binaries are missing.
 
 Options:
-  --only NAME          run only one benchmark: recorder, index, checkpoint, startup, replay
-                       or publisher
+  --only NAME          run only one benchmark: recorder, index, checkpoint, startup, replay,
+                       publisher or ship
   --quick              small sizes, each done in about a minute (recorder: 5000 / 2000 / 1000
                        messages; index: 50000 messages, 10 command runs, 3 s stream;
                        checkpoint: 1k / 5k / 10k, 20 growing, 200 listed; startup: 10 runs;
@@ -94,7 +99,15 @@ const OPTIONS = {
   "startup-runs": { type: "string" },
 } as const;
 
-const BENCHES = ["recorder", "index", "checkpoint", "startup", "replay", "publisher"] as const;
+const BENCHES = [
+  "recorder",
+  "index",
+  "checkpoint",
+  "startup",
+  "replay",
+  "publisher",
+  "ship",
+] as const;
 type BenchName = typeof BENCHES[number];
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>["values"];
@@ -218,6 +231,10 @@ async function runBench(bench: BenchName, quick: boolean, settings: Settings, co
     case "publisher": {
       const result = await runPublisherBench({ quick, ...common });
       return { result, report: formatPublisherReport(result) };
+    }
+    case "ship": {
+      const result = await runShipBench({ quick, ...common });
+      return { result, report: formatShipReport(result) };
     }
   }
 }

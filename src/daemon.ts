@@ -9,6 +9,8 @@ import { controlHandler } from "./control/dispatch.ts";
 import type { DaemonStatus, StopReport } from "./control/protocol.ts";
 import { ControlServer } from "./control/server.ts";
 import { IndexWorkerHandle } from "./indexer/index_worker_handle.ts";
+import { keepOrigin, type OriginKeeper } from "./pgstore/origin.ts";
+import { ShipWorkerHandle } from "./pgstore/ship_worker_handle.ts";
 import type { Logger } from "./logger.ts";
 import { type DataDirLayout, ensureDataDir } from "./store/data_dir.ts";
 import { DataDirLock } from "./store/data_dir_lock.ts";
@@ -47,6 +49,8 @@ type EventFields = Record<string, unknown>;
 
 /** How long shutdown waits for the indexer to finish its batch (it is safe to cut short). */
 const INDEXER_STOP_TIMEOUT_MS = 1000;
+/** How long shutdown waits for the shipper (cut short: it resumes from the store at start). */
+const SHIPPER_STOP_TIMEOUT_MS = 1000;
 /** Longest stretch of continuous receiving before timers and control requests get a turn. */
 const YIELD_EVERY_MS = 50;
 const TOPIC_DECODER = new TextDecoder();
@@ -98,6 +102,9 @@ export class Daemon {
   #brokerLastChangeAt: Date | null = null;
   #subscriber: MessageSource | undefined;
   #indexer: IndexWorkerHandle | undefined;
+  #shipper: ShipWorkerHandle | undefined;
+  /** The data dir's origin id in the shared store (`<data-dir>/origin`), made in the background. */
+  readonly #origin: OriginKeeper;
   #control: ControlServer | undefined;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #receiving: Promise<void> = Promise.resolve();
@@ -144,6 +151,9 @@ export class Daemon {
     this.#log = parts.log;
     this.#session = parts.session;
     this.#seq = parts.seq;
+    this.#origin = keepOrigin(parts.layout.root, {
+      onProblem: (event, fields) => this.#logger.warn(event, fields),
+    });
     this.#excludePatterns = parts.config.exclude.map(globToRegExp);
     this.#accounting = new PublisherAccounting({
       ask: (endpoint, request, onMessage) => this.#resendLinks.ask(endpoint, request, onMessage),
@@ -270,6 +280,8 @@ export class Daemon {
           detail: this.#indexer.state.detail,
         }
         : null,
+      origin: this.#origin.current(),
+      store: this.#shipper?.status(this.#log.durableSeq) ?? null,
     };
   }
 
@@ -469,6 +481,8 @@ export class Daemon {
     // Ends flushes stuck retrying on a full disk, so that nothing below waits for ever.
     this.#log.giveUpWritesAfter(STOP_WRITE_DEADLINE_MS);
     const indexerStopped = this.#indexer?.stop(INDEXER_STOP_TIMEOUT_MS);
+    this.#origin.stop();
+    const shipperStopped = this.#shipper?.stop(SHIPPER_STOP_TIMEOUT_MS);
     await settleBy(this.#receiving, writeDeadline);
     while (this.#rotating && await settleBy(this.#rotating, writeDeadline));
     await settleBy(this.#checkpointing, writeDeadline);
@@ -503,6 +517,7 @@ export class Daemon {
     });
     await this.#journalStop({ reason, exitCode, unwritten });
     await indexerStopped;
+    await shipperStopped;
     await this.#control?.close();
     this.#lock.release();
     this.#logger.info("stopped", {
@@ -642,6 +657,20 @@ export class Daemon {
         logLevel: this.#config.logLevel,
         logger: this.#logger,
       });
+    }
+    if (this.#config.store !== "") {
+      // Nothing is shipped before the origin is on disk (see keepOrigin).
+      this.#origin.saved.then((origin) => {
+        if (origin === null || this.#stopping) return;
+        this.#shipper = ShipWorkerHandle.start({
+          dataDir: this.#layout.root,
+          url: this.#config.store,
+          origin,
+          logLevel: this.#config.logLevel,
+          logger: this.#logger,
+          durableSeq: () => this.#log.durableSeq,
+        });
+      }).catch((error) => this.#logger.error("shipper_not_started", { error }));
     }
     const { source, kind } = openSubscriber({
       endpoint: this.#config.backend,

@@ -27,6 +27,8 @@ Options:
   --no-menu          do not show the recovery menu
   --demo             also run two simulated agents that talk for a while, then
                      save a checkpoint: see recording, search and recovery work
+  --store URL        the daemon ships to this PostgreSQL store (passed to it in
+                     its environment, not its arguments; env SHEARWATER_STORE)
 ${COMMON_HELP}
 
 Exit codes: 0 stopped by Ctrl+C/SIGTERM, 1 a child process failed.
@@ -101,6 +103,10 @@ Options:
                        an "oversized" record (size, SHA-256, first 4 KiB),
                        default 1073741824 (1 GiB)
                        (env SHEARWATER_MAX_MESSAGE_BYTES)
+  --store URL          ship every durable record to this PostgreSQL store
+                       (postgres://user@host/db?sslmode=...; env
+                       SHEARWATER_STORE, or "store" in the config file: keep
+                       a password out of the command line)
   --config FILE        JSON config file (env SHEARWATER_CONFIG)
   -h, --help           show this help
 
@@ -321,6 +327,53 @@ Exit codes: 0 rebuilt, 1 failed, 3 the index stayed locked by another process.
     load: lazyAction("./reindex_command.ts", "reindexCommand"),
   },
   {
+    name: "ship",
+    summary: "backfill the logs and archives into the shared PostgreSQL store",
+    help: `Usage: shearwater-persist ship [options]
+
+Ships every record of the data dir's logs (archive/ and current_session.jsonl)
+to the shared PostgreSQL store, blobs included, with a progress bar. Safe to
+run again or to interrupt: records already in the store are skipped (they are
+keyed by the data dir's origin id and seq). Works with or without a running
+daemon; with one, only what it made durable is shipped (the daemon itself
+ships live when started with --store). Creates or updates the store's schema
+when the role may.
+
+Options:
+  --store URL        postgres://USER@HOST:PORT/DB?sslmode=... (env
+                     SHEARWATER_STORE, or "store" in the config file)
+${COMMON_HELP}
+
+Exit codes: 0 shipped, 1 the store refused, 2 bad arguments, 66 no data dir,
+69 the store cannot be reached or refused the login.
+`,
+    load: lazyAction("./ship_command.ts", "shipCommand"),
+  },
+  {
+    name: "store",
+    summary: "the shared PostgreSQL store: migrate, status, drop-month",
+    help: `Usage: shearwater-persist store ACTION [options]
+
+Actions:
+  migrate             create or update the store's schema (run as the schema's
+                      owner) and the monthly partitions up to a year ahead
+  status              schema version, partitions (rows, size), records per
+                      origin
+  drop-month YYYY-MM  retention: detach and drop one month of records of every
+                      origin (asks on a terminal; --yes in scripts)
+
+Options:
+  --store URL        postgres://USER@HOST:PORT/DB?sslmode=... (env
+                     SHEARWATER_STORE, or "store" in the config file)
+  --yes              drop-month without asking
+${COMMON_HELP}
+
+Exit codes: 0 done, 1 refused or not confirmed, 2 bad arguments, 69 the store
+cannot be reached or refused the login.
+`,
+    load: lazyAction("./store_command.ts", "storeCommand"),
+  },
+  {
     name: "import",
     summary: "import Claude Code, Gemini CLI or JSONL transcripts as archived sessions",
     help: `Usage: shearwater-persist import PATH... [options]
@@ -449,6 +502,8 @@ Options:
   --ignore-topic T     a subscription topic that is not an agent (repeatable)
   --once               exit after the first session has ended
   --no-menu            do not show the menu when the first agent arrives
+  --store URL          the daemon ships to this PostgreSQL store (passed in its
+                       environment; env SHEARWATER_STORE)
 ${COMMON_HELP}
 
 Exit codes: 0 stopped (Ctrl+C, SIGTERM, or --once), 2 bad arguments.
