@@ -37,6 +37,11 @@ export interface Config {
   /** Messages larger than this (all frames) are kept only as an `oversized` record. */
   readonly maxMessageBytes: number;
   /**
+   * PostgreSQL URL of the shared store the daemon ships durable records to, and the reading
+   * commands read with `--store`; "" for none. Shown only redacted (`redactStoreUrl`).
+   */
+  readonly store: string;
+  /**
    * Debug fault injection, for tests of the daemon's fatal-error path only; set from
    * {@link DEBUG_FAULT_ENV} and never from flags or the config file. Undefined in normal use.
    */
@@ -78,6 +83,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   checkpointKeep: 50,
   blobThresholdBytes: 1024 * 1024,
   maxMessageBytes: 1024 * 1024 * 1024,
+  store: "",
 });
 
 /** Environment variables read by {@link resolveConfig}, for help text and the README. */
@@ -97,6 +103,7 @@ export const CONFIG_ENV_VARS = {
   checkpointKeep: "SHEARWATER_CHECKPOINT_KEEP",
   blobThresholdBytes: "SHEARWATER_BLOB_THRESHOLD_BYTES",
   maxMessageBytes: "SHEARWATER_MAX_MESSAGE_BYTES",
+  store: "SHEARWATER_STORE",
 } as const satisfies Record<Exclude<keyof Config, "debugFault">, string>;
 
 const CONFIG_FILE_ENV = "SHEARWATER_CONFIG";

@@ -84,6 +84,12 @@ export const ErrorCode = {
   brokerBindFailed: "broker_bind_failed",
   /** Stdout was closed by its reader; the command ends quietly with exit 0. */
   outputClosed: "output_closed",
+  /** The PostgreSQL store cannot be reached (refused, timed out, authentication failed). */
+  storeUnreachable: "store_unreachable",
+  /** The PostgreSQL store's schema is older than this program and the role may not migrate. */
+  storeSchemaOutdated: "store_schema_outdated",
+  /** The PostgreSQL store refused a statement (permissions, missing partition, ...). */
+  storeFailed: "store_failed",
 } as const;
 
 /** One value of the {@link ErrorCode} table, or an operating-system error's `os_<errno>`. */
@@ -129,6 +135,8 @@ export const ExitCode = {
   damaged: 65,
   /** The data dir (or another path the command needs) does not exist or is not a directory. */
   noDataDir: 66,
+  /** The PostgreSQL store (`--store`) cannot be reached or refused the login. */
+  unavailable: 69,
   /** Bug: an error nobody expected (please report it). */
   internal: 70,
   /** The operating system refused an I/O operation (disk full, I/O error, ...). */
