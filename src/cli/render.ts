@@ -21,7 +21,10 @@ export function fit(text: string, width: number): string {
  * `origin` (hits of several machines), the seq is followed by the start of the hit's origin:
  * `#seq@1a2b3c4d`.
  */
-export function hitHeading(hit: IndexHit & { origin?: string }, options: { origin?: boolean } = {}): string {
+export function hitHeading(
+  hit: IndexHit & { origin?: string },
+  options: { origin?: boolean } = {},
+): string {
   const who = hit.recipient
     ? `${hit.sender ?? "?"} → ${hit.recipient}`
     : hit.sender ?? (hit.type === "message" ? "?" : hit.type);

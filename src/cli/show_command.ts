@@ -75,7 +75,7 @@ async function showRecord(
     });
     return 0;
   }
-    const style = styler();
+  const style = styler();
   printLine(style.bold(`Record #${record.seq} (${record.type})`));
   printLine(`  time      ${formatTime(Date.parse(record.received_at))} UTC`);
   printLine(`  session   ${visible(record.session)}`);

@@ -144,15 +144,21 @@ export class PgHistoryReader implements HistoryReader {
   async stats(filters: HistoryFilters, top: number): Promise<IndexStats> {
     const where = new Where();
     addFilters(where, filters, "message");
-    const group = async (expression: string, order: string, limit: number) =>
+    // Ordered as SQLite orders: text by its bytes (COLLATE "C"), NULL below every value.
+    const group = async (expression: string, order: "messages" | "key DESC", limit: number) =>
       (await this.#query(
         `SELECT ${expression} AS key, count(*) AS messages, coalesce(sum(r.bytes), 0) AS bytes,
            coalesce(sum(r.tokens), 0) AS tokens
-         FROM shearwater.records r ${where.sql()} GROUP BY 1 ORDER BY ${order}
+         FROM shearwater.records r ${where.sql()} GROUP BY 1
+         ORDER BY ${
+          order === "messages"
+            ? `messages DESC, ${expression} COLLATE "C" NULLS FIRST`
+            : `${expression} DESC NULLS LAST`
+        }
          LIMIT ${where.next()}`,
         [...where.params, limit],
       )).map((row): GroupCount => ({
-        key: row.key === null ? "(unknown)" : String(row.key),
+        key: row.key === null ? "(unknown)" : asIndexed(String(row.key))!,
         messages: Number(row.messages),
         bytes: Number(row.bytes),
         tokens: Number(row.tokens),
@@ -164,7 +170,7 @@ export class PgHistoryReader implements HistoryReader {
     );
     const byHour = (await group(
       "(floor(extract(epoch FROM r.received_at) / 3600) * 3600000)::bigint",
-      "1 DESC",
+      "key DESC",
       48,
     )).map((row) => ({ ...row, key: new Date(Number(row.key)).toISOString() })).reverse();
     const biggest = (await this.#query(
@@ -178,9 +184,9 @@ export class PgHistoryReader implements HistoryReader {
         bytes: Number(totals?.bytes ?? 0),
         tokens: Number(totals?.tokens ?? 0),
       },
-      bySender: await group("r.sender", "messages DESC, key", top),
-      byTopic: await group("r.topic", "messages DESC, key", top),
-      bySession: await group("r.session", "key DESC", top),
+      bySender: await group("r.sender", "messages", top),
+      byTopic: await group("r.topic", "messages", top),
+      bySession: await group('r.session COLLATE "C"', "key DESC", top),
       byHour,
       biggest,
     };
@@ -249,8 +255,9 @@ export class PgHistoryReader implements HistoryReader {
 /** A hit with the row's line kept alongside (not part of the printed hit). */
 const LINES = new WeakMap<HistoryHit, string>();
 
+/** The stored line (kept without its newline) as the log holds it: newline included. */
 function lineBytes(hit: HistoryHit): Uint8Array {
-  return encoder.encode(LINES.get(hit) ?? "");
+  return encoder.encode(`${LINES.get(hit) ?? ""}\n`);
 }
 
 function checkStoredLine(hit: HistoryHit): LineCheck {
@@ -265,13 +272,22 @@ function checkStoredLine(hit: HistoryHit): LineCheck {
 /** A hit from a row: from its verified line (as a local hit is), else from its columns. */
 function hitOfRow(row: Row): HistoryHit {
   const line = String(row.line);
-  const bytes = encoder.encode(line);
+  const bytes = encoder.encode(`${line}\n`);
   const check = checkRecordLine(bytes);
   const place = { file: "", offset: 0, length: bytes.length, origin: String(row.origin) };
   let hit: HistoryHit;
   if (check.ok && check.record.seq === Number(row.seq)) {
     const { content: _content, replayOf, ...entry } = indexEntryOf(check.record);
-    hit = { ...entry, ...(typeof replayOf === "number" ? { replayOf } : {}), ...place };
+    hit = {
+      ...entry,
+      topic: asIndexed(entry.topic),
+      sender: asIndexed(entry.sender),
+      recipient: asIndexed(entry.recipient),
+      kind: asIndexed(entry.kind),
+      preview: asIndexed(entry.preview),
+      ...(typeof replayOf === "number" ? { replayOf } : {}),
+      ...place,
+    };
   } else {
     hit = {
       seq: Number(row.seq),
@@ -293,6 +309,14 @@ function hitOfRow(row: Row): HistoryHit {
   }
   LINES.set(hit, line);
   return hit;
+}
+
+/**
+ * A text field as the local index gives it back: SQLite returns it as bytes, decoded by a
+ * TextDecoder that drops a leading byte order mark. The same here, so hits print the same.
+ */
+function asIndexed(text: string | null): string | null {
+  return text !== null && text.startsWith("\ufeff") ? text.slice(1) : text;
 }
 
 function nullableText(value: unknown): string | null {

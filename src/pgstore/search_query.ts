@@ -65,7 +65,7 @@ type Token =
   | { kind: "and" | "or" | "not" | "open" | "close" | "plus" };
 
 /** Characters FTS5 allows in a bareword: letters, digits, `_`, anything not ASCII. */
-const BAREWORD_CHAR = /[\p{L}\p{N}_\u001a]|[^\x00-\x7f]/u;
+const BAREWORD_CHAR = /[\p{L}\p{N}_]|[^\p{ASCII}]/u;
 
 function tokenize(query: string): Token[] {
   const tokens: Token[] = [];
@@ -132,7 +132,8 @@ function tokenize(query: string): Token[] {
  * `to_tsquery('simple', $1)` (always passed as a parameter, never spliced into SQL). Words are
  * {@link searchWords}, each single-quoted (they hold only letters and digits); a phrase is its
  * words joined by `<->`; `word*` is `'word':*`; implicit AND and `AND` are `&`, `OR` is `|`,
- * `a NOT b` is `a & !b`. Precedence as in FTS5: NOT binds tightest, then AND, then OR.
+ * `a NOT b` is `a & !b`. Grammar as in FTS5: NOT binds tightest, then AND, then OR, and
+ * implicit AND joins phrases only (`a NOT b c` is `a NOT (b c)`).
  * Throws {@link PgBadQueryError} where FTS5 reports a syntax error (or for NEAR and `^`,
  * which PostgreSQL cannot express).
  *
@@ -158,35 +159,43 @@ export function toTsquery(query: string): string {
   };
   const andExpression = (): string => {
     const parts = [notExpression()];
-    for (;;) {
-      const next = peek();
-      if (next?.kind === "and") {
-        at++;
-        parts.push(notExpression());
-      } else if (next?.kind === "phrase" || next?.kind === "open") {
-        parts.push(notExpression()); // implicit AND
-      } else {
-        break;
-      }
+    while (peek()?.kind === "and") {
+      at++;
+      parts.push(notExpression());
     }
     return parts.length === 1 ? parts[0]! : `(${parts.join(" & ")})`;
   };
   const notExpression = (): string => {
-    let left = primary();
+    let left = unit();
     while (peek()?.kind === "not") {
       at++;
-      left = `(${left} & !${primary()})`;
+      left = `(${left} & !${unit()})`;
     }
     return left;
   };
-  const primary = (): string => {
-    const token = tokens[at++];
+  // As in FTS5's grammar, implicit AND joins phrases only: `a b NOT c d` is `(a b) NOT (c d)`,
+  // and a phrase next to a parenthesis is a syntax error.
+  const unit = (): string => {
+    const token = tokens[at];
     if (token === undefined) return fail("syntax error: the query ends too soon");
+    let result: string;
     if (token.kind === "open") {
-      const inner = orExpression();
+      at++;
+      result = orExpression();
       if (tokens[at++]?.kind !== "close") fail('syntax error: a "(" is not closed');
-      return inner;
+    } else {
+      const phrases = [phrase()];
+      while (peek()?.kind === "phrase") phrases.push(phrase());
+      result = phrases.length === 1 ? phrases[0]! : `(${phrases.join(" & ")})`;
     }
+    const next = peek();
+    if (next?.kind === "open" || next?.kind === "phrase") {
+      fail(`syntax error near "${describe(next)}"`);
+    }
+    return result;
+  };
+  const phrase = (): string => {
+    const token = tokens[at++]!;
     if (token.kind !== "phrase") return fail(`syntax error near "${describe(token)}"`);
     const quoted: string[] = [];
     for (let part: Token | undefined = token;;) {

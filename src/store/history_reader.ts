@@ -6,7 +6,13 @@
  *
  * @module
  */
-import type { IndexHit, IndexStats, RecordFilters, SearchRequest, SessionSummary } from "./message_index.ts";
+import type {
+  IndexHit,
+  IndexStats,
+  RecordFilters,
+  SearchRequest,
+  SessionSummary,
+} from "./message_index.ts";
 import type { LineCheck, LogRecord } from "./record.ts";
 
 /** An index hit, plus the data dir it was recorded in when read from the shared store. */
