@@ -358,7 +358,7 @@ nothing; 2 bad arguments; 3 the data dir is busy; 66 a path does not exist.
   },
   {
     name: "checkpoint",
-    summary: "create, list, show, verify, load and prune checkpoints",
+    summary: "create, list, show, verify, load, prune, push and pull checkpoints",
     help: `Usage: shearwater-persist checkpoint <action> [options]
 
 Checkpoints are immutable snapshots of a session you can return to. They live in
@@ -377,9 +377,17 @@ Actions:
                          delete all but the newest N (with --max-age, only
                          those older than DUR, e.g. 7d); the newest checkpoint
                          of each session is never deleted
+  push ID                put checkpoint ID into the shared store (--store):
+                         manifest, and the segments and blobs it lacks
+  pull ID [--origin ID]  copy a checkpoint of any machine from the store into
+                         this data dir, verified; then "load" it here
+  list --store           the store's checkpoints, by origin
 ID is a checkpoint id (YYYYMMDD_HHMMSS), a unique prefix of one, or "latest".
 
 Options:
+  --store URL        the shared PostgreSQL store (env SHEARWATER_STORE, config
+                     key "store"), for push, pull and list --store
+  --origin ID        pull or list only the checkpoints data dir ID pushed
 ${COMMON_HELP}
 
 A checkpoint leaves out log lines that fail their checksum; create then says so
@@ -391,7 +399,8 @@ control characters are refused. Retention never deletes a damaged checkpoint.
 Exit codes: 0 done, 1 verify found damage or the checkpoint is unusable,
 2 bad arguments (load/prune off a terminal without --yes, a label with control
 characters included), 3 the data dir stayed locked by another process,
-7 create saved an incomplete checkpoint (or verify found one, and no damage).
+7 create saved an incomplete checkpoint (or verify found one, and no damage),
+65 push or pull found the checkpoint damaged, 69 the store cannot be reached.
 `,
     load: lazyAction("./checkpoint_command.ts", "checkpointCommand"),
   },
