@@ -9,6 +9,8 @@ import { controlHandler } from "./control/dispatch.ts";
 import type { DaemonStatus, StopReport } from "./control/protocol.ts";
 import { ControlServer } from "./control/server.ts";
 import { IndexWorkerHandle } from "./indexer/index_worker_handle.ts";
+import { ensureOrigin } from "./pgstore/origin.ts";
+import { ShipWorkerHandle } from "./pgstore/ship_worker_handle.ts";
 import type { Logger } from "./logger.ts";
 import { type DataDirLayout, ensureDataDir } from "./store/data_dir.ts";
 import { DataDirLock } from "./store/data_dir_lock.ts";
@@ -47,6 +49,8 @@ type EventFields = Record<string, unknown>;
 
 /** How long shutdown waits for the indexer to finish its batch (it is safe to cut short). */
 const INDEXER_STOP_TIMEOUT_MS = 1000;
+/** How long shutdown waits for the shipper (cut short: it resumes from the store at start). */
+const SHIPPER_STOP_TIMEOUT_MS = 1000;
 /** Longest stretch of continuous receiving before timers and control requests get a turn. */
 const YIELD_EVERY_MS = 50;
 const TOPIC_DECODER = new TextDecoder();
@@ -98,6 +102,9 @@ export class Daemon {
   #brokerLastChangeAt: Date | null = null;
   #subscriber: BusSubscriber | undefined;
   #indexer: IndexWorkerHandle | undefined;
+  #shipper: ShipWorkerHandle | undefined;
+  /** The data dir's origin id in the shared store (`<data-dir>/origin`). */
+  readonly #origin: string;
   #control: ControlServer | undefined;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #receiving: Promise<void> = Promise.resolve();
@@ -135,6 +142,7 @@ export class Daemon {
     log: RecordWriter;
     session: string;
     seq: number;
+    origin: string;
   }) {
     this.#config = parts.config;
     this.#logger = parts.logger;
@@ -144,6 +152,7 @@ export class Daemon {
     this.#log = parts.log;
     this.#session = parts.session;
     this.#seq = parts.seq;
+    this.#origin = parts.origin;
     this.#excludePatterns = parts.config.exclude.map(globToRegExp);
     this.#accounting = new PublisherAccounting({
       ask: (endpoint, request, onMessage) => this.#resendLinks.ask(endpoint, request, onMessage),
@@ -209,6 +218,7 @@ export class Daemon {
         faultTopic: config.debugFault?.thread === "writer" ? config.debugFault.topic : undefined,
       });
       const session = repair.lastRecord?.session ?? newSessionId(new Date());
+      const origin = await ensureOrigin(layout.root);
       const daemon = new Daemon({
         config,
         logger,
@@ -218,6 +228,7 @@ export class Daemon {
         log,
         session,
         seq: highest,
+        origin,
       });
       daemonRef = daemon;
       const allArchives = await listArchivedLogs(layout);
@@ -267,6 +278,8 @@ export class Daemon {
           detail: this.#indexer.state.detail,
         }
         : null,
+      origin: this.#origin,
+      store: this.#shipper?.status(this.#log.durableSeq) ?? null,
     };
   }
 
@@ -461,6 +474,7 @@ export class Daemon {
     // Ends flushes stuck retrying on a full disk, so that nothing below waits for ever.
     this.#log.giveUpWritesAfter(STOP_WRITE_DEADLINE_MS);
     const indexerStopped = this.#indexer?.stop(INDEXER_STOP_TIMEOUT_MS);
+    const shipperStopped = this.#shipper?.stop(SHIPPER_STOP_TIMEOUT_MS);
     await settleBy(this.#receiving, writeDeadline);
     while (this.#rotating && await settleBy(this.#rotating, writeDeadline));
     await settleBy(this.#checkpointing, writeDeadline);
@@ -495,6 +509,7 @@ export class Daemon {
     });
     await this.#journalStop({ reason, exitCode, unwritten });
     await indexerStopped;
+    await shipperStopped;
     await this.#control?.close();
     this.#lock.release();
     this.#logger.info("stopped", {
@@ -633,6 +648,16 @@ export class Daemon {
         dataDir: this.#layout.root,
         logLevel: this.#config.logLevel,
         logger: this.#logger,
+      });
+    }
+    if (this.#config.store !== "") {
+      this.#shipper = ShipWorkerHandle.start({
+        dataDir: this.#layout.root,
+        url: this.#config.store,
+        origin: this.#origin,
+        logLevel: this.#config.logLevel,
+        logger: this.#logger,
+        durableSeq: () => this.#log.durableSeq,
       });
     }
     this.#subscriber = new BusSubscriber({

@@ -1,7 +1,7 @@
 import { lazyModule } from "../lazy_import.ts";
 import { type CommandAction, type CommandEntry, COMMON_HELP } from "./command.ts";
 import { FILTER_HELP } from "./filters.ts";
-import { STORE_HELP } from "./store_flags.ts";
+import { STORE_HELP } from "./history_flags.ts";
 
 // Help texts live here, not in the command files, so that `--help` and the command list load no
 // command module; each command's module (and what it imports: ZeroMQ, SQLite, prompts) is loaded
@@ -101,6 +101,10 @@ Options:
                        an "oversized" record (size, SHA-256, first 4 KiB),
                        default 1073741824 (1 GiB)
                        (env SHEARWATER_MAX_MESSAGE_BYTES)
+  --store URL          ship every durable record to this PostgreSQL store
+                       (postgres://user@host/db?sslmode=...; env
+                       SHEARWATER_STORE, or "store" in the config file: keep
+                       a password out of the command line)
   --config FILE        JSON config file (env SHEARWATER_CONFIG)
   -h, --help           show this help
 
@@ -331,6 +335,53 @@ ${COMMON_HELP}
 Exit codes: 0 rebuilt, 1 failed, 3 the index stayed locked by another process.
 `,
     load: lazyAction("./reindex_command.ts", "reindexCommand"),
+  },
+  {
+    name: "ship",
+    summary: "backfill the logs and archives into the shared PostgreSQL store",
+    help: `Usage: shearwater-persist ship [options]
+
+Ships every record of the data dir's logs (archive/ and current_session.jsonl)
+to the shared PostgreSQL store, blobs included, with a progress bar. Safe to
+run again or to interrupt: records already in the store are skipped (they are
+keyed by the data dir's origin id and seq). Works with or without a running
+daemon; with one, only what it made durable is shipped (the daemon itself
+ships live when started with --store). Creates or updates the store's schema
+when the role may.
+
+Options:
+  --store URL        postgres://USER@HOST:PORT/DB?sslmode=... (env
+                     SHEARWATER_STORE, or "store" in the config file)
+${COMMON_HELP}
+
+Exit codes: 0 shipped, 1 the store refused, 2 bad arguments, 66 no data dir,
+69 the store cannot be reached or refused the login.
+`,
+    load: lazyAction("./ship_command.ts", "shipCommand"),
+  },
+  {
+    name: "store",
+    summary: "the shared PostgreSQL store: migrate, status, drop-month",
+    help: `Usage: shearwater-persist store ACTION [options]
+
+Actions:
+  migrate             create or update the store's schema (run as the schema's
+                      owner) and the monthly partitions up to a year ahead
+  status              schema version, partitions (rows, size), records per
+                      origin
+  drop-month YYYY-MM  retention: detach and drop one month of records of every
+                      origin (asks on a terminal; --yes in scripts)
+
+Options:
+  --store URL        postgres://USER@HOST:PORT/DB?sslmode=... (env
+                     SHEARWATER_STORE, or "store" in the config file)
+  --yes              drop-month without asking
+${COMMON_HELP}
+
+Exit codes: 0 done, 1 refused or not confirmed, 2 bad arguments, 69 the store
+cannot be reached or refused the login.
+`,
+    load: lazyAction("./store_command.ts", "storeCommand"),
   },
   {
     name: "import",

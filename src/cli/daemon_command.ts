@@ -5,6 +5,7 @@ import { integerFlag, parseCommandArgs } from "./args.ts";
 import { parentDir } from "../store/data_dir.ts";
 import type { CommandAction } from "./command.ts";
 import { checkDataDir } from "./daemon_link.ts";
+import { checkStoreUrl } from "../pgstore/connection.ts";
 
 const OPTIONS = {
   help: { type: "boolean", short: "h" },
@@ -24,6 +25,7 @@ const OPTIONS = {
   "log-file": { type: "string" },
   "blob-threshold-bytes": { type: "string" },
   "max-message-bytes": { type: "string" },
+  store: { type: "string" },
 } as const;
 
 /** `shearwater-persist daemon`: the recorder. */
@@ -66,7 +68,9 @@ export const daemonCommand: CommandAction = {
         values["max-message-bytes"],
         NUMBER_SETTINGS.maxMessageBytes,
       ),
+      store: values.store,
     });
+    if (config.store !== "") checkStoreUrl(config.store);
     checkDataDir(config.dataDir, { mustExist: false });
     if (values["log-file"]) {
       await Deno.mkdir(parentDir(values["log-file"]), { recursive: true, mode: 0o700 });

@@ -17,7 +17,7 @@ import { configFromFlags, layoutFromFlags } from "./daemon_link.ts";
 import { readHitLines } from "./hit_line.ts";
 import { openIndexForReading, readHitBytes, readHitRecord } from "./index_access.ts";
 
-export { STORE_HELP, STORE_OPTIONS } from "./store_flags.ts";
+export { STORE_HELP, STORE_OPTIONS } from "./history_flags.ts";
 
 // The PostgreSQL driver loads only when a command reads the shared store.
 const loadStoreReader = lazyModule<typeof import("../pgstore/open_history.ts")>(

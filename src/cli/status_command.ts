@@ -1,4 +1,6 @@
-import type { DaemonStatus } from "../control/protocol.ts";
+import type { DaemonStatus, StoreStatus } from "../control/protocol.ts";
+import { readOrigin } from "../pgstore/origin.ts";
+import { visibleLine as visible } from "./visible.ts";
 import { askDaemon } from "../daemon_process.ts";
 import { DaemonNotRunningError, ExitCode } from "../errors.ts";
 import { readLockHolder } from "../store/data_dir_lock.ts";
@@ -21,18 +23,21 @@ export const statusCommand: CommandAction = {
       if (!(error instanceof DaemonNotRunningError)) throw error;
       const exists = dataDirExists(layout.root);
       const holder = exists ? await readLockHolder(layout.lockFile) : undefined;
+      const origin = exists ? await readOrigin(layout.root) : undefined;
       if (values.json) {
         printJson({
           running: false,
           data_dir: layout.root,
           data_dir_exists: exists,
           last_lock_holder: holder ?? null,
+          origin: origin ?? null,
         });
       } else {
         printLine(
           `No daemon is running on "${layout.root}"` +
             (exists ? "." : " (there is no data dir there: check --data-dir)."),
         );
+        if (origin !== undefined) printLine(`Origin      ${origin}`);
         printLine(`Start one with: shearwater-persist daemon --data-dir ${layout.root}`);
       }
       return ExitCode.notRunning;
@@ -71,10 +76,29 @@ export const statusCommand: CommandAction = {
         ? `Index       ${index.state}, up to seq ${index.last_seq} (lag ${index.lag})`
         : "Index       not kept by this daemon (--no-index)",
     );
+    printLine(`Origin      ${status.origin}`);
+    printLine(storeLine(status.store, style));
     if (status.last_write_error) printLine(style.red(`Write error ${status.last_write_error}`));
     return 0;
   },
 };
+
+/** The shipper in one line: where to, reachable or not, how far, how far behind. */
+function storeLine(store: StoreStatus | null, style: ReturnType<typeof styler>): string {
+  if (store === null) return "Store       none (--store / SHEARWATER_STORE to ship to PostgreSQL)";
+  const lag = `lag ${store.lag_records} records, ${store.lag_seconds} s`;
+  const where = `Store       ${visible(store.url)}`;
+  if (store.reachable && store.state === "shipping") {
+    return `${where} (${
+      style.green("reachable")
+    }), shipped up to seq ${store.shipped_seq} (${lag})`;
+  }
+  const state = store.state === "connecting" && store.last_error === null
+    ? style.yellow("connecting")
+    : style.red(store.reachable ? store.state : "not reachable");
+  return `${where} (${state}), shipped up to seq ${store.shipped_seq} (${lag})` +
+    (store.last_error ? `: ${visible(store.last_error)}` : "");
+}
 
 function dataDirExists(root: string): boolean {
   try {

@@ -1,10 +1,24 @@
-/** Flags of the commands that can read the shared store (see history.ts). */
-export const STORE_OPTIONS = {
-  store: { type: "string" },
-  origin: { type: "string" },
-} as const;
+/**
+ * The `--store URL` flag shared by the commands that talk to the shared PostgreSQL store.
+ *
+ * @module
+ */
+import { resolveConfig } from "../config.ts";
+import { UsageError } from "../errors.ts";
+import { resolveStoreUrl } from "../pgstore/connection.ts";
 
-/** Help lines for {@link STORE_OPTIONS}. */
-export const STORE_HELP = `  --store URL        read the shared PostgreSQL history of every machine
-                     (env SHEARWATER_STORE, config key "store")
-  --origin ID        with a store: only what data dir ID recorded (see status)`;
+/** The `--store` option, for `parseCommandArgs`. */
+export const STORE_OPTION = { store: { type: "string" } } as const;
+
+/** The store URL from `--store`, `SHEARWATER_STORE` or the config file; a UsageError if none. */
+export function storeUrlFromFlags(values: { store?: string; config?: string }): string {
+  const config = resolveConfig({ configFile: values.config, store: values.store });
+  const url = resolveStoreUrl({ config: config.store });
+  if (url === undefined) {
+    throw new UsageError(
+      "Give the store to use: --store postgres://USER@HOST/DB, SHEARWATER_STORE, or " +
+        '"store" in the config file',
+    );
+  }
+  return url;
+}

@@ -8,8 +8,9 @@
 import type { CheckpointManifest, CheckpointTrigger } from "../store/checkpoint_store.ts";
 import { ErrorCode } from "../errors.ts";
 import type { PublisherFigures } from "../recording/publisher_ledger.ts";
+import type { StoreStatus } from "../pgstore/ship_worker_handle.ts";
 
-export type { PublisherFigures };
+export type { PublisherFigures, StoreStatus };
 
 /** A snapshot of what the daemon is doing, as answered to `status`. */
 export interface DaemonStatus {
@@ -37,6 +38,10 @@ export interface DaemonStatus {
   readonly last_write_error: string | null;
   /** The daemon's indexer, or null when it runs without one (`--no-index`). */
   readonly index: IndexStatus | null;
+  /** The data dir's origin id in the shared store (created once, `<data-dir>/origin`). */
+  readonly origin: string;
+  /** Shipping to the shared PostgreSQL store, or null when no store is configured. */
+  readonly store: StoreStatus | null;
 }
 
 /** The daemon's indexer, as part of {@link DaemonStatus}. */

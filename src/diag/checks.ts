@@ -8,6 +8,7 @@ import type { DaemonStatus } from "../control/protocol.ts";
 import { askDaemon, endpointAcceptsConnections } from "../daemon_process.ts";
 import { DaemonNotRunningError } from "../errors.ts";
 import { indexPath } from "../indexer/open_index.ts";
+import { readOrigin } from "../pgstore/origin.ts";
 import { formatBytes } from "../format.ts";
 import { CheckpointStore } from "../store/checkpoint_store.ts";
 import type { DataDirLayout } from "../store/data_dir.ts";
@@ -19,6 +20,7 @@ import { fileSize } from "../store/file_info.ts";
 import { readPublisherReport } from "./publisher_report.ts";
 
 const INDEX_LAG_WARN = 20_000;
+const STORE_LAG_WARN = 20_000;
 const MAX_DAMAGED_LISTED = 5;
 
 /** One diagnostic line: what was checked, how it went, and what to do. */
@@ -68,6 +70,7 @@ export async function runChecks(
   checks.push(await logCheck(layout, status));
   checks.push(await publisherCheck(layout, status));
   checks.push(await indexCheck(layout, status));
+  checks.push(await storeCheck(layout, status));
   checks.push(await diskCheck(layout));
   checks.push(await checkpointCheck(layout));
   checks.push(await recoveryCheck(layout));
@@ -166,6 +169,41 @@ async function damagedLines(path: string): Promise<DamagedLine[]> {
   const onBadLine = (bad: BadLine) => damaged.push({ ...bad, afterSeq: lastSeq });
   for await (const { headline } of scanLogHeadlines(path, { onBadLine })) lastSeq = headline.seq;
   return damaged;
+}
+
+/**
+ * The shared store the daemon ships to: reachable or not (a store that cannot be reached is a
+ * warning, not a failure: the recorder does not depend on it, shipping resumes by itself).
+ */
+async function storeCheck(
+  layout: DataDirLayout,
+  status: DaemonStatus | undefined,
+): Promise<Check> {
+  const origin = status?.origin ?? await readOrigin(layout.root);
+  const originText = origin ? `origin ${origin}` : "no origin yet";
+  const store = status?.store;
+  if (!store) {
+    return {
+      name: "store",
+      status: "ok",
+      detail: `${originText}; ${status ? "no shared store configured" : "no daemon ships"}`,
+    };
+  }
+  const lag = `shipped up to seq ${store.shipped_seq}, lag ${store.lag_records} records, ` +
+    `${store.lag_seconds} s`;
+  if (store.reachable && store.state === "shipping") {
+    return {
+      name: "store",
+      status: store.lag_records > STORE_LAG_WARN ? "warn" : "ok",
+      detail: `${store.url} reachable, ${lag}; ${originText}`,
+    };
+  }
+  return {
+    name: "store",
+    status: "warn",
+    detail: `${store.url} ${store.reachable ? store.state : "not reachable"}, ${lag}` +
+      (store.last_error ? `: ${store.last_error}` : "") + `; ${originText}`,
+  };
 }
 
 async function indexCheck(

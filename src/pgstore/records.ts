@@ -103,12 +103,13 @@ export async function insertRecords(
 
 /**
  * Stores blobs not yet in `shearwater.blobs` (content-addressed: a blob shipped by any origin is
- * not sent again). `read` is called only for the missing ones. Returns how many were sent.
+ * not sent again). `read` is called only for the missing ones (undefined: skip it). Returns how
+ * many were sent.
  */
 export async function insertBlobs(
   sql: Sql,
   hashes: readonly string[],
-  read: (sha256: string) => Uint8Array,
+  read: (sha256: string) => Uint8Array | undefined,
 ): Promise<number> {
   const unique = [...new Set(hashes)];
   if (unique.length === 0) return 0;
@@ -121,7 +122,9 @@ export async function insertBlobs(
   for (const sha256 of unique) {
     if (present.has(sha256)) continue;
     // One at a time: a blob can be large, and memory holds one.
-    await sql`INSERT INTO shearwater.blobs (sha256, data) VALUES (${sha256}, ${read(sha256)})
+    const data = read(sha256);
+    if (data === undefined) continue;
+    await sql`INSERT INTO shearwater.blobs (sha256, data) VALUES (${sha256}, ${data})
       ON CONFLICT DO NOTHING`;
     sent++;
   }

@@ -46,6 +46,8 @@ class RecordingDaemon implements ControlledDaemon {
       sync_ms: 5,
       last_write_error: null,
       index: null,
+      origin: "00000000-0000-4000-8000-000000000000",
+      store: null,
     };
   }
   newSession(reason: string) {

@@ -11,6 +11,7 @@ const NAMES = [
   "log",
   "publishers",
   "index",
+  "store",
   "disk",
   "checkpoints",
   "recovery",
@@ -28,7 +29,7 @@ Deno.test("runChecks() on an idle data dir: daemon and broker fail, the rest is 
     assert(byName.daemon!.detail.startsWith(`not running on ${layout.root}`));
     assertEquals(byName["broker frontend"]!.status, "fail");
     assert(byName["broker backend"]!.detail.includes(`${backend} not reachable`));
-    for (const name of ["log", "publishers", "index", "checkpoints", "recovery"]) {
+    for (const name of ["log", "publishers", "index", "store", "checkpoints", "recovery"]) {
       assertEquals(byName[name]!.status, "ok", `${name}: ${byName[name]!.detail}`);
     }
   } finally {

@@ -56,6 +56,8 @@ const STATUS_FIELDS = {
   sync_ms: "number",
   last_write_error: "string|null",
   index: "object|null",
+  origin: "string",
+  store: "object|null",
 } as const satisfies Fields<DaemonStatus>;
 
 const INDEX_FIELDS = {
