@@ -163,11 +163,6 @@ export class LocalHistoryReader implements HistoryReader {
     this.#index = index;
   }
 
-  /** The index itself, for the conversation selection that reads it directly. */
-  get index(): SqliteIndex {
-    return this.#index;
-  }
-
   search(request: SearchRequest & HistoryFilters): Promise<HistoryHit[]> {
     return Promise.resolve(this.#index.search(request));
   }

@@ -38,14 +38,6 @@ export interface HistoryFilters extends RecordFilters {
   readonly origin?: string;
 }
 
-/** The records of one conversation, as the shared store holds them. */
-export interface HistoryConversation {
-  /** Oldest first (by origin, then seq). */
-  readonly records: readonly HistoryRecord[];
-  /** Folder the records' blob frames can be read from. */
-  readonly blobDir: string;
-}
-
 /** The reading operations, one implementation per record source. */
 export interface HistoryReader {
   /** "local" for this machine's index and logs, "store" for the shared PostgreSQL store. */
