@@ -17,6 +17,7 @@ import {
 import { formatPublisherReport, runPublisherBench } from "./publisher_bench.ts";
 import { formatReplayReport, runReplayBench } from "./replay_bench.ts";
 import { formatStartupReport, runStartupBench } from "./startup_bench.ts";
+import { formatShipReport, runShipBench } from "./ship_bench.ts";
 import {
   defaultPgSearchBenchOptions,
   formatPgSearchReport,
@@ -25,7 +26,7 @@ import {
 
 const HELP = `Usage: deno task bench [-- options]
 
-Runs seven benchmarks, one after the other:
+Runs eight benchmarks, one after the other:
 
 recorder    N messages of 200 B and 4 KB through the bundled broker to (a) a bare ZeroMQ
             subscriber, (b) the daemon (group commit), (c) the daemon with --sync always.
@@ -46,10 +47,14 @@ pgsearch    the index bench's month of chat (1,000,000 messages) shipped into a 
             PostgreSQL (LogShipper, as "ship" does; needs Debian's postgresql) against the
             SQLite reindex rate; then the same 200 full-text and 200 filtered queries on
             both, top 20 in process: p50/p95 and the PostgreSQL/SQLite ratio.
+ship        the daemon with --store on a throwaway PostgreSQL cluster: shipping rate against
+            the recording rate of the same burst (50,000 messages), the lag at 1,000 msg/s
+            for 10 s, and the catch-up after kill -9 of the server (50,000 recorded meanwhile).
+            Skipped with a reason when the PostgreSQL server binaries are missing.
 
 Options:
   --only NAME          run only one benchmark: recorder, index, checkpoint, startup, replay,
-                       publisher or pgsearch
+                       publisher, ship or pgsearch
   --quick              small sizes, each done in about a minute (recorder: 5000 / 2000 / 1000
                        messages; index: 50000 messages, 10 command runs, 3 s stream;
                        checkpoint: 1k / 5k / 10k, 20 growing, 200 listed; startup: 10 runs;
@@ -107,6 +112,7 @@ const BENCHES = [
   "startup",
   "replay",
   "publisher",
+  "ship",
   "pgsearch",
 ] as const;
 type BenchName = typeof BENCHES[number];
@@ -231,6 +237,10 @@ async function runBench(bench: BenchName, quick: boolean, settings: Settings, co
     case "publisher": {
       const result = await runPublisherBench({ quick, ...common });
       return { result, report: formatPublisherReport(result) };
+    }
+    case "ship": {
+      const result = await runShipBench({ quick, ...common });
+      return { result, report: formatShipReport(result) };
     }
     case "pgsearch": {
       const result = await runPgSearchBench({

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { CONFIG_ENV_VARS } from "./config.ts";
 import { selfCommand } from "./self_command.ts";
 import { callDaemon, type ControlCallOptions, type RequestFor } from "./control/client.ts";
 import type { ControlAnswer, ControlCommand, DaemonStatus } from "./control/protocol.ts";
@@ -53,6 +54,14 @@ export function daemonArguments(dataDir: string, backend: string): string[] {
 }
 
 /**
+ * The environment that gives a daemon child its shared store: the URL travels in
+ * `SHEARWATER_STORE`, never in its arguments, so its password is not visible to `ps`.
+ */
+export function daemonEnvironment(store: string | undefined): Record<string, string> {
+  return store ? { [CONFIG_ENV_VARS.store]: store } : {};
+}
+
+/**
  * Starts the daemon as a detached process that outlives this one; returns its PID.
  *
  * @example
@@ -61,10 +70,15 @@ export function daemonArguments(dataDir: string, backend: string): string[] {
  * await waitForDaemon(layout, { timeoutMs: 10_000 });
  * ```
  */
-export function spawnDetachedDaemon(layout: DataDirLayout, backend: string): number {
+export function spawnDetachedDaemon(
+  layout: DataDirLayout,
+  backend: string,
+  options: { store?: string } = {},
+): number {
   const [command, ...args] = selfCommand(daemonArguments(layout.root, backend));
   const child = new Deno.Command(command!, {
     args,
+    env: daemonEnvironment(options.store),
     detached: true,
     stdin: "null",
     stdout: "null",

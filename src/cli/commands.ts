@@ -28,6 +28,8 @@ Options:
   --no-menu          do not show the recovery menu
   --demo             also run two simulated agents that talk for a while, then
                      save a checkpoint: see recording, search and recovery work
+  --store URL        the daemon ships to this PostgreSQL store (passed to it in
+                     its environment, not its arguments; env SHEARWATER_STORE)
 ${COMMON_HELP}
 
 Exit codes: 0 stopped by Ctrl+C/SIGTERM, 1 a child process failed.
@@ -521,6 +523,8 @@ Options:
   --ignore-topic T     a subscription topic that is not an agent (repeatable)
   --once               exit after the first session has ended
   --no-menu            do not show the menu when the first agent arrives
+  --store URL          the daemon ships to this PostgreSQL store (passed in its
+                       environment; env SHEARWATER_STORE)
 ${COMMON_HELP}
 
 Exit codes: 0 stopped (Ctrl+C, SIGTERM, or --once), 2 bad arguments.

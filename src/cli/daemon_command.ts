@@ -5,7 +5,7 @@ import { integerFlag, parseCommandArgs } from "./args.ts";
 import { parentDir } from "../store/data_dir.ts";
 import type { CommandAction } from "./command.ts";
 import { checkDataDir } from "./daemon_link.ts";
-import { checkStoreUrl } from "../pgstore/connection.ts";
+import { checkStoreUrl } from "../pgstore/store_url.ts";
 
 const OPTIONS = {
   help: { type: "boolean", short: "h" },

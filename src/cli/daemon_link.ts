@@ -77,6 +77,8 @@ export interface BusFlagValues {
   readonly config?: string;
   readonly frontend?: string;
   readonly backend?: string;
+  /** `--store URL` (up, launch): the shared store the daemon they start ships to. */
+  readonly store?: string;
 }
 
 /** Resolves the configuration from the common flags (plus environment, file, defaults). */
@@ -86,5 +88,6 @@ export function configFromFlags(values: BusFlagValues): Config {
     configFile: values.config,
     frontend: values.frontend,
     backend: values.backend,
+    store: values.store,
   });
 }

@@ -6,6 +6,7 @@ import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
 import type { CommandAction } from "./command.ts";
 import { printLine } from "./output.ts";
 import { visible } from "./visible.ts";
+import { checkStoreUrl } from "../pgstore/store_url.ts";
 
 /** Longest grace period: a day (timers cannot wait beyond about 24.8 days anyway). */
 const MAX_GRACE_MS = 86_400_000;
@@ -18,6 +19,7 @@ const OPTIONS = {
   "ignore-topic": { type: "string", multiple: true },
   once: { type: "boolean" },
   "no-menu": { type: "boolean" },
+  store: { type: "string" },
 } as const;
 
 /** `shearwater-persist launch`: start and stop the daemon with the agents. */
@@ -26,6 +28,7 @@ export const launchCommand: CommandAction = {
     const { values } = parseCommandArgs("launch", args, OPTIONS);
     const config = configFromFlags(values);
     checkDataDir(config.dataDir, { mustExist: false });
+    if (config.store !== "") checkStoreUrl(config.store);
     const logger = createJsonLogger({ component: "launcher", level: config.logLevel });
     const interactive = Deno.stdin.isTerminal() && Deno.stdout.isTerminal() && !values["no-menu"];
     let launcher: Launcher | undefined = undefined;
@@ -34,7 +37,7 @@ export const launchCommand: CommandAction = {
       logger,
       graceMs: integerFlag("grace-ms", values["grace-ms"], { max: MAX_GRACE_MS }) ?? 5000,
       ignoreTopics: ["", ...config.topics, ...(values["ignore-topic"] ?? [])],
-      spawnDaemon: (layout) => spawnDetachedDaemon(layout, config.backend),
+      spawnDaemon: (layout) => spawnDetachedDaemon(layout, config.backend, { store: config.store }),
       // Agent names are subscription topics from the bus: shown visibly, like all message data.
       say: (line) => printLine(`[persistence] ${visible(line)}`),
       onFirstAgent: interactive

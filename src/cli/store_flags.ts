@@ -5,7 +5,7 @@
  */
 import { resolveConfig } from "../config.ts";
 import { UsageError } from "../errors.ts";
-import { resolveStoreUrl } from "../pgstore/connection.ts";
+import { resolveStoreUrl } from "../pgstore/store_url.ts";
 
 /** The `--store` option, for `parseCommandArgs`. */
 export const STORE_OPTION = { store: { type: "string" } } as const;

@@ -7,10 +7,12 @@ import { selfCommand } from "../self_command.ts";
 import {
   askDaemon,
   daemonArguments,
+  daemonEnvironment,
   endpointAcceptsConnections,
   waitForDaemon,
 } from "../daemon_process.ts";
 import { checkDataDir, configFromFlags } from "./daemon_link.ts";
+import { checkStoreUrl } from "../pgstore/store_url.ts";
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -18,6 +20,7 @@ const OPTIONS = {
   backend: { type: "string" },
   "no-menu": { type: "boolean" },
   demo: { type: "boolean" },
+  store: { type: "string" },
 } as const;
 
 /** How long `up --demo` waits for the daemon it started to answer. */
@@ -29,6 +32,7 @@ export const upCommand: CommandAction = {
     const { values } = parseCommandArgs("up", args, OPTIONS);
     const config = configFromFlags(values);
     checkDataDir(config.dataDir, { mustExist: false });
+    if (config.store !== "") checkStoreUrl(config.store);
     const style = styler();
     const children: { name: string; child: Deno.ChildProcess }[] = [];
     if (await endpointAcceptsConnections(config.frontend)) {
@@ -48,7 +52,10 @@ export const upCommand: CommandAction = {
     if (await isLockHeld(layout.lockFile)) {
       printLine(`Daemon      already running on ${config.dataDir}: using it`);
     } else {
-      const child = spawnSelf(daemonArguments(config.dataDir, config.backend));
+      const child = spawnSelf(
+        daemonArguments(config.dataDir, config.backend),
+        daemonEnvironment(config.store),
+      );
       children.push({ name: "daemon", child });
       printLine(`Daemon      started, PID ${child.pid}, recording into ${config.dataDir}/`);
       printLine(`            (its log: ${config.dataDir}/daemon.log)`);
@@ -107,7 +114,7 @@ async function runDemoSession(config: { frontend: string; backend: string; dataD
   printLine('Try: shearwater-persist search "disk full", recent, checkpoint list.');
 }
 
-function spawnSelf(args: string[]): Deno.ChildProcess {
+function spawnSelf(args: string[], env: Record<string, string> = {}): Deno.ChildProcess {
   const [command, ...rest] = selfCommand(args);
-  return new Deno.Command(command!, { args: rest, stdin: "null" }).spawn();
+  return new Deno.Command(command!, { args: rest, stdin: "null", env }).spawn();
 }

@@ -66,7 +66,6 @@ async function run(start: StartMessage): Promise<void> {
     (entry) => self.postMessage({ type: "log", entry }),
   );
   const layout = dataDirLayout(start.dataDir);
-  const shipper = new LogShipper(layout, start.origin, { logger, shouldStop: () => stopping });
   let store: PgStore | undefined;
   let backoffMs = 0;
   let lastProblem: string | undefined;
@@ -82,6 +81,12 @@ async function run(start: StartMessage): Promise<void> {
     report(state);
   };
   update({});
+  // Each committed batch is reported at once, so status shows progress within a long pass.
+  const shipper = new LogShipper(layout, start.origin, {
+    logger,
+    shouldStop: () => stopping,
+    onBatch: (shippedSeq) => update({ shippedSeq, lastShippedAt: new Date().toISOString() }),
+  });
   while (!stopping) {
     try {
       if (store === undefined) {

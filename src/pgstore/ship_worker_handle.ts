@@ -6,7 +6,7 @@
  * @module
  */
 import { type ForwardedLogEntry, type Logger, type LogLevel, writeForwarded } from "../logger.ts";
-import { redactSecrets, redactStoreUrl } from "./connection.ts";
+import { redactSecrets, redactStoreUrl } from "./store_url.ts";
 
 /** What the worker reports of itself. */
 export interface ShipWorkerState {
