@@ -152,6 +152,23 @@ Deno.test({
     const one = await runCli(["show", "15", "--store", url, "--origin", ORIGIN_B, "--json"]);
     assertEquals(one.code, 0, one.stderr);
     assertEquals(JSON.parse(one.stdout).origin, ORIGIN_B);
+    // The store has no current session, and a checkpoint is pulled first: both say so (exit 2).
+    const noSession = await runCli(["context", "--store", url]);
+    assertEquals(noSession.code, 2, noSession.stderr);
+    assertEquals(noSession.stderr.includes("--session"), true, noSession.stderr);
+    const checkpoint = await runCli([
+      "export",
+      "--checkpoint",
+      "latest",
+      "--format",
+      "md",
+      "--store",
+      url,
+    ]);
+    assertEquals(checkpoint.code, 2, checkpoint.stderr);
+    assertEquals(checkpoint.stderr.includes("checkpoint pull"), true, checkpoint.stderr);
+    const unknown = await runCli(["context", "--session", "nope", "--store", url]);
+    assertEquals(unknown.code, 1, unknown.stderr);
     // --origin without a store is a usage error; an unreachable store exit 69, no password.
     const noStore = await runCli(["search", "x", "--origin", ORIGIN_A, "--data-dir", dataDirA]);
     assertEquals(noStore.code, 2);
