@@ -213,13 +213,13 @@ export function formatPgSearchReport(result: PgSearchBenchResult): string {
     `size        SQLite index ${mib(result.sqliteIndexBytes)}; PostgreSQL records (line, ` +
     `tsvector, indexes) ${mib(result.pgTableBytes)}`,
     "",
-    "query (top 20)        SQLite p50   p95   PostgreSQL p50    p95   p95 ratio  mean hits",
+    "query (top 20)        SQLite p50   p95   PostgreSQL p50     p95   p95 ratio  mean hits",
   ];
   const add = (label: string, sqlite: QueryTiming, pg: QueryTiming) => {
     lines.push(
       `${label.padEnd(22)}${ms(sqlite.latency?.p50Ms).padStart(10)}${
         ms(sqlite.latency?.p95Ms).padStart(6)
-      }${ms(pg.latency?.p50Ms).padStart(17)}${ms(pg.latency?.p95Ms).padStart(7)}${
+      }${ms(pg.latency?.p50Ms).padStart(17)}${ms(pg.latency?.p95Ms).padStart(8)}${
         ratio(pg.latency?.p95Ms, sqlite.latency?.p95Ms).padStart(12)
       }${pg.meanHits.toFixed(1).padStart(11)}`,
     );
