@@ -9,7 +9,7 @@ import { controlHandler } from "./control/dispatch.ts";
 import type { DaemonStatus, StopReport } from "./control/protocol.ts";
 import { ControlServer } from "./control/server.ts";
 import { IndexWorkerHandle } from "./indexer/index_worker_handle.ts";
-import { ensureOrigin } from "./pgstore/origin.ts";
+import { keepOrigin, type OriginKeeper } from "./pgstore/origin.ts";
 import { ShipWorkerHandle } from "./pgstore/ship_worker_handle.ts";
 import type { Logger } from "./logger.ts";
 import { type DataDirLayout, ensureDataDir } from "./store/data_dir.ts";
@@ -103,8 +103,8 @@ export class Daemon {
   #subscriber: BusSubscriber | undefined;
   #indexer: IndexWorkerHandle | undefined;
   #shipper: ShipWorkerHandle | undefined;
-  /** The data dir's origin id in the shared store (`<data-dir>/origin`). */
-  readonly #origin: string;
+  /** The data dir's origin id in the shared store (`<data-dir>/origin`), made in the background. */
+  readonly #origin: OriginKeeper;
   #control: ControlServer | undefined;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #receiving: Promise<void> = Promise.resolve();
@@ -142,7 +142,6 @@ export class Daemon {
     log: RecordWriter;
     session: string;
     seq: number;
-    origin: string;
   }) {
     this.#config = parts.config;
     this.#logger = parts.logger;
@@ -152,7 +151,9 @@ export class Daemon {
     this.#log = parts.log;
     this.#session = parts.session;
     this.#seq = parts.seq;
-    this.#origin = parts.origin;
+    this.#origin = keepOrigin(parts.layout.root, {
+      onProblem: (event, fields) => this.#logger.warn(event, fields),
+    });
     this.#excludePatterns = parts.config.exclude.map(globToRegExp);
     this.#accounting = new PublisherAccounting({
       ask: (endpoint, request, onMessage) => this.#resendLinks.ask(endpoint, request, onMessage),
@@ -218,7 +219,6 @@ export class Daemon {
         faultTopic: config.debugFault?.thread === "writer" ? config.debugFault.topic : undefined,
       });
       const session = repair.lastRecord?.session ?? newSessionId(new Date());
-      const origin = await ensureOrigin(layout.root);
       const daemon = new Daemon({
         config,
         logger,
@@ -228,7 +228,6 @@ export class Daemon {
         log,
         session,
         seq: highest,
-        origin,
       });
       daemonRef = daemon;
       const allArchives = await listArchivedLogs(layout);
@@ -278,7 +277,7 @@ export class Daemon {
           detail: this.#indexer.state.detail,
         }
         : null,
-      origin: this.#origin,
+      origin: this.#origin.current(),
       store: this.#shipper?.status(this.#log.durableSeq) ?? null,
     };
   }
@@ -474,6 +473,7 @@ export class Daemon {
     // Ends flushes stuck retrying on a full disk, so that nothing below waits for ever.
     this.#log.giveUpWritesAfter(STOP_WRITE_DEADLINE_MS);
     const indexerStopped = this.#indexer?.stop(INDEXER_STOP_TIMEOUT_MS);
+    this.#origin.stop();
     const shipperStopped = this.#shipper?.stop(SHIPPER_STOP_TIMEOUT_MS);
     await settleBy(this.#receiving, writeDeadline);
     while (this.#rotating && await settleBy(this.#rotating, writeDeadline));
@@ -651,14 +651,18 @@ export class Daemon {
       });
     }
     if (this.#config.store !== "") {
-      this.#shipper = ShipWorkerHandle.start({
-        dataDir: this.#layout.root,
-        url: this.#config.store,
-        origin: this.#origin,
-        logLevel: this.#config.logLevel,
-        logger: this.#logger,
-        durableSeq: () => this.#log.durableSeq,
-      });
+      // Nothing is shipped before the origin is on disk (see keepOrigin).
+      this.#origin.saved.then((origin) => {
+        if (origin === null || this.#stopping) return;
+        this.#shipper = ShipWorkerHandle.start({
+          dataDir: this.#layout.root,
+          url: this.#config.store,
+          origin,
+          logLevel: this.#config.logLevel,
+          logger: this.#logger,
+          durableSeq: () => this.#log.durableSeq,
+        });
+      }).catch((error) => this.#logger.error("shipper_not_started", { error }));
     }
     this.#subscriber = new BusSubscriber({
       endpoint: this.#config.backend,

@@ -76,7 +76,7 @@ export const statusCommand: CommandAction = {
         ? `Index       ${index.state}, up to seq ${index.last_seq} (lag ${index.lag})`
         : "Index       not kept by this daemon (--no-index)",
     );
-    printLine(`Origin      ${status.origin}`);
+    printLine(`Origin      ${status.origin ?? "none yet (the daemon's log says why)"}`);
     printLine(storeLine(status.store, style));
     if (status.last_write_error) printLine(style.red(`Write error ${status.last_write_error}`));
     return 0;

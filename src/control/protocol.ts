@@ -38,8 +38,11 @@ export interface DaemonStatus {
   readonly last_write_error: string | null;
   /** The daemon's indexer, or null when it runs without one (`--no-index`). */
   readonly index: IndexStatus | null;
-  /** The data dir's origin id in the shared store (created once, `<data-dir>/origin`). */
-  readonly origin: string;
+  /**
+   * The data dir's origin id in the shared store (created once, `<data-dir>/origin`); null
+   * while it cannot be written yet (a full disk) or when the file is damaged (the log says).
+   */
+  readonly origin: string | null;
   /** Shipping to the shared PostgreSQL store, or null when no store is configured. */
   readonly store: StoreStatus | null;
 }

@@ -58,7 +58,10 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
   const { driverUrl, ssl } = await driverUrlAndSsl(url);
   const sql = postgres(driverUrl, {
     max: options.maxConnections ?? 2,
-    connect_timeout: options.connectTimeoutSeconds ?? 10,
+    // A connect_timeout in the URL (libpq's option) wins over the default.
+    ...(new URL(url).searchParams.has("connect_timeout")
+      ? {}
+      : { connect_timeout: options.connectTimeoutSeconds ?? 10 }),
     onnotice: () => {},
     ...(ssl === undefined ? {} : { ssl }),
     connection: { application_name: "shearwater-persist" },

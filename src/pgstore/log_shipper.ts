@@ -93,6 +93,7 @@ export class LogShipper {
   readonly #options: LogShipperOptions;
   readonly #cursors = new Map<number, FileCursor>();
   readonly #months = new Set<string>();
+  readonly #reportedBadLines = new Set<string>();
   #shippedSeq = 0;
 
   constructor(layout: DataDirLayout, origin: string, options: LogShipperOptions = {}) {
@@ -112,6 +113,16 @@ export class LogShipper {
    * after it.
    */
   async pass(store: PgStore, limitSeq = Number.POSITIVE_INFINITY): Promise<ShipPassResult> {
+    try {
+      return await this.#pass(store, limitSeq);
+    } catch (error) {
+      // A partition dropped meanwhile (retention) must be looked up again, not trusted.
+      this.#months.clear();
+      throw error;
+    }
+  }
+
+  async #pass(store: PgStore, limitSeq: number): Promise<ShipPassResult> {
     if (this.#months.size === 0) {
       for (const month of await listPartitions(store.sql)) this.#months.add(month);
     }
@@ -238,6 +249,10 @@ export class LogShipper {
         fromOffset: cursor.offset,
         onBadLine: (bad) => {
           badLines++;
+          // A damaged line is met again on every pass until a good one follows it: say it once.
+          const key = `${path}:${bad.offset}`;
+          if (this.#reportedBadLines.has(key)) return;
+          this.#reportedBadLines.add(key);
           this.#options.logger?.warn("ship_line_skipped", {
             file: path,
             offset: bad.offset,

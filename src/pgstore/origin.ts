@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { DamagedDataError } from "../errors.ts";
+import { DamagedDataError, operatingError } from "../errors.ts";
 import { PRIVATE_FILE_MODE, syncDirectory, writeAll } from "../store/data_dir.ts";
 
 const ORIGIN_FILE = "origin";
@@ -84,4 +84,70 @@ async function waitForOrigin(root: string): Promise<string> {
     }
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** The daemon's view of its origin: what to show now, and when it is safely on disk. */
+export interface OriginKeeper {
+  /** The origin id once it is on disk, else null (being created, or the file is damaged). */
+  current(): string | null;
+  /** Resolves with the id once it is on disk, or null when it never will be (damaged, stopped). */
+  readonly saved: Promise<string | null>;
+  /** Ends the retries (daemon stop). */
+  stop(): void;
+}
+
+const KEEP_FIRST_RETRY_MS = 1000;
+const KEEP_MAX_RETRY_MS = 30_000;
+
+/**
+ * Reads or creates the origin of the data dir `root` in the background, retrying while the
+ * operating system refuses (a full disk): the recorder must never wait for it, and nothing is
+ * shipped before the id is on disk (shipping under an id that a restart would not find again
+ * would duplicate the history under a second origin). A damaged origin file is logged and left
+ * alone: no origin, no shipping, until a person fixes it.
+ */
+export function keepOrigin(
+  root: string,
+  options: { onProblem: (event: string, fields: Record<string, unknown>) => void },
+): OriginKeeper {
+  let origin: string | null = null;
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const saved = (async () => {
+    let retryMs = 0;
+    while (!stopped) {
+      try {
+        origin = await ensureOrigin(root);
+        return origin;
+      } catch (error) {
+        if (error instanceof DamagedDataError) {
+          options.onProblem("origin_damaged", { error: error.message });
+          return null;
+        }
+        const described = operatingError(
+          error,
+          `Cannot create the origin file "${originPath(root)}"`,
+        );
+        if (described === undefined) throw error;
+        if (retryMs === 0) options.onProblem("origin_not_saved", { error: described.message });
+        retryMs = retryMs === 0 ? KEEP_FIRST_RETRY_MS : Math.min(KEEP_MAX_RETRY_MS, retryMs * 2);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, retryMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    }
+    return null;
+  })();
+  return {
+    current: () => origin,
+    saved,
+    stop() {
+      stopped = true;
+      wake?.();
+    },
+  };
 }

@@ -56,7 +56,7 @@ const STATUS_FIELDS = {
   sync_ms: "number",
   last_write_error: "string|null",
   index: "object|null",
-  origin: "string",
+  origin: "string|null",
   store: "object|null",
 } as const satisfies Fields<DaemonStatus>;
 

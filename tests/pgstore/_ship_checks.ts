@@ -64,3 +64,19 @@ export async function waitForShipped(dataDir: string, timeoutMs = 90_000): Promi
       status.store.shipped_seq >= status.durable_seq && status.store.lag_records === 0;
   }, timeoutMs);
 }
+
+/**
+ * A file of /proc/PID (`cmdline`, `environ`) as text, read through `cat`: Deno asks for
+ * --allow-all to read /proc directly, and the test task does not grant it.
+ */
+export async function procFile(pid: number, name: "cmdline" | "environ"): Promise<string> {
+  const output = await new Deno.Command("cat", {
+    args: [`/proc/${pid}/${name}`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!output.success) {
+    throw new Error(`cat /proc/${pid}/${name}: ${new TextDecoder().decode(output.stderr)}`);
+  }
+  return new TextDecoder().decode(output.stdout);
+}

@@ -11,7 +11,7 @@ import {
 import { sendControlRequest } from "../../src/control/client.ts";
 import { readOrigin } from "../../src/pgstore/origin.ts";
 import { pgAvailable, startPgCluster } from "./_pg_cluster.ts";
-import { assertStoreMatchesLogs, waitForShipped } from "./_ship_checks.ts";
+import { assertStoreMatchesLogs, procFile, waitForShipped } from "./_ship_checks.ts";
 
 async function publishChat(
   publisher: { send(frames: string[]): Promise<void> },
@@ -50,6 +50,19 @@ Deno.test({
       assertEquals(status?.store?.url, cluster.url);
       const count = await assertStoreMatchesLogs(cluster.url, origin, rig.dataDir);
       assert(count >= 400, `${count} records`);
+      // `ship` while the daemon runs: same origin, nothing new to add, rows unchanged.
+      const backfill = await runCli([
+        "ship",
+        "--data-dir",
+        rig.dataDir,
+        "--store",
+        cluster.url,
+        "--json",
+      ]);
+      assertEquals(backfill.code, 0, backfill.stderr);
+      assertEquals(JSON.parse(backfill.stdout).origin, origin);
+      assertEquals(JSON.parse(backfill.stdout).added, 0);
+      assertEquals(await assertStoreMatchesLogs(cluster.url, origin, rig.dataDir), count);
       const human = await runCli(["status", "--data-dir", rig.dataDir]);
       assert(human.stdout.includes(`Origin      ${origin}`), human.stdout);
       assert(
@@ -99,7 +112,7 @@ Deno.test({
       assert(outputs[1]!.includes("not reachable"), outputs[1]);
       assert(outputs[3]!.includes("ship:***@"), outputs[3]);
       // The daemon's process arguments do not hold the URL either (it came from the environment).
-      const cmdline = await Deno.readTextFile(`/proc/${rig.daemon.child.pid}/cmdline`);
+      const cmdline = await procFile(rig.daemon.child.pid, "cmdline");
       assert(!cmdline.includes("hunter2secret"), cmdline);
     },
   );
