@@ -143,6 +143,12 @@ Deno.test({
     // Narrowed to one origin: exactly that data dir's local output.
     const { local, store: narrowed } = await both(dataDirB, url, ["search", "deploy"], ORIGIN_B);
     assertEquals(narrowed.stdout, local.stdout);
+    // SHEARWATER_STORE alone makes them read the store too.
+    const fromEnv = await runCli(["search", "deploy", "--json"], {
+      env: { SHEARWATER_STORE: url },
+    });
+    assertEquals(fromEnv.code, 0, fromEnv.stderr);
+    assertEquals(JSON.parse(fromEnv.stdout).count, JSON.parse(all.stdout).count);
     const sessions = await runCli(["sessions", "--store", url, "--json"]);
     assertEquals(JSON.parse(sessions.stdout).count, 2);
     // Both origins have a seq 15: show asks which one, then shows it.
