@@ -36,9 +36,9 @@ export interface TextQueryTiming extends QueryTiming {
   readonly byKind: Readonly<Record<QueryKind, QueryTiming>>;
 }
 
-/** Something that answers searches: the index, in process. */
+/** Something that answers searches: the index in process, or the shared store's reader. */
 export interface Searchable {
-  search(request: SearchRequest): IndexHit[];
+  search(request: SearchRequest): IndexHit[] | Promise<IndexHit[]>;
 }
 
 /** Results per query, as the `search` command asks by default. */

@@ -19,10 +19,15 @@ import { formatPublisherReport, runPublisherBench } from "./publisher_bench.ts";
 import { formatReplayReport, runReplayBench } from "./replay_bench.ts";
 import { formatStartupReport, runStartupBench } from "./startup_bench.ts";
 import { formatShipReport, runShipBench } from "./ship_bench.ts";
+import {
+  defaultPgSearchBenchOptions,
+  formatPgSearchReport,
+  runPgSearchBench,
+} from "./pgsearch_bench.ts";
 
 const HELP = `Usage: deno task bench [-- options]
 
-Runs seven benchmarks, one after the other:
+Runs eight benchmarks, one after the other:
 
 recorder    N messages of 200 B and 4 KB through the bundled broker to (a) a bare ZeroMQ
             subscriber, (b) the daemon (group commit), (c) the daemon with --sync always;
@@ -41,6 +46,10 @@ replay      replay --burst of N messages against a bare ZeroMQ publisher sending
 publisher   the real TypeScript client (src/client/) as publisher: the recorder's rate
             with the envelope and accounting against without (same run, 4 × 50,000 flat
             out), and the refill after a 10-second outage (kill -9) at 1,000 msg/s.
+pgsearch    the index bench's month of chat (1,000,000 messages) shipped into a throwaway
+            PostgreSQL (LogShipper, as "ship" does; needs Debian's postgresql) against the
+            SQLite reindex rate; then the same 200 full-text and 200 filtered queries on
+            both, top 20 in process: p50/p95 and the PostgreSQL/SQLite ratio.
 ship        the daemon with --store on a throwaway PostgreSQL cluster: shipping rate against
             the recording rate of the same burst (50,000 messages), the lag at 1,000 msg/s
             for 10 s, and the catch-up after kill -9 of the server (50,000 recorded meanwhile).
@@ -48,7 +57,7 @@ ship        the daemon with --store on a throwaway PostgreSQL cluster: shipping 
 
 Options:
   --only NAME          run only one benchmark: recorder, index, checkpoint, startup, replay,
-                       publisher or ship
+                       publisher, ship or pgsearch
   --quick              small sizes, each done in about a minute (recorder: 5000 / 2000 / 1000
                        messages; index: 50000 messages, 10 command runs, 3 s stream;
                        checkpoint: 1k / 5k / 10k, 20 growing, 200 listed; startup: 10 runs;
@@ -68,7 +77,7 @@ Recorder options:
   --poll-ms MS         pause between status polls of the daemon (default 1; index: 5)
 
 Index options:
-  --index-messages N   messages in the generated logs (default 1000000)
+  --index-messages N   messages in the generated logs (default 1000000; pgsearch too)
   --stream-rate N      messages/s of the live stream (default 20000)
   --stream-seconds S   length of the live stream (default 10)
 
@@ -107,6 +116,7 @@ const BENCHES = [
   "replay",
   "publisher",
   "ship",
+  "pgsearch",
 ] as const;
 type BenchName = typeof BENCHES[number];
 
@@ -235,6 +245,15 @@ async function runBench(bench: BenchName, quick: boolean, settings: Settings, co
     case "ship": {
       const result = await runShipBench({ quick, ...common });
       return { result, report: formatShipReport(result) };
+    }
+    case "pgsearch": {
+      const result = await runPgSearchBench({
+        ...defaultPgSearchBenchOptions(quick),
+        messages: settings.index.messages, // --index-messages, same defaults as index
+        signal: common.signal,
+        progress: common.progress,
+      });
+      return { result, report: formatPgSearchReport(result) };
     }
   }
 }

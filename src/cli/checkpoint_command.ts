@@ -27,6 +27,10 @@ const loadSessionCore = lazyModule<typeof import("../session/session_core.ts")>(
 const loadDaemonOrOffline = lazyModule<typeof import("../session/daemon_or_offline.ts")>(
   import.meta.resolve("../session/daemon_or_offline.ts"),
 );
+// Push, pull and `list --store` load the PostgreSQL driver: only when they run.
+const loadShare = lazyModule<typeof import("./checkpoint_share.ts")>(
+  import.meta.resolve("./checkpoint_share.ts"),
+);
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
@@ -36,6 +40,8 @@ const OPTIONS = {
   "dry-run": { type: "boolean" },
   yes: { type: "boolean", short: "y" },
   last: { type: "string" },
+  store: { type: "string" },
+  origin: { type: "string" },
 } as const;
 
 type Values = ReturnType<typeof parseCommandArgs<typeof OPTIONS>>["values"];
@@ -58,7 +64,17 @@ export const checkpointCommand: CommandAction = {
       case "create":
         return await create(layout, values);
       case "list":
+        if (values.store !== undefined) return await (await loadShare()).listStore(values);
         return await list(store, values);
+      case "push":
+        return await (await loadShare()).pushToStore(
+          layout,
+          store,
+          requireId(rest, "push"),
+          values,
+        );
+      case "pull":
+        return await (await loadShare()).pullFromStore(store, requireId(rest, "pull"), values);
       case "show":
         return await show(store, requireId(rest, "show"), values);
       case "verify":
@@ -70,7 +86,7 @@ export const checkpointCommand: CommandAction = {
       default:
         throw new UsageError(
           `${action ? `Unknown checkpoint action "${action}"` : "Missing checkpoint action"}: ` +
-            "use create, list, show, verify, load or prune",
+            "use create, list, show, verify, load, prune, push or pull",
         );
     }
   },

@@ -1,6 +1,7 @@
 import { lazyModule } from "../lazy_import.ts";
 import { type CommandAction, type CommandEntry, COMMON_HELP } from "./command.ts";
 import { FILTER_HELP } from "./filters.ts";
+import { STORE_HELP } from "./history_flags.ts";
 
 // Help texts live here, not in the command files, so that `--help` and the command list load no
 // command module; each command's module (and what it imports: ZeroMQ, SQLite, prompts) is loaded
@@ -185,11 +186,14 @@ Exit codes: 0 done, 3 the data dir is locked by a daemon that does not answer.
 Searches every recorded session, newest first. QUERY uses SQLite FTS5 syntax:
 words (all must match), "quoted phrases", OR, NOT, prefix*, and parentheses.
 Without QUERY, lists the newest messages that match the filters. Works whether
-or not the daemon runs (without one, the index first catches up itself).
+or not the daemon runs (without one, the index first catches up itself). With
+--store, searches every machine's shipped history (PostgreSQL full-text search,
+same syntax but NEAR and ^); a hit then shows its origin when several match.
 
 Options:
 ${FILTER_HELP}
   -n, --limit N      at most N results (default 20)
+${STORE_HELP}
 ${COMMON_HELP}
 
 Examples:
@@ -205,11 +209,13 @@ Exit codes: 0 results found, 1 no results, 2 bad query or arguments.
     summary: "show the last N recorded messages (default 10)",
     help: `Usage: shearwater-persist recent [N] [options]
 
-Shows the last N messages (default 10), oldest first, across sessions.
+Shows the last N messages (default 10), oldest first, across sessions (with
+--store, across every machine's shipped history).
 
 Options:
 ${FILTER_HELP}
   --events           include daemon events (gaps, broker down/up, sessions)
+${STORE_HELP}
 ${COMMON_HELP}
 
 Exit codes: 0 shown (even none), 2 bad arguments.
@@ -266,9 +272,12 @@ Finds record SEQ through the index and prints it from the log (its checksum is
 verified first): metadata, then every frame; JSON payloads are pretty-printed,
 binary frames shown as size and base64. Frames stored as blobs are read from
 <data-dir>/blobs/ and checked against their hash first (text printed in full).
+With --store, the record comes from the shared history, its line verified the
+same way (give --origin when several machines have a record SEQ).
 
 Options:
   --raw              print the log line exactly as stored
+${STORE_HELP}
 ${COMMON_HELP}
 
 Exit codes: 0 shown, 1 no such record, 2 bad arguments, 65 the record's line
@@ -283,9 +292,11 @@ data dir there.
     help: `Usage: shearwater-persist sessions [options]
 
 Lists every session the index knows (archived and current), oldest first:
-start and end time, message count, size of the messages, agents seen.
+start and end time, message count, size of the messages, agents seen. With
+--store, every machine's sessions (SESSION@ORIGIN when several machines).
 
 Options:
+${STORE_HELP}
 ${COMMON_HELP}
 
 Exit codes: 0 listed, 2 bad arguments.
@@ -299,11 +310,13 @@ Exit codes: 0 listed, 2 bad arguments.
 
 Totals (messages, bytes, estimated tokens), then bar charts of messages per
 sender, per topic, per session and per hour (last 48 hours with messages), and
-the biggest messages.
+the biggest messages. With --store, over every machine's shipped history
+(no per-publisher table: that comes from this machine's log).
 
 Options:
 ${FILTER_HELP}
   --top N            rows per table (default 10)
+${STORE_HELP}
 ${COMMON_HELP}
 
 Exit codes: 0 shown, 2 bad arguments.
@@ -399,7 +412,7 @@ nothing; 2 bad arguments; 3 the data dir is busy; 66 a path does not exist.
   },
   {
     name: "checkpoint",
-    summary: "create, list, show, verify, load and prune checkpoints",
+    summary: "create, list, show, verify, load, prune, push and pull checkpoints",
     help: `Usage: shearwater-persist checkpoint <action> [options]
 
 Checkpoints are immutable snapshots of a session you can return to. They live in
@@ -418,9 +431,17 @@ Actions:
                          delete all but the newest N (with --max-age, only
                          those older than DUR, e.g. 7d); the newest checkpoint
                          of each session is never deleted
+  push ID                put checkpoint ID into the shared store (--store):
+                         manifest, and the segments and blobs it lacks
+  pull ID [--origin ID]  copy a checkpoint of any machine from the store into
+                         this data dir, verified; then "load" it here
+  list --store           the store's checkpoints, by origin
 ID is a checkpoint id (YYYYMMDD_HHMMSS), a unique prefix of one, or "latest".
 
 Options:
+  --store URL        the shared PostgreSQL store (env SHEARWATER_STORE, config
+                     key "store"), for push, pull and list --store
+  --origin ID        pull or list only the checkpoints data dir ID pushed
 ${COMMON_HELP}
 
 A checkpoint leaves out log lines that fail their checksum; create then says so
@@ -432,7 +453,8 @@ control characters are refused. Retention never deletes a damaged checkpoint.
 Exit codes: 0 done, 1 verify found damage or the checkpoint is unusable,
 2 bad arguments (load/prune off a terminal without --yes, a label with control
 characters included), 3 the data dir stayed locked by another process,
-7 create saved an incomplete checkpoint (or verify found one, and no damage).
+7 create saved an incomplete checkpoint (or verify found one, and no damage),
+65 push or pull found the checkpoint damaged, 69 the store cannot be reached.
 `,
     load: lazyAction("./checkpoint_command.ts", "checkpointCommand"),
   },
@@ -535,6 +557,8 @@ Options:
   --max-chars N      longest transcript (at least 1000), default 9000
                      (Claude Code caps injected context at 10,000 characters)
   --include-replays  also show messages recorded as replays
+${STORE_HELP}
+                     (with --store, name the conversation with --session)
 ${COMMON_HELP}
 
 Exit codes: 0 messages shown, 1 no messages, 2 bad arguments.
@@ -568,6 +592,8 @@ ${FILTER_HELP.replace(/^ {2}--session.*\n/m, "").replace(/\n {2}--include-replay
   -o, --output FILE  write to FILE instead of stdout
   -y, --yes          replace FILE without asking
   --include-replays  also export messages recorded as replays
+${STORE_HELP}
+                     (with --store: --session or --search, not --checkpoint)
 ${COMMON_HELP}
 
 Exit codes: 0 exported, 1 nothing selected, 2 bad arguments (or FILE exists

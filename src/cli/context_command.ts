@@ -4,14 +4,14 @@ import { formatUtc } from "../conversation/transcript.ts";
 import { UsageError } from "../errors.ts";
 import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
 import type { CommandAction } from "./command.ts";
-import { sourceFromFlags } from "./conversation_flags.ts";
-import { layoutFromFlags } from "./daemon_link.ts";
+import { openConversation, STORE_OPTIONS } from "./history.ts";
 import { printJson, writeOutput } from "./output.ts";
 import { parseTimeFilter } from "./time_filter.ts";
 import { visible } from "./visible.ts";
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
+  ...STORE_OPTIONS,
   session: { type: "string" },
   checkpoint: { type: "string" },
   agent: { type: "string" },
@@ -32,20 +32,25 @@ export const contextCommand: CommandAction = {
     }
     const maxChars = integerFlag("max-chars", values["max-chars"], { min: 1000 }) ??
       DEFAULT_CONTEXT_MAX_CHARS;
-    const layout = layoutFromFlags(values, { mustExist: true });
-    const source = sourceFromFlags("context", values);
     const agent = values.agent ?? agentFromEnv();
-    const context = await buildContext(layout, source, {
-      agent,
-      sinceMs: values.since === undefined
-        ? undefined
-        : parseTimeFilter("since", values.since, new Date()),
-      topics: values.topic,
-      includeReplays: values["include-replays"],
-      maxChars,
-      // On a terminal or in a file, recorded control characters are shown, never sent.
-      displayText: values.json ? undefined : (text) => visible(text, { keepLayout: true }),
-    });
+    const sinceMs = values.since === undefined
+      ? undefined
+      : parseTimeFilter("since", values.since, new Date());
+    const { source, layout, close } = await openConversation("context", values);
+    let context;
+    try {
+      context = await buildContext(layout, source, {
+        agent,
+        sinceMs,
+        topics: values.topic,
+        includeReplays: values["include-replays"],
+        maxChars,
+        // On a terminal or in a file, recorded control characters are shown, never sent.
+        displayText: values.json ? undefined : (text) => visible(text, { keepLayout: true }),
+      });
+    } finally {
+      await close();
+    }
     const { transcript, conversation } = context;
     if (values.json) {
       printJson({

@@ -1,21 +1,20 @@
 import { renderHtml } from "../conversation/html.ts";
-import { type ConversationSource, selectConversation } from "../conversation/select.ts";
+import { selectConversation } from "../conversation/select.ts";
 import { renderMarkdown, transcriptEntries } from "../conversation/transcript.ts";
 import { UsageError } from "../errors.ts";
 import { PRIVATE_FILE_MODE } from "../store/data_dir.ts";
 import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
 import type { CommandAction } from "./command.ts";
 import { confirmChange } from "./confirm.ts";
-import { sourceFromFlags } from "./conversation_flags.ts";
-import { layoutFromFlags } from "./daemon_link.ts";
 import { filtersFromFlags } from "./filters.ts";
-import { openIndexForReading } from "./index_access.ts";
+import { openConversation, STORE_OPTIONS } from "./history.ts";
 import { printError, printJson, writeOutput } from "./output.ts";
 import { createProgress } from "./progress.ts";
 import { formatBytes, formatCount } from "./render.ts";
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
+  ...STORE_OPTIONS,
   session: { type: "string" },
   checkpoint: { type: "string" },
   search: { type: "string" },
@@ -67,38 +66,35 @@ export const exportCommand: CommandAction = {
     if (values.search !== undefined && values.checkpoint !== undefined) {
       throw new UsageError("Cannot use --search with --checkpoint: --search reads the index");
     }
-    const layout = layoutFromFlags(values, { mustExist: true });
-    if (values.output !== undefined) await checkOutputPath(values.output, values.yes);
-    const progress = createProgress("Reading");
-    let shown = false;
-    const onProgress = (done: number, total: number) => {
-      if (!shown && total < PROGRESS_ABOVE_BYTES) return;
-      shown = true;
-      progress.update(done, total, formatBytes(done));
+    const search = values.search === undefined ? undefined : {
+      ...filtersFromFlags(values),
+      text: values.search.trim() === "" ? undefined : values.search,
+      limit: integerFlag("limit", values.limit, { min: 1 }) ?? DEFAULT_SEARCH_LIMIT,
     };
-    const index = values.search === undefined
-      ? undefined
-      : await openIndexForReading(layout, { quiet: values.json });
+    if (values.output !== undefined) await checkOutputPath(values.output, values.yes);
+    const { source, layout, close } = await openConversation("export", values, {
+      search,
+      quiet: values.json,
+    });
     let conversation;
+    let bytes;
     try {
-      const source: ConversationSource = index === undefined ? sourceFromFlags("export", values) : {
-        kind: "search",
-        index,
-        request: {
-          ...filtersFromFlags(values),
-          text: values.search!.trim() === "" ? undefined : values.search,
-          limit: integerFlag("limit", values.limit, { min: 1 }) ?? DEFAULT_SEARCH_LIMIT,
-        },
+      const progress = createProgress("Reading");
+      let shown = false;
+      const onProgress = (done: number, total: number) => {
+        if (!shown && total < PROGRESS_ABOVE_BYTES) return;
+        shown = true;
+        progress.update(done, total, formatBytes(done));
       };
       conversation = await selectConversation(layout, source, {
         includeReplays: values["include-replays"],
         onProgress,
       });
+      if (shown) progress.finish(`${formatCount(conversation.records.length)} records read`);
+      bytes = render(format, conversation);
     } finally {
-      index?.close();
+      await close();
     }
-    if (shown) progress.finish(`${formatCount(conversation.records.length)} records read`);
-    const bytes = render(format, conversation);
     if (values.output === undefined) {
       writeOutput(bytes);
     } else {

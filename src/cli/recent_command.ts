@@ -1,15 +1,19 @@
 import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
 import type { CommandAction } from "./command.ts";
-import { layoutFromFlags } from "./daemon_link.ts";
 import { FILTER_OPTIONS, filtersFromFlags } from "./filters.ts";
-import { damagedNote, readHitLines } from "./hit_line.ts";
-import { openIndexForReading } from "./index_access.ts";
+import { damagedNote } from "./hit_line.ts";
+import { openHistory, STORE_OPTIONS } from "./history.ts";
 import { printJson, printLine, printLines, styler } from "./output.ts";
 import { fit, hitHeading } from "./render.ts";
 import { visibleLine } from "./visible.ts";
 import { UsageError } from "../errors.ts";
 
-const OPTIONS = { ...COMMON_OPTIONS, ...FILTER_OPTIONS, events: { type: "boolean" } } as const;
+const OPTIONS = {
+  ...COMMON_OPTIONS,
+  ...FILTER_OPTIONS,
+  ...STORE_OPTIONS,
+  events: { type: "boolean" },
+} as const;
 
 /** `shearwater-persist recent [N]`: the last N messages. */
 export const recentCommand: CommandAction = {
@@ -19,16 +23,14 @@ export const recentCommand: CommandAction = {
       throw new UsageError('Too many arguments to "recent": give at most one number');
     }
     const count = integerFlag("N", positionals[0], { min: 1 }) ?? 10;
-    const layout = layoutFromFlags(values, { mustExist: true });
-    const index = await openIndexForReading(layout, { quiet: values.json });
+    const asked = { ...filtersFromFlags(values), limit: count, includeEvents: values.events };
+    const { reader, filters } = await openHistory(values, { quiet: values.json });
     try {
-      const hits = index.search({
-        ...filtersFromFlags(values),
-        limit: count,
-        includeEvents: values.events,
-      }).reverse();
+      const hits = (await reader.search({ ...asked, ...filters })).reverse();
       // The index row outlives damage to its log line: check each line before showing it.
-      const damaged = readHitLines(layout, hits).map((line) => line.ok ? null : line.reason);
+      const damaged = (await reader.checkLines(hits)).map((line) => line.ok ? null : line.reason);
+      // Hits of several machines say which one each comes from.
+      const origins = new Set(hits.map((hit) => hit.origin)).size > 1;
       if (values.json) {
         printJson({
           count: hits.length,
@@ -43,7 +45,7 @@ export const recentCommand: CommandAction = {
       const style = styler();
       const lines: string[] = [];
       hits.forEach((hit, i) => {
-        lines.push(style.dim(hitHeading(hit)));
+        lines.push(style.dim(hitHeading(hit, { origin: origins })));
         lines.push(
           `    ${fit(hit.preview ?? `(${hit.kind ?? hit.type}, ${hit.bytes} bytes)`, 74)}`,
         );
@@ -53,7 +55,7 @@ export const recentCommand: CommandAction = {
       printLines(lines);
       return 0;
     } finally {
-      index.close();
+      await reader.close();
     }
   },
 };

@@ -16,12 +16,20 @@ export function fit(text: string, width: number): string {
   return flat.length <= width ? flat : flat.slice(0, Math.max(0, width - 1)) + "…";
 }
 
-/** The heading line of a hit: `#seq  time  sender → recipient  [topic]`, at most 78 columns. */
-export function hitHeading(hit: IndexHit): string {
+/**
+ * The heading line of a hit: `#seq  time  sender → recipient  [topic]`, at most 78 columns. With
+ * `origin` (hits of several machines), the seq is followed by the start of the hit's origin:
+ * `#seq@1a2b3c4d`.
+ */
+export function hitHeading(
+  hit: IndexHit & { origin?: string },
+  options: { origin?: boolean } = {},
+): string {
   const who = hit.recipient
     ? `${hit.sender ?? "?"} → ${hit.recipient}`
     : hit.sender ?? (hit.type === "message" ? "?" : hit.type);
-  const head = `#${hit.seq}  ${formatTime(hit.receivedAtMs)}  ${who}`;
+  const from = options.origin && hit.origin !== undefined ? `@${hit.origin.slice(0, 8)}` : "";
+  const head = `#${hit.seq}${from}  ${formatTime(hit.receivedAtMs)}  ${who}`;
   const topic = hit.topic ? `  [${hit.topic}]` : "";
   const replay = typeof hit.replayOf === "number" ? `  (replay of #${hit.replayOf})` : "";
   return fit(head + topic + replay, 78);

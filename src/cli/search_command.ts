@@ -2,9 +2,8 @@ import type { SearchRequest } from "../store/message_index.ts";
 import { indexEntryOf } from "../enrich/index_entry.ts";
 import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
 import type { CommandAction } from "./command.ts";
-import { layoutFromFlags } from "./daemon_link.ts";
-import { damagedNote, readHitLines } from "./hit_line.ts";
-import { openIndexForReading } from "./index_access.ts";
+import { damagedNote } from "./hit_line.ts";
+import { openHistory, STORE_OPTIONS } from "./history.ts";
 import { printJson, printLine, printLines, styler } from "./output.ts";
 import { fit, hitHeading } from "./render.ts";
 import { plainMark, queryTerms, snippet, visibleUnmarked } from "./snippet.ts";
@@ -14,6 +13,7 @@ import { FILTER_OPTIONS, filtersFromFlags } from "./filters.ts";
 const OPTIONS = {
   ...COMMON_OPTIONS,
   ...FILTER_OPTIONS,
+  ...STORE_OPTIONS,
   limit: { type: "string", short: "n" },
 } as const;
 
@@ -23,23 +23,25 @@ const SNIPPET_WIDTH = 70;
 export const searchCommand: CommandAction = {
   async run(args) {
     const { values, positionals } = parseCommandArgs("search", args, OPTIONS, true);
-    const layout = layoutFromFlags(values, { mustExist: true });
     const text = positionals.join(" ").trim() || undefined;
-    const request: SearchRequest = {
+    const asked = {
       ...filtersFromFlags(values),
       text,
       limit: integerFlag("limit", values.limit, { min: 1 }) ?? 20,
     };
-    const index = await openIndexForReading(layout, { quiet: values.json });
+    const { reader, filters } = await openHistory(values, { quiet: values.json });
+    const request: SearchRequest = { ...asked, ...filters };
     try {
-      const hits = index.search(request);
+      const hits = await reader.search(request);
       const terms = text ? queryTerms(text) : [];
       const style = styler();
       // On a terminal a match is bold (data cannot forge bold: its ESC is shown as ␛); without
       // colour it is ⟦bracketed⟧ and the data's own ⟦ ⟧ are escaped. --json keeps [plain] marks.
       const [mark, show] = style.enabled ? [style.bold, visibleLine] : [plainMark, visibleUnmarked];
       const results = [];
-      const lines = readHitLines(layout, hits);
+      const lines = await reader.checkLines(hits);
+      // Hits of several machines say which one each comes from.
+      const origins = new Set(hits.map((hit) => hit.origin)).size > 1;
       for (const [i, hit] of hits.entries()) {
         const line = lines[i]!;
         // A line damaged since indexing is not trusted: the index's preview stands in, marked.
@@ -70,7 +72,7 @@ export const searchCommand: CommandAction = {
           (text ? ` matching ${fit(text, 40)}` : "") + ", newest first:",
         ];
         for (const { hit, damaged, shown } of results) {
-          output.push(`  ${style.dim(hitHeading(hit))}`);
+          output.push(`  ${style.dim(hitHeading(hit, { origin: origins }))}`);
           output.push(`      ${shown}`);
           if (damaged !== null) {
             output.push(`      ${style.red(visibleLine(damagedNote(damaged)))}`);
@@ -80,7 +82,7 @@ export const searchCommand: CommandAction = {
       }
       return hits.length > 0 ? 0 : 1;
     } finally {
-      index.close();
+      await reader.close();
     }
   },
 };

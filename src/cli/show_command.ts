@@ -1,15 +1,15 @@
 import { DamagedDataError, ExitCode, UsageError } from "../errors.ts";
 import { type BlobFrame, isBlobFrame } from "../store/blob_store.ts";
+import type { HistoryFilters, HistoryReader } from "../store/history_reader.ts";
 import { decodeStoredFrames, type StoredFrame } from "../store/record.ts";
 import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
 import type { CommandAction } from "./command.ts";
-import { layoutFromFlags } from "./daemon_link.ts";
-import { openIndexForReading, readHitBytes, readHitRecord } from "./index_access.ts";
+import { openHistory, STORE_OPTIONS } from "./history.ts";
 import { jsonText, printError, printJson, printLine, styler, writeOutput } from "./output.ts";
 import { formatBytes, formatTime } from "./render.ts";
 import { visible } from "./visible.ts";
 
-const OPTIONS = { ...COMMON_OPTIONS, raw: { type: "boolean" } } as const;
+const OPTIONS = { ...COMMON_OPTIONS, ...STORE_OPTIONS, raw: { type: "boolean" } } as const;
 const FRAME_PREVIEW_BYTES = 4096;
 const encoder = new TextEncoder();
 
@@ -24,68 +24,85 @@ export const showCommand: CommandAction = {
     if (seq === undefined) {
       throw new UsageError('Missing SEQ: use "shearwater-persist show 1234"');
     }
-    const layout = layoutFromFlags(values, { mustExist: true });
-    const index = await openIndexForReading(layout, { quiet: values.json || values.raw });
-    let hit;
-    let lastSeq;
+    const { reader, filters } = await openHistory(values, { quiet: values.json || values.raw });
     try {
-      hit = index.locate(seq);
-      lastSeq = index.lastSeq();
+      return await showRecord(reader, seq, { filters, json: values.json, raw: values.raw });
     } finally {
-      index.close();
+      await reader.close();
     }
-    if (!hit) {
-      printLine(`No record with seq ${seq} (records indexed up to seq ${lastSeq}).`);
-      return 1;
-    }
-    let read;
-    try {
-      read = await readHitRecord(layout, hit);
-    } catch (error) {
-      if (!(error instanceof DamagedDataError) || !values.raw) throw error;
-      // --raw shows the evidence: the bytes as stored, marked as damaged on stderr.
-      printError(`damaged: record ${seq}: ${error.message}; its bytes as stored follow on stdout`);
-      writeOutput(await readHitBytes(layout, hit));
-      return ExitCode.damaged;
-    }
-    const { record, line } = read;
-    if (values.raw) {
-      writeOutput(line);
-      return 0;
-    }
-    if (values.json) {
-      printJson({ file: hit.file, offset: hit.offset, record });
-      return 0;
-    }
-    const style = styler();
-    printLine(style.bold(`Record #${record.seq} (${record.type})`));
-    printLine(`  time      ${formatTime(Date.parse(record.received_at))} UTC`);
-    printLine(`  session   ${visible(record.session)}`);
-    printLine(`  stored    ${visible(hit.file)} at byte ${hit.offset} (${hit.length} bytes)`);
-    if (record.type !== "message") {
-      const { v: _v, seq: _s, type: _t, session: _se, received_at: _r, crc: _c, ...rest } = record;
-      printLine(indent(jsonText(rest, 2)));
-      return 0;
-    }
-    printLine(
-      `  topic     ${typeof record.topic === "string" ? visible(record.topic) : "(binary)"}`,
-    );
-    printLine(`  meta      ${jsonText(record.meta)}`);
-    const frames = record.frames as StoredFrame[];
-    const bytes = decodeStoredFrames(frames, { blobDir: layout.blobsDir });
-    frames.forEach((frame, i) => {
-      if (isBlobFrame(frame)) {
-        printLine(style.dim(`  frame ${i} (${formatBytes(bytes[i]!.length)}, blob ${frame.blob})`));
-        printBlobFrame(frame, bytes[i]!);
-        return;
-      }
-      printLine(style.dim(`  frame ${i} (${formatBytes(bytes[i]!.length)})`));
-      // A body keeps its newlines and tabs; every other control is shown, never sent.
-      printLine(indent(visible(renderFrame(frame, bytes[i]!), { keepLayout: true })));
-    });
-    return 0;
   },
 };
+
+async function showRecord(
+  reader: HistoryReader,
+  seq: number,
+  options: { filters: HistoryFilters; json?: boolean; raw?: boolean },
+): Promise<number> {
+  const hits = await reader.locate(seq, options.filters);
+  const hit = hits[0];
+  if (hit === undefined) {
+    const lastSeq = await reader.lastSeq(options.filters);
+    printLine(`No record with seq ${seq} (records indexed up to seq ${lastSeq}).`);
+    return 1;
+  }
+  if (hits.length > 1) {
+    throw new UsageError(
+      `Cannot tell which record ${seq} to show: ${hits.length} origins have one ` +
+        `(${hits.map((h) => h.origin).join(", ")}); add --origin ID`,
+    );
+  }
+  let read;
+  try {
+    read = await reader.readRecord(hit);
+  } catch (error) {
+    if (!(error instanceof DamagedDataError) || !options.raw) throw error;
+    // --raw shows the evidence: the bytes as stored, marked as damaged on stderr.
+    printError(`damaged: record ${seq}: ${error.message}; its bytes as stored follow on stdout`);
+    writeOutput(await reader.readBytes(hit));
+    return ExitCode.damaged;
+  }
+  const { record, line } = read;
+  if (options.raw) {
+    writeOutput(line);
+    return 0;
+  }
+  if (options.json) {
+    printJson({
+      ...(hit.origin === undefined ? {} : { origin: hit.origin }),
+      file: hit.file,
+      offset: hit.offset,
+      record,
+    });
+    return 0;
+  }
+  const style = styler();
+  printLine(style.bold(`Record #${record.seq} (${record.type})`));
+  printLine(`  time      ${formatTime(Date.parse(record.received_at))} UTC`);
+  printLine(`  session   ${visible(record.session)}`);
+  printLine(`  stored    ${visible(reader.describeStorage(hit))}`);
+  if (record.type !== "message") {
+    const { v: _v, seq: _s, type: _t, session: _se, received_at: _r, crc: _c, ...rest } = record;
+    printLine(indent(jsonText(rest, 2)));
+    return 0;
+  }
+  printLine(
+    `  topic     ${typeof record.topic === "string" ? visible(record.topic) : "(binary)"}`,
+  );
+  printLine(`  meta      ${jsonText(record.meta)}`);
+  const frames = record.frames as StoredFrame[];
+  const bytes = decodeStoredFrames(frames, { blobDir: await reader.blobDirFor([read]) });
+  frames.forEach((frame, i) => {
+    if (isBlobFrame(frame)) {
+      printLine(style.dim(`  frame ${i} (${formatBytes(bytes[i]!.length)}, blob ${frame.blob})`));
+      printBlobFrame(frame, bytes[i]!);
+      return;
+    }
+    printLine(style.dim(`  frame ${i} (${formatBytes(bytes[i]!.length)})`));
+    // A body keeps its newlines and tabs; every other control is shown, never sent.
+    printLine(indent(visible(renderFrame(frame, bytes[i]!), { keepLayout: true })));
+  });
+  return 0;
+}
 
 const BLOB_PRINT_CHUNK_BYTES = 1024 * 1024;
 

@@ -5,27 +5,32 @@ import { DaemonNotRunningError } from "../errors.ts";
 import type { GroupCount } from "../store/message_index.ts";
 import { COMMON_OPTIONS, integerFlag, parseCommandArgs } from "./args.ts";
 import type { CommandAction } from "./command.ts";
-import { layoutFromFlags } from "./daemon_link.ts";
 import { FILTER_OPTIONS, filtersFromFlags } from "./filters.ts";
-import { openIndexForReading } from "./index_access.ts";
+import { openHistory, STORE_OPTIONS } from "./history.ts";
 import { printJson, printLine, styler } from "./output.ts";
 import { bar, fit, formatBytes, formatCount, hitHeading } from "./render.ts";
 
-const OPTIONS = { ...COMMON_OPTIONS, ...FILTER_OPTIONS, top: { type: "string" } } as const;
+const OPTIONS = {
+  ...COMMON_OPTIONS,
+  ...FILTER_OPTIONS,
+  ...STORE_OPTIONS,
+  top: { type: "string" },
+} as const;
 const BAR_WIDTH = 30;
 
 /** `shearwater-persist stats`: who said how much, where and when. */
 export const statsCommand: CommandAction = {
   async run(args) {
     const { values } = parseCommandArgs("stats", args, OPTIONS);
-    const layout = layoutFromFlags(values, { mustExist: true });
     const top = integerFlag("top", values.top, { min: 1 }) ?? 10;
-    const index = await openIndexForReading(layout, { quiet: values.json });
+    const asked = filtersFromFlags(values);
+    const { reader, layout, filters } = await openHistory(values, { quiet: values.json });
     try {
-      const stats = index.stats(filtersFromFlags(values), top);
-      const { publishers } = await readPublisherReport(layout.currentLog, {
-        daemon: await daemonPublishers(layout),
-      });
+      const stats = await reader.stats({ ...asked, ...filters }, top);
+      // Publisher figures come from this machine's current log and daemon: none for the store.
+      const { publishers } = reader.kind === "local"
+        ? await readPublisherReport(layout.currentLog, { daemon: await daemonPublishers(layout) })
+        : { publishers: [] };
       if (values.json) {
         printJson({ ...stats, publishers });
         return 0;
@@ -64,7 +69,7 @@ export const statsCommand: CommandAction = {
       }
       return 0;
     } finally {
-      index.close();
+      await reader.close();
     }
   },
 };

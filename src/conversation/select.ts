@@ -35,6 +35,12 @@ export type ConversationSource =
     /** The index to search, opened by the caller (and closed by it). */
     readonly index: MessageIndex;
     readonly request: SearchRequest;
+  }
+  | {
+    /** Records already read (from the shared store), oldest first; blob frames in `blobDir`. */
+    readonly kind: "records";
+    readonly records: readonly SelectedRecord[];
+    readonly blobDir: string;
   };
 
 /** How a selection is narrowed; all optional. */
@@ -130,6 +136,10 @@ export async function selectConversation(
   } else if (source.kind === "search") {
     records = await readSearchHits(layout, source.index, source.request);
     session = onlySession(records);
+  } else if (source.kind === "records") {
+    records = [...source.records];
+    session = onlySession(records);
+    blobDir = source.blobDir;
   } else {
     records = await readAllLogs(layout, reading);
   }

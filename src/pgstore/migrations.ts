@@ -62,6 +62,23 @@ CREATE TABLE shearwater.checkpoints (
   PRIMARY KEY (origin, id)
 );`,
   },
+  {
+    version: 2,
+    description: "records: the filter columns of the local index; checkpoint manifests as json",
+    // The reading commands filter and count by these as the SQLite index does (reading them out
+    // of each line would parse JSON on every candidate row). A manifest's checksum is over its
+    // JSON text in its own key order: jsonb reorders keys (and refuses \u0000), json keeps the
+    // text byte for byte.
+    sql: `
+ALTER TABLE shearwater.records
+  ADD COLUMN recipient text,
+  ADD COLUMN kind text,
+  ADD COLUMN replay_of bigint,
+  ADD COLUMN bytes bigint NOT NULL DEFAULT 0,
+  ADD COLUMN tokens bigint NOT NULL DEFAULT 0;
+CREATE INDEX records_topic_time ON shearwater.records (topic, received_at);
+ALTER TABLE shearwater.checkpoints ALTER COLUMN manifest TYPE json USING manifest::json;`,
+  },
 ]);
 
 /** The schema version this program needs (the newest migration). */

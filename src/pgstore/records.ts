@@ -8,6 +8,7 @@
 import { indexEntryOf } from "../enrich/index_entry.ts";
 import type { LogRecord } from "../store/record.ts";
 import type { PgStore, Sql } from "./connection.ts";
+import { searchTextOf } from "./search_query.ts";
 
 /** One record as a row of `shearwater.records` (without its origin). */
 export interface ShipRow {
@@ -20,8 +21,17 @@ export interface ShipRow {
   readonly sender: string | null;
   /** The log line exactly as stored, CRC included, without its newline. */
   readonly line: string;
-  /** What the SQLite index searches (`indexEntryOf(...).content`), or "" for events. */
+  /**
+   * The words the SQLite index searches (`indexEntryOf(...).content`, tokenized as FTS5's
+   * unicode61 does: {@link searchTextOf}), or "" for events.
+   */
   readonly searchText: string;
+  /** The local index's filter columns, from the same {@link indexEntryOf}. */
+  readonly recipient: string | null;
+  readonly kind: string | null;
+  readonly replayOf: number | null;
+  readonly bytes: number;
+  readonly tokens: number;
 }
 
 /**
@@ -39,7 +49,12 @@ export function shipRowOf(record: LogRecord, line: string): ShipRow {
     topic: withoutNul(entry.topic),
     sender: withoutNul(entry.sender),
     line,
-    searchText: withoutNul(entry.content) ?? "",
+    searchText: searchTextOf(entry.content),
+    recipient: withoutNul(entry.recipient),
+    kind: withoutNul(entry.kind),
+    replayOf: entry.replayOf ?? null,
+    bytes: entry.bytes,
+    tokens: entry.tokens,
   };
 }
 
@@ -49,7 +64,7 @@ function withoutNul(text: string | null | undefined): string | null {
 }
 
 /**
- * Inserts `rows` of `origin` in one statement (arrays unnested: nine parameters whatever the
+ * Inserts `rows` of `origin` in one statement (arrays unnested: fourteen parameters whatever the
  * batch size); rows already there (same origin and seq) are skipped. Returns how many were new.
  * The partitions of the rows' months must exist ({@link ensurePartitions}).
  *
@@ -66,7 +81,8 @@ export async function insertRecords(
   if (rows.length === 0) return 0;
   const result = await sql`
     INSERT INTO shearwater.records
-      (origin, seq, received_at, session, type, topic, sender, line, search_text)
+      (origin, seq, received_at, session, type, topic, sender, line, search_text, recipient,
+       kind, replay_of, bytes, tokens)
     SELECT ${origin}, * FROM unnest(
       ${rows.map((row) => row.seq)}::bigint[],
       ${rows.map((row) => row.receivedAt)}::timestamptz[],
@@ -75,7 +91,12 @@ export async function insertRecords(
       ${rows.map((row) => row.topic)}::text[],
       ${rows.map((row) => row.sender)}::text[],
       ${rows.map((row) => row.line)}::text[],
-      ${rows.map((row) => row.searchText)}::text[])
+      ${rows.map((row) => row.searchText)}::text[],
+      ${rows.map((row) => row.recipient)}::text[],
+      ${rows.map((row) => row.kind)}::text[],
+      ${rows.map((row) => row.replayOf)}::bigint[],
+      ${rows.map((row) => row.bytes)}::bigint[],
+      ${rows.map((row) => row.tokens)}::bigint[])
     ON CONFLICT DO NOTHING`;
   return result.count;
 }

@@ -805,6 +805,11 @@ export class CheckpointStore {
     return `${this.dir}/${MANIFEST_PREFIX}${id}.json`;
   }
 
+  /** The manifest file of checkpoint `id` (for copying a checkpoint between data dirs). */
+  manifestFilePath(id: string): string {
+    return this.#manifestPath(id);
+  }
+
   /** The file holding a segment: `<sha256>.jsonl.zst`, or `<sha256>.jsonl` for older ones. */
   segmentFilePath(segment: SegmentRef): string {
     return `${this.segmentsDir}/${segment.sha256}.jsonl${

@@ -28,3 +28,25 @@ Deno.test("hitHeading() says which seq a replayed message repeats", () => {
   });
   assertEquals(heading.endsWith("[agent.gemini]  (replay of #6)"), true, heading);
 });
+
+Deno.test("hitHeading() names the hit's origin only when asked (hits of several machines)", () => {
+  const hit = {
+    seq: 12,
+    type: "message",
+    session: "s",
+    receivedAtMs: Date.parse("2026-11-30T00:09:33Z"),
+    topic: null,
+    sender: "codex",
+    recipient: null,
+    kind: null,
+    bytes: 10,
+    tokens: 1,
+    preview: null,
+    file: "",
+    offset: 0,
+    length: 1,
+    origin: "3f0c2a9e-0000-4000-8000-000000000001",
+  };
+  assertEquals(hitHeading(hit).startsWith("#12  2026-11-30"), true, hitHeading(hit));
+  assertEquals(hitHeading(hit, { origin: true }).startsWith("#12@3f0c2a9e  2026-11-30"), true);
+});

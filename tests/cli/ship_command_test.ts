@@ -3,6 +3,7 @@ import { runCli, tempDir } from "../_helpers.ts";
 import { concatBytes } from "../log_fixtures.ts";
 import { messageRecord } from "../../src/enrich/mod.ts";
 import { openStore } from "../../src/pgstore/connection.ts";
+import { LATEST_SCHEMA_VERSION } from "../../src/pgstore/migrations.ts";
 import { readOrigin } from "../../src/pgstore/origin.ts";
 import { sha256HexSync, writeBlobSync } from "../../src/store/blob_store.ts";
 import { ensureDataDir } from "../../src/store/data_dir.ts";
@@ -149,13 +150,13 @@ Deno.test({
   try {
     const migrated = await runCli(["store", "migrate", "--store", cluster.url, "--json"]);
     assertEquals(migrated.code, 0, migrated.stderr);
-    assertEquals(JSON.parse(migrated.stdout).to, 1);
+    assertEquals(JSON.parse(migrated.stdout).to, LATEST_SCHEMA_VERSION);
     const dataDir = await writeDataDir(dir.path);
     assertEquals((await runCli(["ship", "--data-dir", dataDir, "--store", cluster.url])).code, 0);
     const status = await runCli(["store", "status", "--store", cluster.url, "--json"]);
     assertEquals(status.code, 0, status.stderr);
     const parsed = JSON.parse(status.stdout);
-    assertEquals(parsed.schema_version, 1);
+    assertEquals(parsed.schema_version, LATEST_SCHEMA_VERSION);
     const origin = (await readOrigin(dataDir))!;
     assertEquals(
       parsed.origins.map((o: { origin: string; records: number }) => [o.origin, o.records]),

@@ -7,6 +7,7 @@ import {
   LATEST_SCHEMA_VERSION,
   listPartitions,
   migrate,
+  MIGRATIONS,
   PARTITION_MONTHS_AHEAD,
   partitionName,
   schemaVersion,
@@ -38,7 +39,7 @@ Deno.test({
     const first = await migrate(store, { now, extraMonths: ["2025-01"] });
     assertEquals(first.from, 0);
     assertEquals(first.to, LATEST_SCHEMA_VERSION);
-    assertEquals(first.applied.map((m) => m.version), [1]);
+    assertEquals(first.applied.map((m) => m.version), MIGRATIONS.map((m) => m.version));
     const months = await listPartitions(store.sql);
     assertEquals(months.length, PARTITION_MONTHS_AHEAD + 2);
     assertEquals(months[0], "2025-01");
@@ -51,7 +52,13 @@ Deno.test({
       "SELECT indexname FROM pg_indexes WHERE schemaname='shearwater' AND tablename='records' ORDER BY 1",
     )).split("\n");
     for (
-      const name of ["records_search_gin", "records_time", "records_session", "records_sender_time"]
+      const name of [
+        "records_search_gin",
+        "records_time",
+        "records_session",
+        "records_sender_time",
+        "records_topic_time",
+      ]
     ) {
       assert(indexes.includes(name), `index ${name} in ${indexes.join(",")}`);
     }
@@ -60,7 +67,10 @@ Deno.test({
       "SELECT count(*) FROM pg_indexes WHERE schemaname='shearwater' AND tablename='records_2026_12' AND indexdef LIKE '%USING gin%'",
     );
     assertEquals(gin, "1");
-    assertEquals(await cluster.psql("SELECT count(*) FROM shearwater.schema_migrations"), "1");
+    assertEquals(
+      await cluster.psql("SELECT count(*) FROM shearwater.schema_migrations"),
+      String(MIGRATIONS.length),
+    );
   } finally {
     await store.close();
     await cluster.stop();
@@ -76,8 +86,11 @@ Deno.test({
   const b = await openStore(cluster.url);
   try {
     const results = await Promise.all([migrate(a), migrate(b)]);
-    assertEquals(results.flatMap((r) => r.applied).length, 1);
-    assertEquals(await cluster.psql("SELECT count(*) FROM shearwater.schema_migrations"), "1");
+    assertEquals(results.flatMap((r) => r.applied).length, MIGRATIONS.length);
+    assertEquals(
+      await cluster.psql("SELECT count(*) FROM shearwater.schema_migrations"),
+      String(MIGRATIONS.length),
+    );
   } finally {
     await a.close();
     await b.close();
