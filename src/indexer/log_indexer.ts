@@ -1,10 +1,10 @@
-import { indexEntryOf } from "../enrich/index_entry.ts";
 import type { Logger } from "../logger.ts";
 import type { DataDirLayout } from "../store/data_dir.ts";
-import { readFirstRecord, readRecordAt, scanLog } from "../store/log_reader.ts";
+import { readFirstRecord, readRecordAt } from "../store/log_reader.ts";
 import type { IndexedFile, MessageIndex, PlacedEntry } from "../store/message_index.ts";
 import { listArchivedLogs } from "../store/session_archive.ts";
 import { statOrNull } from "../store/file_info.ts";
+import { type EntrySource, scanEntries } from "./entry_source.ts";
 
 /** Progress of a catch-up, for progress bars. */
 export interface CatchUpProgress {
@@ -32,6 +32,8 @@ export interface LogIndexerOptions {
   readonly shouldStop?: () => boolean;
   /** Called after each committed batch with the highest seq it indexed. */
   readonly onBatch?: (lastSeq: number) => void;
+  /** Reads the entries of a log; default {@link scanEntries} (on this thread). */
+  readonly entrySource?: EntrySource;
 }
 
 const DEFAULT_BATCH_SIZE = 5000;
@@ -204,9 +206,12 @@ export class LogIndexer {
       batch = [];
       batchStart = indexedBytes;
     };
+    const source = this.#options.entrySource ?? scanEntries;
     for await (
-      const placed of scanLog(file.path, {
+      const entry of source(file.path, {
         fromOffset: file.from,
+        // A pass ends at the size seen when it began, so a growing log cannot keep it going.
+        toOffset: file.size,
         onBadLine: (bad) => {
           badLines++;
           indexedBytes = bad.offset + bad.length;
@@ -218,10 +223,8 @@ export class LogIndexer {
         },
       })
     ) {
-      // A pass ends at the size seen when it began, so a growing log cannot keep it going.
-      if (placed.offset + placed.length > file.size) break;
-      batch.push({ ...indexEntryOf(placed.record), offset: placed.offset, length: placed.length });
-      indexedBytes = placed.offset + placed.length;
+      batch.push(entry);
+      indexedBytes = entry.offset + entry.length;
       if (batch.length >= batchSize) {
         flush();
         if (this.#options.shouldStop?.()) return { complete: false, badLines };

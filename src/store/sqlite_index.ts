@@ -15,7 +15,7 @@ import type {
 /** Bumped when the schema changes; an index of another version is rebuilt from the log. */
 export const INDEX_SCHEMA_VERSION = 2;
 
-const SCHEMA = `
+const TABLES = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
   first_seq INTEGER PRIMARY KEY, path TEXT NOT NULL, session TEXT NOT NULL,
@@ -27,11 +27,6 @@ CREATE TABLE IF NOT EXISTS records (
   bytes INTEGER NOT NULL, tokens INTEGER NOT NULL, preview TEXT,
   file_first_seq INTEGER NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL,
   replay_of INTEGER);
-CREATE INDEX IF NOT EXISTS records_time ON records (received_at);
-CREATE INDEX IF NOT EXISTS records_sender_time ON records (sender, received_at);
-CREATE INDEX IF NOT EXISTS records_topic_time ON records (topic, received_at);
-CREATE INDEX IF NOT EXISTS records_session ON records (session, seq);
-CREATE INDEX IF NOT EXISTS records_file ON records (file_first_seq, seq);
 CREATE VIRTUAL TABLE IF NOT EXISTS records_fts USING fts5 (
   content, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2');
 CREATE TABLE IF NOT EXISTS sessions (
@@ -42,6 +37,34 @@ CREATE TABLE IF NOT EXISTS session_agents (
   session TEXT NOT NULL, sender TEXT NOT NULL, messages INTEGER NOT NULL,
   PRIMARY KEY (session, sender)) WITHOUT ROWID;
 `;
+
+// Secondary indexes: a rebuild creates them after the bulk load (one sort each, several times
+// cheaper than keeping five B-trees up to date row by row).
+const INDEXES = `
+CREATE INDEX IF NOT EXISTS records_time ON records (received_at);
+CREATE INDEX IF NOT EXISTS records_sender_time ON records (sender, received_at);
+CREATE INDEX IF NOT EXISTS records_topic_time ON records (topic, received_at);
+CREATE INDEX IF NOT EXISTS records_session ON records (session, seq);
+CREATE INDEX IF NOT EXISTS records_file ON records (file_first_seq, seq);
+`;
+
+const SCHEMA = TABLES + INDEXES;
+
+/**
+ * FTS5 settings while a rebuild loads: a 64 MiB pending-terms buffer (fewer, bigger level-0
+ * segments), merges of 8 segments at a time, and no crisis merge before 64 segments; the
+ * build ends with an `optimize` (one segment) and the defaults put back for the live indexer.
+ */
+const FTS_BULK_CONFIG: readonly [string, number][] = [
+  ["hashsize", 64 * 1024 * 1024],
+  ["automerge", 8],
+  ["crisismerge", 64],
+];
+const FTS_DEFAULT_CONFIG: readonly [string, number][] = [
+  ["hashsize", 1024 * 1024],
+  ["automerge", 4],
+  ["crisismerge", 16],
+];
 
 // Text that comes from messages is read back as bytes: SQLite keeps a string with a NUL whole,
 // but node:sqlite returns TEXT values cut at the first NUL. {@link text} decodes them.
@@ -127,6 +150,61 @@ export class SqliteIndex implements MessageIndex {
       throw new IndexUnusableError(path, (error as Error).message, error);
     }
     return index;
+  }
+
+  /**
+   * Creates a new index file for a rebuild (`reindex`): no journal, no fsync, a large page
+   * cache, the secondary indexes left for {@link finishRebuild}. The file is private to the
+   * rebuild until it is renamed into place, so none of this is visible to readers; a crash
+   * leaves a stray file that the next rebuild deletes. `path` must not exist.
+   */
+  static createForRebuild(path: string): SqliteIndex {
+    const db = new DatabaseSync(path);
+    Deno.chmodSync(path, 0o600);
+    const index = new SqliteIndex(path, db);
+    try {
+      db.exec("PRAGMA journal_mode = OFF");
+      db.exec("PRAGMA synchronous = OFF");
+      db.exec("PRAGMA cache_size = -131072"); // 128 MiB
+      db.exec("PRAGMA temp_store = MEMORY");
+      db.exec("BEGIN");
+      db.exec(TABLES);
+      db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(
+        String(INDEX_SCHEMA_VERSION),
+      );
+      index.#configureFts(FTS_BULK_CONFIG);
+      db.exec("COMMIT");
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    return index;
+  }
+
+  /**
+   * Ends a rebuild started by {@link createForRebuild}: creates the secondary indexes (sorting
+   * with a helper thread), merges the full-text index into one segment, puts the live FTS5
+   * settings back and switches the file to WAL, as {@link open} expects it. Closes the index.
+   */
+  finishRebuild(): void {
+    this.#statements.clear();
+    this.#db.exec("PRAGMA threads = 2");
+    this.#db.exec("BEGIN");
+    this.#db.exec(INDEXES);
+    this.#db.exec("INSERT INTO records_fts (records_fts) VALUES ('optimize')");
+    this.#configureFts(FTS_DEFAULT_CONFIG);
+    this.#db.exec("COMMIT");
+    this.#db.exec("PRAGMA journal_mode = WAL");
+    this.#db.close();
+  }
+
+  #configureFts(settings: readonly [string, number][]): void {
+    // FTS5 takes the setting's name only as a literal, not as a bound parameter.
+    for (const [name, value] of settings) {
+      this.#db.exec(
+        `INSERT INTO records_fts (records_fts, rank) VALUES ('${name}', ${Math.trunc(value)})`,
+      );
+    }
   }
 
   #prepare(readOnly: boolean): void {
