@@ -19,7 +19,16 @@ import {
   openIndexWriter,
 } from "./open_index.ts";
 
-const POLL_MS = 200;
+/**
+ * Pause after a pass that found nothing new. A pass that indexed something is followed by the
+ * next one at once: under load each pass takes everything written meanwhile as one bigger
+ * batch, and at a trickle a message is searchable within about this pause of being durable.
+ */
+const IDLE_POLL_MS = 20;
+/** Records per index transaction at most (a backlog is indexed in batches of this size). */
+const LIVE_BATCH_SIZE = 20_000;
+/** How long a fully indexed archived log is trusted without looking at it again. */
+const ARCHIVE_RECHECK_MS = 2000;
 const LOCK_RETRY_MS = 1000;
 /** First and longest wait before indexing again after the disk was full. */
 const DISK_FULL_FIRST_BACKOFF_MS = 1000;
@@ -99,6 +108,8 @@ async function run(dataDir: string, logLevel: LogLevel): Promise<void> {
         }
         indexer = new LogIndexer(layout, writer.index, {
           logger,
+          batchSize: LIVE_BATCH_SIZE,
+          archiveRecheckMs: ARCHIVE_RECHECK_MS,
           shouldStop: () => stopping,
           onBatch: (lastSeq) => self.postMessage({ type: "progress", lastSeq }),
         });
@@ -113,8 +124,10 @@ async function run(dataDir: string, logLevel: LogLevel): Promise<void> {
         continue;
       }
     }
+    let found = false;
     try {
       const result = await indexer!.catchUp();
+      found = result.records > 0;
       if (result.records > 0 || result.reindexedFiles > 0 || !reported) {
         self.postMessage({ type: "progress", lastSeq: writer.index.lastSeq() });
         reported = true;
@@ -134,7 +147,7 @@ async function run(dataDir: string, logLevel: LogLevel): Promise<void> {
       setAsideBecause = `index.db is damaged: ${(error as Error).message}`;
       continue;
     }
-    await sleep(POLL_MS);
+    await sleep(found ? 0 : IDLE_POLL_MS);
   }
   writer?.close();
   self.postMessage({ type: "stopped" });
