@@ -2,7 +2,8 @@ import { DatabaseSync } from "node:sqlite";
 import type { Logger } from "../logger.ts";
 import { type DataDirLayout, syncDirectory, syncFile } from "../store/data_dir.ts";
 import { SqliteIndex } from "../store/sqlite_index.ts";
-import { ParsingWorker } from "./entry_source.ts";
+import { type EntrySource, ParsingWorker } from "./entry_source.ts";
+import { FtsBuilder } from "./fts_builder.ts";
 import { type CatchUpProgress, type CatchUpResult, LogIndexer } from "./log_indexer.ts";
 
 /** Records per transaction of a rebuild (the progress is reported after each). */
@@ -10,6 +11,10 @@ const REBUILD_BATCH_SIZE = 25_000;
 
 /** Suffix of the file a rebuild writes before it is renamed over index.db. */
 export const REBUILD_SUFFIX = ".rebuild";
+/** Suffix of the file its full-text table is loaded into, by another thread. */
+export const REBUILD_FTS_SUFFIX = ".rebuild-fts";
+/** Entries between two checks that the full-text thread keeps up. */
+const ROOM_CHECK_ENTRIES = 5000;
 
 /**
  * Builds a new index of all the logs in `<path>.rebuild` and renames it over `path` once it
@@ -30,30 +35,48 @@ export async function rebuildIndexFile(
   options: { logger: Logger; onProgress?: (progress: CatchUpProgress) => void },
 ): Promise<CatchUpResult> {
   const building = path + REBUILD_SUFFIX;
+  const ftsPath = path + REBUILD_FTS_SUFFIX;
   await removeFiles(building, ["", "-journal", "-wal", "-shm"]);
-  const index = SqliteIndex.createForRebuild(building);
+  await removeFiles(ftsPath, ["", "-journal", "-wal", "-shm"]);
+  // Three threads: this one writes records, sessions and files; one reads and parses the logs;
+  // one loads the full-text index (copied in at the end).
+  const fts = FtsBuilder.start(ftsPath);
+  const parser = ParsingWorker.start();
+  let index: SqliteIndex | undefined;
   let result: CatchUpResult;
   try {
-    const parser = ParsingWorker.start();
-    try {
-      result = await new LogIndexer(layout, index, {
-        logger: options.logger,
-        onProgress: options.onProgress,
-        batchSize: REBUILD_BATCH_SIZE,
-        entrySource: parser.source,
-      }).catchUp();
-    } finally {
-      parser.close();
-    }
-    index.finishRebuild();
+    index = SqliteIndex.createForRebuild(building, {
+      contentSink: (seqs, contents) => fts.add(seqs, contents),
+    });
+    const source: EntrySource = async function* (logPath, scan) {
+      let entries = 0;
+      for await (const entry of parser.scan(logPath, scan)) {
+        yield entry;
+        if (++entries % ROOM_CHECK_ENTRIES === 0) await fts.room();
+      }
+    };
+    result = await new LogIndexer(layout, index, {
+      logger: options.logger,
+      onProgress: options.onProgress,
+      batchSize: REBUILD_BATCH_SIZE,
+      entrySource: source,
+    }).catchUp();
+    parser.close();
+    await fts.finish();
+    index.finishRebuild(ftsPath);
+    index = undefined;
   } catch (error) {
     try {
-      index.close();
+      index?.close();
     } catch (closeError) {
       options.logger.warn("index_rebuild_close_failed", { error: (closeError as Error).message });
     }
-    await removeFiles(building, ["", "-journal", "-wal", "-shm"]);
+    await removeFiles(building, ["", "-journal"]);
     throw error;
+  } finally {
+    parser.close();
+    fts.close();
+    await removeFiles(ftsPath, ["", "-journal"]);
   }
   // On disk before the rename, so that a crash cannot put a file with holes in its place.
   await syncFile(building);

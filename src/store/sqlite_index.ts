@@ -15,6 +15,12 @@ import type {
 /** Bumped when the schema changes; an index of another version is rebuilt from the log. */
 export const INDEX_SCHEMA_VERSION = 2;
 
+const FTS_TABLE = `CREATE VIRTUAL TABLE IF NOT EXISTS records_fts USING fts5 (
+  content, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2');`;
+
+/** FTS5's own tables behind `records_fts` (what a rebuild copies from its twin table). */
+const FTS_SHADOW_TABLES = ["data", "idx", "docsize", "config"] as const;
+
 const TABLES = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
@@ -27,8 +33,7 @@ CREATE TABLE IF NOT EXISTS records (
   bytes INTEGER NOT NULL, tokens INTEGER NOT NULL, preview TEXT,
   file_first_seq INTEGER NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL,
   replay_of INTEGER);
-CREATE VIRTUAL TABLE IF NOT EXISTS records_fts USING fts5 (
-  content, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2');
+${FTS_TABLE}
 CREATE TABLE IF NOT EXISTS sessions (
   session TEXT PRIMARY KEY, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,
   started_at INTEGER NOT NULL, ended_at INTEGER NOT NULL, messages INTEGER NOT NULL,
@@ -122,6 +127,8 @@ export class SqliteIndex implements MessageIndex {
   readonly path: string;
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
+  /** Set by a rebuild that loads the full-text index elsewhere (see {@link createForRebuild}). */
+  #contentSink: ((seqs: number[], contents: string[]) => void) | undefined;
 
   private constructor(path: string, db: DatabaseSync) {
     this.path = path;
@@ -157,16 +164,22 @@ export class SqliteIndex implements MessageIndex {
    * cache, the secondary indexes left for {@link finishRebuild}. The file is private to the
    * rebuild until it is renamed into place, so none of this is visible to readers; a crash
    * leaves a stray file that the next rebuild deletes. `path` must not exist.
+   *
+   * With `contentSink`, {@link applyBatch} hands each batch's full-text rows to it instead of
+   * inserting them: another thread loads them into a file made by {@link createFtsForRebuild},
+   * which {@link finishRebuild} copies in.
    */
-  static createForRebuild(path: string): SqliteIndex {
-    const db = new DatabaseSync(path);
+  static createForRebuild(
+    path: string,
+    options: { contentSink?: (seqs: number[], contents: string[]) => void } = {},
+  ): SqliteIndex {
+    // Not defensive: finishRebuild writes the FTS5 shadow tables (copied from a twin table).
+    const db = new DatabaseSync(path, { defensive: false } as RebuildDatabaseOptions);
     Deno.chmodSync(path, 0o600);
     const index = new SqliteIndex(path, db);
+    index.#contentSink = options.contentSink;
     try {
-      db.exec("PRAGMA journal_mode = OFF");
-      db.exec("PRAGMA synchronous = OFF");
-      db.exec("PRAGMA cache_size = -131072"); // 128 MiB
-      db.exec("PRAGMA temp_store = MEMORY");
+      bulkPragmas(db);
       db.exec("BEGIN");
       db.exec(TABLES);
       db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(
@@ -182,29 +195,82 @@ export class SqliteIndex implements MessageIndex {
   }
 
   /**
-   * Ends a rebuild started by {@link createForRebuild}: creates the secondary indexes (sorting
-   * with a helper thread), merges the full-text index into one segment, puts the live FTS5
-   * settings back and switches the file to WAL, as {@link open} expects it. Closes the index.
+   * Ends a rebuild started by {@link createForRebuild}: copies in the full-text index built in
+   * `ftsPath` (when the content went to a sink), creates the secondary indexes (sorting with a
+   * helper thread), merges the full-text index into one segment (unless the copy was merged
+   * already), puts the live FTS5 settings back and switches the file to WAL, as {@link open}
+   * expects it. Closes the index.
    */
-  finishRebuild(): void {
+  finishRebuild(ftsPath?: string): void {
     this.#statements.clear();
     this.#db.exec("PRAGMA threads = 2");
     this.#db.exec("BEGIN");
+    if (ftsPath !== undefined) {
+      this.#db.exec("COMMIT"); // ATTACH is not allowed inside a transaction
+      this.#db.prepare("ATTACH DATABASE ? AS fts_build").run(ftsPath);
+      this.#db.exec("BEGIN");
+      for (const table of FTS_SHADOW_TABLES) {
+        this.#db.exec(`DELETE FROM main.records_fts_${table}`);
+        this.#db.exec(
+          `INSERT INTO main.records_fts_${table} SELECT * FROM fts_build.records_fts_${table}`,
+        );
+      }
+    } else {
+      this.#db.exec("INSERT INTO records_fts (records_fts) VALUES ('optimize')");
+      this.#configureFts(FTS_DEFAULT_CONFIG);
+    }
     this.#db.exec(INDEXES);
-    this.#db.exec("INSERT INTO records_fts (records_fts) VALUES ('optimize')");
-    this.#configureFts(FTS_DEFAULT_CONFIG);
     this.#db.exec("COMMIT");
+    if (ftsPath !== undefined) this.#db.exec("DETACH DATABASE fts_build");
     this.#db.exec("PRAGMA journal_mode = WAL");
     this.#db.close();
   }
 
-  #configureFts(settings: readonly [string, number][]): void {
-    // FTS5 takes the setting's name only as a literal, not as a bound parameter.
-    for (const [name, value] of settings) {
-      this.#db.exec(
-        `INSERT INTO records_fts (records_fts, rank) VALUES ('${name}', ${Math.trunc(value)})`,
-      );
+  /**
+   * Creates the twin full-text table of a rebuild in its own file, to be loaded by another
+   * thread through the returned functions: `add` inserts one batch (in one transaction),
+   * `finish` merges it into one segment, puts the live settings back and closes it.
+   */
+  static createFtsForRebuild(path: string): {
+    add(seqs: readonly number[], contents: readonly string[]): void;
+    finish(): void;
+    close(): void;
+  } {
+    const db = new DatabaseSync(path);
+    Deno.chmodSync(path, 0o600);
+    try {
+      bulkPragmas(db);
+      db.exec(FTS_TABLE);
+      configureFts(db, FTS_BULK_CONFIG);
+    } catch (error) {
+      db.close();
+      throw error;
     }
+    const insert = db.prepare("INSERT INTO records_fts (rowid, content) VALUES (?, ?)");
+    return {
+      add(seqs, contents) {
+        db.exec("BEGIN");
+        try {
+          for (let i = 0; i < seqs.length; i++) insert.run(seqs[i]!, contents[i]!);
+          db.exec("COMMIT");
+        } catch (error) {
+          if (db.isTransaction) db.exec("ROLLBACK");
+          throw error;
+        }
+      },
+      finish() {
+        db.exec("INSERT INTO records_fts (records_fts) VALUES ('optimize')");
+        configureFts(db, FTS_DEFAULT_CONFIG);
+        db.close();
+      },
+      close() {
+        if (db.isOpen) db.close();
+      },
+    };
+  }
+
+  #configureFts(settings: readonly [string, number][]): void {
+    configureFts(this.#db, settings);
   }
 
   #prepare(readOnly: boolean): void {
@@ -282,6 +348,9 @@ export class SqliteIndex implements MessageIndex {
         length = excluded.length, replay_of = excluded.replay_of`,
     );
     const insertText = this.#statement("INSERT INTO records_fts (rowid, content) VALUES (?, ?)");
+    const sink = this.#contentSink;
+    const seqs: number[] = [];
+    const contents: string[] = [];
     this.#db.exec("BEGIN");
     try {
       for (const entry of entries) {
@@ -302,7 +371,13 @@ export class SqliteIndex implements MessageIndex {
           entry.length,
           entry.replayOf ?? null,
         );
-        if (entry.content) insertText.run(entry.seq, entry.content);
+        if (!entry.content) continue;
+        if (sink) {
+          seqs.push(entry.seq);
+          contents.push(entry.content);
+        } else {
+          insertText.run(entry.seq, entry.content);
+        }
       }
       this.#updateSessions(entries, file.firstSeq);
       this.#statement(
@@ -327,6 +402,7 @@ export class SqliteIndex implements MessageIndex {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       throw error;
     }
+    if (sink && seqs.length > 0) sink(seqs, contents);
   }
 
   #updateSessions(entries: readonly PlacedEntry[], fileFirstSeq: number): void {
@@ -538,6 +614,26 @@ export class SqliteIndex implements MessageIndex {
   close(): void {
     this.#statements.clear();
     this.#db.close();
+  }
+}
+
+/** node:sqlite's options, with the flag its type declarations do not know yet. */
+type RebuildDatabaseOptions = ConstructorParameters<typeof DatabaseSync>[1] & {
+  defensive?: boolean;
+};
+
+/** A rebuild's file is private until renamed into place: no journal, no fsync, big cache. */
+function bulkPragmas(db: DatabaseSync): void {
+  db.exec("PRAGMA journal_mode = OFF");
+  db.exec("PRAGMA synchronous = OFF");
+  db.exec("PRAGMA cache_size = -131072"); // 128 MiB
+  db.exec("PRAGMA temp_store = MEMORY");
+}
+
+function configureFts(db: DatabaseSync, settings: readonly [string, number][]): void {
+  // FTS5 takes the setting's name only as a literal, not as a bound parameter.
+  for (const [name, value] of settings) {
+    db.exec(`INSERT INTO records_fts (records_fts, rank) VALUES ('${name}', ${Math.trunc(value)})`);
   }
 }
 

@@ -1,7 +1,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { messageRecord, oversizedRecord } from "../../src/enrich/mod.ts";
 import { indexPath } from "../../src/indexer/open_index.ts";
-import { REBUILD_SUFFIX } from "../../src/indexer/rebuild.ts";
+import { REBUILD_FTS_SUFFIX, REBUILD_SUFFIX } from "../../src/indexer/rebuild.ts";
 import { refreshIndex } from "../../src/indexer/refresh.ts";
 import { silentLogger } from "../../src/logger.ts";
 import type { DataDirLayout } from "../../src/store/data_dir.ts";
@@ -166,6 +166,15 @@ function snapshot(layout: DataDirLayout) {
   }
 }
 
+/** Files a rebuild left beside index.db. */
+async function strayFiles(layout: DataDirLayout): Promise<string[]> {
+  const stray: string[] = [];
+  for (const suffix of [REBUILD_SUFFIX, REBUILD_FTS_SUFFIX]) {
+    if (await exists(indexPath(layout) + suffix)) stray.push(suffix);
+  }
+  return stray;
+}
+
 /** The rows of every table but the full-text one, as stored. */
 function tableRows(layout: DataDirLayout): unknown[] {
   const db = new DatabaseSync(indexPath(layout), { readOnly: true });
@@ -191,9 +200,19 @@ Deno.test("reindex rebuilds an index that answers every query exactly as the liv
     assertEquals([rebuilt.records, rebuilt.badLines], [before.count, 3 * SESSIONS.length]);
     assertEquals(snapshot(layout), before);
     assertEquals(tableRows(layout), rowsBefore);
-    assertEquals(await exists(indexPath(layout) + REBUILD_SUFFIX), false);
-    // And a live pass on the rebuilt index finds nothing left to do.
+    assertEquals(await strayFiles(layout), []);
+    // A live pass on the rebuilt index finds nothing left to do; the full-text index it copied
+    // in from the thread that built it is whole, and takes new rows and deletions.
     assertEquals((await refreshIndex(layout, { logger: silentLogger })).records, 0);
+    const db = new DatabaseSync(indexPath(layout));
+    try {
+      db.exec("INSERT INTO records_fts (records_fts, rank) VALUES ('integrity-check', 0)");
+      db.exec("INSERT INTO records_fts (rowid, content) VALUES (999999, 'zebra checkpoint')");
+      db.exec("DELETE FROM records_fts WHERE rowid = 999999");
+      db.exec("INSERT INTO records_fts (records_fts, rank) VALUES ('integrity-check', 0)");
+    } finally {
+      db.close();
+    }
   });
 });
 
@@ -239,6 +258,44 @@ Deno.test("a reindex that fails halfway leaves the old index as it was and no st
       "interrupted",
     );
     assertEquals(snapshot(layout), before);
-    assertEquals(await exists(indexPath(layout) + REBUILD_SUFFIX), false);
+    assertEquals(await strayFiles(layout), []);
+  });
+});
+
+Deno.test("a reindex killed with -9 halfway leaves the old index; the next one completes", async () => {
+  await withDataDir(async (layout) => {
+    await writeCorpus(layout);
+    await refreshIndex(layout, { logger: silentLogger });
+    const before = snapshot(layout);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("./_reindex_until_killed.ts", import.meta.url).pathname,
+        layout.root,
+      ],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    try {
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let said = "";
+      while (!said.includes("building")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        said += value;
+      }
+      assert(said.includes("building"), `child said ${JSON.stringify(said)}`);
+      assert(await exists(indexPath(layout) + REBUILD_SUFFIX), "the new index is being built");
+      child.kill("SIGKILL");
+      await reader.cancel();
+    } finally {
+      await child.status;
+    }
+    assertEquals(snapshot(layout), before);
+    const rebuilt = await refreshIndex(layout, { logger: silentLogger, fresh: true });
+    assertEquals(rebuilt.records, before.count);
+    assertEquals(snapshot(layout), before);
+    assertEquals(await strayFiles(layout), []);
   });
 });
