@@ -62,7 +62,10 @@ export async function rebuildIndexFile(
       entrySource: source,
     }).catchUp();
     parser.close();
-    await fts.finish();
+    // The full-text thread's final merge and this thread's index sorts run side by side.
+    const ftsFinished = fts.finish();
+    index.createRebuildIndexes();
+    await ftsFinished;
     index.finishRebuild(ftsPath);
     index = undefined;
   } catch (error) {

@@ -195,18 +195,24 @@ export class SqliteIndex implements MessageIndex {
   }
 
   /**
+   * Creates a rebuild's secondary indexes, after the bulk load (sorting with a helper thread).
+   * Part of {@link finishRebuild}; called on its own to overlap with the full-text thread's
+   * final merge.
+   */
+  createRebuildIndexes(): void {
+    this.#db.exec("PRAGMA threads = 2");
+    this.#db.exec(INDEXES);
+  }
+
+  /**
    * Ends a rebuild started by {@link createForRebuild}: copies in the full-text index built in
-   * `ftsPath` (when the content went to a sink), creates the secondary indexes (sorting with a
-   * helper thread), merges the full-text index into one segment (unless the copy was merged
-   * already), puts the live FTS5 settings back and switches the file to WAL, as {@link open}
-   * expects it. Closes the index.
+   * `ftsPath` (when the content went to a sink) or merges its own into one segment, creates
+   * the secondary indexes if {@link createRebuildIndexes} did not, puts the live FTS5 settings
+   * back and switches the file to WAL, as {@link open} expects it. Closes the index.
    */
   finishRebuild(ftsPath?: string): void {
     this.#statements.clear();
-    this.#db.exec("PRAGMA threads = 2");
-    this.#db.exec("BEGIN");
     if (ftsPath !== undefined) {
-      this.#db.exec("COMMIT"); // ATTACH is not allowed inside a transaction
       this.#db.prepare("ATTACH DATABASE ? AS fts_build").run(ftsPath);
       this.#db.exec("BEGIN");
       for (const table of FTS_SHADOW_TABLES) {
@@ -215,13 +221,13 @@ export class SqliteIndex implements MessageIndex {
           `INSERT INTO main.records_fts_${table} SELECT * FROM fts_build.records_fts_${table}`,
         );
       }
+      this.#db.exec("COMMIT");
+      this.#db.exec("DETACH DATABASE fts_build");
     } else {
       this.#db.exec("INSERT INTO records_fts (records_fts) VALUES ('optimize')");
       this.#configureFts(FTS_DEFAULT_CONFIG);
     }
-    this.#db.exec(INDEXES);
-    this.#db.exec("COMMIT");
-    if (ftsPath !== undefined) this.#db.exec("DETACH DATABASE fts_build");
+    this.createRebuildIndexes(); // IF NOT EXISTS: nothing to do when done already
     this.#db.exec("PRAGMA journal_mode = WAL");
     this.#db.close();
   }
