@@ -1,4 +1,4 @@
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { ErrorCode, PersistError } from "../errors.ts";
 import type {
   GroupCount,
@@ -213,16 +213,7 @@ export class SqliteIndex implements MessageIndex {
   finishRebuild(ftsPath?: string): void {
     this.#statements.clear();
     if (ftsPath !== undefined) {
-      this.#db.prepare("ATTACH DATABASE ? AS fts_build").run(ftsPath);
-      this.#db.exec("BEGIN");
-      for (const table of FTS_SHADOW_TABLES) {
-        this.#db.exec(`DELETE FROM main.records_fts_${table}`);
-        this.#db.exec(
-          `INSERT INTO main.records_fts_${table} SELECT * FROM fts_build.records_fts_${table}`,
-        );
-      }
-      this.#db.exec("COMMIT");
-      this.#db.exec("DETACH DATABASE fts_build");
+      this.#copyFtsFrom(ftsPath);
     } else {
       this.#db.exec("INSERT INTO records_fts (records_fts) VALUES ('optimize')");
       this.#configureFts(FTS_DEFAULT_CONFIG);
@@ -230,6 +221,39 @@ export class SqliteIndex implements MessageIndex {
     this.createRebuildIndexes(); // IF NOT EXISTS: nothing to do when done already
     this.#db.exec("PRAGMA journal_mode = WAL");
     this.#db.close();
+  }
+
+  /**
+   * Replaces the rows of `records_fts`'s shadow tables with those of the twin table in
+   * `ftsPath`, row by row (Deno allows `ATTACH` only with every permission granted).
+   */
+  #copyFtsFrom(ftsPath: string): void {
+    const source = new DatabaseSync(ftsPath, { readOnly: true });
+    try {
+      this.#db.exec("BEGIN");
+      for (const table of FTS_SHADOW_TABLES) {
+        const name = `records_fts_${table}`;
+        const columns = (source.prepare(`PRAGMA table_info(${name})`).all() as { name: string }[])
+          .map((column) => column.name);
+        const read = source.prepare(`SELECT ${columns.join(", ")} FROM ${name}`);
+        read.setReadBigInts(true); // FTS5 block ids can pass 2^53
+        const write = this.#db.prepare(
+          `INSERT INTO ${name} (${columns.join(", ")}) VALUES (${
+            columns.map(() => "?").join(", ")
+          })`,
+        );
+        this.#db.exec(`DELETE FROM ${name}`);
+        for (const row of read.iterate() as Iterable<Record<string, SQLInputValue>>) {
+          write.run(...columns.map((column) => row[column]!));
+        }
+      }
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw error;
+    } finally {
+      source.close();
+    }
   }
 
   /**
