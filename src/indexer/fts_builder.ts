@@ -1,3 +1,5 @@
+import type { FtsDocsizeChunk } from "../store/sqlite_index.ts";
+
 /** Batches of rows sent ahead of the worker at most; the sender waits beyond that. */
 const BATCHES_AHEAD = 3;
 
@@ -11,7 +13,7 @@ const BATCHES_AHEAD = 3;
  * const fts = FtsBuilder.start(`${path}.fts`);
  * fts.add([1, 2], ["hello", "world"]);
  * await fts.room();
- * await fts.finish();
+ * await fts.finish((chunk) => index.addFtsDocsize(chunk));
  * ```
  */
 export class FtsBuilder {
@@ -21,6 +23,7 @@ export class FtsBuilder {
   #failure: Error | undefined;
   #waiters: (() => void)[] = [];
   #finished: (() => void) | undefined;
+  #onDocsize: ((chunk: FtsDocsizeChunk) => void) | undefined;
 
   private constructor(path: string) {
     this.path = path;
@@ -30,7 +33,13 @@ export class FtsBuilder {
     this.#worker.onmessage = (event: MessageEvent) => {
       const message = event.data as { type: string; message?: string };
       if (message.type === "done") this.#pending--;
-      else if (message.type === "finished") this.#finished?.();
+      else if (message.type === "docsize") {
+        try {
+          this.#onDocsize?.((message as unknown as { chunk: FtsDocsizeChunk }).chunk);
+        } catch (error) {
+          this.#fail(error as Error);
+        }
+      } else if (message.type === "finished") this.#finished?.();
       else if (message.type === "error") {
         this.#fail(new Error(`the full-text index could not be built: ${message.message}`));
       }
@@ -64,8 +73,12 @@ export class FtsBuilder {
     if (this.#failure) throw this.#failure;
   }
 
-  /** Waits for every batch, merges the index into one segment and closes its file. */
-  async finish(): Promise<void> {
+  /**
+   * Waits for every batch, merges the index into one segment, hands back its per-document rows
+   * (`onDocsize`, in order, as they come) and closes its file.
+   */
+  async finish(onDocsize: (chunk: FtsDocsizeChunk) => void): Promise<void> {
+    this.#onDocsize = onDocsize;
     let finished = false;
     this.#finished = () => finished = true;
     this.#worker.postMessage({ type: "finish" });

@@ -63,7 +63,8 @@ export async function rebuildIndexFile(
     }).catchUp();
     parser.close();
     // The full-text thread's final merge and this thread's index sorts run side by side.
-    const ftsFinished = fts.finish();
+    const rebuilt = index;
+    const ftsFinished = fts.finish((chunk) => rebuilt.addFtsDocsize(chunk));
     index.createRebuildIndexes();
     await ftsFinished;
     index.finishRebuild(ftsPath);

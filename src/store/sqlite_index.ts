@@ -18,8 +18,12 @@ export const INDEX_SCHEMA_VERSION = 2;
 const FTS_TABLE = `CREATE VIRTUAL TABLE IF NOT EXISTS records_fts USING fts5 (
   content, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2');`;
 
-/** FTS5's own tables behind `records_fts` (what a rebuild copies from its twin table). */
-const FTS_SHADOW_TABLES = ["data", "idx", "docsize", "config"] as const;
+/**
+ * FTS5's own tables behind `records_fts` that a rebuild copies from its twin table (small: one
+ * row per block of the index); the one row per document of `records_fts_docsize` comes in
+ * packed chunks instead ({@link FtsDocsizeChunk}).
+ */
+const FTS_COPIED_TABLES = ["data", "idx", "config"] as const;
 
 const TABLES = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -224,14 +228,38 @@ export class SqliteIndex implements MessageIndex {
   }
 
   /**
-   * Replaces the rows of `records_fts`'s shadow tables with those of the twin table in
-   * `ftsPath`, row by row (Deno allows `ATTACH` only with every permission granted).
+   * Inserts one chunk of the twin full-text table's per-document rows (a rebuild, while its
+   * full-text thread reads the next chunk).
+   */
+  addFtsDocsize(chunk: FtsDocsizeChunk): void {
+    const insert = this.#statement(
+      "INSERT INTO records_fts_docsize (id, sz, origin) VALUES (?, ?, ?)",
+    );
+    const { ids, origins, ends, sizes } = chunk;
+    this.#db.exec("BEGIN");
+    try {
+      let start = 0;
+      for (let i = 0; i < ids.length; i++) {
+        insert.run(ids[i]!, sizes.subarray(start, ends[i]!), origins[i]!);
+        start = ends[i]!;
+      }
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  /**
+   * Replaces the rows of `records_fts`'s shadow tables (but `docsize`, see
+   * {@link addFtsDocsize}) with those of the twin table in `ftsPath`, row by row (Deno allows
+   * `ATTACH` only with every permission granted).
    */
   #copyFtsFrom(ftsPath: string): void {
     const source = new DatabaseSync(ftsPath, { readOnly: true });
     try {
       this.#db.exec("BEGIN");
-      for (const table of FTS_SHADOW_TABLES) {
+      for (const table of FTS_COPIED_TABLES) {
         const name = `records_fts_${table}`;
         const columns = (source.prepare(`PRAGMA table_info(${name})`).all() as { name: string }[])
           .map((column) => column.name);
@@ -264,6 +292,7 @@ export class SqliteIndex implements MessageIndex {
   static createFtsForRebuild(path: string): {
     add(seqs: readonly number[], contents: readonly string[]): void;
     finish(): void;
+    docsize(rowsPerChunk: number): Iterable<FtsDocsizeChunk>;
     close(): void;
   } {
     const db = new DatabaseSync(path);
@@ -291,7 +320,35 @@ export class SqliteIndex implements MessageIndex {
       finish() {
         db.exec("INSERT INTO records_fts (records_fts) VALUES ('optimize')");
         configureFts(db, FTS_DEFAULT_CONFIG);
-        db.close();
+      },
+      *docsize(rowsPerChunk) {
+        const read = db.prepare("SELECT id, sz, origin FROM records_fts_docsize ORDER BY id");
+        // Rows as arrays: a third cheaper to read (node:sqlite has it; its types lag behind).
+        (read as StatementSync & { setReturnArrays(enabled: boolean): void }).setReturnArrays(true);
+        let rows: [number, Uint8Array, number][] = [];
+        const pack = (): FtsDocsizeChunk => {
+          const ids = new Float64Array(rows.length);
+          const origins = new Float64Array(rows.length);
+          const ends = new Uint32Array(rows.length);
+          let bytes = 0;
+          for (const row of rows) bytes += row[1].length;
+          const sizes = new Uint8Array(bytes);
+          let at = 0;
+          rows.forEach(([id, sz, origin], i) => {
+            ids[i] = id;
+            origins[i] = origin;
+            sizes.set(sz, at);
+            at += sz.length;
+            ends[i] = at;
+          });
+          rows = [];
+          return { ids, origins, ends, sizes };
+        };
+        for (const row of read.iterate() as Iterable<[number, Uint8Array, number]>) {
+          rows.push(row);
+          if (rows.length >= rowsPerChunk) yield pack();
+        }
+        if (rows.length > 0) yield pack();
       },
       close() {
         if (db.isOpen) db.close();
@@ -645,6 +702,18 @@ export class SqliteIndex implements MessageIndex {
     this.#statements.clear();
     this.#db.close();
   }
+}
+
+/**
+ * Rows of a full-text table's `docsize` shadow table, packed in typed arrays (sent between
+ * threads without copying): document `i` is `ids[i]`, its column sizes
+ * `sizes[ends[i - 1] ?? 0 .. ends[i]]`, its `origin` `origins[i]`.
+ */
+export interface FtsDocsizeChunk {
+  readonly ids: Float64Array;
+  readonly origins: Float64Array;
+  readonly ends: Uint32Array;
+  readonly sizes: Uint8Array;
 }
 
 /** node:sqlite's options, with the flag its type declarations do not know yet. */
