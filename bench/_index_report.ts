@@ -205,7 +205,7 @@ function streamLines(s: StreamResult): string[] {
     row("  per message", 40, ["p50 ms", "p99 ms", "max ms"]),
     line("durable → searchable (index.db reader)", s.durableToSearchable),
     line("durable → indexed (status)", s.durableToIndexed),
-    line("publish → durable (baseline)", s.publishToDurable),
+    line("publish → durable", s.publishToDurable),
     line("publish → indexed (status)", s.publishToIndexed),
     "  durable: first status poll showing durable_seq ≥ seq; searchable: first poll in which a",
     "  read-only reader of index.db sees it (one poller thread; resolution: the poll pause plus",
