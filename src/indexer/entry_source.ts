@@ -132,6 +132,11 @@ export class ParsingWorker {
     }
   }
 
+  /** True once stopped (closed, failed, or a scan was broken off): start another. */
+  get closed(): boolean {
+    return this.#failure !== undefined;
+  }
+
   /** Stops the worker. */
   close(): void {
     this.#worker.terminate();

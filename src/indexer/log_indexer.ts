@@ -39,6 +39,11 @@ export interface LogIndexerOptions {
   readonly onBatch?: (lastSeq: number) => void;
   /** Reads the entries of a log; default {@link scanEntries} (on this thread). */
   readonly entrySource?: EntrySource;
+  /**
+   * For a backlog: the source used instead of `entrySource` when a pass has at least
+   * `fromBytes` of a file to read (e.g. a `ParsingWorker`'s, parsing on another thread).
+   */
+  readonly backlogSource?: { readonly source: () => EntrySource; readonly fromBytes: number };
 }
 
 const DEFAULT_BATCH_SIZE = 5000;
@@ -246,7 +251,10 @@ export class LogIndexer {
       batch = [];
       batchStart = indexedBytes;
     };
-    const source = this.#options.entrySource ?? scanEntries;
+    const backlog = this.#options.backlogSource;
+    const source = backlog && file.size - file.from >= backlog.fromBytes
+      ? backlog.source()
+      : this.#options.entrySource ?? scanEntries;
     for await (
       const entry of source(file.path, {
         fromOffset: file.from,
