@@ -10,6 +10,8 @@ export interface IndexLagOptions {
   readonly messages: number;
   /** Makes the message contents. */
   readonly corpus: MessageCorpus;
+  /** Name of the daemon's data dir in the bench's temp folder; default `daemon-index`. */
+  readonly name?: string;
 }
 
 /** How the daemon's indexer kept up with a paced stream. */
@@ -25,7 +27,7 @@ export function runIndexLagScenario(
   options: IndexLagOptions,
 ): Promise<IndexLagResult> {
   return recordBurst(context, {
-    name: "daemon-index",
+    name: options.name ?? "daemon-index",
     syncMode: "interval",
     messages: options.messages,
     payloadBytes: 0,

@@ -12,7 +12,7 @@ import {
 import { BASELINE_ROWS_PER_TRANSACTION } from "./_fts_baseline.ts";
 import { QUERY_KINDS, type QueryKind, type QueryTiming } from "./_search_timing.ts";
 import type { Spread } from "./_stats.ts";
-import type { IndexBenchResult } from "./index_bench.ts";
+import type { IndexBenchResult, StreamResult } from "./index_bench.ts";
 
 /** The index's goals; a miss is reported, not thrown. */
 export const INDEX_TARGETS = {
@@ -24,15 +24,16 @@ export const INDEX_TARGETS = {
   maxQueryP95Ms: 5,
   /** Whole `search` command, p95 wall time. */
   maxCommandP95Ms: 300,
-  /** Durable → indexed, every message, while recording the stream. */
-  maxIndexLagMs: 1000,
+  /** Durable → searchable (seen by a reader of index.db), p99, while recording 20,000 msg/s. */
+  maxSearchableP99Ms: 1000,
+  /** The same at 1,000 msg/s. */
+  maxSlowSearchableP99Ms: 250,
 } as const;
 
 /** Checks the figures of one run against {@link INDEX_TARGETS}. */
 export function checkIndexTargets(result: Omit<IndexBenchResult, "targets">): TargetCheck[] {
   const t = INDEX_TARGETS;
   const { stream, reindex, search, commands } = result;
-  const lagMax = stream.durableToIndexed?.maxMs;
   const ms = (digits: number) => (value: number) => `${value.toFixed(digits)} ms`;
   const query = { limit: t.maxQueryP95Ms, show: ms(2) };
   const command = { limit: t.maxCommandP95Ms, show: ms(0) };
@@ -62,18 +63,25 @@ export function checkIndexTargets(result: Omit<IndexBenchResult, "targets">): Ta
       commands.filteredSearch?.p95Ms,
       command,
     ),
-    {
-      target: `indexed ≤ ${t.maxIndexLagMs / 1000} s after durable at ${stream.ratePerSecond}/s`,
-      value: lagMax === undefined ? "n/a" : `max ${(lagMax / 1000).toFixed(2)} s` +
-        (stream.notIndexed ? `, ${stream.notIndexed} never` : ""),
-      pass: lagMax !== undefined && lagMax <= t.maxIndexLagMs && stream.notIndexed === 0,
-    },
+    searchableCheck(stream, t.maxSearchableP99Ms),
+    searchableCheck(result.slowStream, t.maxSlowSearchableP99Ms),
     {
       target: `zero loss at ${stream.ratePerSecond} msg/s`,
       value: `${stream.lost} lost, ${stream.duplicates} dup`,
       pass: stream.lost === 0 && stream.duplicates === 0,
     },
   ];
+}
+
+/** p99 of durable → searchable within `limitMs`, every message seen searchable. */
+function searchableCheck(stream: StreamResult, limitMs: number): TargetCheck {
+  const p99 = stream.durableToSearchable?.p99Ms;
+  return {
+    target: `durable → searchable p99 ≤ ${limitMs} ms at ${count(stream.ratePerSecond)}/s`,
+    value: p99 === undefined ? "n/a" : `${Math.round(p99)} ms` +
+      (stream.notIndexed ? `, ${stream.notIndexed} never` : ""),
+    pass: p99 !== undefined && p99 <= limitMs && stream.notIndexed === 0,
+  };
 }
 
 const KIND_LABELS: Record<QueryKind, string> = {
@@ -101,7 +109,9 @@ export function formatIndexReport(result: IndexBenchResult): string {
     "",
     ...commandLines(result),
     "",
-    ...streamLines(result),
+    ...streamLines(result.stream),
+    "",
+    ...streamLines(result.slowStream),
     "",
     ...targetLines(result.targets, 44),
   ].join("\n");
@@ -175,12 +185,10 @@ function commandLines(result: IndexBenchResult): string[] {
   ];
 }
 
-function streamLines(result: IndexBenchResult): string[] {
-  const s = result.stream;
-  const seconds = (spread: Spread | undefined) =>
-    [spread?.p50Ms, spread?.p95Ms, spread?.maxMs].map((ms) => fixed(ms && ms / 1000, 3));
-  const line = (label: string, spread: Spread | undefined) =>
-    row(`  ${label}`, 40, seconds(spread));
+function streamLines(s: StreamResult): string[] {
+  const ms = (spread: Spread | undefined) =>
+    [spread?.p50Ms, spread?.p99Ms, spread?.maxMs].map((value) => fixed(value, 0));
+  const line = (label: string, spread: Spread | undefined) => row(`  ${label}`, 40, ms(spread));
   const polling = s.polling;
   return [
     `daemon indexing while recording: ${count(s.published)} chat messages at ` +
@@ -194,11 +202,14 @@ function streamLines(result: IndexBenchResult): string[] {
     "message visible to a reader)",
     `  index.last_seq took ${s.indexUpdates} distinct values during the stream; largest ` +
     `backlog ${count(s.maxLagRecords)} records (durable_seq − index.last_seq)`,
-    row("  per message", 40, ["p50 s", "p95 s", "max s"]),
-    line("durable → indexed (status)", s.durableToIndexed),
+    row("  per message", 40, ["p50 ms", "p99 ms", "max ms"]),
     line("durable → searchable (index.db reader)", s.durableToSearchable),
+    line("durable → indexed (status)", s.durableToIndexed),
     line("publish → durable", s.publishToDurable),
     line("publish → indexed (status)", s.publishToIndexed),
+    "  durable: first status poll showing durable_seq ≥ seq; searchable: first poll in which a",
+    "  read-only reader of index.db sees it (one poller thread; resolution: the poll pause plus",
+    "  one status round trip, below)",
     s.notIndexed ? `  ${s.notIndexed} messages were never seen indexed` : "",
     polling ? `  status polls: ${pollingSummary(polling)}` : "",
     s.cleanStop ? "" : "  note: the daemon did not stop cleanly or left torn lines",

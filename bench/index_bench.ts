@@ -47,6 +47,9 @@ export interface IndexBenchOptions extends Omit<BenchContextOptions, "ratePerSec
   /** Live stream for the indexing-lag scenario: rate and length. */
   readonly streamRatePerSecond: number;
   readonly streamSeconds: number;
+  /** A second, slow stream: how soon a trickle of messages becomes searchable. */
+  readonly slowStreamRatePerSecond?: number;
+  readonly slowStreamSeconds?: number;
   /** Sessions the logs are split into (all but the last archived); default 5. */
   readonly sessions?: number;
   /** Days the logs' `received_at` spans; default 30. */
@@ -75,18 +78,23 @@ export interface IndexBenchResult {
     readonly examples: readonly string[];
   };
   readonly commands: CommandTiming;
-  readonly stream: IndexLagResult & {
-    readonly ratePerSecond: number;
-    readonly seconds: number;
-  };
+  readonly stream: StreamResult;
+  readonly slowStream: StreamResult;
   readonly targets: readonly TargetCheck[];
 }
+
+/** How the daemon's indexer trailed one paced stream. */
+export type StreamResult = IndexLagResult & {
+  readonly ratePerSecond: number;
+  readonly seconds: number;
+};
 
 const DAY_MS = 86_400_000;
 
 /**
  * The default sizes: 1,000,000 messages, 200 queries, 20 command runs, a 10 s stream at
- * 20,000 msg/s; `quick` uses 50,000 messages, 10 command runs and a 3 s stream.
+ * 20,000 msg/s and a 5 s one at 1,000 msg/s; `quick` uses 50,000 messages, 10 command runs
+ * and 3 s streams.
  *
  * @example
  * ```ts
@@ -100,6 +108,8 @@ export function defaultIndexBenchOptions(quick: boolean): IndexBenchOptions {
     commandRuns: quick ? 10 : 20,
     streamRatePerSecond: 20_000,
     streamSeconds: quick ? 3 : 10,
+    slowStreamRatePerSecond: 1000,
+    slowStreamSeconds: quick ? 3 : 5,
   };
 }
 
@@ -135,7 +145,18 @@ export async function runIndexBench(options: IndexBenchOptions): Promise<IndexBe
       runs: options.commandRuns,
     });
     await Deno.remove(dataDir, { recursive: true });
-    const stream = await streamWhileRecording(context, options, seed);
+    const stream = await streamWhileRecording(context, {
+      name: "daemon-index",
+      rate: options.streamRatePerSecond,
+      seconds: options.streamSeconds,
+      seed: seed + 1,
+    });
+    const slowStream = await streamWhileRecording(context, {
+      name: "daemon-index-slow",
+      rate: options.slowStreamRatePerSecond ?? 1000,
+      seconds: options.slowStreamSeconds ?? 5,
+      seed: seed + 3,
+    });
     const result = {
       seed,
       logs,
@@ -145,6 +166,7 @@ export async function runIndexBench(options: IndexBenchOptions): Promise<IndexBe
       search: search.timing,
       commands,
       stream,
+      slowStream,
     };
     return { ...result, targets: checkIndexTargets(result) };
   } finally {
@@ -313,23 +335,18 @@ async function timeSearchCommands(
 
 async function streamWhileRecording(
   context: BenchContext,
-  options: IndexBenchOptions,
-  seed: number,
-): Promise<IndexBenchResult["stream"]> {
-  const messages = Math.round(options.streamRatePerSecond * options.streamSeconds);
+  options: { name: string; rate: number; seconds: number; seed: number },
+): Promise<StreamResult> {
+  const messages = Math.round(options.rate * options.seconds);
   context.progress(
-    `daemon indexing while recording, ${messages} messages at ` +
-      `${options.streamRatePerSecond} msg/s…`,
+    `daemon indexing while recording, ${messages} messages at ${options.rate} msg/s…`,
   );
-  const result = await runIndexLagScenario(context, {
+  const result = await runIndexLagScenario({ ...context, ratePerSecond: options.rate }, {
     messages,
-    corpus: new MessageCorpus({ seed: seed + 1 }),
+    corpus: new MessageCorpus({ seed: options.seed }),
+    name: options.name,
   });
-  return {
-    ...result,
-    ratePerSecond: options.streamRatePerSecond,
-    seconds: options.streamSeconds,
-  };
+  return { ...result, ratePerSecond: options.rate, seconds: options.seconds };
 }
 
 async function sizeOf(path: string): Promise<number> {

@@ -35,7 +35,8 @@ recorder    N messages of 200 B and 4 KB through the bundled broker to (a) a bar
             against one append + fdatasync.
 index       a generated month of agent chat (1,000,000 messages of about 300 B): reindex
             rate against a plain FTS5 insert, index size, search latency in process and as
-            whole commands, and how far the daemon's indexer trails a 20,000 msg/s stream.
+            whole commands, and how far the daemon's indexer trails a 20,000 msg/s and a
+            1,000 msg/s stream (durable → searchable p50/p99/max).
 checkpoint  a checkpoint of 1k / 10k / 100k-message sessions against a durable copy of the
             log, 100 checkpoints of a growing session, checkpoint list of 1,000 checkpoints.
 startup     whole commands (--version, status without a daemon, search, recent, checkpoint
@@ -59,7 +60,7 @@ Options:
   --only NAME          run only one benchmark: recorder, index, checkpoint, startup, replay,
                        publisher, ship or pgsearch
   --quick              small sizes, each done in about a minute (recorder: 5000 / 2000 / 1000
-                       messages; index: 50000 messages, 10 command runs, 3 s stream;
+                       messages; index: 50000 messages, 10 command runs, 3 s streams;
                        checkpoint: 1k / 5k / 10k, 20 growing, 200 listed; startup: 10 runs;
                        replay: 20000 burst messages instead of 100000; publisher: 10000
                        per burst, a 3-second outage)

@@ -328,9 +328,11 @@ Exit codes: 0 shown, 2 bad arguments.
     summary: "rebuild the search index from scratch from the logs",
     help: `Usage: shearwater-persist reindex [options]
 
-Deletes metadata_index/index.db and rebuilds it from current_session.jsonl and
-archive/, with a progress bar. The logs are only read. With a daemon running,
-its indexer pauses while the rebuild runs and resumes afterwards.
+Builds a new metadata_index/index.db from current_session.jsonl and archive/,
+with a progress bar, and puts it in place of the old one when it is complete:
+searches see the old index until then, and an interrupted rebuild leaves it as
+it was. The logs are only read. With a daemon running, its indexer pauses while
+the rebuild runs and resumes afterwards.
 
 Options:
 ${COMMON_HELP}

@@ -11,6 +11,7 @@
 import { createForwardingLogger, type LogLevel } from "../logger.ts";
 import { DataDirBusyError } from "../errors.ts";
 import { dataDirLayout } from "../store/data_dir.ts";
+import { ParsingWorker } from "./entry_source.ts";
 import { LogIndexer } from "./log_indexer.ts";
 import {
   type IndexWriter,
@@ -19,7 +20,21 @@ import {
   openIndexWriter,
 } from "./open_index.ts";
 
-const POLL_MS = 200;
+/**
+ * Pause after a pass that found nothing new. A pass that indexed something is followed by the
+ * next one at once: under load each pass takes everything written meanwhile as one bigger
+ * batch, and at a trickle a message is searchable within about this pause of being durable.
+ */
+const IDLE_POLL_MS = 20;
+/** Records per index transaction at most (a backlog is indexed in batches of this size). */
+const LIVE_BATCH_SIZE = 20_000;
+/**
+ * A pass with at least this much of a log to read (a backlog: the recorder is busy) has the
+ * log parsed on one more thread, so that the index is written while the next lines are parsed.
+ */
+const BACKLOG_PARSE_BYTES = 4 * 1024 * 1024;
+/** How long a fully indexed archived log is trusted without looking at it again. */
+const ARCHIVE_RECHECK_MS = 2000;
 const LOCK_RETRY_MS = 1000;
 /** First and longest wait before indexing again after the disk was full. */
 const DISK_FULL_FIRST_BACKOFF_MS = 1000;
@@ -55,6 +70,11 @@ async function run(dataDir: string, logLevel: LogLevel): Promise<void> {
   let setAsideBecause: string | undefined;
   let reported = false;
   let diskFullBackoffMs = 0;
+  let parser: ParsingWorker | undefined;
+  const backlogSource = () => {
+    if (!parser || parser.closed) parser = ParsingWorker.start();
+    return parser.source;
+  };
   /**
    * A full disk: say so once, close the index (its WAL gives its space back to the log, which
    * goes first), and try again later with a growing wait.
@@ -99,6 +119,9 @@ async function run(dataDir: string, logLevel: LogLevel): Promise<void> {
         }
         indexer = new LogIndexer(layout, writer.index, {
           logger,
+          batchSize: LIVE_BATCH_SIZE,
+          archiveRecheckMs: ARCHIVE_RECHECK_MS,
+          backlogSource: { source: backlogSource, fromBytes: BACKLOG_PARSE_BYTES },
           shouldStop: () => stopping,
           onBatch: (lastSeq) => self.postMessage({ type: "progress", lastSeq }),
         });
@@ -113,8 +136,10 @@ async function run(dataDir: string, logLevel: LogLevel): Promise<void> {
         continue;
       }
     }
+    let found = false;
     try {
       const result = await indexer!.catchUp();
+      found = result.records > 0;
       if (result.records > 0 || result.reindexedFiles > 0 || !reported) {
         self.postMessage({ type: "progress", lastSeq: writer.index.lastSeq() });
         reported = true;
@@ -134,9 +159,10 @@ async function run(dataDir: string, logLevel: LogLevel): Promise<void> {
       setAsideBecause = `index.db is damaged: ${(error as Error).message}`;
       continue;
     }
-    await sleep(POLL_MS);
+    await sleep(found ? 0 : IDLE_POLL_MS);
   }
   writer?.close();
+  parser?.close();
   self.postMessage({ type: "stopped" });
 }
 

@@ -1,10 +1,10 @@
-import { indexEntryOf } from "../enrich/index_entry.ts";
 import type { Logger } from "../logger.ts";
 import type { DataDirLayout } from "../store/data_dir.ts";
-import { readFirstRecord, readRecordAt, scanLog } from "../store/log_reader.ts";
+import { readFirstRecord, readRecordAt } from "../store/log_reader.ts";
 import type { IndexedFile, MessageIndex, PlacedEntry } from "../store/message_index.ts";
 import { listArchivedLogs } from "../store/session_archive.ts";
 import { statOrNull } from "../store/file_info.ts";
+import { type EntrySource, scanEntries } from "./entry_source.ts";
 
 /** Progress of a catch-up, for progress bars. */
 export interface CatchUpProgress {
@@ -30,8 +30,20 @@ export interface LogIndexerOptions {
   readonly onProgress?: (progress: CatchUpProgress) => void;
   /** Checked between batches; true stops the pass early (the index stays consistent). */
   readonly shouldStop?: () => boolean;
+  /**
+   * How long a fully indexed archived log is trusted without a `stat` (the live indexer
+   * passes several times a second); default 0: every pass looks.
+   */
+  readonly archiveRecheckMs?: number;
   /** Called after each committed batch with the highest seq it indexed. */
   readonly onBatch?: (lastSeq: number) => void;
+  /** Reads the entries of a log; default {@link scanEntries} (on this thread). */
+  readonly entrySource?: EntrySource;
+  /**
+   * For a backlog: the source used instead of `entrySource` when a pass has at least
+   * `fromBytes` of a file to read (e.g. a `ParsingWorker`'s, parsing on another thread).
+   */
+  readonly backlogSource?: { readonly source: () => EntrySource; readonly fromBytes: number };
 }
 
 const DEFAULT_BATCH_SIZE = 5000;
@@ -40,6 +52,8 @@ interface FileSeen {
   readonly size: number;
   readonly mtimeMs: number;
   readonly complete: boolean;
+  /** `performance.now()` of the pass that saw it. */
+  readonly atMs: number;
 }
 
 /**
@@ -63,6 +77,12 @@ export class LogIndexer {
   /** Indexed files not found in the last pass; dropped when missing twice in a row. */
   #missing = new Set<number>();
   readonly #firstSeqByPath = new Map<string, number>();
+  /**
+   * What the last pass learnt of each file: while its inode stays and it only grows (the
+   * daemon appending), the next pass trusts it without reading its first and last indexed
+   * records again, so following the current log costs a `stat` and the new bytes.
+   */
+  readonly #identities = new Map<string, FileIdentity>();
 
   constructor(layout: DataDirLayout, index: MessageIndex, options: LogIndexerOptions) {
     this.#layout = layout;
@@ -100,6 +120,7 @@ export class LogIndexer {
         size: file.size,
         mtimeMs: file.mtimeMs,
         complete: done.complete && file.archived,
+        atMs: performance.now(),
       });
     }
     reindexedFiles += this.#dropVanishedFiles(known, pending);
@@ -129,18 +150,43 @@ export class LogIndexer {
     const paths = [...archived, this.#layout.currentLog];
     // A file gone from the folder (deleted by hand) no longer counts as seen, so as present.
     for (const path of this.#seen.keys()) if (!paths.includes(path)) this.#seen.delete(path);
+    for (const path of this.#identities.keys()) {
+      if (!paths.includes(path)) this.#identities.delete(path);
+    }
     const pending: PendingFile[] = [];
+    const recheckMs = this.#options.archiveRecheckMs ?? 0;
     for (const path of paths) {
+      const seen = this.#seen.get(path);
+      if (seen?.complete && performance.now() - seen.atMs < recheckMs) continue;
       const stat = await statOrNull(path);
       if (stat === null) continue; // rotated away meanwhile
       const mtimeMs = stat.mtime?.getTime() ?? 0;
-      const seen = this.#seen.get(path);
-      if (seen?.complete && seen.size === stat.size && seen.mtimeMs === mtimeMs) continue;
-      const first = await readFirstRecord(path);
-      if (!first) continue;
+      if (seen?.complete && seen.size === stat.size && seen.mtimeMs === mtimeMs) {
+        this.#seen.set(path, { ...seen, atMs: performance.now() });
+        continue;
+      }
+      const cached = this.#identities.get(path);
+      const sameFile = cached !== undefined && stat.ino !== null && cached.ino === stat.ino &&
+        stat.size >= cached.size;
+      let first: { firstSeq: number; session: string } | undefined = sameFile ? cached : undefined;
+      if (!first) {
+        const read = await readFirstRecord(path);
+        if (!read) continue;
+        first = { firstSeq: read.record.seq, session: read.record.session };
+      }
       const relativePath = path.slice(this.#layout.root.replace(/\/+$/, "").length + 1);
-      const progress = known.get(first.record.seq);
-      const drop = progress ? await this.#mismatch(path, stat.size, progress) : undefined;
+      const progress = known.get(first.firstSeq);
+      const drop = !progress
+        ? undefined
+        : sameFile && progress.indexedBytes <= stat.size
+        ? undefined
+        : await this.#mismatch(path, stat.size, progress);
+      this.#identities.set(path, {
+        ino: stat.ino,
+        size: stat.size,
+        firstSeq: first.firstSeq,
+        session: first.session,
+      });
       if (progress && !drop && progress.path !== relativePath) {
         this.#index.renameFile(progress.firstSeq, relativePath);
       }
@@ -148,8 +194,8 @@ export class LogIndexer {
       pending.push({
         path,
         relativePath,
-        firstSeq: first.record.seq,
-        session: first.record.session,
+        firstSeq: first.firstSeq,
+        session: first.session,
         size: stat.size,
         mtimeMs,
         from,
@@ -185,6 +231,7 @@ export class LogIndexer {
     let batchStart = file.from;
     let indexedBytes = file.from;
     let last = file.last;
+    if (file.from >= file.size) return { complete: file.from === file.size, badLines };
     const flush = () => {
       if (batch.length === 0 && indexedBytes === batchStart) return;
       const lastEntry = batch.at(-1);
@@ -204,9 +251,15 @@ export class LogIndexer {
       batch = [];
       batchStart = indexedBytes;
     };
+    const backlog = this.#options.backlogSource;
+    const source = backlog && file.size - file.from >= backlog.fromBytes
+      ? backlog.source()
+      : this.#options.entrySource ?? scanEntries;
     for await (
-      const placed of scanLog(file.path, {
+      const entry of source(file.path, {
         fromOffset: file.from,
+        // A pass ends at the size seen when it began, so a growing log cannot keep it going.
+        toOffset: file.size,
         onBadLine: (bad) => {
           badLines++;
           indexedBytes = bad.offset + bad.length;
@@ -218,10 +271,8 @@ export class LogIndexer {
         },
       })
     ) {
-      // A pass ends at the size seen when it began, so a growing log cannot keep it going.
-      if (placed.offset + placed.length > file.size) break;
-      batch.push({ ...indexEntryOf(placed.record), offset: placed.offset, length: placed.length });
-      indexedBytes = placed.offset + placed.length;
+      batch.push(entry);
+      indexedBytes = entry.offset + entry.length;
       if (batch.length >= batchSize) {
         flush();
         if (this.#options.shouldStop?.()) return { complete: false, badLines };
@@ -230,6 +281,13 @@ export class LogIndexer {
     flush();
     return { complete: indexedBytes === file.size, badLines };
   }
+}
+
+interface FileIdentity {
+  readonly ino: number | null;
+  readonly size: number;
+  readonly firstSeq: number;
+  readonly session: string;
 }
 
 interface PendingFile {

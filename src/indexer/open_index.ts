@@ -40,7 +40,15 @@ export interface IndexWriter {
 export async function openIndexWriter(
   layout: DataDirLayout,
   logger: Logger,
-  options: { fresh?: boolean; setAsideBecause?: string } = {},
+  options: {
+    fresh?: boolean;
+    setAsideBecause?: string;
+    /**
+     * With `fresh`: builds the new index at the path it is given, under the lock, before it is
+     * opened (see `rebuildIndexFile`). Without it, `fresh` deletes the index first.
+     */
+    build?: (path: string) => Promise<void>;
+  } = {},
 ): Promise<IndexWriter> {
   await Deno.mkdir(layout.indexDir, { recursive: true, mode: 0o700 });
   const lock = await DataDirLock.acquire(indexLockPath(layout), "indexer");
@@ -48,7 +56,8 @@ export async function openIndexWriter(
     const path = indexPath(layout);
     let rebuiltBecause: string | undefined;
     if (options.fresh) {
-      await removeIndexFiles(path);
+      if (options.build) await options.build(path);
+      else await removeIndexFiles(path);
       rebuiltBecause = "reindex requested";
     } else if (options.setAsideBecause) {
       const setAside = await setIndexAside(layout, path);

@@ -2,6 +2,7 @@ import type { Logger } from "../logger.ts";
 import type { DataDirLayout } from "../store/data_dir.ts";
 import { type CatchUpProgress, type CatchUpResult, LogIndexer } from "./log_indexer.ts";
 import { isCorruptionError, openIndexWriter } from "./open_index.ts";
+import { rebuildIndexFile } from "./rebuild.ts";
 
 export { indexCoversLogs } from "./index_coverage.ts";
 
@@ -13,8 +14,9 @@ export interface RefreshResult extends CatchUpResult {
 
 /**
  * Takes the index lock, brings the index up to date with the logs, and releases the lock.
- * A corrupt index found on the way is set aside and rebuilt (once). With `fresh`, the index is
- * deleted and rebuilt from scratch (`reindex`). Throws `DataDirBusyError` when another process
+ * A corrupt index found on the way is set aside and rebuilt (once). With `fresh`, a new index is
+ * built from scratch next to the old one and replaces it when complete (`reindex`; see
+ * {@link rebuildIndexFile}). Throws `DataDirBusyError` when another process
  * (the daemon's indexer) holds the index lock.
  *
  * @example
@@ -27,10 +29,14 @@ export async function refreshIndex(
   options: { logger: Logger; fresh?: boolean; onProgress?: (progress: CatchUpProgress) => void },
 ): Promise<RefreshResult> {
   let setAsideBecause: string | undefined;
+  let built: CatchUpResult | undefined;
   for (let attempt = 1;; attempt++) {
     const writer = await openIndexWriter(layout, options.logger, {
       fresh: options.fresh && attempt === 1,
       setAsideBecause,
+      build: async (path) => {
+        built = await rebuildIndexFile(layout, path, options);
+      },
     });
     try {
       const indexer = new LogIndexer(layout, writer.index, {
@@ -42,9 +48,10 @@ export async function refreshIndex(
       // can miss a log being archived); a second pass, cheap after the first, does that here.
       const second = await indexer.catchUp();
       return {
-        records: first.records + second.records,
-        reindexedFiles: first.reindexedFiles + second.reindexedFiles,
-        badLines: first.badLines + second.badLines,
+        records: (built?.records ?? 0) + first.records + second.records,
+        reindexedFiles: (built?.reindexedFiles ?? 0) + first.reindexedFiles +
+          second.reindexedFiles,
+        badLines: (built?.badLines ?? 0) + first.badLines + second.badLines,
         rebuiltBecause: writer.rebuiltBecause,
       };
     } catch (error) {

@@ -1,4 +1,4 @@
-import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { ErrorCode, PersistError } from "../errors.ts";
 import type {
   GroupCount,
@@ -15,7 +15,17 @@ import type {
 /** Bumped when the schema changes; an index of another version is rebuilt from the log. */
 export const INDEX_SCHEMA_VERSION = 2;
 
-const SCHEMA = `
+const FTS_TABLE = `CREATE VIRTUAL TABLE IF NOT EXISTS records_fts USING fts5 (
+  content, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2');`;
+
+/**
+ * FTS5's own tables behind `records_fts` that a rebuild copies from its twin table (small: one
+ * row per block of the index); the one row per document of `records_fts_docsize` comes in
+ * packed chunks instead ({@link FtsDocsizeChunk}).
+ */
+const FTS_COPIED_TABLES = ["data", "idx", "config"] as const;
+
+const TABLES = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
   first_seq INTEGER PRIMARY KEY, path TEXT NOT NULL, session TEXT NOT NULL,
@@ -27,13 +37,7 @@ CREATE TABLE IF NOT EXISTS records (
   bytes INTEGER NOT NULL, tokens INTEGER NOT NULL, preview TEXT,
   file_first_seq INTEGER NOT NULL, offset INTEGER NOT NULL, length INTEGER NOT NULL,
   replay_of INTEGER);
-CREATE INDEX IF NOT EXISTS records_time ON records (received_at);
-CREATE INDEX IF NOT EXISTS records_sender_time ON records (sender, received_at);
-CREATE INDEX IF NOT EXISTS records_topic_time ON records (topic, received_at);
-CREATE INDEX IF NOT EXISTS records_session ON records (session, seq);
-CREATE INDEX IF NOT EXISTS records_file ON records (file_first_seq, seq);
-CREATE VIRTUAL TABLE IF NOT EXISTS records_fts USING fts5 (
-  content, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 2');
+${FTS_TABLE}
 CREATE TABLE IF NOT EXISTS sessions (
   session TEXT PRIMARY KEY, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,
   started_at INTEGER NOT NULL, ended_at INTEGER NOT NULL, messages INTEGER NOT NULL,
@@ -42,6 +46,34 @@ CREATE TABLE IF NOT EXISTS session_agents (
   session TEXT NOT NULL, sender TEXT NOT NULL, messages INTEGER NOT NULL,
   PRIMARY KEY (session, sender)) WITHOUT ROWID;
 `;
+
+// Secondary indexes: a rebuild creates them after the bulk load (one sort each, several times
+// cheaper than keeping five B-trees up to date row by row).
+const INDEXES = `
+CREATE INDEX IF NOT EXISTS records_time ON records (received_at);
+CREATE INDEX IF NOT EXISTS records_sender_time ON records (sender, received_at);
+CREATE INDEX IF NOT EXISTS records_topic_time ON records (topic, received_at);
+CREATE INDEX IF NOT EXISTS records_session ON records (session, seq);
+CREATE INDEX IF NOT EXISTS records_file ON records (file_first_seq, seq);
+`;
+
+const SCHEMA = TABLES + INDEXES;
+
+/**
+ * FTS5 settings while a rebuild loads: a 64 MiB pending-terms buffer (fewer, bigger level-0
+ * segments), merges of 8 segments at a time, and no crisis merge before 64 segments; the
+ * build ends with an `optimize` (one segment) and the defaults put back for the live indexer.
+ */
+const FTS_BULK_CONFIG: readonly [string, number][] = [
+  ["hashsize", 64 * 1024 * 1024],
+  ["automerge", 8],
+  ["crisismerge", 64],
+];
+const FTS_DEFAULT_CONFIG: readonly [string, number][] = [
+  ["hashsize", 1024 * 1024],
+  ["automerge", 4],
+  ["crisismerge", 16],
+];
 
 // Text that comes from messages is read back as bytes: SQLite keeps a string with a NUL whole,
 // but node:sqlite returns TEXT values cut at the first NUL. {@link text} decodes them.
@@ -99,6 +131,8 @@ export class SqliteIndex implements MessageIndex {
   readonly path: string;
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
+  /** Set by a rebuild that loads the full-text index elsewhere (see {@link createForRebuild}). */
+  #contentSink: ((seqs: number[], contents: string[]) => void) | undefined;
 
   private constructor(path: string, db: DatabaseSync) {
     this.path = path;
@@ -127,6 +161,203 @@ export class SqliteIndex implements MessageIndex {
       throw new IndexUnusableError(path, (error as Error).message, error);
     }
     return index;
+  }
+
+  /**
+   * Creates a new index file for a rebuild (`reindex`): no journal, no fsync, a large page
+   * cache, the secondary indexes left for {@link finishRebuild}. The file is private to the
+   * rebuild until it is renamed into place, so none of this is visible to readers; a crash
+   * leaves a stray file that the next rebuild deletes. `path` must not exist.
+   *
+   * With `contentSink`, {@link applyBatch} hands each batch's full-text rows to it instead of
+   * inserting them: another thread loads them into a file made by {@link createFtsForRebuild},
+   * which {@link finishRebuild} copies in.
+   */
+  static createForRebuild(
+    path: string,
+    options: { contentSink?: (seqs: number[], contents: string[]) => void } = {},
+  ): SqliteIndex {
+    // Not defensive: finishRebuild writes the FTS5 shadow tables (copied from a twin table).
+    const db = new DatabaseSync(path, { defensive: false } as RebuildDatabaseOptions);
+    Deno.chmodSync(path, 0o600);
+    const index = new SqliteIndex(path, db);
+    index.#contentSink = options.contentSink;
+    try {
+      bulkPragmas(db);
+      db.exec("BEGIN");
+      db.exec(TABLES);
+      db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(
+        String(INDEX_SCHEMA_VERSION),
+      );
+      index.#configureFts(FTS_BULK_CONFIG);
+      db.exec("COMMIT");
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    return index;
+  }
+
+  /**
+   * Creates a rebuild's secondary indexes, after the bulk load (sorting with a helper thread).
+   * Part of {@link finishRebuild}; called on its own to overlap with the full-text thread's
+   * final merge.
+   */
+  createRebuildIndexes(): void {
+    this.#db.exec("PRAGMA threads = 2");
+    this.#db.exec(INDEXES);
+  }
+
+  /**
+   * Ends a rebuild started by {@link createForRebuild}: copies in the full-text index built in
+   * `ftsPath` (when the content went to a sink) or merges its own into one segment, creates
+   * the secondary indexes if {@link createRebuildIndexes} did not, puts the live FTS5 settings
+   * back and switches the file to WAL, as {@link open} expects it. Closes the index.
+   */
+  finishRebuild(ftsPath?: string): void {
+    this.#statements.clear();
+    if (ftsPath !== undefined) {
+      this.#copyFtsFrom(ftsPath);
+    } else {
+      this.#db.exec("INSERT INTO records_fts (records_fts) VALUES ('optimize')");
+      this.#configureFts(FTS_DEFAULT_CONFIG);
+    }
+    this.createRebuildIndexes(); // IF NOT EXISTS: nothing to do when done already
+    this.#db.exec("PRAGMA journal_mode = WAL");
+    this.#db.close();
+  }
+
+  /**
+   * Inserts one chunk of the twin full-text table's per-document rows (a rebuild, while its
+   * full-text thread reads the next chunk).
+   */
+  addFtsDocsize(chunk: FtsDocsizeChunk): void {
+    const insert = this.#statement(
+      "INSERT INTO records_fts_docsize (id, sz, origin) VALUES (?, ?, ?)",
+    );
+    const { ids, origins, ends, sizes } = chunk;
+    this.#db.exec("BEGIN");
+    try {
+      let start = 0;
+      for (let i = 0; i < ids.length; i++) {
+        insert.run(ids[i]!, sizes.subarray(start, ends[i]!), origins[i]!);
+        start = ends[i]!;
+      }
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  /**
+   * Replaces the rows of `records_fts`'s shadow tables (but `docsize`, see
+   * {@link addFtsDocsize}) with those of the twin table in `ftsPath`, row by row (Deno allows
+   * `ATTACH` only with every permission granted).
+   */
+  #copyFtsFrom(ftsPath: string): void {
+    const source = new DatabaseSync(ftsPath, { readOnly: true });
+    try {
+      this.#db.exec("BEGIN");
+      for (const table of FTS_COPIED_TABLES) {
+        const name = `records_fts_${table}`;
+        const columns = (source.prepare(`PRAGMA table_info(${name})`).all() as { name: string }[])
+          .map((column) => column.name);
+        const read = source.prepare(`SELECT ${columns.join(", ")} FROM ${name}`);
+        read.setReadBigInts(true); // FTS5 block ids can pass 2^53
+        const write = this.#db.prepare(
+          `INSERT INTO ${name} (${columns.join(", ")}) VALUES (${
+            columns.map(() => "?").join(", ")
+          })`,
+        );
+        this.#db.exec(`DELETE FROM ${name}`);
+        for (const row of read.iterate() as Iterable<Record<string, SQLInputValue>>) {
+          write.run(...columns.map((column) => row[column]!));
+        }
+      }
+      this.#db.exec("COMMIT");
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw error;
+    } finally {
+      source.close();
+    }
+  }
+
+  /**
+   * Creates the twin full-text table of a rebuild in its own file, to be loaded by another
+   * thread through the returned functions: `add` inserts one batch (in one transaction),
+   * `finish` merges it into one segment, puts the live settings back and closes it.
+   */
+  static createFtsForRebuild(path: string): {
+    add(seqs: readonly number[], contents: readonly string[]): void;
+    finish(): void;
+    docsize(rowsPerChunk: number): Iterable<FtsDocsizeChunk>;
+    close(): void;
+  } {
+    const db = new DatabaseSync(path);
+    Deno.chmodSync(path, 0o600);
+    try {
+      bulkPragmas(db);
+      db.exec(FTS_TABLE);
+      configureFts(db, FTS_BULK_CONFIG);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    const insert = db.prepare("INSERT INTO records_fts (rowid, content) VALUES (?, ?)");
+    return {
+      add(seqs, contents) {
+        db.exec("BEGIN");
+        try {
+          for (let i = 0; i < seqs.length; i++) insert.run(seqs[i]!, contents[i]!);
+          db.exec("COMMIT");
+        } catch (error) {
+          if (db.isTransaction) db.exec("ROLLBACK");
+          throw error;
+        }
+      },
+      finish() {
+        db.exec("INSERT INTO records_fts (records_fts) VALUES ('optimize')");
+        configureFts(db, FTS_DEFAULT_CONFIG);
+      },
+      *docsize(rowsPerChunk) {
+        const read = db.prepare("SELECT id, sz, origin FROM records_fts_docsize ORDER BY id");
+        // Rows as arrays: a third cheaper to read (node:sqlite has it; its types lag behind).
+        (read as StatementSync & { setReturnArrays(enabled: boolean): void }).setReturnArrays(true);
+        let rows: [number, Uint8Array, number][] = [];
+        const pack = (): FtsDocsizeChunk => {
+          const ids = new Float64Array(rows.length);
+          const origins = new Float64Array(rows.length);
+          const ends = new Uint32Array(rows.length);
+          let bytes = 0;
+          for (const row of rows) bytes += row[1].length;
+          const sizes = new Uint8Array(bytes);
+          let at = 0;
+          rows.forEach(([id, sz, origin], i) => {
+            ids[i] = id;
+            origins[i] = origin;
+            sizes.set(sz, at);
+            at += sz.length;
+            ends[i] = at;
+          });
+          rows = [];
+          return { ids, origins, ends, sizes };
+        };
+        for (const row of read.iterate() as Iterable<[number, Uint8Array, number]>) {
+          rows.push(row);
+          if (rows.length >= rowsPerChunk) yield pack();
+        }
+        if (rows.length > 0) yield pack();
+      },
+      close() {
+        if (db.isOpen) db.close();
+      },
+    };
+  }
+
+  #configureFts(settings: readonly [string, number][]): void {
+    configureFts(this.#db, settings);
   }
 
   #prepare(readOnly: boolean): void {
@@ -204,6 +435,9 @@ export class SqliteIndex implements MessageIndex {
         length = excluded.length, replay_of = excluded.replay_of`,
     );
     const insertText = this.#statement("INSERT INTO records_fts (rowid, content) VALUES (?, ?)");
+    const sink = this.#contentSink;
+    const seqs: number[] = [];
+    const contents: string[] = [];
     this.#db.exec("BEGIN");
     try {
       for (const entry of entries) {
@@ -224,7 +458,13 @@ export class SqliteIndex implements MessageIndex {
           entry.length,
           entry.replayOf ?? null,
         );
-        if (entry.content) insertText.run(entry.seq, entry.content);
+        if (!entry.content) continue;
+        if (sink) {
+          seqs.push(entry.seq);
+          contents.push(entry.content);
+        } else {
+          insertText.run(entry.seq, entry.content);
+        }
       }
       this.#updateSessions(entries, file.firstSeq);
       this.#statement(
@@ -249,6 +489,7 @@ export class SqliteIndex implements MessageIndex {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
       throw error;
     }
+    if (sink && seqs.length > 0) sink(seqs, contents);
   }
 
   #updateSessions(entries: readonly PlacedEntry[], fileFirstSeq: number): void {
@@ -460,6 +701,38 @@ export class SqliteIndex implements MessageIndex {
   close(): void {
     this.#statements.clear();
     this.#db.close();
+  }
+}
+
+/**
+ * Rows of a full-text table's `docsize` shadow table, packed in typed arrays (sent between
+ * threads without copying): document `i` is `ids[i]`, its column sizes
+ * `sizes[ends[i - 1] ?? 0 .. ends[i]]`, its `origin` `origins[i]`.
+ */
+export interface FtsDocsizeChunk {
+  readonly ids: Float64Array;
+  readonly origins: Float64Array;
+  readonly ends: Uint32Array;
+  readonly sizes: Uint8Array;
+}
+
+/** node:sqlite's options, with the flag its type declarations do not know yet. */
+type RebuildDatabaseOptions = ConstructorParameters<typeof DatabaseSync>[1] & {
+  defensive?: boolean;
+};
+
+/** A rebuild's file is private until renamed into place: no journal, no fsync, big cache. */
+function bulkPragmas(db: DatabaseSync): void {
+  db.exec("PRAGMA journal_mode = OFF");
+  db.exec("PRAGMA synchronous = OFF");
+  db.exec("PRAGMA cache_size = -131072"); // 128 MiB
+  db.exec("PRAGMA temp_store = MEMORY");
+}
+
+function configureFts(db: DatabaseSync, settings: readonly [string, number][]): void {
+  // FTS5 takes the setting's name only as a literal, not as a bound parameter.
+  for (const [name, value] of settings) {
+    db.exec(`INSERT INTO records_fts (records_fts, rank) VALUES ('${name}', ${Math.trunc(value)})`);
   }
 }
 

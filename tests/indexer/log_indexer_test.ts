@@ -1,3 +1,4 @@
+import { ParsingWorker } from "../../src/indexer/entry_source.ts";
 import { type CatchUpProgress, LogIndexer } from "../../src/indexer/log_indexer.ts";
 import { indexPath } from "../../src/indexer/open_index.ts";
 import type { Logger } from "../../src/logger.ts";
@@ -204,5 +205,36 @@ Deno.test("LogIndexer.catchUp() reports progress up to the bytes it had to read"
       "bytes done never go back",
     );
     assertEquals(progress.at(-1), { bytesDone: total, bytesTotal: total, records: 10 });
+  });
+});
+
+Deno.test("LogIndexer.catchUp() parses a backlog in a ParsingWorker: same entries, same bad lines", async () => {
+  await withIndex(async (layout, index) => {
+    const lines = encodeLines(sessionRecords(NEW, { firstSeq: 1, messages: 12 }));
+    const at = lines[3]!.indexOf(0x22, 10) + 1;
+    lines[3]![at] = lines[3]![at]! ^ 0x01;
+    await Deno.writeFile(layout.currentLog, concatBytes(lines));
+    const parser = ParsingWorker.start();
+    const logger = recordingLogger();
+    try {
+      const indexer = new LogIndexer(layout, index, {
+        logger,
+        batchSize: 5,
+        backlogSource: { source: () => parser.source, fromBytes: 2000 },
+      });
+      assertEquals(await indexer.catchUp(), { records: 12, reindexedFiles: 0, badLines: 1 });
+      // Appended afterwards, below the backlog size: read on this thread.
+      await appendLog(
+        layout.currentLog,
+        sessionRecords(NEW, { firstSeq: 13, messages: 2 }).slice(1),
+      );
+      assertEquals(await indexer.catchUp(), { records: 2, reindexedFiles: 0, badLines: 0 });
+    } finally {
+      parser.close();
+    }
+    assertEquals(index.locate(4), undefined);
+    assertEquals([index.count(), index.lastSeq()], [14, 15]);
+    assertEquals(index.search({ text: "message 9", limit: 5 }).map((hit) => hit.seq), [9]);
+    assertEquals(logger.warnings.map((w) => w.event), ["index_skipped_bad_line"]);
   });
 });
