@@ -6,7 +6,8 @@
  *
  * Protocol: receives {@link PollerRequest}s; posts an {@link Observation} whenever `seq`,
  * `durable_seq`, `received`, `index.last_seq` or (with `indexPath`) the highest seq readable
- * in index.db changed, and {@link PollerStopped} after a `stop`.
+ * in index.db changed, and {@link PollerStopped} after a `stop`. index.db is read every 2 ms on
+ * a loop of its own, so a slow status answer does not delay when a row is seen searchable.
  *
  * @module
  */
@@ -55,6 +56,8 @@ export interface PollerStopped {
 export type PollerMessage = Observation | PollerStopped;
 
 let stopRequested = false;
+/** How often index.db is read for the highest searchable seq (its own loop, see `poll`). */
+const READER_INTERVAL_MS = 2;
 
 self.onmessage = (event: MessageEvent<PollerRequest>) => {
   const request = event.data;
@@ -75,29 +78,41 @@ async function poll(
   let totalRoundTripMs = 0;
   let maxRoundTripMs = 0;
   let last: Observation | undefined;
+  const post = (observation: Observation) => {
+    if (changed(last, observation)) {
+      self.postMessage(observation);
+      last = observation;
+    }
+  };
+  // The index is read on its own loop: a status answer can take seconds while the daemon's
+  // event loop is busy in a burst, and the time a row becomes searchable must not wait for it.
+  const reading = reader === undefined ? Promise.resolve() : (async () => {
+    while (!stopRequested) {
+      const searchableSeq = reader.lastSeq();
+      if (last !== undefined && searchableSeq !== last.searchableSeq) {
+        post({ ...last, atMs: wallClockMs(), searchableSeq });
+      }
+      await sleep(READER_INTERVAL_MS);
+    }
+  })();
   while (!stopRequested) {
     const sentAt = performance.now();
-    const observation = await observe(socketPath, reader);
+    const observation = await observe(socketPath);
     const roundTripMs = performance.now() - sentAt;
     polls++;
     totalRoundTripMs += roundTripMs;
     maxRoundTripMs = Math.max(maxRoundTripMs, roundTripMs);
     if (!observation) failures++;
-    if (observation && changed(last, observation)) {
-      self.postMessage(observation);
-      last = observation;
-    }
+    if (observation) post({ ...observation, searchableSeq: last?.searchableSeq ?? 0 });
     await sleep(intervalMs);
   }
+  await reading;
   reader?.close();
   const meanRoundTripMs = totalRoundTripMs / (polls || 1);
   return { type: "stopped", polls, failures, meanRoundTripMs, maxRoundTripMs };
 }
 
-async function observe(
-  socketPath: string,
-  reader: IndexReader | undefined,
-): Promise<Observation | undefined> {
+async function observe(socketPath: string): Promise<Observation | undefined> {
   try {
     const answer = await sendControlRequest(socketPath, { cmd: "status" }, { timeoutMs: 30_000 });
     const atMs = wallClockMs();
@@ -115,7 +130,7 @@ async function observe(
       durableSeq: status.durable_seq,
       received: status.received,
       indexedSeq: status.index?.last_seq ?? 0,
-      searchableSeq: reader?.lastSeq() ?? 0,
+      searchableSeq: 0,
     };
   } catch (error) {
     // A daemon briefly unreachable is a failed poll, counted; the main thread notices a dead
