@@ -20,6 +20,13 @@ import { type BadLine, readFirstRecord, scanLogHeadlines } from "./log_reader.ts
 import type { RecordHeadline } from "./record.ts";
 import { sha256Hex as checksumSha256Hex } from "./checksums.ts";
 import { exists, fileSize, statOrNull } from "./file_info.ts";
+import {
+  fingerprint,
+  type IndexedManifest,
+  readListIndex,
+  trustedFingerprint,
+  writeListIndex,
+} from "./_checkpoint_index.ts";
 
 /** Why a checkpoint was taken. */
 export type CheckpointTrigger = "manual" | "auto" | "emergency" | "session-end" | "before-load";
@@ -333,11 +340,16 @@ export class CheckpointStore {
     return manifest;
   }
 
-  /** Every checkpoint, newest first; damaged manifests are listed with the reason. */
+  /**
+   * Every checkpoint, newest first; damaged manifests are listed with the reason. Segments are
+   * checked for presence and size only (see {@link verify}). A manifest verified before and
+   * unchanged since (by its file's fingerprint) comes from the list index, not read again.
+   */
   async list(): Promise<CheckpointEntry[]> {
     const names: string[] = [];
     try {
-      for await (const entry of Deno.readDir(this.dir)) {
+      // Synchronous: one call per entry of a folder of small files is what a listing costs.
+      for (const entry of Deno.readDirSync(this.dir)) {
         if (
           entry.isFile && entry.name.startsWith(MANIFEST_PREFIX) && entry.name.endsWith(".json")
         ) {
@@ -348,16 +360,32 @@ export class CheckpointStore {
       if (error instanceof Deno.errors.NotFound) return [];
       throw error;
     }
-    names.sort(compareIds).reverse();
+    const index = await readListIndex(this.dir);
+    const indexed: IndexedManifest[] = [];
+    let indexChanged = false;
     const entries: CheckpointEntry[] = [];
     const sizes = new Map<string, number | null>(); // segments are shared: stat each once
-    for (const name of names) {
-      const entry = await this.#readEntry(name);
+    for (const name of newestFirst(names)) {
+      const file = `${this.dir}/${name}`;
+      const info = statSyncOrNull(file); // before the read: a change after it shows next time
+      const known = index.get(name);
+      let entry: CheckpointEntry;
+      if (info !== null && known !== undefined && known.fingerprint === fingerprint(info)) {
+        entry = { ok: true, id: manifestId(name), file, manifest: known.manifest };
+        indexed.push(known);
+      } else {
+        entry = await this.#readEntry(name);
+        const trusted = info !== null && entry.ok ? trustedFingerprint(info) : undefined;
+        if (trusted !== undefined && entry.ok) {
+          indexed.push({ file: name, fingerprint: trusted, manifest: entry.manifest });
+        }
+        indexChanged ||= trusted !== undefined || known !== undefined;
+      }
       if (!entry.ok) {
         entries.push(entry);
         continue;
       }
-      const problems = await this.#cheapCheck(entry.manifest, sizes);
+      const problems = this.#cheapCheck(entry.manifest, sizes);
       entries.push(
         problems.length === 0 ? entry : {
           ok: false,
@@ -368,20 +396,18 @@ export class CheckpointStore {
         },
       );
     }
+    if (indexChanged || indexed.length !== index.size) await writeListIndex(this.dir, indexed);
     return entries;
   }
 
   /** Segment files that are missing or of the wrong size (no hashing: see {@link verify}). */
-  async #cheapCheck(
-    manifest: CheckpointManifest,
-    sizes: Map<string, number | null>,
-  ): Promise<string[]> {
+  #cheapCheck(manifest: CheckpointManifest, sizes: Map<string, number | null>): string[] {
     const problems: string[] = [];
     for (const segment of manifest.segments) {
       const path = this.segmentFilePath(segment);
       let size = sizes.get(path);
       if (size === undefined) {
-        size = await fileSize(path);
+        size = statSyncOrNull(path)?.size ?? null;
         sizes.set(path, size);
       }
       const expected = storedBytes(segment);
@@ -647,7 +673,7 @@ export class CheckpointStore {
   }
 
   async #readEntry(name: string): Promise<CheckpointEntry> {
-    const id = name.slice(MANIFEST_PREFIX.length, -".json".length);
+    const id = manifestId(name);
     const file = `${this.dir}/${name}`;
     let manifest: CheckpointManifest;
     try {
@@ -854,15 +880,19 @@ async function zstdDecompress(bytes: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
-/** Orders `checkpoint_<stamp>[_<n>].json` names by time, then by their collision number. */
-function compareIds(a: string, b: string): number {
-  const key = (name: string) => {
+/**
+ * Orders `checkpoint_<stamp>[_<n>].json` names newest first: by time, then by their collision
+ * number. Each name's key is worked out once, not once per comparison.
+ */
+function newestFirst(names: readonly string[]): string[] {
+  const keyed = names.map((name) => {
     const match = /^checkpoint_(\d{8}_\d{6})(?:_(\d+))?\.json$/.exec(name);
-    return match ? [match[1]!, Number(match[2] ?? 1)] as const : [name, 0] as const;
-  };
-  const [stampA, nA] = key(a);
-  const [stampB, nB] = key(b);
-  return stampA < stampB ? -1 : stampA > stampB ? 1 : nA - nB;
+    return match
+      ? { name, stamp: match[1]!, n: Number(match[2] ?? 1) }
+      : { name, stamp: name, n: 0 };
+  });
+  keyed.sort((a, b) => a.stamp < b.stamp ? -1 : a.stamp > b.stamp ? 1 : a.n - b.n);
+  return keyed.map((key) => key.name).reverse();
 }
 
 /** Counts and names gathered while reading a session for a checkpoint. */
@@ -971,25 +1001,18 @@ async function placeFile(source: string, target: string): Promise<void> {
   await Deno.rename(temp, target);
 }
 
-/**
- * A file changed this recently could change again without its times showing it (Deno reports
- * ctime in whole seconds): such a file is always hashed.
- */
-const RACY_CHANGE_MS = 2000;
-
-function fingerprint(info: Deno.FileInfo): string {
-  return `${info.size}:${info.ino}:${info.mtime?.getTime()}:${info.ctime?.getTime()}`;
+/** `checkpoint_<id>.json` → `<id>`. */
+function manifestId(name: string): string {
+  return name.slice(MANIFEST_PREFIX.length, -".json".length);
 }
 
-/**
- * The fingerprint, when the file's last change (mtime, and ctime, which no one can set back)
- * lies more than {@link RACY_CHANGE_MS} in the past; any later change then shows in it.
- */
-function trustedFingerprint(info: Deno.FileInfo): string | undefined {
-  const mtimeMs = info.mtime?.getTime();
-  const ctimeMs = info.ctime?.getTime();
-  if (mtimeMs === undefined || ctimeMs === undefined) return undefined;
-  return Date.now() - Math.max(mtimeMs, ctimeMs) > RACY_CHANGE_MS ? fingerprint(info) : undefined;
+function statSyncOrNull(path: string): Deno.FileInfo | null {
+  try {
+    return Deno.statSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
 }
 
 const CLAIMED_SEQ_BYTES = 64;

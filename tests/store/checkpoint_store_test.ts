@@ -1064,3 +1064,74 @@ async function checkEveryListedCheckpoint(
     );
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The list index
+
+/** Past the store's racy window (ctime cannot be set back): list() may index what is older. */
+function pastRacyWindow(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 2500));
+}
+
+Deno.test("list() answers the same from its index and still finds a manifest edited after it was indexed", async () => {
+  await withStore(async ({ store, logPath }) => {
+    const log = await writeLog(logPath, sessionLines(40));
+    const made: CheckpointManifest[] = [];
+    for (let n = 0; n < 3; n++) {
+      made.push(
+        await store.create(
+          createOf(logPath, log.length, { now: new Date(NOW.getTime() + n * 1000) }),
+        ),
+      );
+    }
+    await pastRacyWindow();
+    const fromManifests = await store.list(); // verifies every manifest and writes the index
+    assert((await fileNames(store.dir)).includes(".list_index"), "the index is written");
+    const fromIndex = await store.list();
+    assertEquals(fromIndex, fromManifests);
+    assertEquals(fromIndex.map((entry) => entry.ok && entry.manifest), [...made].reverse());
+    // Bytes keep their order: `--json` prints the manifest as its file has it.
+    assertEquals(
+      fromIndex.map((entry) => JSON.stringify(entry.manifest)),
+      made.map((manifest) => JSON.stringify(manifest)).reverse(),
+    );
+
+    const edited = `${store.dir}/checkpoint_${made[1]!.id}.json`;
+    const text = await Deno.readTextFile(edited);
+    await Deno.writeTextFile(edited, text.replace('"message_count": 40', '"message_count": 41'));
+    await Deno.remove(`${store.dir}/checkpoint_${made[0]!.id}.json`);
+    const entries = await store.list();
+    assertEquals(entries.map((entry) => [entry.id, entry.ok ? "ok" : entry.reason]), [
+      [made[2]!.id, "ok"],
+      [made[1]!.id, "manifest checksum mismatch"],
+    ]);
+  });
+});
+
+Deno.test("list() ignores a damaged or foreign index and writes a good one", async () => {
+  await withStore(async ({ store, logPath }) => {
+    const log = await writeLog(logPath, sessionLines(10));
+    const manifest = await store.create(createOf(logPath, log.length, { now: NOW }));
+    await pastRacyWindow();
+    const expected = await store.list();
+    const indexPath = `${store.dir}/.list_index`;
+    const good = await Deno.readFile(indexPath);
+    assertEquals((await Deno.stat(indexPath)).mode! & 0o777, 0o600);
+    // An index whose checksum still holds but names other content cannot come from a list():
+    // a flipped byte, a truncation, garbage and an empty file are all refused.
+    const flipped = good.slice();
+    flipped[flipped.length - 20] = flipped[flipped.length - 20]! ^ 0x01;
+    for (
+      const damaged of [flipped, good.subarray(0, 100), encoder.encode("{}"), new Uint8Array()]
+    ) {
+      await Deno.writeFile(indexPath, damaged);
+      assertEquals(await store.list(), expected);
+      assertEquals(await Deno.readFile(indexPath), good, "rewritten");
+    }
+    // A manifest gone missing disappears from the index as well.
+    await store.remove([manifest.id]);
+    assertEquals(await store.list(), []);
+    const again = new TextDecoder().decode(await Deno.readFile(indexPath));
+    assert(!again.includes(manifest.id), again);
+  });
+});
