@@ -1,11 +1,5 @@
 import { ErrorCode, ExitCode, PersistError } from "../errors.ts";
-import {
-  blobPath,
-  type BlobRef,
-  blobRefsInLine,
-  checkBlobFile,
-  ensureBlobDirSync,
-} from "./blob_store.ts";
+import { blobPath, type BlobRef, checkBlobFile, ensureBlobDirSync } from "./blob_store.ts";
 import {
   fileTimestamp,
   parentDir,
@@ -16,8 +10,18 @@ import {
   writeFileAtomically,
 } from "./data_dir.ts";
 import { withFileLock } from "./data_dir_lock.ts";
-import { type BadLine, readFirstRecord, scanLogHeadlines } from "./log_reader.ts";
-import type { RecordHeadline } from "./record.ts";
+import { type BadLine, readFirstRecord } from "./log_reader.ts";
+import { checkLineChecksum, type RecordHeadline, recordHeadline } from "./record.ts";
+import {
+  lineChecksumHolds,
+  LineFields,
+  readLineFields,
+  RepeatedStrings,
+  spanText,
+  type StringSpan,
+} from "./_checkpoint_scan.ts";
+import { SegmentEncoder } from "./_segment_encoder.ts";
+import { ZSTD_LEVEL } from "./_segment_encoding.ts";
 import { sha256Hex as checksumSha256Hex } from "./checksums.ts";
 import { exists, fileSize, statOrNull } from "./file_info.ts";
 import {
@@ -174,6 +178,9 @@ const VERIFY_NOTE = ".last_full_verify.json";
 export const SEGMENT_RECORDS = 2048;
 const MANIFEST_PREFIX = "checkpoint_";
 const TITLE_CHARS = 60;
+/** Bytes of log read at once by create (plus the unfinished segment carried over). */
+const READ_CHUNK_BYTES = 8 * 1024 * 1024;
+const NEWLINE = 0x0a;
 const encoder = new TextEncoder();
 
 /**
@@ -234,68 +241,20 @@ export class CheckpointStore {
     // not): a growing session is only read from there on, and no line is stored twice.
     const reused = await this.#reusablePrefix(options);
     for (const segment of reused.segments) summary.addSegment(segment);
-    // Segments are hashed and written concurrently (their fsyncs overlap), in manifest order.
-    const writes: Promise<SegmentRef>[] = reused.segments.map((segment) =>
-      Promise.resolve(segment)
-    );
-    let lines: Uint8Array[] = [];
-    let segmentSummary = new Summary();
-    let segmentBlobs = new Map<string, BlobRef>();
-    let lineBytes = 0;
-    const flushSegment = () => {
-      if (lines.length === 0) return;
-      writes.push(
-        this.#writeSegment(
-          lines,
-          lineBytes,
-          segmentSummary.toSegmentSummary(),
-          [...segmentBlobs.values()],
-          options,
-        ),
-      );
-      lines = [];
-      lineBytes = 0;
-      segmentSummary = new Summary();
-      segmentBlobs = new Map();
-    };
-    const bad: BadLine[] = [];
+    const segmentEncoder = await SegmentEncoder.start(options.endOffset - reused.endOffset);
+    let segments: SegmentRef[];
     const omitted: OmittedLine[] = [];
-    const settleBad = async (beforeSeq: number | null) => {
-      for (const line of bad.splice(0)) {
-        omitted.push({
-          offset: line.offset,
-          bytes: line.length,
-          reason: line.reason,
-          seq: await claimedSeq(options.logPath, line),
-          after_seq: summary.records === 0 ? null : summary.lastSeq,
-          before_seq: beforeSeq,
-        });
-      }
-    };
-    const scan = scanLogHeadlines(options.logPath, {
-      fromOffset: reused.endOffset,
-      onBadLine: (line) => {
-        if (line.offset + line.length <= options.endOffset) bad.push(line);
-      },
-    });
-    for await (const placed of scan) {
-      if (placed.offset + placed.length > options.endOffset) break;
-      if (bad.length) {
-        flushSegment(); // a segment never spans a left-out line: the next checkpoint reuses it
-        await settleBad(placed.headline.seq);
-      }
-      summary.add(placed.headline);
-      segmentSummary.add(placed.headline);
-      lines.push(placed.line); // a view into a chunk the scan never reuses
-      for (const ref of blobRefsInLine(placed.line)) segmentBlobs.set(ref.sha256, ref);
-      lineBytes += placed.length;
-      // Cuts fall every SEGMENT_RECORDS records from the session's start, and at the end of
-      // each checkpoint: the next checkpoint reuses this one's segments, tail included.
-      if (summary.records % SEGMENT_RECORDS === 0) flushSegment();
+    try {
+      segments = await this.#readNewSegments(options, {
+        from: reused.endOffset,
+        summary,
+        encoder: segmentEncoder,
+        omitted,
+      });
+    } finally {
+      segmentEncoder.close();
     }
-    await settleBad(null);
-    flushSegment();
-    const segments = await Promise.all(writes);
+    segments = [...reused.segments, ...segments];
     await syncDirectory(this.segmentsDir);
     if (summary.records === 0) {
       throw new PersistError(
@@ -691,6 +650,138 @@ export class CheckpointStore {
     return { ok: true, id, file, manifest };
   }
 
+  /**
+   * Reads the log from `from` to `options.endOffset` and cuts its verified lines into new
+   * segments (written as they are cut, hashed and compressed on both cores), adding them to
+   * `summary`; lines that fail verification go to `omitted`. The log is read in large chunks,
+   * each segment a view of one of them (a chunk starts with the unfinished segment's bytes), and
+   * a line is checked on its bytes; only a line of unusual shape is decoded ({@link LineFields}).
+   */
+  async #readNewSegments(
+    options: CreateOptions,
+    context: {
+      from: number;
+      summary: Summary;
+      encoder: SegmentEncoder;
+      omitted: OmittedLine[];
+    },
+  ): Promise<SegmentRef[]> {
+    const { summary, encoder, omitted } = context;
+    const isUtf8 = await loadIsUtf8();
+    const writes: Promise<SegmentRef>[] = []; // concurrent, their fsyncs overlap; in order
+    const bad: BadLine[] = [];
+    const fields = new LineFields();
+    const strings = new RepeatedStrings();
+    let segmentSummary = new Summary();
+    let segmentRecords = 0;
+    let buffer = new Uint8Array(0);
+    let filled = 0;
+    let position = context.from; // file offset of buffer[0]
+    let segmentStart = 0; // in buffer: the current segment's first line
+    let lineStart = 0; // in buffer: the next line to read
+    const flushSegment = (end: number) => {
+      if (segmentRecords > 0) {
+        const bytes = buffer.subarray(segmentStart, end);
+        writes.push(
+          this.#writeSegment(bytes, segmentRecords, segmentSummary.toSegmentSummary(), {
+            encoder,
+            options,
+          }),
+        );
+      }
+      segmentSummary = new Summary();
+      segmentRecords = 0;
+      segmentStart = end;
+    };
+    const settleBad = async (beforeSeq: number | null) => {
+      for (const line of bad.splice(0)) {
+        omitted.push({
+          offset: line.offset,
+          bytes: line.length,
+          reason: line.reason,
+          seq: await claimedSeq(options.logPath, line),
+          after_seq: summary.records === 0 ? null : summary.lastSeq,
+          before_seq: beforeSeq,
+        });
+      }
+    };
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(options.logPath, { read: true });
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return [];
+      throw error;
+    }
+    try {
+      let unread = options.endOffset - context.from;
+      await file.seek(context.from, Deno.SeekMode.Start);
+      while (unread > 0) {
+        // A new buffer (views of the old one stay valid for the segments being written) that
+        // starts with the unfinished segment, then a chunk of the log: a segment is one view.
+        const carried = filled - segmentStart;
+        const next = new Uint8Array(carried + Math.min(unread, READ_CHUNK_BYTES));
+        next.set(buffer.subarray(segmentStart, filled));
+        position += segmentStart;
+        lineStart -= segmentStart;
+        segmentStart = 0;
+        buffer = next;
+        filled = carried;
+        while (filled < buffer.length) {
+          const n = await file.read(buffer.subarray(filled));
+          if (n === null) break;
+          filled += n;
+        }
+        if (filled === carried) break; // the log is shorter than endOffset said
+        unread -= filled - carried;
+        const lastNewline = buffer.lastIndexOf(NEWLINE, filled - 1);
+        // One check of the chunk's whole lines stands for every line's UTF-8 check.
+        const utf8 = lastNewline >= lineStart &&
+          isUtf8(buffer.subarray(lineStart, lastNewline + 1));
+        for (let end = buffer.indexOf(NEWLINE, lineStart); end !== -1 && end < filled;) {
+          let headline: RecordHeadline | undefined;
+          if (
+            !(utf8 && lineChecksumHolds(buffer, lineStart, end + 1) &&
+              readLineFields(buffer, lineStart, end + 1, fields))
+          ) {
+            const line = buffer.subarray(lineStart, end + 1);
+            const checked = checkLine(line);
+            if (!checked.ok) {
+              flushSegment(lineStart); // a segment never spans a left-out line: it is reused
+              bad.push({
+                offset: position + lineStart,
+                length: line.length,
+                reason: checked.reason,
+              });
+              lineStart = segmentStart = end + 1;
+              end = buffer.indexOf(NEWLINE, lineStart);
+              continue;
+            }
+            headline = checked.headline;
+          }
+          if (bad.length) await settleBad(headline ? headline.seq : fields.seq);
+          if (headline) {
+            summary.add(headline);
+            segmentSummary.add(headline);
+          } else {
+            summary.addFields(fields, strings);
+            segmentSummary.addFields(fields, strings);
+          }
+          segmentRecords++;
+          lineStart = end + 1;
+          // Cuts fall every SEGMENT_RECORDS records from the session's start, and at the end of
+          // each checkpoint: the next checkpoint reuses this one's segments, tail included.
+          if (summary.records % SEGMENT_RECORDS === 0) flushSegment(lineStart);
+          end = buffer.indexOf(NEWLINE, lineStart);
+        }
+      }
+    } finally {
+      file.close();
+    }
+    await settleBad(null);
+    flushSegment(lineStart);
+    return await Promise.all(writes);
+  }
+
   async #reusablePrefix(
     options: CreateOptions,
   ): Promise<{ segments: SegmentRef[]; omitted: OmittedLine[]; endOffset: number }> {
@@ -773,23 +864,16 @@ export class CheckpointStore {
   }
 
   async #writeSegment(
-    lines: Uint8Array[],
-    totalBytes: number,
+    bytes: Uint8Array,
+    records: number,
     summary: SegmentSummary,
-    blobs: readonly BlobRef[],
-    options: CreateOptions,
+    context: { encoder: SegmentEncoder; options: CreateOptions },
   ): Promise<SegmentRef> {
-    const bytes = new Uint8Array(totalBytes);
-    let at = 0;
-    for (const line of lines) {
-      bytes.set(line, at);
-      at += line.length;
-    }
-    const [sha256, compressed] = await Promise.all([sha256Hex(bytes), zstdCompress(bytes)]);
+    const { sha256, compressed, blobs } = await context.encoder.encode(bytes);
     const segment: SegmentRef = {
       sha256,
-      bytes: totalBytes,
-      records: lines.length,
+      bytes: bytes.length,
+      records,
       summary,
       zstd_bytes: compressed.length,
     };
@@ -798,7 +882,7 @@ export class CheckpointStore {
     const problem = await this.#segmentProblem(segment);
     if (problem !== null) {
       await writeFileAtomically(this.segmentFilePath(segment), compressed, { syncFolder: false });
-      if (problem !== "is missing") options.onSegmentRepaired?.({ sha256, problem });
+      if (problem !== "is missing") context.options.onSegmentRepaired?.({ sha256, problem });
     }
     return blobs.length > 0 ? { ...segment, blobs } : segment;
   }
@@ -858,14 +942,34 @@ function loadZlib(): Promise<typeof import("node:zlib")> {
   return zlibModule ??= import("node:zlib");
 }
 
-/** zstd level 1: about 5x smaller JSONL at several hundred MB/s, off the event loop. */
+/** Compresses as {@link SegmentEncoder} does (a rewritten segment must match its size). */
 async function zstdCompress(bytes: Uint8Array): Promise<Uint8Array> {
   const zlib = await loadZlib();
-  const options = { params: { [zlib.constants.ZSTD_c_compressionLevel]: 1 } };
-  const buffer = await new Promise<Uint8Array>((resolve, reject) =>
-    zlib.zstdCompress(bytes, options, (error, result) => error ? reject(error) : resolve(result))
-  );
+  const buffer = zlib.zstdCompressSync(bytes, {
+    params: { [zlib.constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL },
+  });
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
+
+/** node:buffer's isUtf8 (native), loaded on first use like node:zlib. */
+async function loadIsUtf8(): Promise<(bytes: Uint8Array) => boolean> {
+  return (await import("node:buffer")).isUtf8;
+}
+
+/**
+ * Verifies a line and reads its headline the general way (decoding and parsing it), with the
+ * reasons the log scanners give.
+ */
+function checkLine(
+  line: Uint8Array,
+): { ok: true; headline: RecordHeadline } | { ok: false; reason: string } {
+  const checked = checkLineChecksum(line);
+  if (!checked.ok) return checked;
+  try {
+    return { ok: true, headline: recordHeadline(checked.text) };
+  } catch {
+    return { ok: false, reason: "checksum matches but the line is not valid JSON" };
+  }
 }
 
 /**
@@ -905,7 +1009,8 @@ class Summary {
   bytes = 0;
   readonly agents = new Set<string>();
   readonly topics = new Set<string>();
-  readonly #lastPreviews: string[] = [];
+  /** Previews still in their lines are decoded only if they end up shown. */
+  readonly #lastPreviews: (string | StringSpan)[] = [];
 
   add(record: RecordHeadline): void {
     if (this.records === 0) this.firstSeq = record.seq;
@@ -919,6 +1024,22 @@ class Summary {
     if (meta.sender) this.agents.add(meta.sender);
     if (typeof record.topic === "string" && record.topic !== "") this.topics.add(record.topic);
     if (meta.preview) this.#pushPreview(meta.preview);
+  }
+
+  /** {@link add} for a line read by {@link readLineFields}: the same counts and names. */
+  addFields(fields: LineFields, strings: RepeatedStrings): void {
+    if (this.records === 0) this.firstSeq = fields.seq;
+    this.records++;
+    this.session = strings.decode(fields.buf, fields.sessionStart, fields.sessionEnd);
+    this.lastSeq = fields.seq;
+    if (!fields.isMessage) return;
+    this.messages++;
+    this.bytes += fields.bytes;
+    const { sender, topic, preview } = fields;
+    // Empty strings count as absent, as in add(); an escaped string is never empty.
+    if (sender && sender.end > sender.start) this.agents.add(strings.text(sender));
+    if (topic && topic.end > topic.start) this.topics.add(strings.text(topic));
+    if (preview && preview.end > preview.start) this.#pushPreview(preview);
   }
 
   addSegment(ref: SegmentRef): void {
@@ -943,19 +1064,24 @@ class Summary {
       payload_bytes: this.bytes,
       agents: [...this.agents].sort(),
       topics: [...this.topics].sort(),
-      previews: this.#lastPreviews.slice(-1),
+      previews: this.#lastPreviews.slice(-1).map(previewText),
     };
   }
 
-  #pushPreview(preview: string): void {
+  #pushPreview(preview: string | StringSpan): void {
     this.#lastPreviews.push(preview);
     if (this.#lastPreviews.length > 3) this.#lastPreviews.shift();
   }
 
   title(): string {
-    const last = this.#lastPreviews.at(-1) ?? `${this.messages} messages`;
+    const lastPreview = this.#lastPreviews.at(-1);
+    const last = lastPreview === undefined ? `${this.messages} messages` : previewText(lastPreview);
     return last.length > TITLE_CHARS ? last.slice(0, TITLE_CHARS - 1) + "…" : last;
   }
+}
+
+function previewText(preview: string | StringSpan): string {
+  return typeof preview === "string" ? preview : spanText(preview);
 }
 
 async function readExactly(

@@ -1135,3 +1135,81 @@ Deno.test("list() ignores a damaged or foreign index and writes a good one", asy
     assert(!again.includes(manifest.id), again);
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// Large checkpoints: several read chunks, segments encoded on a worker too
+
+Deno.test("create() of a log larger than its read chunks and worker threshold keeps every line and left-out line", async () => {
+  await withStore(async ({ store, logPath }) => {
+    const seed = testSeed("create() of a large log");
+    const random = mulberry32(seed);
+    const lines = [startLine(1)];
+    const filler = "y".repeat(700);
+    for (let seq = 2; lines.length < 24_000; seq++) {
+      const from = random.pick(["claude", "gemini", "codex", "ünï"]);
+      const text = random.pick(["plain", 'quoted "words"', "line\nbreak"]) + filler;
+      lines.push(chatLine(seq, text.slice(0, random.int(300, 700)), { from }));
+    }
+    // Damage near the first 8 MB chunk boundary, and a line with a valid checksum but bytes that
+    // are not UTF-8 (only a general check can tell).
+    let offset = 0;
+    const damaged = new Set<number>();
+    for (const [i, line] of lines.entries()) {
+      if (offset > 8 * 1024 * 1024 - 2000 && damaged.size === 0) {
+        const flipped = line.slice();
+        flipped[40] = flipped[40]! ^ 0x01;
+        lines[i] = flipped;
+        damaged.add(i);
+      }
+      offset += line.length;
+    }
+    const notUtf8 = 15_000;
+    const raw = lines[notUtf8]!.slice();
+    let fillerAt = raw.indexOf(0x79);
+    while (raw.subarray(fillerAt, fillerAt + 4).some((byte) => byte !== 0x79)) {
+      fillerAt = raw.indexOf(0x79, fillerAt + 1);
+    }
+    raw[fillerAt] = 0xff; // a lone 0xff for a "y" of the filler: not UTF-8
+    const bodyEnd = raw.length - ',"crc":"00000000"}\n'.length;
+    const { crc32 } = await import("../../src/store/checksums.ts");
+    const crc = crc32(new Uint8Array([0x7d]), crc32(raw.subarray(0, bodyEnd)));
+    raw.set(encoder.encode(crc.toString(16).padStart(8, "0")), bodyEnd + ',"crc":"'.length);
+    lines[notUtf8] = raw;
+    damaged.add(notUtf8);
+    const log = await writeLog(logPath, lines);
+    assert(log.length > 17 * 1024 * 1024, `the log is ${log.length} bytes`);
+
+    const manifest = await store.create(createOf(logPath, log.length, { now: NOW }));
+    const kept = lines.filter((_, i) => !damaged.has(i));
+    // Compared by hash: a diff of 17 MB would not help anyone.
+    const expectedBytes = concatBytes(kept);
+    const readBytes = await readBack(store, manifest);
+    assertEquals(readBytes.length, expectedBytes.length);
+    assertEquals(await sha256Hex(readBytes), await sha256Hex(expectedBytes));
+    assertEquals(
+      manifest.omitted?.map((line) => line.reason.replace(/\(.*\)/, "(…)")),
+      ["checksum mismatch (…)", "checksum matches but the line is not valid UTF-8"],
+    );
+    // The summary as the general reader (decode, parse every line) sees the kept lines.
+    const records = kept.map((line) => {
+      const check = checkRecordLine(line);
+      assert(check.ok);
+      return check.record;
+    });
+    const messages = records.filter((record) => record.type === "message");
+    const metas = messages.map((record) => record.meta as { sender: string; bytes: number });
+    assertEquals(manifest.message_count, messages.length);
+    assertEquals(manifest.record_count, records.length);
+    assertEquals(manifest.payload_bytes, metas.reduce((sum, meta) => sum + meta.bytes, 0));
+    assertEquals(manifest.agents, [...new Set(metas.map((meta) => meta.sender))].sort());
+    const lastPreview = (messages.at(-1)!.meta as { preview: string }).preview;
+    assertEquals(manifest.title, lastPreview.slice(0, 59) + "…");
+    assertEquals(manifest.segments.reduce((sum, s) => sum + s.records, 0), records.length);
+    assertEquals(await store.verify(manifest), []);
+    // Segments cut as before: every SEGMENT_RECORDS records, and around each left-out line.
+    for (const segment of manifest.segments) {
+      assert(segment.records <= SEGMENT_RECORDS);
+      assertEquals(segment.summary!.previews.length, 1);
+    }
+  });
+});
