@@ -61,13 +61,31 @@ export function lineChecksumHolds(buf: Uint8Array, start: number, end: number): 
   return true;
 }
 
-/** Where a string value sits in a line: the bytes between its quotes, escapes left as they are. */
-export interface StringSpan {
-  readonly buf: Uint8Array;
-  readonly start: number;
-  readonly end: number;
-  readonly escaped: boolean;
+/**
+ * Where a string value sits in a line: the bytes between its quotes, escapes left as they are.
+ * Mutable and reused from line to line (no allocation per line): copy it to keep it.
+ */
+export class StringSpan {
+  buf: Uint8Array = EMPTY;
+  start = 0;
+  end = 0;
+  escaped = false;
+
+  /** Points this span at `buf[start, end)`; returns it. */
+  set(buf: Uint8Array, start: number, end: number, escaped: boolean): this {
+    this.buf = buf;
+    this.start = start;
+    this.end = end;
+    this.escaped = escaped;
+    return this;
+  }
+
+  /** True for `""`: an escaped string is never empty. */
+  get empty(): boolean {
+    return this.end === this.start;
+  }
 }
+const EMPTY = new Uint8Array();
 
 /** The string a {@link StringSpan} holds. */
 export function spanText(span: StringSpan): string {
@@ -82,10 +100,14 @@ export class LineFields {
   /** The session id's bytes: `buf[sessionStart, sessionEnd)`. */
   sessionStart = 0;
   sessionEnd = 0;
-  /** Messages only: the topic (null when `null`), meta's sender and preview, and bytes. */
-  topic: StringSpan | null = null;
-  sender: StringSpan | null = null;
-  preview: StringSpan | null = null;
+  /** Messages only: the topic (unless `null`), meta's sender and preview (when present). */
+  readonly topic = new StringSpan();
+  readonly sender = new StringSpan();
+  readonly preview = new StringSpan();
+  hasTopic = false;
+  hasSender = false;
+  hasPreview = false;
+  /** Messages only: meta's bytes, 0 when absent. */
   bytes = 0;
   buf: Uint8Array = new Uint8Array();
 }
@@ -133,11 +155,11 @@ export function readLineFields(
   for (; at < timeEnd; at++) if (buf[at] === BACKSLASH) return false;
   at = expect(buf, timeEnd + 1, TOPIC);
   if (at < 0) return false;
-  if (expect(buf, at, NULL) > 0) fields.topic = null;
-  else {
+  fields.hasTopic = expect(buf, at, NULL) < 0;
+  if (fields.hasTopic) {
     const topicEnd = stringEnd(buf, at, end);
     if (topicEnd < 0) return false;
-    fields.topic = { buf, start: at + 1, end: topicEnd - 1, escaped: lastStringEscaped };
+    fields.topic.set(buf, at + 1, topicEnd - 1, lastStringEscaped);
   }
   return readMeta(buf, start, end, fields);
 }
@@ -147,8 +169,8 @@ function readMeta(buf: Uint8Array, start: number, end: number, fields: LineField
   const metaAt = lastIndexOfMeta(buf, start, end);
   if (metaAt < 0) return false;
   let at = metaAt + META.length + 1;
-  let sender: StringSpan | null = null;
-  let preview: StringSpan | null = null;
+  fields.hasSender = false;
+  fields.hasPreview = false;
   let bytes = 0;
   if (buf[at] === CLOSE_BRACE) at = -1; // {}: nothing to read
   while (at >= 0) {
@@ -160,10 +182,12 @@ function readMeta(buf: Uint8Array, start: number, end: number, fields: LineField
     if (buf[at] === QUOTE) {
       valueEnd = stringEnd(buf, at, end);
       if (valueEnd < 0) return false;
-      if (key === Key.sender || key === Key.preview) {
-        const span = { buf, start: at + 1, end: valueEnd - 1, escaped: lastStringEscaped };
-        if (key === Key.sender) sender = span;
-        else preview = span;
+      if (key === Key.sender) {
+        fields.sender.set(buf, at + 1, valueEnd - 1, lastStringEscaped);
+        fields.hasSender = true;
+      } else if (key === Key.preview) {
+        fields.preview.set(buf, at + 1, valueEnd - 1, lastStringEscaped);
+        fields.hasPreview = true;
       } else if (key === Key.bytes) return false; // not a number: the general way
     } else {
       valueEnd = plainValueEnd(buf, at);
@@ -178,8 +202,6 @@ function readMeta(buf: Uint8Array, start: number, end: number, fields: LineField
     if (buf[valueEnd] !== COMMA) return false;
     at = valueEnd + 1;
   }
-  fields.sender = sender;
-  fields.preview = preview;
   fields.bytes = bytes;
   return true;
 }
@@ -328,6 +350,7 @@ export function sameBytes(
  */
 export class RepeatedStrings {
   readonly #byKey = new Map<number, { bytes: Uint8Array; text: string }[]>();
+  #last: { bytes: Uint8Array; text: string } | undefined;
 
   /** The string of `span`. */
   text(span: StringSpan): string {
@@ -337,6 +360,8 @@ export class RepeatedStrings {
 
   /** The UTF-8 text of `buf[start, end)`. */
   decode(buf: Uint8Array, start: number, end: number): string {
+    const last = this.#last;
+    if (last && sameBytes(last.bytes, 0, last.bytes.length, buf, start, end)) return last.text;
     const length = end - start;
     const key = length === 0 ? 0 : length * 65536 + buf[start]! * 256 + buf[end - 1]!;
     let entries = this.#byKey.get(key);
@@ -345,11 +370,15 @@ export class RepeatedStrings {
       if (this.#byKey.size < MAX_REPEATED_KEYS) this.#byKey.set(key, entries);
     }
     for (const entry of entries) {
-      if (sameBytes(entry.bytes, 0, length, buf, start, end)) return entry.text;
+      if (sameBytes(entry.bytes, 0, length, buf, start, end)) {
+        this.#last = entry;
+        return entry.text;
+      }
     }
-    const text = decoder.decode(buf.subarray(start, end));
-    if (entries.length < 8) entries.push({ bytes: buf.slice(start, end), text });
-    return text;
+    const entry = { bytes: buf.slice(start, end), text: decoder.decode(buf.subarray(start, end)) };
+    if (entries.length < 8) entries.push(entry);
+    this.#last = entry;
+    return entry.text;
   }
 }
 

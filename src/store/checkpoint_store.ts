@@ -18,7 +18,7 @@ import {
   readLineFields,
   RepeatedStrings,
   spanText,
-  type StringSpan,
+  StringSpan,
 } from "./_checkpoint_scan.ts";
 import { SegmentEncoder } from "./_segment_encoder.ts";
 import { ZSTD_LEVEL } from "./_segment_encoding.ts";
@@ -671,7 +671,11 @@ export class CheckpointStore {
     const writes: Promise<SegmentRef>[] = []; // concurrent, their fsyncs overlap; in order
     const bad: BadLine[] = [];
     const fields = new LineFields();
-    const strings = new RepeatedStrings();
+    const strings = {
+      session: new RepeatedStrings(),
+      sender: new RepeatedStrings(),
+      topic: new RepeatedStrings(),
+    };
     let segmentSummary = new Summary();
     let segmentRecords = 0;
     let buffer = new Uint8Array(0);
@@ -999,6 +1003,13 @@ function newestFirst(names: readonly string[]): string[] {
   return keyed.map((key) => key.name).reverse();
 }
 
+/** Decoded strings of the fields {@link Summary.addFields} names, each kind its own cache. */
+interface FieldStrings {
+  readonly session: RepeatedStrings;
+  readonly sender: RepeatedStrings;
+  readonly topic: RepeatedStrings;
+}
+
 /** Counts and names gathered while reading a session for a checkpoint. */
 class Summary {
   session = "";
@@ -1009,8 +1020,13 @@ class Summary {
   bytes = 0;
   readonly agents = new Set<string>();
   readonly topics = new Set<string>();
-  /** Previews still in their lines are decoded only if they end up shown. */
-  readonly #lastPreviews: (string | StringSpan)[] = [];
+  /**
+   * The last preview (the only one a title or segment summary shows): a string, or still in its
+   * line (decoded only if it ends up shown).
+   */
+  #lastPreview: string | undefined;
+  readonly #lastPreviewSpan = new StringSpan();
+  #lastPreviewInLine = false;
 
   add(record: RecordHeadline): void {
     if (this.records === 0) this.firstSeq = record.seq;
@@ -1027,19 +1043,24 @@ class Summary {
   }
 
   /** {@link add} for a line read by {@link readLineFields}: the same counts and names. */
-  addFields(fields: LineFields, strings: RepeatedStrings): void {
+  addFields(fields: LineFields, strings: FieldStrings): void {
     if (this.records === 0) this.firstSeq = fields.seq;
     this.records++;
-    this.session = strings.decode(fields.buf, fields.sessionStart, fields.sessionEnd);
+    this.session = strings.session.decode(fields.buf, fields.sessionStart, fields.sessionEnd);
     this.lastSeq = fields.seq;
     if (!fields.isMessage) return;
     this.messages++;
     this.bytes += fields.bytes;
-    const { sender, topic, preview } = fields;
-    // Empty strings count as absent, as in add(); an escaped string is never empty.
-    if (sender && sender.end > sender.start) this.agents.add(strings.text(sender));
-    if (topic && topic.end > topic.start) this.topics.add(strings.text(topic));
-    if (preview && preview.end > preview.start) this.#pushPreview(preview);
+    // Empty strings count as absent, as in add().
+    if (fields.hasSender && !fields.sender.empty) {
+      this.agents.add(strings.sender.text(fields.sender));
+    }
+    if (fields.hasTopic && !fields.topic.empty) this.topics.add(strings.topic.text(fields.topic));
+    if (fields.hasPreview && !fields.preview.empty) {
+      const { buf, start, end, escaped } = fields.preview;
+      this.#lastPreviewSpan.set(buf, start, end, escaped);
+      this.#lastPreviewInLine = true;
+    }
   }
 
   addSegment(ref: SegmentRef): void {
@@ -1064,24 +1085,27 @@ class Summary {
       payload_bytes: this.bytes,
       agents: [...this.agents].sort(),
       topics: [...this.topics].sort(),
-      previews: this.#lastPreviews.slice(-1).map(previewText),
+      previews: this.#previewText() === undefined ? [] : [this.#previewText()!],
     };
   }
 
-  #pushPreview(preview: string | StringSpan): void {
-    this.#lastPreviews.push(preview);
-    if (this.#lastPreviews.length > 3) this.#lastPreviews.shift();
+  #pushPreview(preview: string): void {
+    this.#lastPreview = preview;
+    this.#lastPreviewInLine = false;
+  }
+
+  #previewText(): string | undefined {
+    if (this.#lastPreviewInLine) {
+      this.#lastPreview = spanText(this.#lastPreviewSpan);
+      this.#lastPreviewInLine = false;
+    }
+    return this.#lastPreview;
   }
 
   title(): string {
-    const lastPreview = this.#lastPreviews.at(-1);
-    const last = lastPreview === undefined ? `${this.messages} messages` : previewText(lastPreview);
+    const last = this.#previewText() ?? `${this.messages} messages`;
     return last.length > TITLE_CHARS ? last.slice(0, TITLE_CHARS - 1) + "…" : last;
   }
-}
-
-function previewText(preview: string | StringSpan): string {
-  return typeof preview === "string" ? preview : spanText(preview);
 }
 
 async function readExactly(

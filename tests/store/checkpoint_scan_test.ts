@@ -49,8 +49,8 @@ function fast(line: Uint8Array, at = 0, buf = line) {
   const fields = new LineFields();
   if (!readLineFields(buf, at, at + line.length, fields)) return undefined;
   const strings = new RepeatedStrings();
-  const text = (span: typeof fields.sender) =>
-    span && span.end > span.start ? strings.text(span) : null;
+  const text = (present: boolean, span: typeof fields.sender) =>
+    present && !span.empty ? strings.text(span) : null;
   return !fields.isMessage
     ? {
       seq: fields.seq,
@@ -61,11 +61,9 @@ function fast(line: Uint8Array, at = 0, buf = line) {
       seq: fields.seq,
       session: strings.decode(buf, fields.sessionStart, fields.sessionEnd),
       message: true,
-      topic: text(fields.topic),
-      sender: text(fields.sender),
-      preview: fields.preview && fields.preview.end > fields.preview.start
-        ? spanText(fields.preview)
-        : null,
+      topic: text(fields.hasTopic, fields.topic),
+      sender: text(fields.hasSender, fields.sender),
+      preview: fields.hasPreview && !fields.preview.empty ? spanText(fields.preview) : null,
       bytes: fields.bytes,
     };
 }
