@@ -596,10 +596,17 @@ export class CheckpointStore {
     return { segmentsRemoved };
   }
 
-  /** When a full verify of every checkpoint last ran, and what it found; null if never. */
-  async lastFullVerify(): Promise<FullVerifyNote | null> {
+  /**
+   * When a full verify of every checkpoint last ran, and what it found; null if never. A promise
+   * as before, though the one small file is read synchronously (every `list` reads it).
+   */
+  lastFullVerify(): Promise<FullVerifyNote | null> {
+    return Promise.resolve(this.#lastFullVerifySync());
+  }
+
+  #lastFullVerifySync(): FullVerifyNote | null {
     try {
-      const note = JSON.parse(await Deno.readTextFile(`${this.dir}/${VERIFY_NOTE}`));
+      const note = JSON.parse(Deno.readTextFileSync(`${this.dir}/${VERIFY_NOTE}`));
       return typeof note?.at === "string" && typeof note?.damaged === "number" ? note : null;
     } catch (error) {
       if (error instanceof Deno.errors.NotFound || error instanceof SyntaxError) return null;
