@@ -76,14 +76,15 @@ export async function readListIndex(dir: string): Promise<Map<string, IndexedMan
   if (newline !== 64) return index;
   const body = bytes.subarray(newline + 1);
   const stored = new TextDecoder().decode(bytes.subarray(0, newline));
-  if (stored !== await digestHex(body)) return index;
-  let parsed: StoredIndex;
+  // WebCrypto hashes on another thread: parse meanwhile, and keep the result only if it holds.
+  const digest = digestHex(body);
+  let parsed: StoredIndex | undefined;
   try {
     parsed = JSON.parse(new TextDecoder().decode(body));
   } catch (error) {
-    if (error instanceof SyntaxError) return index;
-    throw error;
+    if (!(error instanceof SyntaxError)) throw error;
   }
+  if (stored !== await digest || parsed === undefined) return index;
   if (parsed?.v !== 1 || !Array.isArray(parsed.segments) || !Array.isArray(parsed.manifests)) {
     return index;
   }

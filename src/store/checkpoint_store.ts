@@ -323,7 +323,7 @@ export class CheckpointStore {
     const indexed: IndexedManifest[] = [];
     let indexChanged = false;
     const entries: CheckpointEntry[] = [];
-    const sizes = new Map<string, number | null>(); // segments are shared: stat each once
+    const checked: CheapChecks = { sizes: new Map(), problems: new Map() };
     for (const name of newestFirst(names)) {
       const file = `${this.dir}/${name}`;
       const info = statSyncOrNull(file); // before the read: a change after it shows next time
@@ -344,7 +344,7 @@ export class CheckpointStore {
         entries.push(entry);
         continue;
       }
-      const problems = this.#cheapCheck(entry.manifest, sizes);
+      const problems = this.#cheapCheck(entry.manifest, checked);
       entries.push(
         problems.length === 0 ? entry : {
           ok: false,
@@ -359,23 +359,33 @@ export class CheckpointStore {
     return entries;
   }
 
-  /** Segment files that are missing or of the wrong size (no hashing: see {@link verify}). */
-  #cheapCheck(manifest: CheckpointManifest, sizes: Map<string, number | null>): string[] {
+  /**
+   * Segment files that are missing or of the wrong size (no hashing: see {@link verify}). Each
+   * file is looked at once per listing (`checked.sizes`), and a segment reference shared by many
+   * manifests (as the list index shares them) is judged once (`checked.problems`).
+   */
+  #cheapCheck(manifest: CheckpointManifest, checked: CheapChecks): string[] {
     const problems: string[] = [];
     for (const segment of manifest.segments) {
-      const path = this.segmentFilePath(segment);
-      let size = sizes.get(path);
-      if (size === undefined) {
-        size = statSyncOrNull(path)?.size ?? null;
-        sizes.set(path, size);
+      let problem = checked.problems.get(segment);
+      if (problem === undefined) {
+        const path = this.segmentFilePath(segment);
+        let size = checked.sizes.get(path);
+        if (size === undefined) {
+          size = statSyncOrNull(path)?.size ?? null;
+          checked.sizes.set(path, size);
+        }
+        const expected = storedBytes(segment);
+        problem = size === null
+          ? `segment ${segment.sha256.slice(0, 12)} is missing`
+          : size !== expected
+          ? `segment ${
+            segment.sha256.slice(0, 12)
+          } is damaged (${size} bytes, expected ${expected})`
+          : null;
+        checked.problems.set(segment, problem);
       }
-      const expected = storedBytes(segment);
-      if (size === null) problems.push(`segment ${segment.sha256.slice(0, 12)} is missing`);
-      else if (size !== expected) {
-        problems.push(
-          `segment ${segment.sha256.slice(0, 12)} is damaged (${size} bytes, expected ${expected})`,
-        );
-      }
+      if (problem !== null) problems.push(problem);
     }
     return problems;
   }
@@ -1156,6 +1166,12 @@ async function placeFile(source: string, target: string): Promise<void> {
     await syncFile(temp);
   }
   await Deno.rename(temp, target);
+}
+
+/** What one listing found of each segment file and segment reference. */
+interface CheapChecks {
+  readonly sizes: Map<string, number | null>;
+  readonly problems: Map<SegmentRef, string | null>;
 }
 
 /** `checkpoint_<id>.json` → `<id>`. */
