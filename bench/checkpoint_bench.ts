@@ -2,7 +2,8 @@
  * The checkpoint benchmark: how long a checkpoint of a 1k / 10k / 100k-message session takes
  * against the naive design (copy the whole log, fsync) in the same run; how much disk 100
  * checkpoints of one growing session use against 100 full copies; and how fast
- * `checkpoint list` answers with 1,000 checkpoints, in process and as a whole command.
+ * `checkpoint list` answers with 1,000 checkpoints, in process and as a whole command against
+ * an empty `deno run` in the same run.
  *
  * @module
  */
@@ -13,7 +14,7 @@ import { jsonCount, timeCommands } from "./_command_timing.ts";
 import { MessageCorpus } from "./_corpus.ts";
 import { count, type TargetCheck } from "./_format.ts";
 import { SessionLogWriter } from "./_log_generator.ts";
-import { median, spreadOf, timed } from "./_stats.ts";
+import { median, type Spread, spreadOf, timed } from "./_stats.ts";
 
 /** Options for {@link runCheckpointBench}. */
 export interface CheckpointBenchOptions {
@@ -83,7 +84,7 @@ export function checkpointBenchSizes(quick: boolean): CheckpointBenchSizes {
     listedCheckpoints: quick ? 200 : 1_000,
     listedSessionMessages: 20,
     listRuns: 10,
-    commandRuns: 5,
+    commandRuns: 10,
   };
 }
 
@@ -300,27 +301,49 @@ async function measureListing(context: Context) {
   };
 }
 
-/** `checkpoint list --json` against `--version`, as whole commands. */
+/**
+ * `checkpoint list` and `checkpoint list --json` against an empty program (`deno run` of an
+ * empty file, same permissions) and `--version`, as whole commands, interleaved.
+ */
 async function timeListCommand(dataDir: string, context: Context) {
   let last = "";
+  let lastText = "";
   const runs = context.sizes.commandRuns;
+  const emptyScript = `${context.tempDir}/empty.ts`;
+  await Deno.writeTextFile(emptyScript, "");
   const spreads = await timeCommands([
+    { name: "empty", script: emptyScript, args: () => [] },
     { name: "version", args: () => ["--version"] },
     {
       name: "list",
+      args: () => ["checkpoint", "list", "--data-dir", dataDir],
+      onOutput: (stdout) => lastText = stdout,
+    },
+    {
+      name: "listJson",
       args: () => ["checkpoint", "list", "--data-dir", dataDir, "--json"],
       onOutput: (stdout) => last = stdout,
     },
   ], { runs, signal: context.signal });
+  const ratio = (spread: Spread | undefined) =>
+    spread && spreads.empty ? spread.p50Ms / spreads.empty.p50Ms : undefined;
   return {
     runs,
+    /** `deno run` of an empty file: the baseline of the ratios. */
+    empty: spreads.empty,
     /** `main.ts --version`: the startup cost every command pays. */
     version: spreads.version,
-    /** `main.ts checkpoint list --data-dir DIR --json`. */
+    /** `main.ts checkpoint list --data-dir DIR`, and its p50 / the empty program's p50. */
     list: spreads.list,
-    /** Checkpoints the last list printed (its `count`), and its bytes on stdout. */
+    listToEmpty: ratio(spreads.list),
+    /** `main.ts checkpoint list --data-dir DIR --json`, and its ratio. */
+    listJson: spreads.listJson,
+    listJsonToEmpty: ratio(spreads.listJson),
+    /** Checkpoints the last `--json` list printed (its `count`), and its bytes on stdout. */
     listed: jsonCount(last, "checkpoint list --json"),
     outputBytes: new TextEncoder().encode(last).length,
+    /** Lines the last text list printed. */
+    textLines: lastText.split("\n").filter((line) => line !== "").length,
   };
 }
 

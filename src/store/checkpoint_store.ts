@@ -1,11 +1,5 @@
 import { ErrorCode, ExitCode, PersistError } from "../errors.ts";
-import {
-  blobPath,
-  type BlobRef,
-  blobRefsInLine,
-  checkBlobFile,
-  ensureBlobDirSync,
-} from "./blob_store.ts";
+import { blobPath, type BlobRef, checkBlobFile, ensureBlobDirSync } from "./blob_store.ts";
 import {
   fileTimestamp,
   parentDir,
@@ -16,10 +10,27 @@ import {
   writeFileAtomically,
 } from "./data_dir.ts";
 import { withFileLock } from "./data_dir_lock.ts";
-import { type BadLine, readFirstRecord, scanLogHeadlines } from "./log_reader.ts";
-import type { RecordHeadline } from "./record.ts";
+import { type BadLine, readFirstRecord } from "./log_reader.ts";
+import { checkLineChecksum, type RecordHeadline, recordHeadline } from "./record.ts";
+import {
+  lineChecksumHolds,
+  LineFields,
+  readLineFields,
+  RepeatedStrings,
+  spanText,
+  StringSpan,
+} from "./_checkpoint_scan.ts";
+import { SegmentEncoder } from "./_segment_encoder.ts";
+import { ZSTD_LEVEL } from "./_segment_encoding.ts";
 import { sha256Hex as checksumSha256Hex } from "./checksums.ts";
 import { exists, fileSize, statOrNull } from "./file_info.ts";
+import {
+  fingerprint,
+  type IndexedManifest,
+  readListIndex,
+  trustedFingerprint,
+  writeListIndex,
+} from "./_checkpoint_index.ts";
 
 /** Why a checkpoint was taken. */
 export type CheckpointTrigger = "manual" | "auto" | "emergency" | "session-end" | "before-load";
@@ -167,6 +178,9 @@ const VERIFY_NOTE = ".last_full_verify.json";
 export const SEGMENT_RECORDS = 2048;
 const MANIFEST_PREFIX = "checkpoint_";
 const TITLE_CHARS = 60;
+/** Bytes of log read at once by create (plus the unfinished segment carried over). */
+const READ_CHUNK_BYTES = 8 * 1024 * 1024;
+const NEWLINE = 0x0a;
 const encoder = new TextEncoder();
 
 /**
@@ -227,68 +241,20 @@ export class CheckpointStore {
     // not): a growing session is only read from there on, and no line is stored twice.
     const reused = await this.#reusablePrefix(options);
     for (const segment of reused.segments) summary.addSegment(segment);
-    // Segments are hashed and written concurrently (their fsyncs overlap), in manifest order.
-    const writes: Promise<SegmentRef>[] = reused.segments.map((segment) =>
-      Promise.resolve(segment)
-    );
-    let lines: Uint8Array[] = [];
-    let segmentSummary = new Summary();
-    let segmentBlobs = new Map<string, BlobRef>();
-    let lineBytes = 0;
-    const flushSegment = () => {
-      if (lines.length === 0) return;
-      writes.push(
-        this.#writeSegment(
-          lines,
-          lineBytes,
-          segmentSummary.toSegmentSummary(),
-          [...segmentBlobs.values()],
-          options,
-        ),
-      );
-      lines = [];
-      lineBytes = 0;
-      segmentSummary = new Summary();
-      segmentBlobs = new Map();
-    };
-    const bad: BadLine[] = [];
+    const segmentEncoder = await SegmentEncoder.start(options.endOffset - reused.endOffset);
+    let segments: SegmentRef[];
     const omitted: OmittedLine[] = [];
-    const settleBad = async (beforeSeq: number | null) => {
-      for (const line of bad.splice(0)) {
-        omitted.push({
-          offset: line.offset,
-          bytes: line.length,
-          reason: line.reason,
-          seq: await claimedSeq(options.logPath, line),
-          after_seq: summary.records === 0 ? null : summary.lastSeq,
-          before_seq: beforeSeq,
-        });
-      }
-    };
-    const scan = scanLogHeadlines(options.logPath, {
-      fromOffset: reused.endOffset,
-      onBadLine: (line) => {
-        if (line.offset + line.length <= options.endOffset) bad.push(line);
-      },
-    });
-    for await (const placed of scan) {
-      if (placed.offset + placed.length > options.endOffset) break;
-      if (bad.length) {
-        flushSegment(); // a segment never spans a left-out line: the next checkpoint reuses it
-        await settleBad(placed.headline.seq);
-      }
-      summary.add(placed.headline);
-      segmentSummary.add(placed.headline);
-      lines.push(placed.line); // a view into a chunk the scan never reuses
-      for (const ref of blobRefsInLine(placed.line)) segmentBlobs.set(ref.sha256, ref);
-      lineBytes += placed.length;
-      // Cuts fall every SEGMENT_RECORDS records from the session's start, and at the end of
-      // each checkpoint: the next checkpoint reuses this one's segments, tail included.
-      if (summary.records % SEGMENT_RECORDS === 0) flushSegment();
+    try {
+      segments = await this.#readNewSegments(options, {
+        from: reused.endOffset,
+        summary,
+        encoder: segmentEncoder,
+        omitted,
+      });
+    } finally {
+      segmentEncoder.close();
     }
-    await settleBad(null);
-    flushSegment();
-    const segments = await Promise.all(writes);
+    segments = [...reused.segments, ...segments];
     await syncDirectory(this.segmentsDir);
     if (summary.records === 0) {
       throw new PersistError(
@@ -333,11 +299,16 @@ export class CheckpointStore {
     return manifest;
   }
 
-  /** Every checkpoint, newest first; damaged manifests are listed with the reason. */
+  /**
+   * Every checkpoint, newest first; damaged manifests are listed with the reason. Segments are
+   * checked for presence and size only (see {@link verify}). A manifest verified before and
+   * unchanged since (by its file's fingerprint) comes from the list index, not read again.
+   */
   async list(): Promise<CheckpointEntry[]> {
     const names: string[] = [];
     try {
-      for await (const entry of Deno.readDir(this.dir)) {
+      // Synchronous: one call per entry of a folder of small files is what a listing costs.
+      for (const entry of Deno.readDirSync(this.dir)) {
         if (
           entry.isFile && entry.name.startsWith(MANIFEST_PREFIX) && entry.name.endsWith(".json")
         ) {
@@ -348,16 +319,32 @@ export class CheckpointStore {
       if (error instanceof Deno.errors.NotFound) return [];
       throw error;
     }
-    names.sort(compareIds).reverse();
+    const index = await readListIndex(this.dir);
+    const indexed: IndexedManifest[] = [];
+    let indexChanged = false;
     const entries: CheckpointEntry[] = [];
-    const sizes = new Map<string, number | null>(); // segments are shared: stat each once
-    for (const name of names) {
-      const entry = await this.#readEntry(name);
+    const checked: CheapChecks = { sizes: new Map(), problems: new Map() };
+    for (const name of newestFirst(names)) {
+      const file = `${this.dir}/${name}`;
+      const info = statSyncOrNull(file); // before the read: a change after it shows next time
+      const known = index.get(name);
+      let entry: CheckpointEntry;
+      if (info !== null && known !== undefined && known.fingerprint === fingerprint(info)) {
+        entry = { ok: true, id: manifestId(name), file, manifest: known.manifest };
+        indexed.push(known);
+      } else {
+        entry = await this.#readEntry(name);
+        const trusted = info !== null && entry.ok ? trustedFingerprint(info) : undefined;
+        if (trusted !== undefined && entry.ok) {
+          indexed.push({ file: name, fingerprint: trusted, manifest: entry.manifest });
+        }
+        indexChanged ||= trusted !== undefined || known !== undefined;
+      }
       if (!entry.ok) {
         entries.push(entry);
         continue;
       }
-      const problems = await this.#cheapCheck(entry.manifest, sizes);
+      const problems = this.#cheapCheck(entry.manifest, checked);
       entries.push(
         problems.length === 0 ? entry : {
           ok: false,
@@ -368,29 +355,37 @@ export class CheckpointStore {
         },
       );
     }
+    if (indexChanged || indexed.length !== index.size) await writeListIndex(this.dir, indexed);
     return entries;
   }
 
-  /** Segment files that are missing or of the wrong size (no hashing: see {@link verify}). */
-  async #cheapCheck(
-    manifest: CheckpointManifest,
-    sizes: Map<string, number | null>,
-  ): Promise<string[]> {
+  /**
+   * Segment files that are missing or of the wrong size (no hashing: see {@link verify}). Each
+   * file is looked at once per listing (`checked.sizes`), and a segment reference shared by many
+   * manifests (as the list index shares them) is judged once (`checked.problems`).
+   */
+  #cheapCheck(manifest: CheckpointManifest, checked: CheapChecks): string[] {
     const problems: string[] = [];
     for (const segment of manifest.segments) {
-      const path = this.segmentFilePath(segment);
-      let size = sizes.get(path);
-      if (size === undefined) {
-        size = await fileSize(path);
-        sizes.set(path, size);
+      let problem = checked.problems.get(segment);
+      if (problem === undefined) {
+        const path = this.segmentFilePath(segment);
+        let size = checked.sizes.get(path);
+        if (size === undefined) {
+          size = statSyncOrNull(path)?.size ?? null;
+          checked.sizes.set(path, size);
+        }
+        const expected = storedBytes(segment);
+        problem = size === null
+          ? `segment ${segment.sha256.slice(0, 12)} is missing`
+          : size !== expected
+          ? `segment ${
+            segment.sha256.slice(0, 12)
+          } is damaged (${size} bytes, expected ${expected})`
+          : null;
+        checked.problems.set(segment, problem);
       }
-      const expected = storedBytes(segment);
-      if (size === null) problems.push(`segment ${segment.sha256.slice(0, 12)} is missing`);
-      else if (size !== expected) {
-        problems.push(
-          `segment ${segment.sha256.slice(0, 12)} is damaged (${size} bytes, expected ${expected})`,
-        );
-      }
+      if (problem !== null) problems.push(problem);
     }
     return problems;
   }
@@ -611,10 +606,17 @@ export class CheckpointStore {
     return { segmentsRemoved };
   }
 
-  /** When a full verify of every checkpoint last ran, and what it found; null if never. */
-  async lastFullVerify(): Promise<FullVerifyNote | null> {
+  /**
+   * When a full verify of every checkpoint last ran, and what it found; null if never. A promise
+   * as before, though the one small file is read synchronously (every `list` reads it).
+   */
+  lastFullVerify(): Promise<FullVerifyNote | null> {
+    return Promise.resolve(this.#lastFullVerifySync());
+  }
+
+  #lastFullVerifySync(): FullVerifyNote | null {
     try {
-      const note = JSON.parse(await Deno.readTextFile(`${this.dir}/${VERIFY_NOTE}`));
+      const note = JSON.parse(Deno.readTextFileSync(`${this.dir}/${VERIFY_NOTE}`));
       return typeof note?.at === "string" && typeof note?.damaged === "number" ? note : null;
     } catch (error) {
       if (error instanceof Deno.errors.NotFound || error instanceof SyntaxError) return null;
@@ -647,7 +649,7 @@ export class CheckpointStore {
   }
 
   async #readEntry(name: string): Promise<CheckpointEntry> {
-    const id = name.slice(MANIFEST_PREFIX.length, -".json".length);
+    const id = manifestId(name);
     const file = `${this.dir}/${name}`;
     let manifest: CheckpointManifest;
     try {
@@ -663,6 +665,142 @@ export class CheckpointStore {
       return { ok: false, id, file, reason: "manifest checksum mismatch" };
     }
     return { ok: true, id, file, manifest };
+  }
+
+  /**
+   * Reads the log from `from` to `options.endOffset` and cuts its verified lines into new
+   * segments (written as they are cut, hashed and compressed on both cores), adding them to
+   * `summary`; lines that fail verification go to `omitted`. The log is read in large chunks,
+   * each segment a view of one of them (a chunk starts with the unfinished segment's bytes), and
+   * a line is checked on its bytes; only a line of unusual shape is decoded ({@link LineFields}).
+   */
+  async #readNewSegments(
+    options: CreateOptions,
+    context: {
+      from: number;
+      summary: Summary;
+      encoder: SegmentEncoder;
+      omitted: OmittedLine[];
+    },
+  ): Promise<SegmentRef[]> {
+    const { summary, encoder, omitted } = context;
+    const isUtf8 = await loadIsUtf8();
+    const writes: Promise<SegmentRef>[] = []; // concurrent, their fsyncs overlap; in order
+    const bad: BadLine[] = [];
+    const fields = new LineFields();
+    const strings = {
+      session: new RepeatedStrings(),
+      sender: new RepeatedStrings(),
+      topic: new RepeatedStrings(),
+    };
+    let segmentSummary = new Summary();
+    let segmentRecords = 0;
+    let buffer = new Uint8Array(0);
+    let filled = 0;
+    let position = context.from; // file offset of buffer[0]
+    let segmentStart = 0; // in buffer: the current segment's first line
+    let lineStart = 0; // in buffer: the next line to read
+    const flushSegment = (end: number) => {
+      if (segmentRecords > 0) {
+        const bytes = buffer.subarray(segmentStart, end);
+        writes.push(
+          this.#writeSegment(bytes, segmentRecords, segmentSummary.toSegmentSummary(), {
+            encoder,
+            options,
+          }),
+        );
+      }
+      segmentSummary = new Summary();
+      segmentRecords = 0;
+      segmentStart = end;
+    };
+    const settleBad = async (beforeSeq: number | null) => {
+      for (const line of bad.splice(0)) {
+        omitted.push({
+          offset: line.offset,
+          bytes: line.length,
+          reason: line.reason,
+          seq: await claimedSeq(options.logPath, line),
+          after_seq: summary.records === 0 ? null : summary.lastSeq,
+          before_seq: beforeSeq,
+        });
+      }
+    };
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(options.logPath, { read: true });
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return [];
+      throw error;
+    }
+    try {
+      let unread = options.endOffset - context.from;
+      await file.seek(context.from, Deno.SeekMode.Start);
+      while (unread > 0) {
+        // A new buffer (views of the old one stay valid for the segments being written) that
+        // starts with the unfinished segment, then a chunk of the log: a segment is one view.
+        const carried = filled - segmentStart;
+        const next = new Uint8Array(carried + Math.min(unread, READ_CHUNK_BYTES));
+        next.set(buffer.subarray(segmentStart, filled));
+        position += segmentStart;
+        lineStart -= segmentStart;
+        segmentStart = 0;
+        buffer = next;
+        filled = carried;
+        while (filled < buffer.length) {
+          const n = await file.read(buffer.subarray(filled));
+          if (n === null) break;
+          filled += n;
+        }
+        if (filled === carried) break; // the log is shorter than endOffset said
+        unread -= filled - carried;
+        const lastNewline = buffer.lastIndexOf(NEWLINE, filled - 1);
+        // One check of the chunk's whole lines stands for every line's UTF-8 check.
+        const utf8 = lastNewline >= lineStart &&
+          isUtf8(buffer.subarray(lineStart, lastNewline + 1));
+        for (let end = buffer.indexOf(NEWLINE, lineStart); end !== -1 && end < filled;) {
+          let headline: RecordHeadline | undefined;
+          if (
+            !(utf8 && lineChecksumHolds(buffer, lineStart, end + 1) &&
+              readLineFields(buffer, lineStart, end + 1, fields))
+          ) {
+            const line = buffer.subarray(lineStart, end + 1);
+            const checked = checkLine(line);
+            if (!checked.ok) {
+              flushSegment(lineStart); // a segment never spans a left-out line: it is reused
+              bad.push({
+                offset: position + lineStart,
+                length: line.length,
+                reason: checked.reason,
+              });
+              lineStart = segmentStart = end + 1;
+              end = buffer.indexOf(NEWLINE, lineStart);
+              continue;
+            }
+            headline = checked.headline;
+          }
+          if (bad.length) await settleBad(headline ? headline.seq : fields.seq);
+          if (headline) {
+            summary.add(headline);
+            segmentSummary.add(headline);
+          } else {
+            summary.addFields(fields, strings);
+            segmentSummary.addFields(fields, strings);
+          }
+          segmentRecords++;
+          lineStart = end + 1;
+          // Cuts fall every SEGMENT_RECORDS records from the session's start, and at the end of
+          // each checkpoint: the next checkpoint reuses this one's segments, tail included.
+          if (summary.records % SEGMENT_RECORDS === 0) flushSegment(lineStart);
+          end = buffer.indexOf(NEWLINE, lineStart);
+        }
+      }
+    } finally {
+      file.close();
+    }
+    await settleBad(null);
+    flushSegment(lineStart);
+    return await Promise.all(writes);
   }
 
   async #reusablePrefix(
@@ -747,23 +885,16 @@ export class CheckpointStore {
   }
 
   async #writeSegment(
-    lines: Uint8Array[],
-    totalBytes: number,
+    bytes: Uint8Array,
+    records: number,
     summary: SegmentSummary,
-    blobs: readonly BlobRef[],
-    options: CreateOptions,
+    context: { encoder: SegmentEncoder; options: CreateOptions },
   ): Promise<SegmentRef> {
-    const bytes = new Uint8Array(totalBytes);
-    let at = 0;
-    for (const line of lines) {
-      bytes.set(line, at);
-      at += line.length;
-    }
-    const [sha256, compressed] = await Promise.all([sha256Hex(bytes), zstdCompress(bytes)]);
+    const { sha256, compressed, blobs } = await context.encoder.encode(bytes);
     const segment: SegmentRef = {
       sha256,
-      bytes: totalBytes,
-      records: lines.length,
+      bytes: bytes.length,
+      records,
       summary,
       zstd_bytes: compressed.length,
     };
@@ -772,7 +903,7 @@ export class CheckpointStore {
     const problem = await this.#segmentProblem(segment);
     if (problem !== null) {
       await writeFileAtomically(this.segmentFilePath(segment), compressed, { syncFolder: false });
-      if (problem !== "is missing") options.onSegmentRepaired?.({ sha256, problem });
+      if (problem !== "is missing") context.options.onSegmentRepaired?.({ sha256, problem });
     }
     return blobs.length > 0 ? { ...segment, blobs } : segment;
   }
@@ -837,14 +968,34 @@ function loadZlib(): Promise<typeof import("node:zlib")> {
   return zlibModule ??= import("node:zlib");
 }
 
-/** zstd level 1: about 5x smaller JSONL at several hundred MB/s, off the event loop. */
+/** Compresses as {@link SegmentEncoder} does (a rewritten segment must match its size). */
 async function zstdCompress(bytes: Uint8Array): Promise<Uint8Array> {
   const zlib = await loadZlib();
-  const options = { params: { [zlib.constants.ZSTD_c_compressionLevel]: 1 } };
-  const buffer = await new Promise<Uint8Array>((resolve, reject) =>
-    zlib.zstdCompress(bytes, options, (error, result) => error ? reject(error) : resolve(result))
-  );
+  const buffer = zlib.zstdCompressSync(bytes, {
+    params: { [zlib.constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL },
+  });
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
+
+/** node:buffer's isUtf8 (native), loaded on first use like node:zlib. */
+async function loadIsUtf8(): Promise<(bytes: Uint8Array) => boolean> {
+  return (await import("node:buffer")).isUtf8;
+}
+
+/**
+ * Verifies a line and reads its headline the general way (decoding and parsing it), with the
+ * reasons the log scanners give.
+ */
+function checkLine(
+  line: Uint8Array,
+): { ok: true; headline: RecordHeadline } | { ok: false; reason: string } {
+  const checked = checkLineChecksum(line);
+  if (!checked.ok) return checked;
+  try {
+    return { ok: true, headline: recordHeadline(checked.text) };
+  } catch {
+    return { ok: false, reason: "checksum matches but the line is not valid JSON" };
+  }
 }
 
 /**
@@ -859,15 +1010,26 @@ async function zstdDecompress(bytes: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
-/** Orders `checkpoint_<stamp>[_<n>].json` names by time, then by their collision number. */
-function compareIds(a: string, b: string): number {
-  const key = (name: string) => {
+/**
+ * Orders `checkpoint_<stamp>[_<n>].json` names newest first: by time, then by their collision
+ * number. Each name's key is worked out once, not once per comparison.
+ */
+function newestFirst(names: readonly string[]): string[] {
+  const keyed = names.map((name) => {
     const match = /^checkpoint_(\d{8}_\d{6})(?:_(\d+))?\.json$/.exec(name);
-    return match ? [match[1]!, Number(match[2] ?? 1)] as const : [name, 0] as const;
-  };
-  const [stampA, nA] = key(a);
-  const [stampB, nB] = key(b);
-  return stampA < stampB ? -1 : stampA > stampB ? 1 : nA - nB;
+    return match
+      ? { name, stamp: match[1]!, n: Number(match[2] ?? 1) }
+      : { name, stamp: name, n: 0 };
+  });
+  keyed.sort((a, b) => a.stamp < b.stamp ? -1 : a.stamp > b.stamp ? 1 : a.n - b.n);
+  return keyed.map((key) => key.name).reverse();
+}
+
+/** Decoded strings of the fields {@link Summary.addFields} names, each kind its own cache. */
+interface FieldStrings {
+  readonly session: RepeatedStrings;
+  readonly sender: RepeatedStrings;
+  readonly topic: RepeatedStrings;
 }
 
 /** Counts and names gathered while reading a session for a checkpoint. */
@@ -880,7 +1042,13 @@ class Summary {
   bytes = 0;
   readonly agents = new Set<string>();
   readonly topics = new Set<string>();
-  readonly #lastPreviews: string[] = [];
+  /**
+   * The last preview (the only one a title or segment summary shows): a string, or still in its
+   * line (decoded only if it ends up shown).
+   */
+  #lastPreview: string | undefined;
+  readonly #lastPreviewSpan = new StringSpan();
+  #lastPreviewInLine = false;
 
   add(record: RecordHeadline): void {
     if (this.records === 0) this.firstSeq = record.seq;
@@ -894,6 +1062,27 @@ class Summary {
     if (meta.sender) this.agents.add(meta.sender);
     if (typeof record.topic === "string" && record.topic !== "") this.topics.add(record.topic);
     if (meta.preview) this.#pushPreview(meta.preview);
+  }
+
+  /** {@link add} for a line read by {@link readLineFields}: the same counts and names. */
+  addFields(fields: LineFields, strings: FieldStrings): void {
+    if (this.records === 0) this.firstSeq = fields.seq;
+    this.records++;
+    this.session = strings.session.decode(fields.buf, fields.sessionStart, fields.sessionEnd);
+    this.lastSeq = fields.seq;
+    if (!fields.isMessage) return;
+    this.messages++;
+    this.bytes += fields.bytes;
+    // Empty strings count as absent, as in add().
+    if (fields.hasSender && !fields.sender.empty) {
+      this.agents.add(strings.sender.text(fields.sender));
+    }
+    if (fields.hasTopic && !fields.topic.empty) this.topics.add(strings.topic.text(fields.topic));
+    if (fields.hasPreview && !fields.preview.empty) {
+      const { buf, start, end, escaped } = fields.preview;
+      this.#lastPreviewSpan.set(buf, start, end, escaped);
+      this.#lastPreviewInLine = true;
+    }
   }
 
   addSegment(ref: SegmentRef): void {
@@ -918,17 +1107,25 @@ class Summary {
       payload_bytes: this.bytes,
       agents: [...this.agents].sort(),
       topics: [...this.topics].sort(),
-      previews: this.#lastPreviews.slice(-1),
+      previews: this.#previewText() === undefined ? [] : [this.#previewText()!],
     };
   }
 
   #pushPreview(preview: string): void {
-    this.#lastPreviews.push(preview);
-    if (this.#lastPreviews.length > 3) this.#lastPreviews.shift();
+    this.#lastPreview = preview;
+    this.#lastPreviewInLine = false;
+  }
+
+  #previewText(): string | undefined {
+    if (this.#lastPreviewInLine) {
+      this.#lastPreview = spanText(this.#lastPreviewSpan);
+      this.#lastPreviewInLine = false;
+    }
+    return this.#lastPreview;
   }
 
   title(): string {
-    const last = this.#lastPreviews.at(-1) ?? `${this.messages} messages`;
+    const last = this.#previewText() ?? `${this.messages} messages`;
     return last.length > TITLE_CHARS ? last.slice(0, TITLE_CHARS - 1) + "…" : last;
   }
 }
@@ -976,25 +1173,24 @@ async function placeFile(source: string, target: string): Promise<void> {
   await Deno.rename(temp, target);
 }
 
-/**
- * A file changed this recently could change again without its times showing it (Deno reports
- * ctime in whole seconds): such a file is always hashed.
- */
-const RACY_CHANGE_MS = 2000;
-
-function fingerprint(info: Deno.FileInfo): string {
-  return `${info.size}:${info.ino}:${info.mtime?.getTime()}:${info.ctime?.getTime()}`;
+/** What one listing found of each segment file and segment reference. */
+interface CheapChecks {
+  readonly sizes: Map<string, number | null>;
+  readonly problems: Map<SegmentRef, string | null>;
 }
 
-/**
- * The fingerprint, when the file's last change (mtime, and ctime, which no one can set back)
- * lies more than {@link RACY_CHANGE_MS} in the past; any later change then shows in it.
- */
-function trustedFingerprint(info: Deno.FileInfo): string | undefined {
-  const mtimeMs = info.mtime?.getTime();
-  const ctimeMs = info.ctime?.getTime();
-  if (mtimeMs === undefined || ctimeMs === undefined) return undefined;
-  return Date.now() - Math.max(mtimeMs, ctimeMs) > RACY_CHANGE_MS ? fingerprint(info) : undefined;
+/** `checkpoint_<id>.json` → `<id>`. */
+function manifestId(name: string): string {
+  return name.slice(MANIFEST_PREFIX.length, -".json".length);
+}
+
+function statSyncOrNull(path: string): Deno.FileInfo | null {
+  try {
+    return Deno.statSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
 }
 
 const CLAIMED_SEQ_BYTES = 64;

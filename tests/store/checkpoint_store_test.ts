@@ -1064,3 +1064,152 @@ async function checkEveryListedCheckpoint(
     );
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The list index
+
+/** Past the store's racy window (ctime cannot be set back): list() may index what is older. */
+function pastRacyWindow(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 2500));
+}
+
+Deno.test("list() answers the same from its index and still finds a manifest edited after it was indexed", async () => {
+  await withStore(async ({ store, logPath }) => {
+    const log = await writeLog(logPath, sessionLines(40));
+    const made: CheckpointManifest[] = [];
+    for (let n = 0; n < 3; n++) {
+      made.push(
+        await store.create(
+          createOf(logPath, log.length, { now: new Date(NOW.getTime() + n * 1000) }),
+        ),
+      );
+    }
+    await pastRacyWindow();
+    const fromManifests = await store.list(); // verifies every manifest and writes the index
+    assert((await fileNames(store.dir)).includes(".list_index"), "the index is written");
+    const fromIndex = await store.list();
+    assertEquals(fromIndex, fromManifests);
+    assertEquals(fromIndex.map((entry) => entry.ok && entry.manifest), [...made].reverse());
+    // Bytes keep their order: `--json` prints the manifest as its file has it.
+    assertEquals(
+      fromIndex.map((entry) => JSON.stringify(entry.manifest)),
+      made.map((manifest) => JSON.stringify(manifest)).reverse(),
+    );
+
+    const edited = `${store.dir}/checkpoint_${made[1]!.id}.json`;
+    const text = await Deno.readTextFile(edited);
+    await Deno.writeTextFile(edited, text.replace('"message_count": 40', '"message_count": 41'));
+    await Deno.remove(`${store.dir}/checkpoint_${made[0]!.id}.json`);
+    const entries = await store.list();
+    assertEquals(entries.map((entry) => [entry.id, entry.ok ? "ok" : entry.reason]), [
+      [made[2]!.id, "ok"],
+      [made[1]!.id, "manifest checksum mismatch"],
+    ]);
+  });
+});
+
+Deno.test("list() ignores a damaged or foreign index and writes a good one", async () => {
+  await withStore(async ({ store, logPath }) => {
+    const log = await writeLog(logPath, sessionLines(10));
+    const manifest = await store.create(createOf(logPath, log.length, { now: NOW }));
+    await pastRacyWindow();
+    const expected = await store.list();
+    const indexPath = `${store.dir}/.list_index`;
+    const good = await Deno.readFile(indexPath);
+    assertEquals((await Deno.stat(indexPath)).mode! & 0o777, 0o600);
+    // An index whose checksum still holds but names other content cannot come from a list():
+    // a flipped byte, a truncation, garbage and an empty file are all refused.
+    const flipped = good.slice();
+    flipped[flipped.length - 20] = flipped[flipped.length - 20]! ^ 0x01;
+    for (
+      const damaged of [flipped, good.subarray(0, 100), encoder.encode("{}"), new Uint8Array()]
+    ) {
+      await Deno.writeFile(indexPath, damaged);
+      assertEquals(await store.list(), expected);
+      assertEquals(await Deno.readFile(indexPath), good, "rewritten");
+    }
+    // A manifest gone missing disappears from the index as well.
+    await store.remove([manifest.id]);
+    assertEquals(await store.list(), []);
+    const again = new TextDecoder().decode(await Deno.readFile(indexPath));
+    assert(!again.includes(manifest.id), again);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Large checkpoints: several read chunks, segments encoded on a worker too
+
+Deno.test("create() of a log larger than its read chunks and worker threshold keeps every line and left-out line", async () => {
+  await withStore(async ({ store, logPath }) => {
+    const seed = testSeed("create() of a large log");
+    const random = mulberry32(seed);
+    const lines = [startLine(1)];
+    const filler = "y".repeat(700);
+    for (let seq = 2; lines.length < 24_000; seq++) {
+      const from = random.pick(["claude", "gemini", "codex", "ünï"]);
+      const text = random.pick(["plain", 'quoted "words"', "line\nbreak"]) + filler;
+      lines.push(chatLine(seq, text.slice(0, random.int(300, 700)), { from }));
+    }
+    // Damage near the first 8 MB chunk boundary, and a line with a valid checksum but bytes that
+    // are not UTF-8 (only a general check can tell).
+    let offset = 0;
+    const damaged = new Set<number>();
+    for (const [i, line] of lines.entries()) {
+      if (offset > 8 * 1024 * 1024 - 2000 && damaged.size === 0) {
+        const flipped = line.slice();
+        flipped[40] = flipped[40]! ^ 0x01;
+        lines[i] = flipped;
+        damaged.add(i);
+      }
+      offset += line.length;
+    }
+    const notUtf8 = 15_000;
+    const raw = lines[notUtf8]!.slice();
+    let fillerAt = raw.indexOf(0x79);
+    while (raw.subarray(fillerAt, fillerAt + 4).some((byte) => byte !== 0x79)) {
+      fillerAt = raw.indexOf(0x79, fillerAt + 1);
+    }
+    raw[fillerAt] = 0xff; // a lone 0xff for a "y" of the filler: not UTF-8
+    const bodyEnd = raw.length - ',"crc":"00000000"}\n'.length;
+    const { crc32 } = await import("../../src/store/checksums.ts");
+    const crc = crc32(new Uint8Array([0x7d]), crc32(raw.subarray(0, bodyEnd)));
+    raw.set(encoder.encode(crc.toString(16).padStart(8, "0")), bodyEnd + ',"crc":"'.length);
+    lines[notUtf8] = raw;
+    damaged.add(notUtf8);
+    const log = await writeLog(logPath, lines);
+    assert(log.length > 17 * 1024 * 1024, `the log is ${log.length} bytes`);
+
+    const manifest = await store.create(createOf(logPath, log.length, { now: NOW }));
+    const kept = lines.filter((_, i) => !damaged.has(i));
+    // Compared by hash: a diff of 17 MB would not help anyone.
+    const expectedBytes = concatBytes(kept);
+    const readBytes = await readBack(store, manifest);
+    assertEquals(readBytes.length, expectedBytes.length);
+    assertEquals(await sha256Hex(readBytes), await sha256Hex(expectedBytes));
+    assertEquals(
+      manifest.omitted?.map((line) => line.reason.replace(/\(.*\)/, "(…)")),
+      ["checksum mismatch (…)", "checksum matches but the line is not valid UTF-8"],
+    );
+    // The summary as the general reader (decode, parse every line) sees the kept lines.
+    const records = kept.map((line) => {
+      const check = checkRecordLine(line);
+      assert(check.ok);
+      return check.record;
+    });
+    const messages = records.filter((record) => record.type === "message");
+    const metas = messages.map((record) => record.meta as { sender: string; bytes: number });
+    assertEquals(manifest.message_count, messages.length);
+    assertEquals(manifest.record_count, records.length);
+    assertEquals(manifest.payload_bytes, metas.reduce((sum, meta) => sum + meta.bytes, 0));
+    assertEquals(manifest.agents, [...new Set(metas.map((meta) => meta.sender))].sort());
+    const lastPreview = (messages.at(-1)!.meta as { preview: string }).preview;
+    assertEquals(manifest.title, lastPreview.slice(0, 59) + "…");
+    assertEquals(manifest.segments.reduce((sum, s) => sum + s.records, 0), records.length);
+    assertEquals(await store.verify(manifest), []);
+    // Segments cut as before: every SEGMENT_RECORDS records, and around each left-out line.
+    for (const segment of manifest.segments) {
+      assert(segment.records <= SEGMENT_RECORDS);
+      assertEquals(segment.summary!.previews.length, 1);
+    }
+  });
+});
