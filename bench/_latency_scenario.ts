@@ -24,6 +24,8 @@ export interface LatencyResult extends LatencyCase {
   readonly duplicates: number;
   /** Publish → durable of every recorded message. */
   readonly latency: Spread | undefined;
+  /** Publish → the daemon's `received_at` (1 ms resolution): the broker and receiving part. */
+  readonly received: Spread | undefined;
 }
 
 /** Status polls only tell when the run is over: slow ones keep the daemon's loop quiet. */
@@ -53,6 +55,7 @@ export function runLatencyScenario(
       lost: analysis.lost,
       duplicates: analysis.duplicates,
       latency: spreadOf(analysis.latenciesMs),
+      received: spreadOf(analysis.receiveLatenciesMs),
     };
   });
 }

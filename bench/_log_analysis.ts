@@ -22,6 +22,8 @@ export interface LogAnalysis {
   readonly lastRecordSeq: number;
   /** Publish-to-durable latency of each message whose durability was observed. */
   readonly latenciesMs: Float64Array;
+  /** Publish to the daemon's `received_at` of each timed message (1 ms resolution). */
+  readonly receiveLatenciesMs: Float64Array;
 }
 
 /** Options for {@link analyseDaemonLog}. */
@@ -50,6 +52,7 @@ export async function analyseDaemonLog(
 ): Promise<LogAnalysis> {
   const counts = new Uint32Array(options.expected);
   const latencies: number[] = [];
+  const receiveLatencies: number[] = [];
   let unreadableLines = 0;
   let firstReceivedMs: number | undefined;
   let lastReceivedMs: number | undefined;
@@ -62,6 +65,7 @@ export async function analyseDaemonLog(
     firstReceivedMs ??= receivedMs;
     lastReceivedMs = receivedMs;
     lastRecordSeq = Math.max(lastRecordSeq, record.seq);
+    receiveLatencies.push(receivedMs - payload.sentAtMs);
     options.onTimedRecord?.(record.seq, payload);
     const durableAtMs = options.durableAtMs(record.seq);
     if (durableAtMs !== undefined) latencies.push(durableAtMs - payload.sentAtMs);
@@ -75,6 +79,7 @@ export async function analyseDaemonLog(
     lastReceivedMs,
     lastRecordSeq,
     latenciesMs: Float64Array.from(latencies),
+    receiveLatenciesMs: Float64Array.from(receiveLatencies),
   };
 }
 

@@ -74,7 +74,7 @@ export const DEFAULT_CONFIG: Config = Object.freeze({
   topics: Object.freeze([]) as readonly string[],
   exclude: Object.freeze([]) as readonly string[],
   syncMode: "interval",
-  syncMs: 5,
+  syncMs: 2,
   heartbeatMs: 1000,
   logLevel: "info",
   indexing: true,

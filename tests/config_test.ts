@@ -42,7 +42,7 @@ Deno.test("resolveConfig() returns the defaults when nothing is set", () => {
     topics: [],
     exclude: [],
     syncMode: "interval",
-    syncMs: 5,
+    syncMs: 2,
     heartbeatMs: 1000,
     logLevel: "info",
   });
@@ -125,7 +125,7 @@ Deno.test("resolveConfig() lets topic flags replace env topics", () => {
 Deno.test("resolveConfig() ignores empty environment variables", () => {
   const config = resolveConfig({}, { SHEARWATER_DATA_DIR: "", SHEARWATER_SYNC_MS: "" });
   assertEquals(config.dataDir, "conversation_logs");
-  assertEquals(config.syncMs, 5);
+  assertEquals(config.syncMs, 2);
 });
 
 Deno.test("resolveConfig() parses string values in the config file like env values", () => {

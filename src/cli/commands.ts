@@ -82,7 +82,7 @@ Options:
   --sync MODE          interval (group commit, default) or always (fsync
                        every message) (env SHEARWATER_SYNC)
   --sync-ms N          longest wait before a batch is written and fsynced,
-                       default 5 (env SHEARWATER_SYNC_MS)
+                       default 2 (env SHEARWATER_SYNC_MS)
   --heartbeat-ms N     recovery-journal heartbeat interval, default 1000
   --log-level LEVEL    debug, info (default), warn or error
                        (env SHEARWATER_LOG_LEVEL)

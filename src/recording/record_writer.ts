@@ -77,7 +77,8 @@ export class RecordWriter {
   #pendingSession = "";
   #pendingBytes = 0;
   #firstPendingAt = 0;
-  #handoffTimer: ReturnType<typeof setTimeout> | undefined;
+  /** A hand-over is queued as a microtask (see #queue). */
+  #handOverQueued = false;
   #handedOverBytes = 0;
   #handedOverSeq = 0;
   #size = 0;
@@ -315,19 +316,19 @@ export class RecordWriter {
       performance.now() - this.#firstPendingAt >= handoffMs
     ) {
       this.#handOver();
-    } else if (this.#handoffTimer === undefined) {
-      // Handed over as soon as the receive loop lets the event loop run (it waits for more
-      // messages): at a steady rate a message does not wait for a timer; under a burst the
-      // handoffMs check above hands over every millisecond.
-      this.#handoffTimer = setTimeout(() => this.#handOver(), 0);
+    } else if (!this.#handOverQueued) {
+      // Handed over as soon as the receive loop finishes its batch (a microtask: a Deno timer,
+      // even of 0 ms, fires 1-2 ms late); under a burst the handoffMs check above also hands
+      // over every millisecond.
+      this.#handOverQueued = true;
+      queueMicrotask(() => {
+        this.#handOverQueued = false;
+        this.#handOver();
+      });
     }
   }
 
   #handOver(): void {
-    if (this.#handoffTimer !== undefined) {
-      clearTimeout(this.#handoffTimer);
-      this.#handoffTimer = undefined;
-    }
     if (this.#pending.length === 0) return;
     const items = this.#pending;
     if (this.#failed) {

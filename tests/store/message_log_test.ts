@@ -136,6 +136,35 @@ Deno.test("MessageLog.append() in interval mode writes a full batch without wait
   });
 });
 
+Deno.test("MessageLog.append() on an idle log writes at once, the caller's synchronous appends in one write; the next waits for syncMs", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/current_session.jsonl`;
+    const durableSeqs: number[] = [];
+    // syncMs far beyond the deadline below: only an idle log's immediate write can make the
+    // first lines durable in time.
+    const log = await MessageLog.open(path, {
+      syncMode: "interval",
+      syncMs: 60_000,
+      logger: silentLogger,
+      onDurable: (seq) => durableSeqs.push(seq),
+    });
+    try {
+      log.append(line(1), 1);
+      log.append(line(2), 2);
+      log.append(line(3), 3);
+      await eventually("the idle log's first write", () => log.durableSeq === 3, 20_000);
+      assertEquals(durableSeqs, [3], "three synchronous appends, one write and fsync");
+      log.append(line(4), 4);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      assertEquals(log.durableSeq, 3, "a write started within syncMs: the next one waits");
+      await log.flush();
+      assertEquals(await Deno.readTextFile(path), joined([1, 2, 3, 4]));
+    } finally {
+      await log.close();
+    }
+  });
+});
+
 Deno.test("MessageLog.flush() keeps order across many appends interleaved with flushes", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/current_session.jsonl`;
