@@ -1,7 +1,7 @@
 import { UsageError } from "../errors.ts";
 import { listStoredCheckpoints, pullCheckpoint, pushCheckpoint } from "../pgstore/checkpoints.ts";
-import { openStore, resolveStoreUrl } from "../pgstore/connection.ts";
-import { checkSchemaCurrent } from "../pgstore/migrations.ts";
+import { resolveStoreUrl } from "../pgstore/connection.ts";
+import { openCurrentStore } from "../pgstore/migrations.ts";
 import { ensureOrigin } from "../pgstore/origin.ts";
 import type { CheckpointStore } from "../store/checkpoint_store.ts";
 import type { DataDirLayout } from "../store/data_dir.ts";
@@ -27,15 +27,7 @@ async function openShared(values: ShareFlagValues, action: string) {
         `config key "store")`,
     );
   }
-  const store = await openStore(url);
-  try {
-    const outdated = await checkSchemaCurrent(store);
-    if (outdated) throw outdated;
-  } catch (error) {
-    await store.close();
-    throw error;
-  }
-  return store;
+  return await openCurrentStore(url);
 }
 
 /** `checkpoint push ID`: this data dir's checkpoint into the shared store. */

@@ -1,4 +1,5 @@
 import { type ForwardedLogEntry, type Logger, type LogLevel, writeForwarded } from "../logger.ts";
+import { stopWorkerWithin } from "../worker_stop.ts";
 
 /** What the daemon knows of its indexer. */
 export interface IndexerState {
@@ -55,15 +56,8 @@ export class IndexWorkerHandle {
     const worker = this.#worker;
     if (!worker) return;
     const stopped = new Promise<void>((resolve) => this.#stopped = resolve);
-    worker.postMessage({ type: "stop" });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(true), timeoutMs);
-    });
-    const late = await Promise.race([stopped.then(() => false), timedOut]);
-    clearTimeout(timer);
+    const late = await stopWorkerWithin(worker, stopped, timeoutMs);
     if (late) this.#options.logger.warn("indexer_stop_timeout", { timeout_ms: timeoutMs });
-    worker.terminate();
     this.#worker = undefined;
     this.#state = { ...this.#state, state: "stopped" };
   }

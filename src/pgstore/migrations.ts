@@ -7,7 +7,7 @@
  * @module
  */
 import { ErrorCode, ExitCode, PersistError } from "../errors.ts";
-import type { PgStore, Sql } from "./connection.ts";
+import { openStore, type OpenStoreOptions, type PgStore, type Sql } from "./connection.ts";
 
 /** One schema change. */
 export interface Migration {
@@ -180,6 +180,25 @@ export async function ensureSchema(store: PgStore): Promise<number> {
 export async function checkSchemaCurrent(store: PgStore): Promise<PersistError | undefined> {
   const version = await schemaVersion(store);
   return version >= LATEST_SCHEMA_VERSION ? undefined : outdatedError(store, version);
+}
+
+/**
+ * Opens the store for commands that only read or add (no migration): one whose schema is
+ * older than this program throws `store_schema_outdated` naming `store migrate`, closed.
+ */
+export async function openCurrentStore(
+  url: string,
+  options: OpenStoreOptions = {},
+): Promise<PgStore> {
+  const store = await openStore(url, options);
+  try {
+    const outdated = await checkSchemaCurrent(store);
+    if (outdated) throw outdated;
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return store;
 }
 
 /** `YYYY-MM` of a date (UTC). */

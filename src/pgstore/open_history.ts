@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { openStore, resolveStoreUrl } from "./connection.ts";
+import { resolveStoreUrl } from "./connection.ts";
 import { PgHistoryReader } from "./history.ts";
-import { checkSchemaCurrent } from "./migrations.ts";
+import { openCurrentStore } from "./migrations.ts";
 
 /**
  * The store URL a reading command uses: `--store`, else `SHEARWATER_STORE` or the config file's
@@ -32,14 +32,7 @@ export function resolveReadStore(
  * ```
  */
 export async function openStoreHistory(url: string): Promise<PgHistoryReader> {
-  const store = await openStore(url, { maxConnections: 1 });
-  try {
-    const outdated = await checkSchemaCurrent(store);
-    if (outdated) throw outdated;
-  } catch (error) {
-    await store.close();
-    throw error;
-  }
+  const store = await openCurrentStore(url, { maxConnections: 1 });
   return new PgHistoryReader(
     async (text, params = []) => {
       try {

@@ -7,6 +7,7 @@
  */
 import { type ForwardedLogEntry, type Logger, type LogLevel, writeForwarded } from "../logger.ts";
 import { redactSecrets, redactStoreUrl } from "./store_url.ts";
+import { stopWorkerWithin } from "../worker_stop.ts";
 
 /** What the worker reports of itself. */
 export interface ShipWorkerState {
@@ -120,15 +121,8 @@ export class ShipWorkerHandle {
     const worker = this.#worker;
     if (!worker) return;
     const stopped = new Promise<void>((resolve) => this.#stopped = resolve);
-    worker.postMessage({ type: "stop" });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(true), timeoutMs);
-    });
-    const late = await Promise.race([stopped.then(() => false), timedOut]);
-    clearTimeout(timer);
+    const late = await stopWorkerWithin(worker, stopped, timeoutMs);
     if (late) this.#options.logger.info("shipper_stop_timeout", { timeout_ms: timeoutMs });
-    worker.terminate();
     this.#worker = undefined;
     this.#state = { ...this.#state, state: "stopped" };
   }
