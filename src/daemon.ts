@@ -171,7 +171,6 @@ export class Daemon {
       journal: parts.journal,
       checkpoints: this.#checkpoints,
       onSegmentRepaired: (repair) => this.#logger.warn("checkpoint_segment_repaired", repair),
-      besideRecording: true,
     };
     this.#checkpointPolicy = new CheckpointPolicy({
       everyMessages: parts.config.checkpointEvery,

@@ -50,8 +50,6 @@ export interface SessionDeps {
   readonly journal: SessionJournal;
   readonly checkpoints: CheckpointStore;
   readonly onSegmentRepaired?: CreateOptions["onSegmentRepaired"];
-  /** Checkpoints are taken on a thread that receives messages (see CreateOptions). */
-  readonly besideRecording?: boolean;
 }
 
 /** The session records go to and the last seq used. */
@@ -234,7 +232,6 @@ export async function createCheckpoint(
     label,
     parentCheckpoint: await parentCheckpointOf(deps.layout.currentLog),
     onSegmentRepaired: deps.onSegmentRepaired,
-    besideRecording: deps.besideRecording,
   });
 }
 

@@ -32,12 +32,9 @@ export class SegmentEncoder {
   #sent = 0;
   #failure: Error | undefined;
 
-  readonly #offThread: boolean;
-
-  private constructor(zlib: typeof NodeZlib, worker: Worker | undefined, offThread: boolean) {
+  private constructor(zlib: typeof NodeZlib, worker: Worker | undefined) {
     this.#zlib = zlib;
     this.#worker = worker;
-    this.#offThread = offThread;
     if (!worker) return;
     worker.postMessage({ finished: this.#finished });
     worker.onmessage = (event: MessageEvent<SegmentReply>) => {
@@ -57,19 +54,14 @@ export class SegmentEncoder {
 
   /**
    * Loads the native checksums and node:zlib; starts a worker when `bytes` (the lines to read)
-   * reach {@link WORKER_MIN_BYTES}, or always with `offThread`: then every segment is encoded
-   * there (the caller bounds how many wait). Call {@link close} when done.
+   * reach {@link WORKER_MIN_BYTES}. Call {@link close} when done.
    */
-  static async start(
-    bytes: number,
-    options: { readonly offThread?: boolean } = {},
-  ): Promise<SegmentEncoder> {
+  static async start(bytes: number): Promise<SegmentEncoder> {
     const [zlib] = await Promise.all([import("node:zlib"), loadNative()]);
-    const offThread = options.offThread === true;
-    const worker = offThread || bytes >= WORKER_MIN_BYTES
+    const worker = bytes >= WORKER_MIN_BYTES
       ? new Worker(new URL("./_segment_worker.ts", import.meta.url).href, { type: "module" })
       : undefined;
-    return new SegmentEncoder(zlib, worker, offThread);
+    return new SegmentEncoder(zlib, worker);
   }
 
   /**
@@ -78,10 +70,7 @@ export class SegmentEncoder {
    */
   encode(bytes: Uint8Array): Promise<EncodedSegment> {
     if (this.#failure) return Promise.reject(this.#failure);
-    if (
-      this.#worker &&
-      (this.#offThread || this.#sent - Atomics.load(this.#finished, 0) < WORKER_BACKLOG)
-    ) {
+    if (this.#worker && this.#sent - Atomics.load(this.#finished, 0) < WORKER_BACKLOG) {
       const id = this.#sent++;
       const copy = bytes.slice(); // the lines are a view into a larger read buffer
       const request: SegmentRequest = { id, bytes: copy };

@@ -160,13 +160,6 @@ export interface CreateOptions {
   readonly now?: Date;
   /** Told about each shared segment found damaged or missing and rewritten from the log. */
   readonly onSegmentRepaired?: (repair: { sha256: string; problem: string }) => void;
-  /**
-   * The checkpoint runs on a thread that also receives messages (the daemon's): every segment is
-   * encoded on the worker, and the log is read in small chunks, so no stretch of work holds that
-   * thread for more than a few milliseconds. Slower in total; without it, create uses both
-   * cores as it sees fit.
-   */
-  readonly besideRecording?: boolean;
 }
 
 /** What the last full verify of all checkpoints found. */
@@ -187,10 +180,6 @@ const MANIFEST_PREFIX = "checkpoint_";
 const TITLE_CHARS = 60;
 /** Bytes of log read at once by create (plus the unfinished segment carried over). */
 const READ_CHUNK_BYTES = 8 * 1024 * 1024;
-/** The same with `besideRecording`: checking 1 MiB of lines takes a few milliseconds. */
-const READ_CHUNK_BYTES_BESIDE_RECORDING = 1024 * 1024;
-/** With `besideRecording`, segments handed to the worker before reading waits for them. */
-const SEGMENTS_AHEAD_BESIDE_RECORDING = 4;
 const NEWLINE = 0x0a;
 const encoder = new TextEncoder();
 
@@ -252,9 +241,7 @@ export class CheckpointStore {
     // not): a growing session is only read from there on, and no line is stored twice.
     const reused = await this.#reusablePrefix(options);
     for (const segment of reused.segments) summary.addSegment(segment);
-    const segmentEncoder = await SegmentEncoder.start(options.endOffset - reused.endOffset, {
-      offThread: options.besideRecording === true,
-    });
+    const segmentEncoder = await SegmentEncoder.start(options.endOffset - reused.endOffset);
     let segments: SegmentRef[];
     const omitted: OmittedLine[] = [];
     try {
@@ -748,23 +735,12 @@ export class CheckpointStore {
     }
     try {
       let unread = options.endOffset - context.from;
-      const chunkBytes = options.besideRecording
-        ? READ_CHUNK_BYTES_BESIDE_RECORDING
-        : READ_CHUNK_BYTES;
-      let awaitedWrites = 0;
       await file.seek(context.from, Deno.SeekMode.Start);
       while (unread > 0) {
-        while (
-          options.besideRecording && writes.length - awaitedWrites > SEGMENTS_AHEAD_BESIDE_RECORDING
-        ) {
-          // Reading waits for the worker. A failure is not handled here: Promise.all below
-          // reports it (this only waits, and must not leave a rejection unobserved meanwhile).
-          await writes[awaitedWrites++]!.then(() => undefined, () => undefined);
-        }
         // A new buffer (views of the old one stay valid for the segments being written) that
         // starts with the unfinished segment, then a chunk of the log: a segment is one view.
         const carried = filled - segmentStart;
-        const next = new Uint8Array(carried + Math.min(unread, chunkBytes));
+        const next = new Uint8Array(carried + Math.min(unread, READ_CHUNK_BYTES));
         next.set(buffer.subarray(segmentStart, filled));
         position += segmentStart;
         lineStart -= segmentStart;

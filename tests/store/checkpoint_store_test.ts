@@ -172,32 +172,6 @@ Deno.test("create() then lines() gives back the log's lines byte for byte", asyn
   });
 });
 
-Deno.test("create() beside recording (worker, 1 MiB reads) makes the same checkpoint as create()", async () => {
-  await withStore(async ({ root, store, logPath }) => {
-    const random = mulberry32(testSeed("create() beside recording"));
-    // Long lines: several 1 MiB reads and more segments than the worker is given ahead.
-    const lines = [startLine(1)];
-    for (let i = 1; i <= 12 * SEGMENT_RECORDS + 77; i++) {
-      lines.push(chatLine(i + 1, `message ${i} ${"y".repeat(random.int(0, 300))}`));
-    }
-    const log = await writeLog(logPath, lines);
-    assert(log.length > 5 * 1024 * 1024, `log of ${log.length} bytes`);
-    const plain = await store.create(createOf(logPath, log.length));
-    const besideStore = new CheckpointStore(`${root}/checkpoints_beside`);
-    const beside = await besideStore.create({
-      ...createOf(logPath, log.length),
-      besideRecording: true,
-    });
-    assertEquals(beside.segments, plain.segments);
-    assertEquals(
-      { ...beside, id: "", created_at: "", checksum: "" },
-      { ...plain, id: "", created_at: "", checksum: "" },
-    );
-    assertEquals(await readBack(besideStore, beside), log);
-    assertEquals(await besideStore.verify(beside), []);
-  });
-});
-
 Deno.test("create() fills the manifest from the records it copied", async () => {
   await withStore(async ({ store, logPath }) => {
     const long = "A long closing remark that goes well past the sixty characters of a title.";
