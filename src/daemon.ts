@@ -35,6 +35,7 @@ import {
   CheckpointStore,
   type CheckpointTrigger,
 } from "./store/checkpoint_store.ts";
+import { CheckpointCreator } from "./store/checkpoint_creator.ts";
 import { ExitCode } from "./errors.ts";
 import { encodeRecordLine, type RecordBody, type RecordType } from "./store/record.ts";
 import { type PreviousRun, RecoveryJournal } from "./store/recovery_journal.ts";
@@ -114,6 +115,8 @@ export class Daemon {
   #checkingFiles = false;
   #checkpointing: Promise<unknown> | undefined;
   readonly #checkpoints: CheckpointStore;
+  /** The daemon's checkpoints are created on a worker thread, never on the receiving one. */
+  readonly #checkpointCreator: CheckpointCreator;
   readonly #sessionDeps: SessionDeps;
   readonly #checkpointPolicy: CheckpointPolicy;
   #checkpointTimer: ReturnType<typeof setInterval> | undefined;
@@ -165,12 +168,14 @@ export class Daemon {
         this.#logger.error("refill_failed", { publisher: pub, error: error.message }),
     });
     this.#checkpoints = new CheckpointStore(parts.layout.checkpointsDir);
+    this.#checkpointCreator = new CheckpointCreator(this.#checkpoints);
     this.#sessionDeps = {
       layout: parts.layout,
       log: writerAppender(parts.log, { onAppend: (body) => this.#seq = body.seq }),
       journal: parts.journal,
       checkpoints: this.#checkpoints,
       onSegmentRepaired: (repair) => this.#logger.warn("checkpoint_segment_repaired", repair),
+      createCheckpointWith: (options) => this.#checkpointCreator.create(options),
     };
     this.#checkpointPolicy = new CheckpointPolicy({
       everyMessages: parts.config.checkpointEvery,
@@ -518,6 +523,7 @@ export class Daemon {
     await this.#journalStop({ reason, exitCode, unwritten });
     await indexerStopped;
     await shipperStopped;
+    this.#checkpointCreator.close();
     await this.#control?.close();
     this.#lock.release();
     this.#logger.info("stopped", {

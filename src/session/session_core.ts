@@ -50,6 +50,11 @@ export interface SessionDeps {
   readonly journal: SessionJournal;
   readonly checkpoints: CheckpointStore;
   readonly onSegmentRepaired?: CreateOptions["onSegmentRepaired"];
+  /**
+   * Creates the checkpoint in place of `checkpoints.create` (the daemon's: on a worker thread,
+   * so its receiving thread is never held); the same result.
+   */
+  readonly createCheckpointWith?: (options: CreateOptions) => Promise<CheckpointManifest>;
 }
 
 /** The session records go to and the last seq used. */
@@ -225,7 +230,9 @@ export async function createCheckpoint(
       { code: ErrorCode.checkpointEmpty },
     );
   }
-  return await deps.checkpoints.create({
+  const create = deps.createCheckpointWith ??
+    ((options: CreateOptions) => deps.checkpoints.create(options));
+  return await create({
     logPath: deps.layout.currentLog,
     endOffset,
     trigger,
