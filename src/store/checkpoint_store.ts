@@ -703,12 +703,15 @@ export class CheckpointStore {
     const flushSegment = (end: number) => {
       if (segmentRecords > 0) {
         const bytes = buffer.subarray(segmentStart, end);
-        writes.push(
-          this.#writeSegment(bytes, segmentRecords, segmentSummary.toSegmentSummary(), {
-            encoder,
-            options,
-          }),
-        );
+        const write = this.#writeSegment(bytes, segmentRecords, segmentSummary.toSegmentSummary(), {
+          encoder,
+          options,
+        });
+        // Observed now: a write that fails (a full disk) while later lines are still being read
+        // would otherwise be an unhandled rejection, which ends the process. Promise.all below
+        // still rejects with it.
+        write.catch(() => undefined);
+        writes.push(write);
       }
       segmentSummary = new Summary();
       segmentRecords = 0;

@@ -12,6 +12,7 @@ import { fileTimestamp } from "../../src/store/data_dir.ts";
 import { checkRecordLine, encodeRecordLine, type RecordBody } from "../../src/store/record.ts";
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
 import { mulberry32, type Prng, testSeed } from "../prng.ts";
+import { canMountTmpfs, mountSmallTmpfs } from "../_helpers.ts";
 import { concatBytes } from "../../src/store/bytes.ts";
 
 const encoder = new TextEncoder();
@@ -1212,4 +1213,35 @@ Deno.test("create() of a log larger than its read chunks and worker threshold ke
       assertEquals(segment.summary!.previews.length, 1);
     }
   });
+});
+
+const TMPFS_OK = await canMountTmpfs();
+
+Deno.test({
+  name: "create() on a full disk rejects with the write error; no segment write is left unobserved",
+  ignore: !TMPFS_OK, // mounting a tmpfs needs root
+  async fn() {
+    // Before: the first segment write failed (ENOSPC) while later lines were still being read,
+    // and its rejection had no handler yet: "uncaught error ... dangling promise", the process
+    // ended instead of the command reporting a full disk.
+    const tmpfs = (await mountSmallTmpfs(1))!;
+    try {
+      await withStore(async ({ logPath }) => {
+        const random = mulberry32(testSeed("create() on a full disk"));
+        const lines = [startLine(1)];
+        for (let i = 1; i <= 20 * SEGMENT_RECORDS; i++) {
+          // Incompressible text, over one 8 MB read: segment writes fail while reading goes on.
+          const text = Array.from({ length: 40 }, () => random.int(0, 1e9).toString(36)).join("");
+          lines.push(chatLine(i + 1, text));
+        }
+        const log = await writeLog(logPath, lines);
+        assert(log.length > 9 * 1024 * 1024, `a log of ${log.length} bytes`);
+        const store = new CheckpointStore(`${tmpfs.path}/checkpoints`);
+        const error = await assertRejects(() => store.create(createOf(logPath, log.length)), Error);
+        assert(/space|ENOSPC/i.test((error as Error).message), (error as Error).message);
+      });
+    } finally {
+      await tmpfs.cleanup();
+    }
+  },
 });
