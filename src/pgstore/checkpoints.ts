@@ -182,77 +182,80 @@ export async function pullCheckpoint(
     );
   }
   await ensurePrivateDir(checkpoints.dir);
-  await ensurePrivateDir(checkpoints.segmentsDir);
-  const written: string[] = [];
-  let blobsWritten = 0;
-  const segments = uniqueBy(manifest.segments, (segment) => segment.sha256);
-  try {
-    for (const segment of segments) {
-      const path = checkpoints.segmentFilePath(segment);
-      const expected = segment.zstd_bytes ?? segment.bytes;
-      if ((await fileSize(path)) === expected) continue; // hashes are checked below
-      const [row] = await store.sql<{ data: Uint8Array }[]>`
-        SELECT data FROM shearwater.segments WHERE sha256 = ${segment.sha256}`;
-      if (row === undefined) {
-        throw new PersistError(`${action}: segment ${segment.sha256} is not in the store`, {
-          code: ErrorCode.checkpointDamaged,
-          exitCode: ExitCode.damaged,
-        });
+  // Under the store lock: a concurrent prune would delete segments written before the manifest.
+  return await checkpoints.withLock(async () => {
+    await ensurePrivateDir(checkpoints.segmentsDir);
+    const written: string[] = [];
+    let blobsWritten = 0;
+    const segments = uniqueBy(manifest.segments, (segment) => segment.sha256);
+    try {
+      for (const segment of segments) {
+        const path = checkpoints.segmentFilePath(segment);
+        const expected = segment.zstd_bytes ?? segment.bytes;
+        if ((await fileSize(path)) === expected) continue; // hashes are checked below
+        const [row] = await store.sql<{ data: Uint8Array }[]>`
+          SELECT data FROM shearwater.segments WHERE sha256 = ${segment.sha256}`;
+        if (row === undefined) {
+          throw new PersistError(`${action}: segment ${segment.sha256} is not in the store`, {
+            code: ErrorCode.checkpointDamaged,
+            exitCode: ExitCode.damaged,
+          });
+        }
+        if (row.data.length !== expected) {
+          throw new PersistError(
+            `${action}: segment ${segment.sha256.slice(0, 12)} is stored as ${row.data.length} ` +
+              `bytes, the manifest expects ${expected}`,
+            { code: ErrorCode.checkpointDamaged, exitCode: ExitCode.damaged },
+          );
+        }
+        await writeFileAtomically(path, new Uint8Array(row.data), { syncFolder: false });
+        written.push(path);
       }
-      if (row.data.length !== expected) {
-        throw new PersistError(
-          `${action}: segment ${segment.sha256.slice(0, 12)} is stored as ${row.data.length} ` +
-            `bytes, the manifest expects ${expected}`,
-          { code: ErrorCode.checkpointDamaged, exitCode: ExitCode.damaged },
-        );
+      for (const blob of uniqueBy(manifest.blobs ?? [], (b) => b.sha256)) {
+        if ((await checkBlobFile(blobPath(checkpoints.blobsDir, blob.sha256), blob)) === null) {
+          continue;
+        }
+        const [row] = await store.sql<{ data: Uint8Array }[]>`
+          SELECT data FROM shearwater.blobs WHERE sha256 = ${blob.sha256}`;
+        if (row === undefined) {
+          throw new PersistError(`${action}: blob ${blob.sha256} is not in the store`, {
+            code: ErrorCode.blobMissing,
+            exitCode: ExitCode.damaged,
+          });
+        }
+        writeBlobSync(checkpoints.blobsDir, blob.sha256, new Uint8Array(row.data));
+        written.push(blobPath(checkpoints.blobsDir, blob.sha256));
+        blobsWritten++;
       }
-      await writeFileAtomically(path, new Uint8Array(row.data), { syncFolder: false });
-      written.push(path);
+    } catch (error) {
+      throw store.fail(error, action);
     }
-    for (const blob of uniqueBy(manifest.blobs ?? [], (b) => b.sha256)) {
-      if ((await checkBlobFile(blobPath(checkpoints.blobsDir, blob.sha256), blob)) === null) {
-        continue;
-      }
-      const [row] = await store.sql<{ data: Uint8Array }[]>`
-        SELECT data FROM shearwater.blobs WHERE sha256 = ${blob.sha256}`;
-      if (row === undefined) {
-        throw new PersistError(`${action}: blob ${blob.sha256} is not in the store`, {
-          code: ErrorCode.blobMissing,
-          exitCode: ExitCode.damaged,
-        });
-      }
-      writeBlobSync(checkpoints.blobsDir, blob.sha256, new Uint8Array(row.data));
-      written.push(blobPath(checkpoints.blobsDir, blob.sha256));
-      blobsWritten++;
+    const problems = await checkpoints.verify(manifest);
+    if (problems.length > 0) {
+      // What this pull wrote is not trusted: removed, so a later pull fetches it again.
+      for (const path of written) await Deno.remove(path);
+      throw new PersistError(`${action}: it fails verification: ${problems.join("; ")}`, {
+        code: ErrorCode.checkpointDamaged,
+        exitCode: ExitCode.damaged,
+      });
     }
-  } catch (error) {
-    throw store.fail(error, action);
-  }
-  const problems = await checkpoints.verify(manifest);
-  if (problems.length > 0) {
-    // What this pull wrote is not trusted: removed, so a later pull fetches it again.
-    for (const path of written) await Deno.remove(path);
-    throw new PersistError(`${action}: it fails verification: ${problems.join("; ")}`, {
-      code: ErrorCode.checkpointDamaged,
-      exitCode: ExitCode.damaged,
-    });
-  }
-  if (existing === undefined) {
-    // Written last, in the form `create` writes: the checkpoint appears only when it is whole.
-    await writeFileAtomically(
-      manifestPath,
-      encoder.encode(JSON.stringify(manifest, null, 2) + "\n"),
-    );
-  }
-  return {
-    id: manifest.id,
-    origin,
-    alreadyHere: existing !== undefined,
-    segmentsWritten: written.length - blobsWritten,
-    segmentsPresent: segments.length - (written.length - blobsWritten),
-    blobsWritten,
-    manifest,
-  };
+    if (existing === undefined) {
+      // Written last, in the form `create` writes: the checkpoint appears only when it is whole.
+      await writeFileAtomically(
+        manifestPath,
+        encoder.encode(JSON.stringify(manifest, null, 2) + "\n"),
+      );
+    }
+    return {
+      id: manifest.id,
+      origin,
+      alreadyHere: existing !== undefined,
+      segmentsWritten: written.length - blobsWritten,
+      segmentsPresent: segments.length - (written.length - blobsWritten),
+      blobsWritten,
+      manifest,
+    };
+  });
 }
 
 /** The stored checkpoint `idOrPrefix` names: exact id first, else a unique prefix. */

@@ -579,6 +579,15 @@ export class CheckpointStore {
     });
   }
 
+  /**
+   * Runs `work` holding the store lock that create, remove and prune hold: for code that adds
+   * segments and a manifest by other means (`checkpoint pull`), so that a concurrent prune
+   * cannot delete a segment written before its manifest.
+   */
+  async withLock<T>(work: () => Promise<T>): Promise<T> {
+    return await this.#withLock(work);
+  }
+
   async #withLock<T>(work: () => Promise<T>): Promise<T> {
     await Deno.mkdir(this.dir, { recursive: true, mode: PRIVATE_DIR_MODE });
     return await withFileLock(`${this.dir}/.lock`, work);

@@ -4,6 +4,8 @@ import { appendLog, sessionRecords, writeLog } from "../log_fixtures.ts";
 import { messageRecord } from "../../src/enrich/mod.ts";
 import { openStore } from "../../src/pgstore/connection.ts";
 import { migrate } from "../../src/pgstore/migrations.ts";
+import { pullCheckpoint, pushCheckpoint } from "../../src/pgstore/checkpoints.ts";
+import { CheckpointStore } from "../../src/store/checkpoint_store.ts";
 import { sha256HexSync, writeBlobSync } from "../../src/store/blob_store.ts";
 import { ensureDataDir } from "../../src/store/data_dir.ts";
 import { pgAvailable, startPgCluster } from "./_pg_cluster.ts";
@@ -204,6 +206,63 @@ Deno.test({
     );
     assertEquals(left, []);
     assertEquals([...Deno.readDirSync(`${third.checkpointsDir}/segments`)], []);
+  } finally {
+    await store.close();
+    await cluster.stop();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test({
+  name:
+    "checkpoint pull holds the checkpoint store's lock: it waits for a prune or create in progress",
+  ignore: !pgAvailable,
+}, async () => {
+  // Before: pull wrote segments without the lock, so a prune running meanwhile could delete a
+  // segment written before its manifest (unreferenced at that moment).
+  const root = await Deno.makeTempDir({ prefix: "shearwater_ckpt_pull_lock_" });
+  const cluster = await startPgCluster();
+  const store = await openStore(cluster.url);
+  try {
+    await migrate(store, { extraMonths: ["2026-11"] });
+    const a = await ensureDataDir(`${root}/a`);
+    const b = await ensureDataDir(`${root}/b`);
+    await writeLog(a.currentLog, [...sessionRecords(SESSION, { firstSeq: 1, messages: 40 })]);
+    const storeA = new CheckpointStore(a.checkpointsDir);
+    const created = await storeA.create({
+      logPath: a.currentLog,
+      endOffset: (await Deno.stat(a.currentLog)).size,
+      trigger: "manual",
+      label: null,
+      parentCheckpoint: null,
+    });
+    await pushCheckpoint(store, storeA, "origin-a", created.id);
+
+    const storeB = new CheckpointStore(b.checkpointsDir);
+    let release!: () => void;
+    let held!: () => void;
+    const lockHeld = new Promise<void>((resolve) => held = resolve);
+    const holding = storeB.withLock(() => {
+      held();
+      return new Promise<void>((resolve) => release = resolve);
+    });
+    await lockHeld;
+    let pullDone = false;
+    const pulling = pullCheckpoint(store, storeB, created.id).then((result) => {
+      pullDone = true;
+      return result;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assertEquals(pullDone, false, "pull went on while another holder had the store lock");
+    const segmentFiles = await Array.fromAsync(Deno.readDir(storeB.segmentsDir)).catch(
+      (error) => error instanceof Deno.errors.NotFound ? [] : Promise.reject(error),
+    );
+    assertEquals(segmentFiles.length, 0, "pull wrote segments under another holder's lock");
+    release();
+    await holding;
+    const pulled = await pulling;
+    assertEquals(pulled.id, created.id);
+    assertEquals(await storeB.verify(pulled.manifest), []);
   } finally {
     await store.close();
     await cluster.stop();
