@@ -48,7 +48,15 @@ export async function readOrigin(root: string): Promise<string | undefined> {
  * ```
  */
 export async function ensureOrigin(root: string): Promise<string> {
-  const existing = await readOrigin(root);
+  let existing: string | undefined;
+  try {
+    existing = await readOrigin(root);
+  } catch (error) {
+    if (!(error instanceof DamagedDataError)) throw error;
+    // Most likely another process has just created the file and not yet written its line:
+    // wait for it (a file that stays damaged is reported after the wait).
+    return await waitForOrigin(root);
+  }
   if (existing !== undefined) return existing;
   const origin = crypto.randomUUID();
   let file: Deno.FsFile;

@@ -33,6 +33,22 @@ Deno.test("ensureOrigin() called many times at once gives one id", async () => {
   }
 });
 
+Deno.test("ensureOrigin() waits for an origin file another process created and is still writing", async () => {
+  // Before: the first read of the empty file threw DamagedDataError at once (seen in CI, under
+  // load, in the test above: one of 8 racing callers read the winner's file before its line).
+  const dir = await tempDir("origin-being-written");
+  try {
+    await Deno.writeTextFile(originPath(dir.path), "", { mode: 0o600 });
+    const waiting = ensureOrigin(dir.path);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const winner = crypto.randomUUID();
+    await Deno.writeTextFile(originPath(dir.path), `${winner}\n`);
+    assertEquals(await waiting, winner);
+  } finally {
+    await dir.cleanup();
+  }
+});
+
 Deno.test("readOrigin() of a file that holds no id is damaged data, not a new origin", async () => {
   const dir = await tempDir("origin-bad");
   try {
