@@ -39,8 +39,11 @@ export async function readOrigin(root: string): Promise<string | undefined> {
 }
 
 /**
- * The data dir's origin id, created (a random UUID, fsynced, mode 0600) when missing. Two
- * processes racing get the same id: the file is created exclusively and the loser reads it.
+ * The data dir's origin id, created (a random UUID, fsynced, mode 0600) when missing. The file
+ * appears whole or not at all: the id is written and fsynced to a temporary file, which is then
+ * hard-linked to `origin` (the link fails when the name exists). So two processes racing get
+ * the same id (the loser reads the winner's), and a failed write (a full disk) leaves no
+ * half-written file behind to be taken for a damaged one.
  *
  * @example
  * ```ts
@@ -48,50 +51,36 @@ export async function readOrigin(root: string): Promise<string | undefined> {
  * ```
  */
 export async function ensureOrigin(root: string): Promise<string> {
-  let existing: string | undefined;
-  try {
-    existing = await readOrigin(root);
-  } catch (error) {
-    if (!(error instanceof DamagedDataError)) throw error;
-    // Most likely another process has just created the file and not yet written its line:
-    // wait for it (a file that stays damaged is reported after the wait).
-    return await waitForOrigin(root);
-  }
+  const existing = await readOrigin(root);
   if (existing !== undefined) return existing;
   const origin = crypto.randomUUID();
-  let file: Deno.FsFile;
+  const temporary = `${originPath(root)}.${origin}.tmp`;
   try {
-    file = await Deno.open(originPath(root), {
+    const file = await Deno.open(temporary, {
       write: true,
       createNew: true,
       mode: PRIVATE_FILE_MODE,
     });
+    try {
+      await writeAll(file, new TextEncoder().encode(`${origin}\n`));
+      await file.syncData();
+    } finally {
+      file.close();
+    }
+    await Deno.link(temporary, originPath(root));
   } catch (error) {
     if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-    // Another process created it between our read and our create: its id wins.
-    return await waitForOrigin(root);
-  }
-  try {
-    await writeAll(file, new TextEncoder().encode(`${origin}\n`));
-    await file.syncData();
+    // Another process linked its id first: it wins.
+    const winner = await readOrigin(root);
+    if (winner !== undefined) return winner;
+    throw error; // removed again meanwhile: let the caller try once more
   } finally {
-    file.close();
+    await Deno.remove(temporary).catch((error) => {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    });
   }
   await syncDirectory(root);
   return origin;
-}
-
-async function waitForOrigin(root: string): Promise<string> {
-  // The winner writes one short line right after creating the file.
-  for (let attempt = 0;; attempt++) {
-    try {
-      const origin = await readOrigin(root);
-      if (origin !== undefined) return origin;
-    } catch (error) {
-      if (!(error instanceof DamagedDataError) || attempt >= 50) throw error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** The daemon's view of its origin: what to show now, and when it is safely on disk. */

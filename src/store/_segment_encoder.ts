@@ -54,14 +54,15 @@ export class SegmentEncoder {
 
   /**
    * Loads the native checksums and node:zlib; starts a worker when `bytes` (the lines to read)
-   * reach {@link WORKER_MIN_BYTES}. Call {@link close} when done.
+   * reach {@link WORKER_MIN_BYTES}, unless `options.worker` is false. Call {@link close} when
+   * done.
    */
-  static async start(bytes: number): Promise<SegmentEncoder> {
+  static async start(
+    bytes: number,
+    options: { readonly worker?: boolean } = {},
+  ): Promise<SegmentEncoder> {
     const [zlib] = await Promise.all([import("node:zlib"), loadNative()]);
-    // Not from a worker thread (the daemon's checkpoint worker): a worker started by a worker
-    // made a 25 MB checkpoint take 1.1 s instead of 0.4 s here, and the calling thread is
-    // already not the one that must stay free.
-    const worker = bytes >= WORKER_MIN_BYTES && !runsInWorker()
+    const worker = bytes >= WORKER_MIN_BYTES && options.worker !== false
       ? new Worker(new URL("./_segment_worker.ts", import.meta.url).href, { type: "module" })
       : undefined;
     return new SegmentEncoder(zlib, worker);
@@ -100,9 +101,4 @@ export class SegmentEncoder {
     for (const waiter of this.#waiting.values()) waiter.reject(error);
     this.#waiting.clear();
   }
-}
-
-/** True on a worker thread (its global scope is a WorkerGlobalScope). */
-function runsInWorker(): boolean {
-  return typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === "function";
 }

@@ -208,15 +208,19 @@ export class CheckpointStore {
   readonly blobsDir: string;
   /** The data dir's blob store: where create copies blobs from and load restores them to. */
   readonly dataBlobsDir: string;
+  /** Whether create may encode segments on a worker of its own (see the constructor). */
+  readonly #segmentWorker: boolean;
   /** Segments found whole by hashing, by the fingerprint of their file then. */
   readonly #hashedWhole = new Map<string, string>();
 
   /**
    * `dir` is the data dir's `checkpoints/` folder; the data dir's blob store is `blobs/` beside
-   * it unless `options.dataBlobsDir` says otherwise.
+   * it unless `options.dataBlobsDir` says otherwise. `options.segmentWorker: false` keeps a large
+   * create's segment encoding on the calling thread (a store that already runs on a worker).
    */
-  constructor(dir: string, options: { dataBlobsDir?: string } = {}) {
+  constructor(dir: string, options: { dataBlobsDir?: string; segmentWorker?: boolean } = {}) {
     this.dir = dir;
+    this.#segmentWorker = options.segmentWorker !== false;
     this.segmentsDir = `${dir}/segments`;
     this.blobsDir = `${dir}/blobs`;
     this.dataBlobsDir = options.dataBlobsDir ?? `${parentDir(dir.replace(/\/+$/, ""))}/blobs`;
@@ -241,7 +245,9 @@ export class CheckpointStore {
     // not): a growing session is only read from there on, and no line is stored twice.
     const reused = await this.#reusablePrefix(options);
     for (const segment of reused.segments) summary.addSegment(segment);
-    const segmentEncoder = await SegmentEncoder.start(options.endOffset - reused.endOffset);
+    const segmentEncoder = await SegmentEncoder.start(options.endOffset - reused.endOffset, {
+      worker: this.#segmentWorker,
+    });
     let segments: SegmentRef[];
     const omitted: OmittedLine[] = [];
     try {

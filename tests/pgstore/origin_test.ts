@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertRejects } from "../_assert.ts";
-import { tempDir } from "../_helpers.ts";
+import { canMountTmpfs, fillDisk, mountSmallTmpfs, tempDir } from "../_helpers.ts";
 import { DamagedDataError } from "../../src/errors.ts";
 import { ensureOrigin, originPath, readOrigin } from "../../src/pgstore/origin.ts";
 
@@ -33,20 +33,31 @@ Deno.test("ensureOrigin() called many times at once gives one id", async () => {
   }
 });
 
-Deno.test("ensureOrigin() waits for an origin file another process created and is still writing", async () => {
-  // Before: the first read of the empty file threw DamagedDataError at once (seen in CI, under
-  // load, in the test above: one of 8 racing callers read the winner's file before its line).
-  const dir = await tempDir("origin-being-written");
-  try {
-    await Deno.writeTextFile(originPath(dir.path), "", { mode: 0o600 });
-    const waiting = ensureOrigin(dir.path);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const winner = crypto.randomUUID();
-    await Deno.writeTextFile(originPath(dir.path), `${winner}\n`);
-    assertEquals(await waiting, winner);
-  } finally {
-    await dir.cleanup();
-  }
+Deno.test({
+  name:
+    "ensureOrigin() on a full disk leaves no origin file behind; it succeeds once there is room",
+  ignore: !(await canMountTmpfs()), // mounting a tmpfs needs root
+  async fn() {
+    // Before: the origin file was created empty, then written. A full disk left it empty, and
+    // every later try (the daemon retries) took it for a damaged file: no shipping, ever. A
+    // caller reading between another's create and write got the same error (seen in CI).
+    const tmpfs = (await mountSmallTmpfs(1))!;
+    try {
+      const filler = await fillDisk(tmpfs.path);
+      await assertRejects(() => ensureOrigin(tmpfs.path), Error);
+      assertEquals(
+        [...Deno.readDirSync(tmpfs.path)].map((entry) => entry.name),
+        ["filler.bin"],
+        "no origin file and no temporary file left",
+      );
+      await Deno.remove(filler);
+      const origin = await ensureOrigin(tmpfs.path);
+      assertEquals(await readOrigin(tmpfs.path), origin);
+      assertEquals([...Deno.readDirSync(tmpfs.path)].map((entry) => entry.name), ["origin"]);
+    } finally {
+      await tmpfs.cleanup();
+    }
+  },
 });
 
 Deno.test("readOrigin() of a file that holds no id is damaged data, not a new origin", async () => {
