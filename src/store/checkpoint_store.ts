@@ -813,12 +813,19 @@ export class CheckpointStore {
           end = buffer.indexOf(NEWLINE, lineStart);
         }
       }
+      await settleBad(null);
+      flushSegment(lineStart);
+    } catch (error) {
+      await Promise.allSettled(writes); // no segment write goes on after create has failed
+      throw error;
     } finally {
       file.close();
     }
-    await settleBad(null);
-    flushSegment(lineStart);
-    return await Promise.all(writes);
+    // Every write settles before create returns or fails: none is still writing afterwards.
+    const settled = await Promise.allSettled(writes);
+    const failed = settled.find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
+    return settled.map((result) => (result as PromiseFulfilledResult<SegmentRef>).value);
   }
 
   async #reusablePrefix(
